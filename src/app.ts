@@ -1,0 +1,192 @@
+// Assembles a running baton from a validated config: Kubernetes connection, Lease lock and watch, own
+// Pod watch, label and Events, worker controller, election, local API and probe server.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ApiHealthTally } from './api-health.ts';
+import type { BatonConfig } from './config.ts';
+import { systemClock } from './election/clock.ts';
+import { Elector } from './election/elector.ts';
+import { requestTimeoutMs } from './election/rules.ts';
+import { listen } from './http/listen.ts';
+import { createLocalApi } from './http/local-api.ts';
+import { createProbeServer } from './http/probe-server.ts';
+import { EventRecorder, type EventObjectRef } from './kube/events.ts';
+import { KubeLeaseLock } from './kube/lease-lock.ts';
+import { LeaseWatcher } from './kube/lease-watch.ts';
+import { PodLabeler } from './kube/pod-label.ts';
+import { PodWatcher, type ObservedPod } from './kube/pod-watch.ts';
+import { KubeClient } from './kube/rest.ts';
+import type { KubeConnection } from './kube/connection.ts';
+import { BatonMetrics } from './metrics.ts';
+import { PauseTracker } from './pause-tracker.ts';
+import { Sidecar, errorText, type HandoffTrigger } from './sidecar.ts';
+import { VERSION } from './version.ts';
+import { WorkerController } from './worker/controller.ts';
+import { TargetFinder } from './worker/target.ts';
+
+export interface RunningBaton {
+  sidecar: Sidecar;
+  /** Where the servers really listen (ports resolved when 0 was asked for). */
+  listen: { local: string; probe: string };
+  handOver(trigger: HandoffTrigger): Promise<void>;
+  /** Stops everything and closes the servers. */
+  close(): Promise<void>;
+}
+
+export async function startBaton(config: BatonConfig, connection: KubeConnection, logger: Logger): Promise<RunningBaton> {
+  const clock = systemClock;
+  const metrics = new BatonMetrics({ signals: [config.startSignal, config.pauseSignal] });
+  metrics.info(config.identity, config.leaseName, config.namespace, VERSION);
+  const api = new ApiHealthTally(clock, connection.server, config.namespace);
+  const client = new KubeClient(connection, {
+    userAgent: `baton/${VERSION}`,
+    onRequest: (verb, resource, code) => {
+      metrics.kubeRequest(verb, resource, code);
+      api.request(verb, resource, code);
+    },
+  });
+  const kubeLogger = logger.child({ component: 'kube' });
+  const timeoutMs = requestTimeoutMs(config);
+
+  const lock = new KubeLeaseLock({ client, namespace: config.namespace, name: config.leaseName, requestTimeoutMs: timeoutMs });
+  const elector = new Elector({ ...config, identity: config.identity, lock, clock });
+
+  let pod: ObservedPod | undefined;
+  const finder = new TargetFinder({
+    selector: config.target,
+    startSignal: config.startSignal,
+    pauseSignal: config.pauseSignal,
+    containerId: () => (config.target.kind === 'container' ? pod?.containerIDs.get(config.target.name) : undefined),
+  });
+  const worker = new WorkerController({ finder, clock });
+  const pauses = new PauseTracker({ clock, ackTimeoutMs: config.pauseAckTimeoutMs, drainMs: config.drainMs });
+
+  const labeler = config.podName
+    ? new PodLabeler({ client, namespace: config.namespace, podName: config.podName, logger: kubeLogger, requestTimeoutMs: timeoutMs })
+    : undefined;
+  const recorder = new EventRecorder({ client, identity: config.identity, logger: kubeLogger, namespace: config.namespace });
+  const leaseRef: EventObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: config.leaseName, namespace: config.namespace };
+
+  const sidecar = new Sidecar({
+    identity: config.identity,
+    leaseName: config.leaseName,
+    namespace: config.namespace,
+    leaseDurationMs: config.leaseDurationMs,
+    clock,
+    logger,
+    metrics,
+    elector,
+    worker,
+    pauses,
+    api,
+    reporters: {
+      label: labeler ? (role) => labeler.set(role) : undefined,
+      event: (type, reason, action, note) => {
+        const podRef: EventObjectRef | undefined = config.podName
+          ? { apiVersion: 'v1', kind: 'Pod', name: config.podName, namespace: config.namespace, ...(pod?.uid ? { uid: pod.uid } : {}) }
+          : undefined;
+        // One Event on the Lease (kubectl describe lease) and one on the Pod (kubectl describe pod).
+        recorder.record({ regarding: leaseRef, ...(podRef ? { related: podRef } : {}), type, reason, action, note });
+        if (podRef) recorder.record({ regarding: podRef, related: leaseRef, type, reason, action, note });
+      },
+    },
+  });
+
+  const leaseWatcher = new LeaseWatcher({
+    client,
+    namespace: config.namespace,
+    name: config.leaseName,
+    requestTimeoutMs: timeoutMs,
+    onEvent: (e) => {
+      api.activity();
+      if (e.type === 'SYNCED') return;
+      if (e.type === 'DELETED') elector.observe(undefined, true);
+      else if (e.type === 'ABSENT') elector.observe(undefined, false);
+      else if (e.lease) elector.observe(e.lease);
+    },
+    onError: (err) => {
+      api.failure(err);
+      logger.debug({ event: 'watch-error', resource: 'lease', err }, `Lease watch: ${err.message}; reconnecting`);
+    },
+  });
+
+  const podWatcher = config.podName
+    ? new PodWatcher({
+        client,
+        namespace: config.namespace,
+        name: config.podName,
+        requestTimeoutMs: timeoutMs,
+        onEvent: (e) => {
+          if (e.type === 'SYNCED') return;
+          if (e.pod) pod = e.pod;
+          if (e.pod?.deletionTimestamp || e.type === 'DELETED') {
+            // A native sidecar gets SIGTERM only after the worker has exited: the deletionTimestamp is its first word.
+            if (!sidecar.isHandingOver) logger.info({ event: 'handoff', trigger: 'deletion' }, 'own Pod is being deleted: handing over');
+            void sidecar.handOver('deletion');
+          }
+          if (e.type === 'ABSENT') logger.warn({ event: 'pod-missing', pod: config.podName }, `own Pod ${config.podName} not found: label and Pod events are skipped until it appears`);
+        },
+        onError: (err) => logger.debug({ event: 'watch-error', resource: 'pod', err }, `Pod watch: ${err.message}; reconnecting`),
+      })
+    : undefined;
+
+  const localApi = createLocalApi(
+    {
+      status: () => sidecar.status(),
+      subscribe: (l) => sidecar.subscribe(l),
+      readiness: () => sidecar.readiness(),
+      health: () => sidecar.health(),
+      confirmPause: (id) => sidecar.confirmPause(id),
+    },
+    { logger },
+  );
+  const readiness = () => {
+    // The kubelet asks every few seconds: keep the gauge as fresh as the probe.
+    const r = sidecar.readiness();
+    metrics.setReady(r.ready);
+    return r;
+  };
+  const probes = createProbeServer({ readiness, health: () => sidecar.health(), metrics }, { logger });
+
+  let servers: FastifyInstance[] = [];
+  try {
+    const local = await listen(localApi, `${hostPart(config.listen.host)}:${config.listen.port}`, { setting: 'BATON_LISTEN' });
+    servers.push(localApi);
+    const probe = await listen(probes, `${hostPart(config.probeListen.host)}:${config.probeListen.port}`, { setting: 'BATON_PROBE_LISTEN' });
+    servers.push(probes);
+    leaseWatcher.start();
+    podWatcher?.start();
+    sidecar.start();
+    logger.info(
+      { event: 'started', version: VERSION, kube: connection.source, local: local.url, probe: probe.url, target: describeTarget(config) },
+      `baton ${VERSION} started for Lease ${config.namespace}/${config.leaseName} as ${config.identity}`,
+    );
+    return {
+      sidecar,
+      listen: { local: local.url, probe: probe.url },
+      handOver: (trigger) => sidecar.handOver(trigger),
+      close: async () => {
+        sidecar.stop();
+        labeler?.stop();
+        await Promise.allSettled([leaseWatcher.stop(), podWatcher?.stop()]);
+        await Promise.allSettled(servers.map((s) => s.close()));
+        servers = [];
+      },
+    };
+  } catch (err) {
+    // Nothing half-started: close whatever did start before reporting.
+    await Promise.allSettled(servers.map((s) => s.close()));
+    throw new Error(`could not start: ${errorText(err)}`, { cause: err });
+  }
+}
+
+function hostPart(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function describeTarget(config: BatonConfig): string {
+  const t = config.target;
+  if (t.kind === 'container') return `container ${t.name}`;
+  if (t.kind === 'command') return `command /${t.pattern.source}/`;
+  return `pid file ${t.path}`;
+}

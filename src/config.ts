@@ -1,0 +1,258 @@
+// Configuration: environment variables, each with a matching flag (the flag wins). Every problem is
+// one sentence that names the variable and the fix; the CLI prints it and exits 2 before starting anything.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { constants } from 'node:os';
+import { parseArgs } from 'node:util';
+import { timingProblems } from './election/rules.ts';
+import type { TargetSelector } from './worker/target.ts';
+
+export interface BatonConfig {
+  leaseName: string;
+  namespace: string;
+  identity: string;
+  /** The own Pod (for its label, its deletionTimestamp and Events); undefined outside a pod. */
+  podName: string | undefined;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  target: TargetSelector;
+  startSignal: NodeJS.Signals;
+  pauseSignal: NodeJS.Signals;
+  pauseAckTimeoutMs: number;
+  drainMs: number;
+  listen: HostPort;
+  probeListen: HostPort;
+  kubeconfig: string | undefined;
+  logLevel: string;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+interface Option {
+  env: string;
+  flag: string;
+  default?: string;
+  help: string;
+}
+
+/** Every setting, in the order `--help` lists them. */
+export const OPTIONS: readonly Option[] = [
+  { env: 'BATON_LEASE_NAME', flag: 'lease-name', help: 'name of the coordination.k8s.io/v1 Lease (required)' },
+  { env: 'BATON_NAMESPACE', flag: 'namespace', help: 'namespace of the Lease (default: POD_NAMESPACE, then the in-cluster namespace file, then the kubeconfig context)' },
+  { env: 'BATON_IDENTITY', flag: 'identity', help: 'holder identity written to the Lease (default: POD_NAME, then the hostname)' },
+  { env: 'BATON_LEASE_DURATION', flag: 'lease-duration', default: '15s', help: 'how long a claim lasts without renewal; a standby takes an unrenewed Lease after this' },
+  { env: 'BATON_RENEW_DEADLINE', flag: 'renew-deadline', default: '10s', help: 'a leader that could not renew for this long pauses its worker and steps down' },
+  { env: 'BATON_RETRY_PERIOD', flag: 'retry-period', default: '2s', help: 'how often the leader renews; the backstop retry interval of a standby (jittered)' },
+  { env: 'BATON_TARGET_CONTAINER', flag: 'target-container', help: 'the worker is the process of this container of the pod (needs POD_NAME)' },
+  { env: 'BATON_TARGET_COMMAND', flag: 'target-command', help: 'the worker is the process whose /proc/PID/cmdline matches this regular expression' },
+  { env: 'BATON_TARGET_PID_FILE', flag: 'target-pid-file', help: 'the worker is the process whose PID this file holds' },
+  { env: 'BATON_START_SIGNAL', flag: 'start-signal', default: 'SIGUSR1', help: 'signal that tells the worker to start polling' },
+  { env: 'BATON_PAUSE_SIGNAL', flag: 'pause-signal', default: 'SIGUSR2', help: 'signal that tells the worker to pause polling' },
+  { env: 'BATON_PAUSE_ACK_TIMEOUT', flag: 'pause-ack-timeout', default: '15s', help: 'how long a handoff waits for a confirming worker to POST /paused' },
+  { env: 'BATON_DRAIN', flag: 'drain', default: '5s', help: 'how long a handoff waits when the worker has never confirmed a pause' },
+  { env: 'BATON_LISTEN', flag: 'listen', default: '127.0.0.1:4040', help: 'local API (GET /leader, POST /paused, probes); loopback only' },
+  { env: 'BATON_PROBE_LISTEN', flag: 'probe-listen', default: '0.0.0.0:4041', help: 'read-only GET /healthz, /readyz, /metrics for the kubelet and Prometheus' },
+  { env: 'KUBECONFIG', flag: 'kubeconfig', help: 'kubeconfig file when running outside a cluster (in-cluster configuration otherwise)' },
+  { env: 'BATON_LOG_LEVEL', flag: 'log-level', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+];
+
+/** A bad setting. The CLI prints `message` and exits 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function helpText(): string {
+  const lines = [
+    'baton — hands a long-polling worker from pod to pod with a Kubernetes Lease.',
+    '',
+    'Usage: baton [--flag value ...]   (every flag can be set by its environment variable instead)',
+    '',
+  ];
+  for (const o of OPTIONS) {
+    lines.push(`  --${o.flag.padEnd(19)} ${o.env.padEnd(24)} ${o.help}${o.default ? ` [default ${o.default}]` : ''}`);
+  }
+  lines.push('', 'Exactly one of BATON_TARGET_CONTAINER, BATON_TARGET_COMMAND and BATON_TARGET_PID_FILE is required.');
+  lines.push('Durations read like 15s, 500ms, 1m30s.', '');
+  return lines.join('\n');
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `15s`, `500ms`, `1m30s`. A bare number is refused: its unit would be a guess. */
+export function parseDuration(value: string, name: string): number {
+  const text = value.trim();
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (text === '' || matched !== text.length) {
+    throw new ConfigError(`${name}=${JSON.stringify(value)} is not a duration: write it with a unit, like 15s, 500ms or 1m30s`);
+  }
+  return total;
+}
+
+export function parseHostPort(value: string, name: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (!m || !host || !(port >= 0 && port <= 65535)) {
+    throw new ConfigError(`${name}=${JSON.stringify(value)} is not host:port: write it like 127.0.0.1:4040 or [::1]:4040`);
+  }
+  return { host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+function parseSignal(value: string, name: string): NodeJS.Signals {
+  const sig = value.trim().toUpperCase();
+  const full = sig.startsWith('SIG') ? sig : `SIG${sig}`;
+  if (!(full in constants.signals) || ['SIGKILL', 'SIGSTOP', 'SIGTERM', 'SIGINT'].includes(full)) {
+    throw new ConfigError(`${name}=${JSON.stringify(value)} is not a usable signal: use a signal the worker can catch, like SIGUSR1 or SIGUSR2`);
+  }
+  return full as NodeJS.Signals;
+}
+
+const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export interface LoadSources {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  /** Reads the in-cluster namespace file; injectable for tests. */
+  readNamespaceFile?: () => string | undefined;
+  /** The kubeconfig context's namespace, when KUBECONFIG is used; injectable. */
+  kubeconfigNamespace?: (path: string) => string | undefined;
+  hostname?: () => string;
+}
+
+/** Reads flags and environment into a validated config, or throws one `ConfigError` naming the fix. */
+export function loadConfig(src: LoadSources): BatonConfig {
+  const flags = parseFlags(src.argv);
+  const get = (env: string): string | undefined => {
+    const o = OPTIONS.find((x) => x.env === env)!;
+    const v = flags[o.flag] ?? src.env[env];
+    return v === undefined || v === '' ? o.default : v;
+  };
+
+  const leaseName = get('BATON_LEASE_NAME');
+  if (!leaseName) throw new ConfigError('BATON_LEASE_NAME is required: set it (or --lease-name) to the name of the Lease the replicas share, e.g. my-bot');
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(leaseName)) {
+    throw new ConfigError(`BATON_LEASE_NAME=${JSON.stringify(leaseName)} is not a valid object name: use lower-case letters, digits, '-' and '.'`);
+  }
+
+  const kubeconfig = get('KUBECONFIG');
+  const readNs = src.readNamespaceFile ?? (() => readFileIfExists(IN_CLUSTER_NAMESPACE));
+  const namespace =
+    get('BATON_NAMESPACE') ||
+    src.env.POD_NAMESPACE ||
+    readNs() ||
+    (kubeconfig ? src.kubeconfigNamespace?.(kubeconfig) : undefined);
+  if (!namespace) {
+    throw new ConfigError('BATON_NAMESPACE is not set and could not be found (no POD_NAMESPACE, no in-cluster namespace file): set BATON_NAMESPACE, or POD_NAMESPACE from the downward API');
+  }
+
+  const podName = src.env.POD_NAME || undefined;
+  const identity = get('BATON_IDENTITY') || podName || (src.hostname ?? hostname)();
+
+  const leaseDurationMs = parseDuration(get('BATON_LEASE_DURATION')!, 'BATON_LEASE_DURATION');
+  const renewDeadlineMs = parseDuration(get('BATON_RENEW_DEADLINE')!, 'BATON_RENEW_DEADLINE');
+  const retryPeriodMs = parseDuration(get('BATON_RETRY_PERIOD')!, 'BATON_RETRY_PERIOD');
+  const problems = timingProblems({ leaseDurationMs, renewDeadlineMs, retryPeriodMs });
+  if (problems.length > 0) throw new ConfigError(problems[0]!);
+
+  const targets = (['BATON_TARGET_CONTAINER', 'BATON_TARGET_COMMAND', 'BATON_TARGET_PID_FILE'] as const).filter((k) => get(k));
+  if (targets.length !== 1) {
+    throw new ConfigError(
+      targets.length === 0
+        ? 'no worker target: set exactly one of BATON_TARGET_CONTAINER (the bot container name), BATON_TARGET_COMMAND (a regular expression on its command line) or BATON_TARGET_PID_FILE'
+        : `${targets.join(' and ')} are both set: set exactly one worker target`,
+    );
+  }
+  let target: TargetSelector;
+  const which = targets[0]!;
+  const value = get(which)!;
+  if (which === 'BATON_TARGET_CONTAINER') {
+    if (!podName) throw new ConfigError('BATON_TARGET_CONTAINER needs POD_NAME (from the downward API) to read the container IDs from the Pod: set POD_NAME, or use BATON_TARGET_COMMAND');
+    target = { kind: 'container', name: value };
+  } else if (which === 'BATON_TARGET_COMMAND') {
+    try {
+      target = { kind: 'command', pattern: new RegExp(value) };
+    } catch (err) {
+      throw new ConfigError(`BATON_TARGET_COMMAND=${JSON.stringify(value)} is not a valid regular expression (${(err as Error).message}): fix the pattern`);
+    }
+  } else {
+    target = { kind: 'pidFile', path: value };
+  }
+
+  const startSignal = parseSignal(get('BATON_START_SIGNAL')!, 'BATON_START_SIGNAL');
+  const pauseSignal = parseSignal(get('BATON_PAUSE_SIGNAL')!, 'BATON_PAUSE_SIGNAL');
+  if (startSignal === pauseSignal) throw new ConfigError(`BATON_START_SIGNAL and BATON_PAUSE_SIGNAL are both ${startSignal}: they must differ`);
+
+  const pauseAckTimeoutMs = parseDuration(get('BATON_PAUSE_ACK_TIMEOUT')!, 'BATON_PAUSE_ACK_TIMEOUT');
+  const drainMs = parseDuration(get('BATON_DRAIN')!, 'BATON_DRAIN');
+
+  const listen = parseHostPort(get('BATON_LISTEN')!, 'BATON_LISTEN');
+  if (!isLoopback(listen.host)) {
+    throw new ConfigError(`BATON_LISTEN=${listen.host}:${listen.port} is not a loopback address: the local API changes state (POST /paused), so it serves only 127.0.0.1 or [::1]; scrape metrics on BATON_PROBE_LISTEN`);
+  }
+  const probeListen = parseHostPort(get('BATON_PROBE_LISTEN')!, 'BATON_PROBE_LISTEN');
+  if (listen.port !== 0 && listen.port === probeListen.port) {
+    throw new ConfigError(`BATON_LISTEN and BATON_PROBE_LISTEN both use port ${listen.port}: give them different ports`);
+  }
+
+  const logLevel = get('BATON_LOG_LEVEL')!;
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`BATON_LOG_LEVEL=${JSON.stringify(logLevel)} is not a level: use trace, debug, info, warn, error or fatal`);
+  }
+
+  return {
+    leaseName,
+    namespace,
+    identity,
+    podName,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    target,
+    startSignal,
+    pauseSignal,
+    pauseAckTimeoutMs,
+    drainMs,
+    listen,
+    probeListen,
+    kubeconfig,
+    logLevel,
+  };
+}
+
+function parseFlags(argv: string[]): Record<string, string | undefined> {
+  const options: Record<string, { type: 'string' }> = {};
+  for (const o of OPTIONS) options[o.flag] = { type: 'string' };
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}: baton takes only --flag value pairs (see --help)`);
+    return values as Record<string, string | undefined>;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${(err as Error).message}: see baton --help for the flags`);
+  }
+}
+
+function readFileIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,99 @@
+// The timing rules of leader election, as pure functions. They follow client-go's
+// tools/leaderelection and say why each rule is safe.
+import type { LeaderRecord } from './record.ts';
+
+/** Timings in milliseconds, validated by `validateTimings`. */
+export interface ElectionTimings {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+/** client-go's JitterFactor: a standby's retry waits retryPeriod × [1, 2.2). */
+export const JITTER_FACTOR = 1.2;
+
+/**
+ * The least time a leader that gives up at the renew deadline must have for its pause to land before
+ * any standby may acquire (leaseDuration − renewDeadline): a signal, the worker's handler, and an HTTP
+ * call that is aborted. Below this, a crash of the API server could leave two workers polling.
+ */
+export const MIN_PAUSE_MARGIN_MS = 1000;
+
+/**
+ * Returns a list of problems (empty when valid). client-go rejects leaseDuration <= renewDeadline and
+ * renewDeadline <= JitterFactor × retryPeriod; baton also insists on room for the pause to land.
+ */
+export function timingProblems(t: ElectionTimings): string[] {
+  const problems: string[] = [];
+  if (!(t.retryPeriodMs > 0)) problems.push('BATON_RETRY_PERIOD must be greater than zero');
+  if (!(t.leaseDurationMs > t.renewDeadlineMs)) {
+    problems.push(
+      `BATON_LEASE_DURATION (${t.leaseDurationMs} ms) must be greater than BATON_RENEW_DEADLINE (${t.renewDeadlineMs} ms): ` +
+        'a leader must give up before a standby may take over',
+    );
+  }
+  if (!(t.renewDeadlineMs > JITTER_FACTOR * t.retryPeriodMs)) {
+    problems.push(
+      `BATON_RENEW_DEADLINE (${t.renewDeadlineMs} ms) must be greater than ${JITTER_FACTOR} × BATON_RETRY_PERIOD (${t.retryPeriodMs} ms): ` +
+        'the leader needs at least one retry before its deadline',
+    );
+  }
+  if (t.leaseDurationMs - t.renewDeadlineMs < MIN_PAUSE_MARGIN_MS && t.leaseDurationMs > t.renewDeadlineMs) {
+    problems.push(
+      `BATON_LEASE_DURATION − BATON_RENEW_DEADLINE is ${t.leaseDurationMs - t.renewDeadlineMs} ms; it must be at least ${MIN_PAUSE_MARGIN_MS} ms ` +
+        'so that a leader that cannot renew pauses its worker before another pod may acquire (for example 15s and 10s)',
+    );
+  }
+  if (t.leaseDurationMs % 1000 !== 0) {
+    problems.push(`BATON_LEASE_DURATION (${t.leaseDurationMs} ms) must be whole seconds: the Lease stores leaseDurationSeconds`);
+  }
+  return problems;
+}
+
+/** Per-request timeout: client-go's max(1 s, renewDeadline / 2), so one slow call cannot eat the whole deadline. */
+export function requestTimeoutMs(t: ElectionTimings): number {
+  return Math.max(1000, t.renewDeadlineMs / 2);
+}
+
+/** A record with no holder has been released (client-go writes holderIdentity ""): anyone may take it at once. */
+export function isReleased(r: LeaderRecord): boolean {
+  return r.holderIdentity === '';
+}
+
+/**
+ * When a held Lease expires, judged by the local monotonic time at which this process last saw the record
+ * change (`observedAt`), never by comparing renewTime with the local clock: clocks of different nodes may
+ * disagree, but durations measured on one node do not. The record's own leaseDurationSeconds counts, but
+ * never less than this pod's configured lease duration, so a record edited by hand to a short duration
+ * cannot let a standby start while the leader still believes it holds the Lease.
+ */
+export function expiresAt(r: LeaderRecord, observedAt: number, t: ElectionTimings): number {
+  return observedAt + Math.max(r.leaseDurationSeconds * 1000, t.leaseDurationMs);
+}
+
+/** The record a candidate writes to take (or keep) the Lease. The epoch moves only when the holder changes. */
+export function acquiredRecord(previous: LeaderRecord | undefined, identity: string, t: ElectionTimings, wallNow: Date): LeaderRecord {
+  const keeps = previous !== undefined && previous.holderIdentity === identity;
+  return {
+    holderIdentity: identity,
+    leaseDurationSeconds: Math.round(t.leaseDurationMs / 1000),
+    acquireTime: keeps ? previous.acquireTime : wallNow,
+    renewTime: wallNow,
+    leaseTransitions: previous === undefined ? 0 : keeps ? previous.leaseTransitions : previous.leaseTransitions + 1,
+  };
+}
+
+/** The renewed record: only renewTime moves. */
+export function renewedRecord(current: LeaderRecord, t: ElectionTimings, wallNow: Date): LeaderRecord {
+  return { ...current, leaseDurationSeconds: Math.round(t.leaseDurationMs / 1000), renewTime: wallNow };
+}
+
+/** The released record, as client-go's release() writes it: no holder, 1 s duration, fresh times, same epoch. */
+export function releasedRecord(current: LeaderRecord, wallNow: Date): LeaderRecord {
+  return { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: wallNow, renewTime: wallNow, leaseTransitions: current.leaseTransitions };
+}
+
+/** client-go's wait.Jitter: duration + random × factor × duration. */
+export function jittered(durationMs: number, random: () => number, factor = JITTER_FACTOR): number {
+  return durationMs + random() * factor * durationMs;
+}

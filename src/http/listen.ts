@@ -1,0 +1,82 @@
+// Starts a fastify instance on a `host:port` setting and reports where it really listens (port 0 in
+// tests). Also holds the loopback guard for the local API, tied to the instance so it cannot be forgotten.
+import { isIP } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+
+/** A parsed `host:port`. `host` has no brackets (`::1`, not `[::1]`). */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Where a server is listening. */
+export interface BoundAddress extends HostPort {
+  /** `http://host:port`, with brackets around an IPv6 host. */
+  url: string;
+}
+
+/** Options for {@link listen}. */
+export interface ListenOptions {
+  /** The setting the address came from (e.g. `BATON_PROBE_LISTEN`), named in error messages. */
+  setting?: string;
+}
+
+/** Instances that may only listen on loopback, with the setting to name when they are told otherwise. */
+const loopbackOnly = new WeakMap<FastifyInstance, string>();
+
+/**
+ * Parses `host:port`: `127.0.0.1:4040`, `localhost:4040`, `0.0.0.0:4041`, `[::1]:4040`, `[::]:4041`.
+ * The host is required: an empty host means different interfaces to fastify and to Go tools, so we ask.
+ */
+export function parseHostPort(value: string, setting = 'listen address'): HostPort {
+  const example = `${setting}: expected host:port such as 127.0.0.1:4040 or [::1]:4040`;
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  if (!m) throw new Error(`${example}, got ${JSON.stringify(value)} (put an IPv6 address in brackets)`);
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (m[1] !== undefined && isIP(host) !== 6) throw new Error(`${example}: ${JSON.stringify(host)} in brackets is not an IPv6 address`);
+  if (port > 65535) throw new Error(`${example}: port ${port} is above 65535`);
+  return { host, port };
+}
+
+/** True for `localhost`, 127.0.0.0/8, `::1` and IPv4-mapped loopback (`::ffff:127.0.0.1`). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/**
+ * Marks an instance as loopback-only: {@link listen} then refuses any other address, naming `setting`.
+ * Defence in depth behind config validation: the local API can change state (`POST /paused`).
+ */
+export function requireLoopback(app: FastifyInstance, setting: string): void {
+  loopbackOnly.set(app, setting);
+}
+
+/** Listens on `hostPort` and returns the address actually bound. */
+export async function listen(app: FastifyInstance, hostPort: string, options: ListenOptions = {}): Promise<BoundAddress> {
+  const guarded = loopbackOnly.get(app);
+  const setting = options.setting ?? guarded ?? 'listen address';
+  const { host, port } = parseHostPort(hostPort, setting);
+  if (guarded !== undefined && !isLoopbackHost(host)) throw notLoopback(guarded, host);
+
+  await app.listen({ host, port });
+  const address = app.server.address() as AddressInfo;
+  // `localhost` is resolved by the system: check what was really bound, not just what was asked.
+  if (guarded !== undefined && !isLoopbackHost(address.address)) {
+    await app.close();
+    throw notLoopback(guarded, address.address);
+  }
+  const shown = isIP(address.address) === 6 ? `[${address.address}]` : address.address;
+  return { host: address.address, port: address.port, url: `http://${shown}:${address.port}` };
+}
+
+function notLoopback(setting: string, host: string): Error {
+  return new Error(
+    `${setting}: the local API serves POST /paused and must listen on loopback only, not ${host}. ` +
+      `Set ${setting} to 127.0.0.1:<port> or [::1]:<port>; the kubelet and Prometheus use BATON_PROBE_LISTEN instead.`,
+  );
+}

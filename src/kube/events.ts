@@ -1,0 +1,108 @@
+// Kubernetes Events (events.k8s.io/v1) for what an operator should see in `kubectl describe`: leadership
+// changes, handoffs, refusals. Recording is fire-and-forget: an Event must never delay a handoff.
+import type { KubeLogger } from './logger.ts';
+import { formatMicroTime } from './micro-time.ts';
+import type { KubeClient } from './rest.ts';
+
+/** The object an Event is about. */
+export interface EventObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+export interface EventInput {
+  regarding: EventObjectRef;
+  related?: EventObjectRef;
+  type: 'Normal' | 'Warning';
+  /** Why, in UpperCamelCase (`LeaderElected`); at most 128 characters. */
+  reason: string;
+  /** What was done (`Acquire`, `Release`); at most 128 characters. */
+  action: string;
+  /** Human-readable; cut to 1 kB. */
+  note: string;
+}
+
+export interface EventRecorderOptions {
+  client: KubeClient;
+  /** `reportingInstance`: this sidecar's identity. */
+  identity: string;
+  logger: KubeLogger;
+  /** Used when `regarding.namespace` is unset. */
+  namespace: string;
+  /** Per request (default 5 s). */
+  requestTimeoutMs?: number;
+  /** Events beyond this many in flight are dropped, not queued (default 16). */
+  maxInFlight?: number;
+}
+
+export const REPORTING_CONTROLLER = 'baton.dev/sidecar';
+export const EVENT_RESOURCE = 'events.events.k8s.io';
+
+/** Posts Events without ever blocking or throwing into the caller; failures are logged. */
+export class EventRecorder {
+  private readonly options: EventRecorderOptions;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(options: EventRecorderOptions) {
+    this.options = options;
+  }
+
+  /** Sends the Event in the background. */
+  record(event: EventInput): void {
+    const o = this.options;
+    if (this.inFlight.size >= (o.maxInFlight ?? 16)) {
+      o.logger.warn({ reason: event.reason, inFlight: this.inFlight.size }, 'event dropped: too many in flight (API server slow?)');
+      return;
+    }
+    const p = this.post(event).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Resolves when every Event recorded so far was sent or given up on. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  private async post(event: EventInput): Promise<void> {
+    const o = this.options;
+    const namespace = event.regarding.namespace ?? o.namespace;
+    try {
+      const body = {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { generateName: `${event.regarding.name}.`, namespace },
+        eventTime: formatMicroTime(new Date()),
+        reportingController: REPORTING_CONTROLLER,
+        reportingInstance: o.identity.slice(0, 128),
+        type: event.type,
+        reason: event.reason.slice(0, 128),
+        action: event.action.slice(0, 128),
+        note: truncateBytes(event.note, 1024),
+        regarding: { ...event.regarding, namespace },
+        ...(event.related ? { related: event.related } : {}),
+      };
+      await o.client.request({
+        verb: 'create',
+        resource: EVENT_RESOURCE,
+        method: 'POST',
+        path: `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+        body,
+        timeoutMs: o.requestTimeoutMs ?? 5_000,
+      });
+      o.logger.debug({ reason: event.reason, action: event.action }, 'event recorded');
+    } catch (err) {
+      o.logger.warn({ err, reason: event.reason, action: event.action }, 'event not recorded');
+    }
+  }
+}
+
+/** The API limits `note` to 1 kB (bytes, not characters). */
+function truncateBytes(text: string, max: number): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= max) return text;
+  // Drop a partial multi-byte character at the cut (U+FFFD) instead of sending invalid UTF-8.
+  return buf.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+}

@@ -1,0 +1,199 @@
+// Keeps an up-to-date view of ONE named object: list, then watch from the list's resourceVersion,
+// reconnecting from the last version seen (bookmarks advance it) and relisting only when the server
+// says that version is too old (410 Gone). This is client-go's reflector, narrowed to one object.
+import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.ts';
+import { KubeApiError } from './errors.ts';
+import { watchIdleTimeoutMs, type KubeClient } from './rest.ts';
+
+/**
+ * `SYNCED`: a (re)list found the object (`object` is its current state); `ABSENT`: a (re)list found nothing.
+ * `ADDED`/`MODIFIED`/`DELETED` come from the watch. After a relist the consumer should replace its view.
+ */
+export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABSENT' | 'SYNCED';
+
+export interface ObjectEvent<T> {
+  type: ObjectEventType;
+  object?: T;
+}
+
+/** The fields the watcher itself reads from an object. */
+export interface KubeObject {
+  metadata?: { name?: string; resourceVersion?: string };
+}
+
+export interface ObjectWatcherOptions<T> {
+  client: KubeClient;
+  /** As RBAC names it, e.g. `leases.coordination.k8s.io`. */
+  resource: string;
+  /** The namespaced collection, e.g. `/apis/coordination.k8s.io/v1/namespaces/NS/leases`. */
+  collectionPath: string;
+  name: string;
+  onEvent: (event: ObjectEvent<T>) => void;
+  /** Errors the watcher recovers from (for logs); also exceptions thrown by `onEvent`. */
+  onError?: (err: Error) => void;
+  /** Server-side watch duration; the watch is then resumed from the last version (default 60). */
+  timeoutSeconds?: number;
+  /** Silence after which a watch connection is presumed dead (default `watchIdleTimeoutMs(timeoutSeconds)`). */
+  idleTimeoutMs?: number;
+  /** Bound for the list and for a watch's response headers (default 10 s). */
+  requestTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  random?: () => number;
+}
+
+/** The stored version is too old to resume from: relist. */
+export class WatchExpiredError extends Error {
+  override name = 'WatchExpiredError';
+}
+
+/** Watches one object by `fieldSelector=metadata.name=NAME` (authorised per resourceName for list and watch). */
+export class ObjectWatcher<T extends KubeObject> {
+  /** `performance.now()` of the last successful response or stream byte; undefined before the first. */
+  lastContact: number | undefined;
+  /** The last failure; cleared by the next success. */
+  lastError: Error | undefined;
+  /** True once a list has succeeded. */
+  synced = false;
+  /** The version the next watch resumes from. */
+  resourceVersion: string | undefined;
+  private readonly options: ObjectWatcherOptions<T>;
+  private readonly stopper = new AbortController();
+  private loop: Promise<void> | undefined;
+
+  constructor(options: ObjectWatcherOptions<T>) {
+    this.options = options;
+  }
+
+  /** Starts listing and watching; idempotent. */
+  start(): this {
+    this.loop ??= this.run();
+    return this;
+  }
+
+  /** Ends the watch; resolves once no request is in flight any more. */
+  async stop(): Promise<void> {
+    this.stopper.abort();
+    await this.loop;
+  }
+
+  private get stopped(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const o = this.options;
+    const timeoutSeconds = o.timeoutSeconds ?? 60;
+    const idleTimeoutMs = o.idleTimeoutMs ?? watchIdleTimeoutMs(timeoutSeconds);
+    const requestTimeoutMs = o.requestTimeoutMs ?? 10_000;
+    let needList = true;
+    let failures = 0;
+    let expiredInARow = 0;
+    while (!this.stopped) {
+      const started = performance.now();
+      let events = 0;
+      try {
+        if (needList) {
+          await this.list(requestTimeoutMs);
+          needList = false;
+        }
+        await o.client.watch({
+          verb: 'watch',
+          resource: o.resource,
+          path: o.collectionPath,
+          query: {
+            fieldSelector: `metadata.name=${o.name}`,
+            resourceVersion: this.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+          },
+          signal: this.stopper.signal,
+          idleTimeoutMs,
+          connectTimeoutMs: requestTimeoutMs,
+          onActivity: () => this.contact(),
+          onEvent: (type, object) => {
+            events++;
+            this.handle(type, object as T);
+          },
+        });
+        // The server ended the watch (timeoutSeconds): resume at once, unless it ends instantly and empty
+        // again and again (a misbehaving proxy), which would spin.
+        expiredInARow = 0;
+        if (events === 0 && performance.now() - started < 1000) {
+          await sleep(backoffDelay(++failures, o.backoff ?? DEFAULT_BACKOFF, o.random), this.stopper.signal);
+        } else {
+          failures = 0;
+        }
+      } catch (err) {
+        if (this.stopped) break;
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (isExpired(error)) {
+          needList = true;
+          // The first 410 relists at once; a loop of them is paced like any failure.
+          if (++expiredInARow === 1) continue;
+        }
+        this.lastError = error;
+        o.onError?.(error);
+        await sleep(backoffDelay(++failures, o.backoff ?? DEFAULT_BACKOFF, o.random), this.stopper.signal);
+      }
+    }
+  }
+
+  private async list(timeoutMs: number): Promise<void> {
+    const o = this.options;
+    const list = await o.client.request<{ metadata?: { resourceVersion?: string }; items?: T[] }>({
+      verb: 'list',
+      resource: o.resource,
+      method: 'GET',
+      path: o.collectionPath,
+      query: { fieldSelector: `metadata.name=${o.name}` },
+      timeoutMs,
+      signal: this.stopper.signal,
+    });
+    this.contact();
+    this.resourceVersion = list.metadata?.resourceVersion;
+    this.synced = true;
+    const object = list.items?.find((item) => item.metadata?.name === o.name);
+    this.emit(object ? { type: 'SYNCED', object } : { type: 'ABSENT' });
+  }
+
+  private handle(type: string, object: T): void {
+    const rv = object?.metadata?.resourceVersion;
+    switch (type) {
+      case 'BOOKMARK':
+        if (rv) this.resourceVersion = rv;
+        return;
+      case 'ERROR': {
+        const status = object as { code?: number; message?: string; reason?: string };
+        if (status.code === 410) throw new WatchExpiredError(`watch of ${this.options.resource} "${this.options.name}" expired: ${status.message ?? 'Gone'}`);
+        throw new Error(`watch of ${this.options.resource} "${this.options.name}" failed: ${status.code ?? '?'} ${status.reason ?? ''} ${status.message ?? ''}`.trim());
+      }
+      case 'ADDED':
+      case 'MODIFIED':
+      case 'DELETED':
+        if (rv) this.resourceVersion = rv;
+        if (object?.metadata?.name !== this.options.name) return; // a proxy ignoring the fieldSelector
+        this.emit({ type, object });
+        return;
+      default:
+        return; // unknown event types are skipped, as client-go does
+    }
+  }
+
+  private emit(event: ObjectEvent<T>): void {
+    try {
+      this.options.onEvent(event);
+    } catch (err) {
+      // The consumer's bug must not stop the watch that keeps the sidecar informed.
+      this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private contact(): void {
+    this.lastContact = performance.now();
+    this.lastError = undefined;
+  }
+}
+
+function isExpired(err: Error): boolean {
+  return err instanceof WatchExpiredError || (err instanceof KubeApiError && err.status === 410);
+}

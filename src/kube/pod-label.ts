@@ -1,0 +1,142 @@
+// Keeps the Pod label `baton/role` in line with leadership, so Services and `kubectl get pods -L`
+// can select the leader. Only the latest wanted value matters: a burst of changes costs one request.
+import type { V1Pod } from '@kubernetes/client-node';
+import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
+import { silentLogger, type KubeLogger } from './logger.ts';
+import { POD_RESOURCE, podPath } from './pod-watch.ts';
+import type { KubeClient } from './rest.ts';
+
+export type PodRole = 'leader' | 'standby';
+
+export const ROLE_LABEL = 'baton/role';
+
+export interface PodLabelerOptions {
+  client: KubeClient;
+  namespace: string;
+  podName: string;
+  /** Default `baton/role`. */
+  labelKey?: string;
+  /** Per request (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Between failed attempts (default 250 ms → 10 s). */
+  backoff?: BackoffOptions;
+  logger?: KubeLogger;
+  /** Called with every value the API server confirmed. */
+  onApplied?: (value: string | undefined) => void;
+}
+
+/** Sets the role label on one Pod with merge patches: coalescing, retrying, and reporting what is really applied. */
+export class PodLabeler {
+  private readonly client: KubeClient;
+  private readonly path: string;
+  private readonly key: string;
+  private readonly timeoutMs: number;
+  private readonly backoff: BackoffOptions;
+  private readonly logger: KubeLogger;
+  private readonly onApplied: ((value: string | undefined) => void) | undefined;
+  private readonly stopper = new AbortController();
+  private wantedValue: PodRole | undefined;
+  private appliedValue: string | undefined;
+  private appliedVersion: bigint | undefined;
+  private loop: Promise<void> | undefined;
+  /** Wakes a retry's backoff when a new value is wanted. */
+  private wake = new AbortController();
+  /** The last failure; cleared by the next success. */
+  lastError: Error | undefined;
+
+  constructor(options: PodLabelerOptions) {
+    this.client = options.client;
+    this.path = podPath(options.namespace, options.podName);
+    this.key = options.labelKey ?? ROLE_LABEL;
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.backoff = options.backoff ?? { initialMs: 250, maxMs: 10_000 };
+    this.logger = options.logger ?? silentLogger;
+    this.onApplied = options.onApplied;
+  }
+
+  /** The value last asked for. */
+  get wanted(): PodRole | undefined {
+    return this.wantedValue;
+  }
+
+  /** The label's value as the API server last confirmed it (a patch response or an observed Pod). */
+  get applied(): string | undefined {
+    return this.appliedValue;
+  }
+
+  /** Asks for `value`; returns at once. No request is made when the API already confirmed it. */
+  set(value: PodRole): void {
+    if (this.stopper.signal.aborted) return;
+    this.wantedValue = value;
+    this.wake.abort();
+    this.kick();
+  }
+
+  /**
+   * Feeds in the label as seen on the Pod (from `PodWatcher`), so that a label changed by someone else is
+   * put back. Observations older than the last confirmed patch are ignored.
+   */
+  observe(value: string | undefined, resourceVersion: string): void {
+    const rv = toVersion(resourceVersion);
+    if (rv !== undefined && this.appliedVersion !== undefined && rv < this.appliedVersion) return;
+    if (rv !== undefined) this.appliedVersion = rv;
+    this.appliedValue = value;
+    this.kick();
+  }
+
+  /** Resolves when no patch is pending (applied === wanted) or the labeler stopped. For tests and shutdown. */
+  async settled(): Promise<void> {
+    while (this.loop) await this.loop;
+  }
+
+  /** Stops retrying and cancels a request in flight. */
+  stop(): void {
+    this.stopper.abort();
+    this.wake.abort();
+  }
+
+  private kick(): void {
+    if (this.loop || this.wantedValue === undefined || this.wantedValue === this.appliedValue) return;
+    this.loop = this.run().finally(() => {
+      this.loop = undefined;
+      this.kick(); // an observation during the last request may have changed what is needed
+    });
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopper.signal.aborted && this.wantedValue !== undefined && this.wantedValue !== this.appliedValue) {
+      const value = this.wantedValue;
+      this.wake = new AbortController();
+      try {
+        const pod = await this.client.request<V1Pod>({
+          verb: 'patch',
+          resource: POD_RESOURCE,
+          method: 'PATCH',
+          path: this.path,
+          body: { metadata: { labels: { [this.key]: value } } },
+          contentType: 'application/merge-patch+json',
+          timeoutMs: this.timeoutMs,
+          signal: this.stopper.signal,
+        });
+        failures = 0;
+        this.lastError = undefined;
+        this.appliedValue = pod.metadata?.labels?.[this.key];
+        this.appliedVersion = toVersion(pod.metadata?.resourceVersion) ?? this.appliedVersion;
+        this.logger.debug({ label: this.key, value: this.appliedValue }, 'pod label applied');
+        this.onApplied?.(this.appliedValue);
+      } catch (err) {
+        if (this.stopper.signal.aborted) return;
+        this.lastError = err instanceof Error ? err : new Error(String(err));
+        const delay = backoffDelay(++failures, this.backoff);
+        this.logger.warn({ err: this.lastError, label: this.key, value, retryInMs: delay }, 'pod label not applied; retrying');
+        await sleep(delay, AbortSignal.any([this.stopper.signal, this.wake.signal]));
+      }
+    }
+  }
+}
+
+/** resourceVersions are opaque, but etcd's are integers: compare them when they are. */
+function toVersion(rv: string | undefined): bigint | undefined {
+  return rv !== undefined && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
+}

@@ -1,0 +1,100 @@
+// Pauses and their confirmations. Every pause signal gets an id (readable from GET /leader); a worker
+// confirms the pause it has finished with POST /paused {"pause": id}. Only the confirmation of the latest
+// pause, while the worker is meant to be paused, ends a handoff's wait: a stale or early one never counts
+// as a drain (the new leader would start while the old worker still handles its batch).
+import type { Clock, TimerHandle } from './election/clock.ts';
+import type { PauseConfirmation, PauseStatus } from './status.ts';
+
+export type PauseWaitOutcome = 'confirmed' | 'timeout' | 'drained';
+
+export interface PauseTrackerOptions {
+  clock: Clock;
+  /** How long to wait for a worker that has confirmed pauses before (BATON_PAUSE_ACK_TIMEOUT). */
+  ackTimeoutMs: number;
+  /** How long to wait for a worker that never has (BATON_DRAIN). */
+  drainMs: number;
+}
+
+export class PauseTracker {
+  private readonly opts: PauseTrackerOptions;
+  private id = 0;
+  private sentAt: Date | null = null;
+  private sentAtMono: number | undefined;
+  private confirmedAt: Date | null = null;
+  /** The worker is meant to be paused (it starts paused; running between a start and the next pause). */
+  private paused = true;
+  /** This worker process has confirmed a pause before: it speaks the protocol, so waiting for it is worth it. */
+  private confirms = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(opts: PauseTrackerOptions) {
+    this.opts = opts;
+  }
+
+  status(): PauseStatus {
+    return { id: this.id, sentAt: this.sentAt?.toISOString() ?? null, confirmedAt: this.confirmedAt?.toISOString() ?? null };
+  }
+
+  /** Whether the current worker has shown it confirms pauses. */
+  workerConfirms(): boolean {
+    return this.confirms;
+  }
+
+  /** The worker was told to start. */
+  started(): void {
+    this.paused = false;
+  }
+
+  /** A pause signal is being sent: returns its id. */
+  pauseSent(): number {
+    this.paused = true;
+    this.id += 1;
+    this.sentAt = this.opts.clock.wallClock();
+    this.sentAtMono = this.opts.clock.now();
+    this.confirmedAt = null;
+    return this.id;
+  }
+
+  /** A new worker process appeared: what the old one showed about confirming no longer holds. */
+  workerRestarted(): void {
+    this.confirms = false;
+  }
+
+  /** A worker's POST /paused. */
+  confirm(id: number): PauseConfirmation {
+    if (id > this.id) return 'early';
+    if (id < this.id) return 'stale';
+    if (!this.paused) return 'not-paused';
+    this.confirms = true;
+    if (this.confirmedAt) return 'duplicate';
+    this.confirmedAt = this.opts.clock.wallClock();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+    return 'accepted';
+  }
+
+  /**
+   * Waits until the latest pause is confirmed, for at most the ack timeout when the worker is known to
+   * confirm and the drain otherwise. Resolves with the outcome and how long the wait took since the signal.
+   */
+  wait(): Promise<{ outcome: PauseWaitOutcome; waitedMs: number }> {
+    const since = this.sentAtMono ?? this.opts.clock.now();
+    const elapsed = () => this.opts.clock.now() - since;
+    if (this.confirmedAt) return Promise.resolve({ outcome: 'confirmed', waitedMs: elapsed() });
+    const limit = this.confirms ? this.opts.ackTimeoutMs : this.opts.drainMs;
+    const onTimeout: PauseWaitOutcome = this.confirms ? 'timeout' : 'drained';
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined = undefined;
+      const done = () => {
+        timer?.cancel();
+        resolve({ outcome: 'confirmed', waitedMs: elapsed() });
+      };
+      this.waiters.push(done);
+      timer = this.opts.clock.setTimer(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve({ outcome: onTimeout, waitedMs: elapsed() });
+      }, Math.max(0, limit - elapsed()));
+    });
+  }
+}

@@ -1,0 +1,302 @@
+// The sidecar: wires the election to the worker, the Lease watch, the own Pod, the local API and the
+// reports (log line, metric, Event, pod label) of every leadership change. The rules live in
+// src/election; this file only decides what happens when, and keeps every report in agreement.
+import type { Logger } from 'pino';
+import type { Clock } from './election/clock.ts';
+import type { Elector, ElectorEvent } from './election/elector.ts';
+import type { ObservedLease } from './election/record.ts';
+import type { BatonMetrics } from './metrics.ts';
+import type { PauseTracker } from './pause-tracker.ts';
+import type { Health, LeaderStatus, PauseConfirmation, Readiness } from './status.ts';
+import type { WorkerController } from './worker/controller.ts';
+
+/** How the sidecar learned it must hand over. */
+export type HandoffTrigger = 'SIGTERM' | 'deletion';
+
+/** The reports of a leadership change that go to Kubernetes; absent outside a pod. */
+export interface ChangeReporters {
+  /** Sets the pod label `baton/role`. */
+  label?(role: 'leader' | 'standby'): void;
+  /** Records an Event on the Pod and on the Lease. */
+  event?(type: 'Normal' | 'Warning', reason: string, action: string, note: string): void;
+}
+
+/** Where the API server's answers are tallied, for readiness. */
+export interface ApiHealth {
+  /** A sentence naming what is wrong with the API connection or RBAC, or undefined when all is well. */
+  problem(): string | undefined;
+}
+
+export interface SidecarOptions {
+  identity: string;
+  leaseName: string;
+  namespace: string;
+  leaseDurationMs: number;
+  clock: Clock;
+  logger: Logger;
+  metrics: BatonMetrics;
+  elector: Elector;
+  worker: WorkerController;
+  pauses: PauseTracker;
+  reporters: ChangeReporters;
+  api: ApiHealth;
+  /** How often eligibility and readiness are re-evaluated (the worker scan publishes changes too). */
+  evaluateEveryMs?: number;
+}
+
+export class Sidecar {
+  private readonly o: SidecarOptions;
+  /** True while this pod holds the Lease and its worker has been told to run. */
+  private leading = false;
+  private handingOver = false;
+  private handoff: Promise<void> | undefined;
+  private readonly subscribers = new Set<(s: LeaderStatus) => void>();
+  private lastPublished = '';
+  private stopped = false;
+  private evaluateTimer: { cancel(): void } | undefined;
+
+  constructor(o: SidecarOptions) {
+    this.o = o;
+  }
+
+  start(): void {
+    const { elector, worker, metrics } = this.o;
+    elector.on((e) => this.onElection(e));
+    worker.on('target-found', ({ target, ambiguity }) => {
+      this.o.logger.info({ event: 'worker', change: 'found', pid: target.pid, ambiguity }, `worker found: pid ${target.pid}`);
+      this.evaluate();
+    });
+    worker.on('target-lost', ({ pid, reason }) => {
+      this.o.logger.warn({ event: 'worker', change: 'lost', pid, reason }, `worker lost: pid ${pid} (${reason})`);
+      this.evaluate();
+    });
+    worker.on('worker-restarted', ({ previous, target, restarts }) => {
+      metrics.workerRestart();
+      this.o.pauses.workerRestarted();
+      this.o.logger.warn(
+        { event: 'worker', change: 'restarted', pid: target.pid, previousPid: previous.pid, restarts, state: worker.status().desired },
+        `worker restarted: pid ${previous.pid} → ${target.pid}; sending it the current state (${worker.status().desired})`,
+      );
+      this.evaluate();
+    });
+    worker.on('signal', (s) => {
+      metrics.signal(s.signal, s.result);
+      const fields = { event: 'signal', signal: s.signal, pid: s.pid, state: s.state, reason: s.reason, result: s.result, error: s.error };
+      if (s.result === 'sent') this.o.logger.debug(fields, `sent ${s.signal} (${s.state}) to pid ${s.pid}`);
+      else this.o.logger.error(fields, `could not send ${s.signal} to pid ${s.pid}: ${s.error}`);
+    });
+    metrics.setLeader(false);
+    this.o.reporters.label?.('standby');
+    worker.start();
+    elector.start();
+    this.evaluate();
+  }
+
+  /** Re-evaluates eligibility and readiness; runs on worker events and on a short timer. */
+  private evaluate(): void {
+    if (this.stopped) return;
+    this.evaluateTimer?.cancel();
+    const w = this.o.worker.status();
+    this.o.elector.setEligible(w.found && w.handlersInstalled);
+    this.o.metrics.setReady(this.readiness().ready);
+    this.publish();
+    this.evaluateTimer = this.o.clock.setTimer(() => this.evaluate(), this.o.evaluateEveryMs ?? 1000);
+  }
+
+  // ---- leadership changes: each one log line, one metric change, one Event, the label -----------
+
+  private onElection(e: ElectorEvent): void {
+    const { logger, metrics, worker, pauses, reporters } = this.o;
+    switch (e.type) {
+      case 'acquired': {
+        this.leading = true;
+        pauses.started();
+        worker.setDesired('running');
+        metrics.setLeader(true);
+        metrics.transition('acquired');
+        metrics.setEpoch(e.record.leaseTransitions);
+        if (e.waitedMs !== undefined) metrics.acquireAfterRelease(e.waitedMs / 1000);
+        reporters.label?.('leader');
+        const note = `${this.o.identity} became the leader of Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions})`;
+        reporters.event?.('Normal', 'LeaderElected', 'Acquire', note);
+        logger.info({ event: 'leadership', change: 'acquired', epoch: e.record.leaseTransitions, waitedMs: e.waitedMs, pid: worker.status().pid }, note);
+        break;
+      }
+      case 'lost': {
+        // Pause first: the worker must be stopped before any standby may take the Lease.
+        const pauseId = this.pauseWorker();
+        metrics.setLeader(false);
+        metrics.transition('lost');
+        reporters.label?.('standby');
+        const note = `${this.o.identity} lost the Lease ${this.o.leaseName} (${e.reason}); worker paused (pause ${pauseId})`;
+        reporters.event?.('Warning', 'LeaderLost', 'Pause', note);
+        logger.warn({ event: 'leadership', change: 'lost', reason: e.reason, pause: pauseId, err: e.error }, note);
+        break;
+      }
+      case 'released': {
+        metrics.transition('released');
+        const note = `${this.o.identity} released the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) for the next pod`;
+        reporters.event?.('Normal', 'LeaderReleased', 'Release', note);
+        logger.info({ event: 'leadership', change: 'released', epoch: e.record.leaseTransitions }, note);
+        break;
+      }
+      case 'renewed':
+        metrics.renew(e.durationMs / 1000, 'success');
+        metrics.setLastRenew(e.record.renewTime ? e.record.renewTime.getTime() / 1000 : Date.now() / 1000);
+        break;
+      case 'renew-failed':
+        metrics.renew(e.durationMs / 1000, e.result);
+        logger.warn({ event: 'renew-failed', result: e.result, err: e.error }, `could not renew the Lease (${e.result}): ${errorText(e.error)}`);
+        break;
+      case 'observed':
+        if (e.lease) metrics.setEpoch(e.lease.record.leaseTransitions);
+        logger.debug({ event: 'observed', holder: e.lease?.record.holderIdentity, epoch: e.lease?.record.leaseTransitions }, 'Lease changed');
+        break;
+      case 'error':
+        logger.warn({ event: 'api-error', op: e.op, err: e.error }, `${e.op} failed: ${errorText(e.error)}; retrying`);
+        break;
+    }
+    this.publish();
+  }
+
+  /** Tells the worker to pause and returns the pause's id. Idempotent while already paused. */
+  private pauseWorker(): number {
+    if (this.leading || this.o.worker.status().desired === 'running') {
+      this.leading = false;
+      const id = this.o.pauses.pauseSent();
+      this.o.worker.setDesired('paused');
+      this.publish();
+      return id;
+    }
+    this.leading = false;
+    return this.o.pauses.status().id;
+  }
+
+  // ---- handoff ------------------------------------------------------------------------------------
+
+  /**
+   * Begins the graceful handoff (once; later calls return the same promise). From now on this pod never
+   * takes the Lease again. A leader pauses its worker, waits for the confirmation (or the drain), then
+   * releases the Lease so a watching standby takes it within a round trip.
+   */
+  handOver(trigger: HandoffTrigger): Promise<void> {
+    if (this.handoff) return this.handoff;
+    this.handingOver = true;
+    this.o.elector.retire();
+    this.handoff = this.runHandoff(trigger);
+    this.publish();
+    return this.handoff;
+  }
+
+  private async runHandoff(trigger: HandoffTrigger): Promise<void> {
+    const { logger, metrics, elector, pauses, reporters } = this.o;
+    if (!elector.isLeader()) {
+      logger.info({ event: 'handoff', trigger, leader: false }, `handoff (${trigger}): not the leader, nothing to hand over`);
+      return;
+    }
+    const pauseId = this.pauseWorker();
+    metrics.setLeader(false);
+    reporters.label?.('standby');
+    const confirms = pauses.workerConfirms();
+    logger.info(
+      { event: 'handoff', phase: 'pause', trigger, pause: pauseId, waitsFor: confirms ? 'confirmation' : 'drain' },
+      `handoff (${trigger}): worker told to pause (pause ${pauseId}); waiting for ${confirms ? 'its confirmation' : 'the drain'}`,
+    );
+    const { outcome, waitedMs } = await pauses.wait();
+    metrics.pauseWait(waitedMs / 1000, outcome);
+    const fields = { event: 'handoff', phase: 'paused', outcome, waitedMs: Math.round(waitedMs) };
+    if (outcome === 'timeout') logger.warn(fields, `handoff: the worker did not confirm pause ${pauseId} within ${Math.round(waitedMs)} ms; releasing anyway`);
+    else logger.info(fields, `handoff: worker paused (${outcome}) after ${Math.round(waitedMs)} ms`);
+    const released = await elector.release();
+    if (!released) logger.warn({ event: 'handoff', phase: 'release', released }, 'handoff: could not release the Lease; it expires by itself');
+  }
+
+  /** Stops everything. A leader that never released lets its Lease expire. */
+  stop(): void {
+    this.stopped = true;
+    this.evaluateTimer?.cancel();
+    this.o.elector.stop();
+    this.o.worker.stop();
+    for (const s of this.subscribers) this.subscribers.delete(s);
+  }
+
+  // ---- what the local API and the probes read -----------------------------------------------------
+
+  status(): LeaderStatus {
+    const snap = this.o.elector.snapshot();
+    const r = snap.observed?.record;
+    return {
+      identity: this.o.identity,
+      isLeader: this.leading && snap.isLeader,
+      holder: r?.holderIdentity ?? '',
+      epoch: r?.leaseTransitions ?? 0,
+      since: r?.acquireTime && r.holderIdentity ? r.acquireTime.toISOString() : null,
+      renewedAt: r?.renewTime ? r.renewTime.toISOString() : null,
+      lease: { name: this.o.leaseName, namespace: this.o.namespace },
+      pause: this.o.pauses.status(),
+      handingOver: this.handingOver,
+    };
+  }
+
+  subscribe(listener: (s: LeaderStatus) => void): () => void {
+    this.subscribers.add(listener);
+    return () => this.subscribers.delete(listener);
+  }
+
+  private publish(): void {
+    const s = this.status();
+    const text = JSON.stringify(s);
+    if (text === this.lastPublished) return;
+    this.lastPublished = text;
+    for (const l of [...this.subscribers]) {
+      try {
+        l(s);
+      } catch {
+        // a failing subscriber (a closed SSE stream) must not stop the others
+      }
+    }
+  }
+
+  /** Ready when the API answers, the Lease has been observed and the worker is found with handlers — never "is leader". */
+  readiness(): Readiness {
+    const missing: string[] = [];
+    const api = this.o.api.problem();
+    if (api) missing.push(api);
+    if (!this.o.elector.snapshot().leaseKnown) missing.push(`the Lease ${this.o.namespace}/${this.o.leaseName} has not been read yet`);
+    const w = this.o.worker.status();
+    if (!w.found || !w.handlersInstalled) missing.push(w.problem ?? 'the worker process has not been found');
+    return { ready: missing.length === 0, missing };
+  }
+
+  /** Fails only when the process is stuck: a leader that has not renewed for longer than the lease duration. */
+  health(): Health {
+    const snap = this.o.elector.snapshot();
+    if (snap.isLeader && snap.lastRenewAt !== undefined) {
+      const since = this.o.clock.now() - snap.lastRenewAt;
+      if (since > this.o.leaseDurationMs) {
+        return { healthy: false, reason: `leader has not renewed for ${Math.round(since)} ms (lease duration ${this.o.leaseDurationMs} ms): the process is stuck` };
+      }
+    }
+    return { healthy: true };
+  }
+
+  confirmPause(id: number): PauseConfirmation {
+    const result = this.o.pauses.confirm(id);
+    this.o.logger.info({ event: 'pause-confirmation', pause: id, result }, `worker confirmed pause ${id}: ${result}`);
+    this.publish();
+    return result;
+  }
+
+  /** For tests and the CLI. */
+  get isHandingOver(): boolean {
+    return this.handingOver;
+  }
+
+  observedLease(): ObservedLease | undefined {
+    return this.o.elector.snapshot().observed;
+  }
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

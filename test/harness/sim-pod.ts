@@ -1,0 +1,223 @@
+// A pod made of real processes: the baton sidecar (the real CLI) and a fixture worker, plus the Pod
+// object in the real API server. The harness plays the kubelet: it runs preStop, sends SIGTERM in the
+// order of a regular or a native sidecar, and SIGKILLs at the grace period.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { freePort } from '../kube/apiserver.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(root, 'src', 'cli.ts');
+export const WORKER = join(root, 'test', 'fixtures', 'worker.ts');
+
+export interface SimPodOptions {
+  name: string;
+  namespace: string;
+  leaseName: string;
+  kubeconfig: string;
+  /** The admin client, to create and delete the Pod object. */
+  kc: k8s.KubeConfig;
+  dir: string;
+  /** Sidecar environment overrides (timings and so on). */
+  env?: Record<string, string>;
+  /** Worker confirms pauses with POST /paused. */
+  ack?: boolean;
+  /** Simulated time to finish the batch in hand after a pause. */
+  workerPauseMs?: number;
+  workerHandlerDelayMs?: number;
+  /** Native sidecar: SIGTERM reaches the sidecar only after the worker exits. */
+  native?: boolean;
+  /** preStop sleep on the worker, in ms (regular order). */
+  preStopMs?: number;
+  graceMs?: number;
+  /** Use a sidecar binary other than the source CLI (the benchmark runs the compiled one). */
+  cli?: string;
+}
+
+export class SimPod {
+  readonly opts: SimPodOptions;
+  readonly workerLog: string;
+  readonly sidecarLog: string;
+  sidecar: ChildProcess | undefined;
+  worker: ChildProcess | undefined;
+  listenPort = 0;
+  probePort = 0;
+  /** pid → epoch ms (performance.timeOrigin-based) at which the harness SIGKILLed it. */
+  readonly deaths = new Map<number, number>();
+  private sidecarExit: Promise<number | null> | undefined;
+  private workerExit: Promise<number | null> | undefined;
+
+  constructor(opts: SimPodOptions) {
+    this.opts = opts;
+    mkdirSync(opts.dir, { recursive: true });
+    this.workerLog = join(opts.dir, `${opts.name}.worker.jsonl`);
+    this.sidecarLog = join(opts.dir, `${opts.name}.sidecar.log`);
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.listenPort}`;
+  }
+
+  get probeUrl(): string {
+    return `http://127.0.0.1:${this.probePort}`;
+  }
+
+  async start(): Promise<void> {
+    const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: this.opts.namespace,
+      body: {
+        metadata: { name: this.opts.name, labels: { app: this.opts.leaseName } },
+        spec: {
+          // A node name makes deletion graceful (deletionTimestamp first), as with a real kubelet.
+          nodeName: 'sim-node',
+          terminationGracePeriodSeconds: Math.round((this.opts.graceMs ?? 60_000) / 1000),
+          containers: [
+            { name: 'bot', image: 'example/bot' },
+            { name: 'baton', image: 'example/baton' },
+          ],
+        },
+      },
+    });
+    this.listenPort = await freePort();
+    this.probePort = await freePort();
+    this.startWorker();
+    this.startSidecar();
+  }
+
+  startWorker(): void {
+    const env = {
+      ...process.env,
+      WORKER_LOG: this.workerLog,
+      WORKER_NAME: this.opts.name,
+      BATON_URL: this.baseUrl,
+      WORKER_ACK: this.opts.ack === false ? '0' : '1',
+      WORKER_PAUSE_MS: String(this.opts.workerPauseMs ?? 50),
+      WORKER_HANDLER_DELAY_MS: String(this.opts.workerHandlerDelayMs ?? 0),
+    };
+    const child = spawn(process.execPath, [WORKER, `--pod=${this.opts.name}`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    this.worker = child;
+    this.workerExit = new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+
+  startSidecar(): void {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      KUBECONFIG: this.opts.kubeconfig,
+      POD_NAME: this.opts.name,
+      POD_NAMESPACE: this.opts.namespace,
+      BATON_LEASE_NAME: this.opts.leaseName,
+      BATON_TARGET_COMMAND: `worker\\.ts --pod=${this.opts.name}$`,
+      BATON_LISTEN: `127.0.0.1:${this.listenPort}`,
+      BATON_PROBE_LISTEN: `127.0.0.1:${this.probePort}`,
+      BATON_LOG_LEVEL: 'debug',
+      ...this.opts.env,
+    };
+    const out = createWriteStream(this.sidecarLog, { flags: 'a' });
+    const child = spawn(process.execPath, [this.opts.cli ?? CLI], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    this.sidecar = child;
+    this.sidecarExit = new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+
+  async leader(): Promise<{ isLeader: boolean; holder: string; epoch: number; pause: { id: number } } | undefined> {
+    try {
+      const res = await fetch(`${this.baseUrl}/leader`, { signal: AbortSignal.timeout(2000) });
+      return (await res.json()) as never;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.probeUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async readyBody(): Promise<unknown> {
+    const res = await fetch(`${this.probeUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+    return res.json();
+  }
+
+  /**
+   * Graceful termination as the kubelet does it: the Pod gets its deletionTimestamp; then, for a regular
+   * sidecar, SIGTERM to the sidecar at once and to the worker after its preStop sleep; for a native
+   * sidecar, the worker first and the sidecar after the worker has exited. SIGKILL at the grace period.
+   * Resolves with the sidecar's exit code.
+   */
+  async terminate(): Promise<number | null> {
+    const graceMs = this.opts.graceMs ?? 60_000;
+    const deadline = Date.now() + graceMs;
+    const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+    await core.deleteNamespacedPod({ name: this.opts.name, namespace: this.opts.namespace, gracePeriodSeconds: Math.round(graceMs / 1000) });
+    const killAtGrace = setTimeout(() => this.kill(), graceMs);
+    try {
+      const preStop = new Promise((r) => setTimeout(r, this.opts.preStopMs ?? 1000));
+      if (this.opts.native) {
+        await preStop;
+        this.worker?.kill('SIGTERM');
+        await this.workerExit;
+        this.sidecar?.kill('SIGTERM');
+      } else {
+        this.sidecar?.kill('SIGTERM');
+        await preStop;
+        this.worker?.kill('SIGTERM');
+      }
+      const code = (await this.sidecarExit) ?? null;
+      await this.workerExit;
+      if (Date.now() > deadline) throw new Error(`${this.opts.name} outlived its grace period`);
+      return code;
+    } finally {
+      clearTimeout(killAtGrace);
+      await this.forgetPod();
+    }
+  }
+
+  /** SIGKILL of both containers (node lost, OOM): no handoff, no release. */
+  kill(): void {
+    for (const child of [this.sidecar, this.worker]) {
+      if (child && child.exitCode === null && child.signalCode === null && child.pid) {
+        this.deaths.set(child.pid, performance.timeOrigin + performance.now());
+        child.kill('SIGKILL');
+      }
+    }
+  }
+
+  /** The worker process dies and the kubelet restarts the container: a new PID in the same pod. */
+  async restartWorker(): Promise<void> {
+    const w = this.worker;
+    if (w?.pid) {
+      this.deaths.set(w.pid, performance.timeOrigin + performance.now());
+      w.kill('SIGKILL');
+      await this.workerExit;
+    }
+    this.startWorker();
+  }
+
+  async exited(): Promise<void> {
+    await this.sidecarExit;
+    await this.workerExit;
+  }
+
+  async forgetPod(): Promise<void> {
+    const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
+    await core.deleteNamespacedPod({ name: this.opts.name, namespace: this.opts.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+  }
+}
+
+/** Polls `cond` every 25 ms until it holds or `timeoutMs` passes (then throws with `what`). */
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,180 @@
+// The real CLI, as separate processes, against the real API server, with real worker processes.
+// Every scenario ends by checking invariant 1 from the workers' own logs: two workers never polled at once.
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../kube/cluster.ts';
+import { SimPod, waitFor } from '../harness/sim-pod.ts';
+import { describeIntervals, gaps, overlap, pollIntervals, readWorkerLog } from '../harness/timeline.ts';
+
+const kube = inject('kube');
+// Short timings keep crash scenarios quick; they pass the same validation as the defaults.
+const FAST = { BATON_LEASE_DURATION: '4s', BATON_RENEW_DEADLINE: '3s', BATON_RETRY_PERIOD: '1s', BATON_DRAIN: '1s', BATON_PAUSE_ACK_TIMEOUT: '5s' };
+
+let namespace: string;
+let kubeconfig: string;
+let kc: k8s.KubeConfig;
+let dir: string;
+let pods: SimPod[] = [];
+let seq = 0;
+
+beforeAll(async () => {
+  namespace = await freshNamespace(kube, 'handoff');
+  kc = adminKubeConfig(kube);
+  dir = mkdtempSync(join(tmpdir(), 'baton-handoff-'));
+});
+
+afterEach(async () => {
+  for (const p of pods) p.kill();
+  await Promise.all(pods.map((p) => p.exited().catch(() => undefined)));
+  await Promise.all(pods.map((p) => p.forgetPod()));
+  pods = [];
+});
+
+async function pod(lease: string, extra: Partial<ConstructorParameters<typeof SimPod>[0]> = {}): Promise<SimPod> {
+  if (!kubeconfig) kubeconfig = await serviceAccountKubeconfig(kube, namespace, 'baton', sidecarRulesForLeases());
+  const p = new SimPod({ name: `${lease}-${++seq}`, namespace, leaseName: lease, kubeconfig, kc, dir, env: FAST, preStopMs: 500, graceMs: 20_000, ...extra });
+  pods.push(p);
+  await p.start();
+  return p;
+}
+
+/** The chart's Role, for every Lease these tests use (resourceNames cannot be a wildcard, so list them). */
+function sidecarRulesForLeases(): k8s.V1PolicyRule[] {
+  const leases = ['grace', 'noack', 'native', 'crash', 'restart', 'three', 'labels'];
+  return sidecarRules(leases[0]!).map((r) => (r.resourceNames ? { ...r, resourceNames: leases } : r));
+}
+
+function analyse(list: SimPod[]) {
+  const lines = list.flatMap((p) => readWorkerLog(p.workerLog));
+  const deaths = new Map(list.flatMap((p) => [...p.deaths]));
+  const end = performance.timeOrigin + performance.now();
+  const intervals = pollIntervals(lines, end, deaths);
+  return { intervals, overlap: overlap(intervals), lines };
+}
+
+function expectNoOverlap(list: SimPod[]) {
+  const a = analyse(list);
+  expect(a.overlap.totalMs, `two workers polled at once:\n${describeIntervals(a.intervals)}`).toBe(0);
+  return a;
+}
+
+async function leaderOf(list: SimPod[]): Promise<SimPod | undefined> {
+  for (const p of list) if ((await p.leader())?.isLeader) return p;
+  return undefined;
+}
+
+async function polling(p: SimPod): Promise<boolean> {
+  const lines = readWorkerLog(p.workerLog).filter((l) => l.pid === p.worker?.pid);
+  const last = lines.filter((l) => l.event === 'polling-start' || l.event === 'polling-stop').at(-1);
+  return last?.event === 'polling-start';
+}
+
+describe('baton sidecar, real processes, real API server', () => {
+  it('graceful handoff with the worker confirming: the standby starts right after the confirmation', async () => {
+    const a = await pod('grace');
+    await waitFor('a to lead', async () => (await a.leader())?.isLeader === true && (await polling(a)));
+    const b = await pod('grace');
+    await waitFor('b ready', () => b.ready());
+    expect((await b.leader())?.isLeader).toBe(false);
+    expect(await polling(b)).toBe(false);
+
+    const code = await a.terminate();
+    expect(code).toBe(0);
+    await waitFor('b to lead and poll', async () => (await b.leader())?.isLeader === true && (await polling(b)), 10_000);
+    const { intervals } = expectNoOverlap([a, b]);
+    // The handoff went through the release, not expiry: b started well within one lease duration of a's stop.
+    const aStop = intervals.find((i) => i.name === a.opts.name)!.to;
+    const bStart = intervals.find((i) => i.name === b.opts.name)!.from;
+    expect(bStart - aStop).toBeGreaterThan(0);
+    expect(bStart - aStop).toBeLessThan(2000);
+    const status = await b.leader();
+    expect(status?.epoch).toBe(1);
+    // Pod labels agree with /leader.
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await waitFor('label leader on b', async () => (await core.readNamespacedPod({ name: b.opts.name, namespace })).metadata?.labels?.['baton/role'] === 'leader');
+  });
+
+  it('graceful handoff without confirmation waits the drain before the standby starts', async () => {
+    const a = await pod('noack', { ack: false });
+    await waitFor('a to poll', () => polling(a));
+    const b = await pod('noack', { ack: false });
+    await waitFor('b ready', () => b.ready());
+    await a.terminate();
+    await waitFor('b to poll', () => polling(b), 10_000);
+    const { intervals } = expectNoOverlap([a, b]);
+    const aStop = intervals.find((i) => i.name === a.opts.name)!.to;
+    const bStart = intervals.find((i) => i.name === b.opts.name)!.from;
+    // BATON_DRAIN is 1 s, counted from the pause signal; the worker stopped 50 ms after it.
+    expect(bStart - aStop).toBeGreaterThan(800);
+  });
+
+  it('native sidecar order: hands over on the deletionTimestamp and serves /leader as a standby until SIGTERM', async () => {
+    const a = await pod('native', { native: true, preStopMs: 1500 });
+    await waitFor('a to poll', () => polling(a));
+    const b = await pod('native', { native: true });
+    await waitFor('b ready', () => b.ready());
+    const done = a.terminate();
+    // During preStop, before any SIGTERM, the handoff is already done and a still answers as a standby.
+    await waitFor('b to poll', () => polling(b), 10_000);
+    const aStatus = await a.leader();
+    expect(aStatus).toMatchObject({ isLeader: false, handingOver: true, holder: b.opts.name });
+    expect(await done).toBe(0);
+    expectNoOverlap([a, b]);
+  });
+
+  it('SIGKILL of the leader pod: the standby takes over after the lease duration, never before', async () => {
+    const a = await pod('crash');
+    await waitFor('a to poll', () => polling(a));
+    const b = await pod('crash');
+    await waitFor('b ready', () => b.ready());
+    a.kill();
+    const killedAt = performance.timeOrigin + performance.now();
+    await waitFor('b to poll', () => polling(b), 15_000);
+    const { intervals } = expectNoOverlap([a, b]);
+    const bStart = intervals.find((i) => i.name === b.opts.name)!.from;
+    expect(bStart - killedAt).toBeGreaterThan(2500); // not before the Lease could have expired (4 s from the last renew)
+    expect(bStart - killedAt).toBeLessThan(4000 + 2500);
+  });
+
+  it('a worker restarted inside the leader pod gets the start signal again', async () => {
+    const a = await pod('restart');
+    await waitFor('a to poll', () => polling(a));
+    const oldPid = a.worker!.pid!;
+    await a.restartWorker();
+    await waitFor('the new worker to poll', async () => a.worker!.pid !== oldPid && (await polling(a)), 10_000);
+    // The sidecar notices the new PID on its next /proc scan and sends it the current state (start).
+    const newPid = a.worker!.pid!;
+    await waitFor('the restart to be counted', async () => /^baton_worker_restarts_total 1$/m.test(await (await fetch(`${a.probeUrl}/metrics`)).text()), 5000);
+    await waitFor('a start signal to the new pid', () =>
+      readWorkerLog(a.workerLog).some((l) => l.pid === newPid && l.event === 'signal' && l.signal === 'SIGUSR1'),
+    );
+    expect((await a.leader())?.isLeader).toBe(true);
+    expectNoOverlap([a]);
+  });
+
+  it('three candidates: each handoff goes to exactly one of the others, never two at once', async () => {
+    const list = [await pod('three'), await pod('three'), await pod('three')];
+    await waitFor('all ready', async () => (await Promise.all(list.map((p) => p.ready()))).every(Boolean));
+    const alive = [...list];
+    for (let round = 0; round < 2; round++) {
+      const leader = await leaderOf(alive);
+      expect(leader).toBeDefined();
+      await waitFor('leader polls', () => polling(leader!));
+      alive.splice(alive.indexOf(leader!), 1);
+      await leader!.terminate();
+      await waitFor('a new leader polls', async () => {
+        const next = await leaderOf(alive);
+        return next !== undefined && (await polling(next));
+      }, 10_000);
+    }
+    const a = expectNoOverlap(list);
+    const end = a.intervals.at(-1)!.to;
+    // One gap per handoff, each short (the release, not the expiry, ended it).
+    const holes = gaps(a.intervals, a.intervals[0]!.from, end);
+    expect(holes.length).toBe(2);
+    for (const h of holes) expect(h.ms).toBeLessThan(2000);
+  });
+});

@@ -1,0 +1,167 @@
+// Fakes for the election's unit tests: a clock that only moves when told, and an in-memory Lease
+// with optimistic concurrency, failure injection and a simulated watch.
+import type { Clock, TimerHandle } from '../../src/election/clock.ts';
+import { LockConflictError, LockNotFoundError, type LeaseLock } from '../../src/election/lock.ts';
+import type { LeaderRecord, ObservedLease } from '../../src/election/record.ts';
+
+interface Timer {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** Lets pending promise callbacks run (a real macrotask turn; no time passes on the fake clock). */
+export async function flush(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+export class FakeClock implements Clock {
+  private t = 0;
+  private seq = 0;
+  private timers: Timer[] = [];
+  wall = new Date('2026-11-23T12:00:00.000Z').getTime();
+
+  now(): number {
+    return this.t;
+  }
+
+  wallClock(): Date {
+    return new Date(this.wall + this.t);
+  }
+
+  setTimer(fn: () => void, ms: number): TimerHandle {
+    const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    this.timers.push(timer);
+    return { cancel: () => void (timer.cancelled = true) };
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order and letting promises settle after each. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    await flush();
+    for (;;) {
+      this.timers = this.timers.filter((x) => !x.cancelled);
+      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.timers.shift();
+      this.t = Math.max(this.t, next.at);
+      next.fn();
+      await flush();
+    }
+    this.t = end;
+    await flush();
+  }
+
+  /** Advances in small steps until `cond` holds; returns the time it took. Fails after `limitMs`. */
+  async until(cond: () => boolean, limitMs = 60_000, stepMs = 10): Promise<number> {
+    const start = this.t;
+    while (!cond()) {
+      if (this.t - start > limitMs) throw new Error(`condition not met within ${limitMs} ms of fake time`);
+      await this.advance(stepMs);
+    }
+    return this.t - start;
+  }
+}
+
+export type LockCall = { who: string; op: 'get' | 'create' | 'update'; at: number };
+
+/** One stored Lease shared by several candidates, each with its own `MemoryLock` view. */
+export class MemoryLease {
+  record: LeaderRecord | undefined;
+  rv = 0;
+  calls: LockCall[] = [];
+  private watchers: Array<(lease: ObservedLease | undefined, deleted: boolean) => void> = [];
+  /** Failure injection: who → what to do with that candidate's next calls. */
+  failing = new Map<string, 'error' | 'hang'>();
+  readonly clock: FakeClock;
+
+  constructor(clock: FakeClock) {
+    this.clock = clock;
+  }
+
+  lockFor(who: string): MemoryLock {
+    return new MemoryLock(this, who);
+  }
+
+  /** A simulated watch: every write is delivered to every watcher. */
+  watch(fn: (lease: ObservedLease | undefined, deleted: boolean) => void): () => void {
+    this.watchers.push(fn);
+    return () => (this.watchers = this.watchers.filter((w) => w !== fn));
+  }
+
+  current(): ObservedLease | undefined {
+    return this.record ? { record: { ...this.record }, resourceVersion: String(this.rv) } : undefined;
+  }
+
+  /** A write from outside the election (kubectl edit, say). */
+  edit(change: Partial<LeaderRecord>): void {
+    if (!this.record) throw new Error('no lease');
+    this.record = { ...this.record, ...change };
+    this.rv++;
+    this.notify(false);
+  }
+
+  delete(): void {
+    this.record = undefined;
+    this.rv++;
+    this.notify(true);
+  }
+
+  write(record: LeaderRecord): ObservedLease {
+    this.record = { ...record };
+    this.rv++;
+    this.notify(false);
+    return this.current()!;
+  }
+
+  private notify(deleted: boolean): void {
+    const snapshot = this.current();
+    // Watch events arrive asynchronously, after the writer's response.
+    queueMicrotask(() => {
+      for (const w of this.watchers) w(snapshot, deleted);
+    });
+  }
+}
+
+export class MemoryLock implements LeaseLock {
+  private readonly store: MemoryLease;
+  private readonly who: string;
+
+  constructor(store: MemoryLease, who: string) {
+    this.store = store;
+    this.who = who;
+  }
+
+  describe(): string {
+    return `memory/${this.who}`;
+  }
+
+  private async gate(op: LockCall['op'], signal: AbortSignal): Promise<void> {
+    this.store.calls.push({ who: this.who, op, at: this.store.clock.now() });
+    const mode = this.store.failing.get(this.who);
+    if (mode === 'error') throw new Error('connection refused');
+    if (mode === 'hang') {
+      await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+    }
+  }
+
+  async get(signal: AbortSignal): Promise<ObservedLease | undefined> {
+    await this.gate('get', signal);
+    return this.store.current();
+  }
+
+  async create(record: LeaderRecord, signal: AbortSignal): Promise<ObservedLease> {
+    await this.gate('create', signal);
+    if (this.store.record) throw new LockConflictError('already exists');
+    return this.store.write(record);
+  }
+
+  async update(record: LeaderRecord, resourceVersion: string, signal: AbortSignal): Promise<ObservedLease> {
+    await this.gate('update', signal);
+    if (!this.store.record) throw new LockNotFoundError('not found');
+    if (String(this.store.rv) !== resourceVersion) throw new LockConflictError('conflict');
+    return this.store.write(record);
+  }
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { PauseTracker } from '../../src/pause-tracker.ts';
+import { FakeClock } from './election-fakes.ts';
+
+function tracker() {
+  const clock = new FakeClock();
+  return { clock, t: new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 }) };
+}
+
+describe('PauseTracker', () => {
+  it('accepts only the confirmation of the latest pause while paused', () => {
+    const { t } = tracker();
+    expect(t.confirm(0)).toBe('accepted'); // the worker starts paused: pause 0
+    t.started();
+    expect(t.confirm(0)).toBe('not-paused');
+    expect(t.pauseSent()).toBe(1);
+    expect(t.confirm(0)).toBe('stale');
+    expect(t.confirm(2)).toBe('early');
+    expect(t.confirm(1)).toBe('accepted');
+    expect(t.confirm(1)).toBe('duplicate');
+    expect(t.status()).toMatchObject({ id: 1 });
+    expect(t.status().confirmedAt).not.toBeNull();
+  });
+
+  it('waits the drain for a worker that never confirmed, and ends early on a confirmation', async () => {
+    const { clock, t } = tracker();
+    t.started();
+    t.pauseSent();
+    let result: unknown;
+    void t.wait().then((r) => (result = r));
+    await clock.advance(4_999);
+    expect(result).toBeUndefined();
+    await clock.advance(1);
+    expect(result).toEqual({ outcome: 'drained', waitedMs: 5_000 });
+  });
+
+  it('waits up to the ack timeout for a worker known to confirm, ignoring stale confirmations', async () => {
+    const { clock, t } = tracker();
+    expect(t.confirm(0)).toBe('accepted');
+    t.started();
+    t.pauseSent();
+    let result: unknown;
+    void t.wait().then((r) => (result = r));
+    await clock.advance(6_000);
+    expect(t.confirm(0)).toBe('stale');
+    await clock.advance(0);
+    expect(result).toBeUndefined();
+    t.confirm(1);
+    await clock.advance(0);
+    expect(result).toEqual({ outcome: 'confirmed', waitedMs: 6_000 });
+  });
+
+  it('times out after the ack timeout, and forgets the worker confirms when it restarts', async () => {
+    const { clock, t } = tracker();
+    t.confirm(0);
+    t.started();
+    t.pauseSent();
+    let result: unknown;
+    void t.wait().then((r) => (result = r));
+    await clock.advance(15_000);
+    expect(result).toEqual({ outcome: 'timeout', waitedMs: 15_000 });
+    t.workerRestarted();
+    expect(t.workerConfirms()).toBe(false);
+  });
+});
