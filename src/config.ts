@@ -169,7 +169,7 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const renewDeadlineMs = parseDuration(get('BATON_RENEW_DEADLINE')!, 'BATON_RENEW_DEADLINE');
   const retryPeriodMs = parseDuration(get('BATON_RETRY_PERIOD')!, 'BATON_RETRY_PERIOD');
   const problems = timingProblems({ leaseDurationMs, renewDeadlineMs, retryPeriodMs });
-  if (problems.length > 0) throw new ConfigError(problems[0]!);
+  if (problems.length > 0) throw new ConfigError(problems[0]);
 
   const targets = (['BATON_TARGET_CONTAINER', 'BATON_TARGET_COMMAND', 'BATON_TARGET_PID_FILE'] as const).filter((k) => get(k));
   if (targets.length !== 1) {
@@ -242,7 +242,7 @@ function parseFlags(argv: string[]): Record<string, string | undefined> {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}: baton takes only --flag value pairs (see --help)`);
-    return values as Record<string, string | undefined>;
+    return values;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${(err as Error).message}: see baton --help for the flags`);

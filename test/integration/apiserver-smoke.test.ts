@@ -113,8 +113,13 @@ describe('real kube-apiserver', () => {
   });
 });
 
+interface RawAnswer {
+  code?: number;
+  spec: { renewTime: string };
+}
+
 /** A raw HTTPS call with the admin token, for wire-level checks that the typed client would hide. */
-async function fetchRaw(path: string, method = 'GET', body?: unknown): Promise<any> {
+async function fetchRaw(path: string, method = 'GET', body?: unknown): Promise<RawAnswer> {
   const { request } = await import('node:https');
   const { readFileSync } = await import('node:fs');
   return new Promise((resolve, reject) => {
@@ -128,7 +133,7 @@ async function fetchRaw(path: string, method = 'GET', body?: unknown): Promise<a
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve(JSON.parse(text)));
+        res.on('end', () => resolve(JSON.parse(text) as RawAnswer));
       },
     );
     req.on('error', reject);

@@ -43,7 +43,7 @@ function openssl(args: string[], cwd: string): void {
     execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('baton tests: `openssl` was not found; it makes the test API server\'s certificates. Install it: apt-get install openssl');
+      throw new Error('baton tests: `openssl` was not found; it makes the test API server\'s certificates. Install it: apt-get install openssl', { cause: err });
     }
     throw err;
   }

@@ -1,69 +1,8 @@
-// Fakes for the election's unit tests: a clock that only moves when told, and an in-memory Lease
+// Fakes for the election's unit tests: an in-memory Lease
 // with optimistic concurrency, failure injection and a simulated watch.
-import type { Clock, TimerHandle } from '../../src/election/clock.ts';
+import { FakeClock } from './fake-clock.ts';
 import { LockConflictError, LockNotFoundError, type LeaseLock } from '../../src/election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../../src/election/record.ts';
-
-interface Timer {
-  at: number;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
-}
-
-/** Lets pending promise callbacks run (a real macrotask turn; no time passes on the fake clock). */
-export async function flush(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
-}
-
-export class FakeClock implements Clock {
-  private t = 0;
-  private seq = 0;
-  private timers: Timer[] = [];
-  wall = new Date('2026-11-23T12:00:00.000Z').getTime();
-
-  now(): number {
-    return this.t;
-  }
-
-  wallClock(): Date {
-    return new Date(this.wall + this.t);
-  }
-
-  setTimer(fn: () => void, ms: number): TimerHandle {
-    const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
-    this.timers.push(timer);
-    return { cancel: () => void (timer.cancelled = true) };
-  }
-
-  /** Moves time forward by `ms`, firing due timers in order and letting promises settle after each. */
-  async advance(ms: number): Promise<void> {
-    const end = this.t + ms;
-    await flush();
-    for (;;) {
-      this.timers = this.timers.filter((x) => !x.cancelled);
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = Math.max(this.t, next.at);
-      next.fn();
-      await flush();
-    }
-    this.t = end;
-    await flush();
-  }
-
-  /** Advances in small steps until `cond` holds; returns the time it took. Fails after `limitMs`. */
-  async until(cond: () => boolean, limitMs = 60_000, stepMs = 10): Promise<number> {
-    const start = this.t;
-    while (!cond()) {
-      if (this.t - start > limitMs) throw new Error(`condition not met within ${limitMs} ms of fake time`);
-      await this.advance(stepMs);
-    }
-    return this.t - start;
-  }
-}
 
 export type LockCall = { who: string; op: 'get' | 'create' | 'update'; at: number };
 

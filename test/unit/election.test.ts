@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Elector, type ElectorEvent } from '../../src/election/elector.ts';
 import { timingProblems, expiresAt, acquiredRecord } from '../../src/election/rules.ts';
-import { FakeClock, MemoryLease, flush } from './election-fakes.ts';
+import { MemoryLease } from './election-fakes.ts';
+import { FakeClock, flush } from './fake-clock.ts';
 
 const timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 
@@ -42,7 +43,7 @@ function assertNoOverlap(cands: Candidate[]): void {
 }
 
 function setup() {
-  const clock = new FakeClock();
+  const clock = new FakeClock(0);
   const store = new MemoryLease(clock);
   return { clock, store };
 }
@@ -70,12 +71,12 @@ describe('Elector', () => {
   it('creates an absent Lease and renews it every retry period', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(a.elector.isLeader()).toBe(true);
     expect(store.record).toMatchObject({ holderIdentity: 'a', leaseTransitions: 0, leaseDurationSeconds: 15 });
     const renewTimes: number[] = [];
     a.elector.on((e) => e.type === 'renewed' && renewTimes.push(clock.now()));
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(renewTimes).toEqual([2000, 4000, 6000, 8000, 10_000]);
     expect(a.events.filter((e) => e.type === 'lost')).toEqual([]);
   });
@@ -83,9 +84,9 @@ describe('Elector', () => {
   it('a watching standby sends no requests while the leader renews', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
-    await clock.advance(60_000);
+    await clock.advanceAsync(60_000);
     const bCalls = store.calls.filter((c) => c.who === 'b');
     // One initial read, then nothing: the watch carries every renew.
     expect(bCalls.map((c) => c.op)).toEqual(['get']);
@@ -97,9 +98,9 @@ describe('Elector', () => {
   it('takes a released Lease at once, with the epoch moved on', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
-    await clock.advance(3_000);
+    await clock.advanceAsync(3_000);
     a.elector.retire();
     const releasedAt = clock.now();
     expect(await a.elector.release()).toBe(true);
@@ -109,10 +110,10 @@ describe('Elector', () => {
     expect(store.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
     expect(acquired).toMatchObject({ waitedMs: 0 });
     // The retired pod never takes it back, even when it becomes free again.
-    await clock.advance(5_000);
+    await clock.advanceAsync(5_000);
     b.elector.retire();
     await b.elector.release();
-    await clock.advance(60_000);
+    await clock.advanceAsync(60_000);
     expect(a.elector.isLeader()).toBe(false);
     expect(store.record?.holderIdentity).toBe('');
     assertNoOverlap([a, b]);
@@ -121,9 +122,9 @@ describe('Elector', () => {
   it('after a crash, the standby takes over one lease duration after it last saw the record change', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
-    await clock.advance(4_000); // last renew at 4000
+    await clock.advanceAsync(4_000); // last renew at 4000
     a.elector.stop(); // SIGKILL: no release
     a.terms.at(-1)!.to = clock.now();
     const waited = await clock.until(() => b.elector.isLeader(), 30_000);
@@ -137,9 +138,9 @@ describe('Elector', () => {
   it('a leader that cannot renew gives up at the renew deadline, before any standby may acquire', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
-    await clock.advance(2_500); // renewed at 2000
+    await clock.advanceAsync(2_500); // renewed at 2000
     store.failing.set('a', 'error');
     await clock.until(() => !a.elector.isLeader(), 20_000);
     expect(clock.now()).toBe(2_000 + 10_000);
@@ -149,7 +150,7 @@ describe('Elector', () => {
     assertNoOverlap([a, b]);
     // The old leader, its API back, becomes a plain standby that watches again.
     store.failing.delete('a');
-    await clock.advance(30_000);
+    await clock.advanceAsync(30_000);
     expect(a.elector.isLeader()).toBe(false);
     assertNoOverlap([a, b]);
   });
@@ -157,8 +158,8 @@ describe('Elector', () => {
   it('gives up at the deadline even when requests hang instead of failing', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
-    await clock.advance(2_500);
+    await clock.advanceAsync(0);
+    await clock.advanceAsync(2_500);
     store.failing.set('a', 'hang');
     await clock.until(() => !a.elector.isLeader(), 20_000);
     expect(clock.now()).toBe(12_000);
@@ -167,17 +168,17 @@ describe('Elector', () => {
   it('lets exactly one of two standbys win a released Lease', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
     const c = candidate(store, clock, 'c');
-    await clock.advance(1_000);
+    await clock.advanceAsync(1_000);
     await a.elector.release();
-    await clock.advance(100);
+    await clock.advanceAsync(100);
     const leaders = [b, c].filter((x) => x.elector.isLeader());
     expect(leaders).toHaveLength(1);
     expect(store.record?.holderIdentity).toBe(leaders[0]!.id);
     expect(store.record?.leaseTransitions).toBe(1);
-    await clock.advance(60_000);
+    await clock.advanceAsync(60_000);
     expect([b, c].filter((x) => x.elector.isLeader())).toHaveLength(1);
     assertNoOverlap([a, b, c]);
   });
@@ -185,14 +186,14 @@ describe('Elector', () => {
   it('survives the Lease being deleted: the leader recreates it and no standby starts meanwhile', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
-    await clock.advance(3_000);
+    await clock.advanceAsync(3_000);
     store.delete();
-    await clock.advance(2_000);
+    await clock.advanceAsync(2_000);
     expect(store.record?.holderIdentity).toBe('a');
     expect(a.elector.isLeader()).toBe(true);
-    await clock.advance(30_000);
+    await clock.advanceAsync(30_000);
     expect(b.elector.isLeader()).toBe(false);
     assertNoOverlap([a, b]);
   });
@@ -200,9 +201,9 @@ describe('Elector', () => {
   it('creates a deleted Lease after one lease duration when its leader is gone too', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
-    await clock.advance(1_000);
+    await clock.advanceAsync(1_000);
     a.elector.stop();
     a.terms.at(-1)!.to = clock.now();
     store.delete();
@@ -215,9 +216,9 @@ describe('Elector', () => {
   it('survives a hand edit of the holder: the leader steps down at once, the standby waits the lease duration', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
-    await clock.advance(3_000);
+    await clock.advanceAsync(3_000);
     store.edit({ holderIdentity: 'intruder', leaseDurationSeconds: 1 });
     const editedAt = clock.now();
     await flush();
@@ -231,10 +232,10 @@ describe('Elector', () => {
 
   it('a stalled watch cannot make a standby take a Lease that is being renewed', async () => {
     const { clock, store } = setup();
-    const a = candidate(store, clock, 'a');
-    await clock.advance(0);
+    candidate(store, clock, 'a');
+    await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b', { watch: false });
-    await clock.advance(100_000);
+    await clock.advanceAsync(100_000);
     expect(b.elector.isLeader()).toBe(false);
     // Without a watch it reads once per lease duration, sees progress, and waits again.
     const gets = store.calls.filter((c) => c.who === 'b' && c.op === 'get').length;
@@ -246,10 +247,10 @@ describe('Elector', () => {
   it('keeps renewing through a renew conflict caused by an unrelated write', async () => {
     const { clock, store } = setup();
     const a = candidate(store, clock, 'a', { watch: false });
-    await clock.advance(0);
-    await clock.advance(1_000);
+    await clock.advanceAsync(0);
+    await clock.advanceAsync(1_000);
     store.edit({}); // a metadata-only change: resourceVersion moves, holder stays
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(a.elector.isLeader()).toBe(true);
     expect(a.events.some((e) => e.type === 'renew-failed' && e.result === 'conflict')).toBe(true);
   });
@@ -259,10 +260,10 @@ describe('Elector', () => {
     const a = new Elector({ ...timings, identity: 'a', lock: store.lockFor('a'), clock });
     a.setEligible(false);
     a.start();
-    await clock.advance(30_000);
+    await clock.advanceAsync(30_000);
     expect(a.isLeader()).toBe(false);
     a.setEligible(true);
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(a.isLeader()).toBe(true);
   });
 
@@ -270,7 +271,7 @@ describe('Elector', () => {
     const { clock, store } = setup();
     store.failing.set('a', 'error');
     const a = candidate(store, clock, 'a');
-    await clock.advance(60_000);
+    await clock.advanceAsync(60_000);
     expect(a.elector.isLeader()).toBe(false);
     const attempts = store.calls.filter((c) => c.who === 'a').length;
     // Jittered retry period (2 s × [1, 2.2)): bounded, not a storm.

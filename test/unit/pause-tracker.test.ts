@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PauseTracker } from '../../src/pause-tracker.ts';
-import { FakeClock } from './election-fakes.ts';
+import { FakeClock } from './fake-clock.ts';
 
 function tracker() {
-  const clock = new FakeClock();
+  const clock = new FakeClock(0);
   return { clock, t: new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 }) };
 }
 
@@ -28,9 +28,9 @@ describe('PauseTracker', () => {
     t.pauseSent();
     let result: unknown;
     void t.wait().then((r) => (result = r));
-    await clock.advance(4_999);
+    await clock.advanceAsync(4_999);
     expect(result).toBeUndefined();
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(result).toEqual({ outcome: 'drained', waitedMs: 5_000 });
   });
 
@@ -41,12 +41,12 @@ describe('PauseTracker', () => {
     t.pauseSent();
     let result: unknown;
     void t.wait().then((r) => (result = r));
-    await clock.advance(6_000);
+    await clock.advanceAsync(6_000);
     expect(t.confirm(0)).toBe('stale');
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(result).toBeUndefined();
     t.confirm(1);
-    await clock.advance(0);
+    await clock.advanceAsync(0);
     expect(result).toEqual({ outcome: 'confirmed', waitedMs: 6_000 });
   });
 
@@ -57,7 +57,7 @@ describe('PauseTracker', () => {
     t.pauseSent();
     let result: unknown;
     void t.wait().then((r) => (result = r));
-    await clock.advance(15_000);
+    await clock.advanceAsync(15_000);
     expect(result).toEqual({ outcome: 'timeout', waitedMs: 15_000 });
     t.workerRestarted();
     expect(t.workerConfirms()).toBe(false);
