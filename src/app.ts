@@ -99,9 +99,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     requestTimeoutMs: timeoutMs,
     onEvent: (e) => {
       api.activity();
-      if (e.type === 'SYNCED') return;
-      if (e.type === 'DELETED') elector.observe(undefined, true);
-      else if (e.type === 'ABSENT') elector.observe(undefined, false);
+      // SYNCED carries the Lease as a (re)list found it, e.g. after a 410: as good as a MODIFIED.
+      if (e.type === 'DELETED' || e.type === 'ABSENT') elector.observe(undefined);
       else if (e.lease) elector.observe(e.lease);
     },
     onError: (err) => {
@@ -117,8 +116,11 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
         name: config.podName,
         requestTimeoutMs: timeoutMs,
         onEvent: (e) => {
-          if (e.type === 'SYNCED') return;
-          if (e.pod) pod = e.pod;
+          if (e.pod && e.type !== 'DELETED') {
+            pod = e.pod;
+            // A label someone else changed is put back: the label must always tell the truth.
+            labeler?.observe(e.pod.labels['baton/role'], e.pod.resourceVersion);
+          }
           if (e.pod?.deletionTimestamp || e.type === 'DELETED') {
             // A native sidecar gets SIGTERM only after the worker has exited: the deletionTimestamp is its first word.
             if (!sidecar.isHandingOver) logger.info({ event: 'handoff', trigger: 'deletion' }, 'own Pod is being deleted: handing over');

@@ -159,12 +159,9 @@ export class Elector {
     });
   }
 
-  /**
-   * Feeds what the Lease watch saw: the Lease (ADDED/MODIFIED/list) or `undefined` (DELETED, or absent at list).
-   * `deleted` distinguishes a deletion seen live from a Lease that was simply not there.
-   */
-  observe(lease: ObservedLease | undefined, deleted = false): void {
-    this.record(lease, deleted);
+  /** Feeds what the Lease watch saw: the Lease (ADDED/MODIFIED/list), or `undefined` (DELETED, or absent at list). */
+  observe(lease: ObservedLease | undefined): void {
+    this.record(lease);
     this.wake();
   }
 
@@ -254,7 +251,7 @@ export class Elector {
   private async doGet(): Promise<void> {
     try {
       const lease = await this.call('get', (s) => this.opts.lock.get(s));
-      this.record(lease, false);
+      this.record(lease);
       this.again = true;
     } catch (error) {
       this.emit({ type: 'error', op: 'get', error });
@@ -287,7 +284,7 @@ export class Elector {
     try {
       if (readFirst) {
         const fresh = await this.call('get', (s) => this.opts.lock.get(s));
-        const changed = this.record(fresh, false);
+        const changed = this.record(fresh);
         if (changed || fresh === undefined) {
           this.again = true;
           return;
@@ -306,7 +303,7 @@ export class Elector {
         return;
       }
       if (error instanceof LockNotFoundError) {
-        this.record(undefined, true);
+        this.record(undefined);
         this.again = true;
         return;
       }
@@ -319,7 +316,7 @@ export class Elector {
   private becomeLeader(lease: ObservedLease, attemptStartedAt: number, freeSince: number | undefined): void {
     const now = this.opts.clock.now();
     const waitedMs = freeSince === undefined ? undefined : now - freeSince;
-    this.record(lease, false);
+    this.record(lease);
     this.freeSince = undefined;
     if (this.stopped) return;
     this.leader = true;
@@ -340,7 +337,7 @@ export class Elector {
     try {
       const renewed = await this.call('renew', (s) => this.opts.lock.update(record, current.resourceVersion, s));
       if (!this.leader) return; // lost at the deadline while the request was in flight
-      this.record(renewed, false);
+      this.record(renewed);
       this.lastRenewAt = started;
       this.armDeadline();
       this.emit({ type: 'renewed', record: renewed.record, durationMs: this.opts.clock.now() - started });
@@ -367,7 +364,7 @@ export class Elector {
     try {
       const fresh = await this.call('get', (s) => this.opts.lock.get(s));
       if (!this.leader) return;
-      this.record(fresh, fresh === undefined);
+      this.record(fresh);
       if (fresh !== undefined && fresh.record.holderIdentity !== this.opts.identity) {
         this.lose('taken');
         this.again = true;
@@ -391,7 +388,7 @@ export class Elector {
     try {
       const created = await this.call('create', (s) => this.opts.lock.create(record, s));
       if (!this.leader) return;
-      this.record(created, false);
+      this.record(created);
       this.lastRenewAt = started;
       this.armDeadline();
       this.emit({ type: 'renewed', record: created.record, durationMs: this.opts.clock.now() - started });
@@ -414,7 +411,7 @@ export class Elector {
     try {
       const released = await this.call('release', (s) => this.opts.lock.update(releasedRecord(current.record, this.opts.clock.wallClock()), current.resourceVersion, s));
       this.endLeadership();
-      this.record(released, false);
+      this.record(released);
       this.emit({ type: 'released', record: released.record });
       this.settleRelease(true);
     } catch (error) {
@@ -422,7 +419,7 @@ export class Elector {
         // Written since we read it (a label edit): read again and retry the release.
         try {
           const fresh = await this.call('get', (s) => this.opts.lock.get(s));
-          this.record(fresh, fresh === undefined);
+          this.record(fresh);
           if (fresh?.record.holderIdentity === this.opts.identity) {
             this.again = true;
             return;
@@ -443,14 +440,18 @@ export class Elector {
 
   // ---- state helpers --------------------------------------------------------------------------
 
-  /** Records an observation; returns true when the claim changed (which restarts the expiry clock). */
-  private record(lease: ObservedLease | undefined, deleted: boolean): boolean {
+  /**
+   * Records an observation; returns true when the claim changed (which restarts the expiry clock).
+   * A Lease seen before and absent now was deleted, however we learned it (watch, read, or a conflict:
+   * the API server answers an update of a deleted Lease with 409, because of the uid precondition).
+   */
+  private record(lease: ObservedLease | undefined): boolean {
     const now = this.opts.clock.now();
     this.known = true;
     const before = this.observed;
     if (lease === undefined) {
       this.stale = false;
-      if (deleted && before !== undefined) this.deletedAt = now;
+      if (before !== undefined) this.deletedAt = now;
       this.observed = undefined;
       this.observedAt = now;
       if (before !== undefined) this.emit({ type: 'observed', lease: undefined });

@@ -12,7 +12,9 @@ export interface LeaseLock {
   create(record: LeaderRecord, signal: AbortSignal): Promise<ObservedLease>;
   /**
    * Replaces the record if the Lease is still at `resourceVersion`; throws `LockConflictError` when it
-   * changed since (409) and `LockNotFoundError` when it was deleted (404).
+   * changed since (409) — also when it was deleted since it was read: the API server would recreate a
+   * Lease on update, so the lock sends the uid it read as a precondition and gets 409 — and
+   * `LockNotFoundError` when it never read the Lease and finds none.
    */
   update(record: LeaderRecord, resourceVersion: string, signal: AbortSignal): Promise<ObservedLease>;
   /** `namespace/name`, for logs and errors. */

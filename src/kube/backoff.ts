@@ -7,6 +7,7 @@ export interface BackoffOptions {
   maxMs: number;
 }
 
+/** 250 ms doubling to 5 s: quick first retries, bounded load on a struggling API server. */
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 };
 
 /** The delay before retry number `failures` (1-based): doubling from `initialMs`, capped at `maxMs`, then jittered to 50–100 %. */

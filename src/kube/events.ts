@@ -13,6 +13,7 @@ export interface EventObjectRef {
   uid?: string;
 }
 
+/** One Event to record. */
 export interface EventInput {
   regarding: EventObjectRef;
   related?: EventObjectRef;
@@ -25,6 +26,7 @@ export interface EventInput {
   note: string;
 }
 
+/** Options of `EventRecorder`. */
 export interface EventRecorderOptions {
   client: KubeClient;
   /** `reportingInstance`: this sidecar's identity. */
@@ -38,7 +40,9 @@ export interface EventRecorderOptions {
   maxInFlight?: number;
 }
 
+/** `reportingController` of every Event baton writes. */
 export const REPORTING_CONTROLLER = 'baton.dev/sidecar';
+/** The resource as RBAC names it. */
 export const EVENT_RESOURCE = 'events.events.k8s.io';
 
 /** Posts Events without ever blocking or throwing into the caller; failures are logged. */
@@ -73,7 +77,9 @@ export class EventRecorder {
       const body = {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
-        metadata: { generateName: `${event.regarding.name}.`, namespace },
+        // Events validate generateName itself as a DNS subdomain, so it must end alphanumeric ("pod." is
+        // refused with 422): the server appends 5 random characters to "<name>.baton".
+        metadata: { generateName: `${event.regarding.name.slice(0, 200)}.baton`, namespace },
         eventTime: formatMicroTime(new Date()),
         reportingController: REPORTING_CONTROLLER,
         reportingInstance: o.identity.slice(0, 128),

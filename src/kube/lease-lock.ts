@@ -50,7 +50,20 @@ export class KubeLeaseLock implements LeaseLock {
     return this.remember(await this.call('create', 'POST', leasePath(this.namespace), body, signal));
   }
 
+  /**
+   * PUT with `metadata.resourceVersion` and the metadata last read, including `uid`. The uid matters: Leases
+   * allow create-on-update, so a PUT without it would silently recreate a deleted Lease; with it the API
+   * answers 409 (a UID precondition), which surfaces as `LockConflictError`. Without metadata (never read,
+   * or last seen absent) the Lease is read first, so a deleted Lease gives `LockNotFoundError`.
+   */
   async update(record: LeaderRecord, resourceVersion: string, signal: AbortSignal): Promise<ObservedLease> {
+    if (this.metadata === undefined) {
+      const current = await this.get(signal);
+      if (current === undefined) throw new LockNotFoundError(`Lease ${this.describe()} does not exist`);
+      if (current.resourceVersion !== resourceVersion) {
+        throw new LockConflictError(`Lease ${this.describe()} is at resourceVersion ${current.resourceVersion}, not ${resourceVersion}`);
+      }
+    }
     // managedFields are left out: the server keeps the existing ones when an update carries none.
     const { managedFields: _managed, ...kept } = this.metadata ?? {};
     const body = {

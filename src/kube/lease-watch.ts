@@ -13,6 +13,7 @@ export interface LeaseEvent {
   lease?: ObservedLease;
 }
 
+/** Options of `LeaseWatcher` (see `ObjectWatcherOptions` for the tuning fields). */
 export interface LeaseWatcherOptions {
   client: KubeClient;
   namespace: string;
@@ -46,19 +47,23 @@ export class LeaseWatcher {
     return this.watcher.lastContact;
   }
 
+  /** The last failure, cleared by the next success; for readiness. */
   get lastError(): Error | undefined {
     return this.watcher.lastError;
   }
 
+  /** True once a list succeeded. */
   get synced(): boolean {
     return this.watcher.synced;
   }
 
+  /** Starts listing and watching; idempotent. */
   start(): this {
     this.watcher.start();
     return this;
   }
 
+  /** Ends the watch; resolves when no request is in flight. */
   stop(): Promise<void> {
     return this.watcher.stop();
   }

@@ -11,6 +11,7 @@ import { watchIdleTimeoutMs, type KubeClient } from './rest.ts';
  */
 export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABSENT' | 'SYNCED';
 
+/** One observation of the watched object. */
 export interface ObjectEvent<T> {
   type: ObjectEventType;
   object?: T;
@@ -21,6 +22,7 @@ export interface KubeObject {
   metadata?: { name?: string; resourceVersion?: string };
 }
 
+/** Options of `ObjectWatcher`. */
 export interface ObjectWatcherOptions<T> {
   client: KubeClient;
   /** As RBAC names it, e.g. `leases.coordination.k8s.io`. */
@@ -128,8 +130,10 @@ export class ObjectWatcher<T extends KubeObject> {
         const error = err instanceof Error ? err : new Error(String(err));
         if (isExpired(error)) {
           needList = true;
-          // The first 410 relists at once; a loop of them is paced like any failure.
+          // The first 410 relists at once; 410 after 410 (nothing else in between) is paced like any failure.
           if (++expiredInARow === 1) continue;
+        } else {
+          expiredInARow = 0;
         }
         this.lastError = error;
         o.onError?.(error);

@@ -6,10 +6,13 @@ import { silentLogger, type KubeLogger } from './logger.ts';
 import { POD_RESOURCE, podPath } from './pod-watch.ts';
 import type { KubeClient } from './rest.ts';
 
+/** The values of the role label. */
 export type PodRole = 'leader' | 'standby';
 
+/** The label that tells the leader apart (`kubectl get pods -L baton/role`). */
 export const ROLE_LABEL = 'baton/role';
 
+/** Options of `PodLabeler`. */
 export interface PodLabelerOptions {
   client: KubeClient;
   namespace: string;

@@ -24,6 +24,7 @@ export interface PodEvent {
   pod?: ObservedPod;
 }
 
+/** Options of `PodWatcher` (see `ObjectWatcherOptions` for the tuning fields). */
 export interface PodWatcherOptions {
   client: KubeClient;
   namespace: string;
@@ -39,6 +40,7 @@ export interface PodWatcherOptions {
 /** The resource as RBAC names it (core group). */
 export const POD_RESOURCE = 'pods';
 
+/** The Pod collection path in a namespace, or one Pod's path. */
 export function podPath(namespace: string, name?: string): string {
   const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
   return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
@@ -78,23 +80,28 @@ export class PodWatcher {
     });
   }
 
+  /** `performance.now()` of the last answer or stream byte from the API server. */
   get lastContact(): number | undefined {
     return this.watcher.lastContact;
   }
 
+  /** The last failure, cleared by the next success; for readiness. */
   get lastError(): Error | undefined {
     return this.watcher.lastError;
   }
 
+  /** True once a list succeeded. */
   get synced(): boolean {
     return this.watcher.synced;
   }
 
+  /** Starts listing and watching; idempotent. */
   start(): this {
     this.watcher.start();
     return this;
   }
 
+  /** Ends the watch; resolves when no request is in flight. */
   stop(): Promise<void> {
     return this.watcher.stop();
   }

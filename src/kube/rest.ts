@@ -9,6 +9,7 @@ import { KubeApiError, KubeTransportError, type CallTarget } from './errors.ts';
 /** Called once per request for metrics: `code` is the HTTP status, or `timeout`/`error` when none came. */
 export type RequestHook = (verb: string, resource: string, code: string, seconds: number) => void;
 
+/** A query parameter; `undefined` leaves it out. */
 export type QueryValue = string | number | boolean | undefined;
 
 /** One request/response call. */
@@ -120,6 +121,7 @@ export class KubeClient {
     const connectMs = req.connectTimeoutMs ?? 10_000;
     deadline.arm(connectMs, () => new KubeTransportError(target, 'timeout', `no response headers within ${connectMs} ms`));
     let reported = false;
+    let consumerError: { err: unknown } | undefined;
     try {
       const res = await this.open('GET', req.path, { ...req.query, watch: true }, undefined, undefined, deadline.signal);
       const status = res.statusCode ?? 0;
@@ -138,10 +140,16 @@ export class KubeClient {
       idle();
       await readLines(res, idle, (line) => {
         const event = JSON.parse(line) as { type?: unknown; object?: unknown };
-        req.onEvent(String(event.type), event.object);
+        try {
+          req.onEvent(String(event.type), event.object);
+        } catch (err) {
+          consumerError = { err };
+          throw err;
+        }
       });
     } catch (err) {
-      if (err instanceof KubeApiError) throw err;
+      // The consumer's own error (e.g. an ERROR event it turned into "expired") reaches it unchanged.
+      if (err instanceof KubeApiError || (consumerError && consumerError.err === err)) throw err;
       const error = transportError(target, err, req.signal);
       if (!reported) this.report(req.verb, req.resource, error.code === 'timeout' ? 'timeout' : 'error', started);
       throw error;

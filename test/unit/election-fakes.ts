@@ -1,7 +1,7 @@
 // Fakes for the election's unit tests: an in-memory Lease
 // with optimistic concurrency, failure injection and a simulated watch.
 import { FakeClock } from './fake-clock.ts';
-import { LockConflictError, LockNotFoundError, type LeaseLock } from '../../src/election/lock.ts';
+import { LockConflictError, type LeaseLock } from '../../src/election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../../src/election/record.ts';
 
 export type LockCall = { who: string; op: 'get' | 'create' | 'update'; at: number };
@@ -99,7 +99,8 @@ export class MemoryLock implements LeaseLock {
 
   async update(record: LeaderRecord, resourceVersion: string, signal: AbortSignal): Promise<ObservedLease> {
     await this.gate('update', signal);
-    if (!this.store.record) throw new LockNotFoundError('not found');
+    // As the real API server answers a lock that sends the uid it read: a deleted Lease is a conflict.
+    if (!this.store.record) throw new LockConflictError('precondition failed: uid');
     if (String(this.store.rv) !== resourceVersion) throw new LockConflictError('conflict');
     return this.store.write(record);
   }

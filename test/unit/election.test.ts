@@ -23,7 +23,7 @@ function candidate(store: MemoryLease, clock: FakeClock, id: string, opts: { wat
     if (e.type === 'acquired') c.terms.push({ from: clock.now(), to: undefined });
     if (e.type === 'lost' || e.type === 'released') c.terms.at(-1)!.to = clock.now();
   });
-  if (opts.watch !== false) c.unwatch = store.watch((lease, deleted) => elector.observe(lease, deleted));
+  if (opts.watch !== false) c.unwatch = store.watch((lease) => elector.observe(lease));
   elector.start();
   return c;
 }

@@ -110,6 +110,19 @@ describe('kubeconfig', () => {
     expect(await headers(conn)).toEqual({ authorization: 'Bearer second' });
   });
 
+  it('runs exec credential plugins through lazily imported client-node', async () => {
+    const script = join(dir, 'cred.mjs');
+    writeFileSync(script, `console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 'exec-token' } }))`);
+    const path = kubeconfig(
+      ['server: https://h:1', `certificate-authority-data: ${b64('CA-PEM')}`],
+      ['exec:', '  apiVersion: client.authentication.k8s.io/v1', `  command: ${JSON.stringify(process.execPath)}`, `  args: [${JSON.stringify(script)}]`, '  interactiveMode: Never'],
+    );
+    const conn = await loadConnection({ env: { KUBECONFIG: path } });
+    expect(conn.source).toContain('credentials plugin');
+    expect(conn.tls.ca?.toString()).toBe('CA-PEM');
+    expect(await headers(conn)).toMatchObject({ authorization: 'Bearer exec-token' });
+  });
+
   it('names the fix when the current context is missing or unset', async () => {
     const missing = kubeconfig(['server: https://h:1'], ['token: t'], { context: 'nope' });
     await expect(loadConnection({ env: { KUBECONFIG: missing } })).rejects.toThrow(/context "nope" is not defined \(known: ctx\).*kubectl config use-context/);
