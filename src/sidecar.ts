@@ -70,6 +70,10 @@ export class Sidecar {
       this.o.logger.warn({ event: 'worker', change: 'lost', pid, reason }, `worker lost: pid ${pid} (${reason})`);
       this.evaluate();
     });
+    worker.on('handlers', ({ pid, installed }) => {
+      this.o.logger.info({ event: 'worker', change: installed ? 'handlers-installed' : 'handlers-missing', pid }, `worker pid ${pid} ${installed ? 'catches both signals: it may be signalled' : 'does not catch both signals: it is not signalled'}`);
+      this.evaluate();
+    });
     worker.on('worker-restarted', ({ previous, target, restarts }) => {
       metrics.workerRestart();
       this.o.pauses.workerRestarted();

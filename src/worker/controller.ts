@@ -30,6 +30,8 @@ export interface WorkerEvents {
   'target-lost': [{ pid: number; startTime: number; reason: string }];
   /** A new process became ready after another had been: the worker restarted inside the pod. */
   'worker-restarted': [{ previous: ProcessIdentity; target: Target; restarts: number }];
+  /** The target's handlers for both signals appeared or went away: whether it may be signalled (and so lead). */
+  handlers: [{ pid: number; installed: boolean }];
   signal: [SignalEvent];
 }
 
@@ -183,7 +185,9 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
 
   private setReady(ready: boolean): void {
     const t = this.target!;
+    const changed = this.ready !== ready;
     this.ready = ready;
+    if (changed) this.emit('handlers', { pid: t.pid, installed: ready });
     if (!ready) {
       const missing = [t.catchesStart ? undefined : this.finder.startSignal, t.catchesPause ? undefined : this.finder.pauseSignal].filter(Boolean);
       this.findProblem =

@@ -33,6 +33,8 @@ export interface SimPodOptions {
   /** Simulated time to finish the batch in hand after a pause. */
   workerPauseMs?: number;
   workerHandlerDelayMs?: number;
+  /** Extra worker environment (e.g. WORKER_NO_HANDLERS=1). */
+  workerEnv?: Record<string, string>;
   /** Native sidecar: SIGTERM reaches the sidecar only after the worker exits. */
   native?: boolean;
   /** preStop sleep on the worker, in ms (regular order). */
@@ -104,6 +106,7 @@ export class SimPod {
       WORKER_ACK: this.opts.ack === false ? '0' : '1',
       WORKER_PAUSE_MS: String(this.opts.workerPauseMs ?? 50),
       WORKER_HANDLER_DELAY_MS: String(this.opts.workerHandlerDelayMs ?? 0),
+      ...this.opts.workerEnv,
     };
     const child = spawn(process.execPath, [WORKER, `--pod=${this.opts.name}`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     this.worker = child;
@@ -207,6 +210,11 @@ export class SimPod {
       await this.workerExit;
     }
     this.startWorker();
+  }
+
+  /** Resolves with the sidecar's exit code. */
+  sidecarExited(): Promise<number | null> {
+    return this.sidecarExit ?? Promise.resolve(null);
   }
 
   async exited(): Promise<void> {

@@ -43,7 +43,7 @@ async function pod(lease: string, extra: Partial<ConstructorParameters<typeof Si
 
 /** The chart's Role, for every Lease these tests use (resourceNames cannot be a wildcard, so list them). */
 function sidecarRulesForLeases(): k8s.V1PolicyRule[] {
-  const leases = ['grace', 'noack', 'native', 'crash', 'restart', 'three', 'labels'];
+  const leases = ['grace', 'noack', 'native', 'crash', 'restart', 'three', 'quit', 'nohandlers'];
   return sidecarRules(leases[0]!).map((r) => (r.resourceNames ? { ...r, resourceNames: leases } : r));
 }
 
@@ -95,6 +95,19 @@ describe('baton sidecar, real processes, real API server', () => {
     // Pod labels agree with /leader.
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await waitFor('label leader on b', async () => (await core.readNamespacedPod({ name: b.opts.name, namespace })).metadata?.labels?.['baton/role'] === 'leader');
+    // Every leadership change is an Event, on the Lease and on the Pod.
+    const events = kc.makeApiClient(k8s.EventsV1Api);
+    await waitFor('events', async () => {
+      const items = (await events.listNamespacedEvent({ namespace })).items;
+      const seen = (reason: string, kind: string, name: string) => items.some((e) => e.reason === reason && e.regarding?.kind === kind && e.regarding?.name === name);
+      return (
+        seen('LeaderElected', 'Pod', a.opts.name) &&
+        seen('LeaderReleased', 'Pod', a.opts.name) &&
+        seen('LeaderElected', 'Pod', b.opts.name) &&
+        seen('LeaderElected', 'Lease', 'grace') &&
+        seen('LeaderReleased', 'Lease', 'grace')
+      );
+    });
   });
 
   it('graceful handoff without confirmation waits the drain before the standby starts', async () => {
@@ -176,5 +189,41 @@ describe('baton sidecar, real processes, real API server', () => {
     const holes = gaps(a.intervals, a.intervals[0]!.from, end);
     expect(holes.length).toBe(2);
     for (const h of holes) expect(h.ms).toBeLessThan(2000);
+  });
+
+  it('SIGTERM: a standby exits 0 at once; a second SIGTERM makes a waiting leader exit promptly, and the Lease then expires', async () => {
+    const a = await pod('quit', { ack: false, env: { ...FAST, BATON_DRAIN: '20s' } });
+    await waitFor('a to poll', () => polling(a));
+    const b = await pod('quit');
+    const c = await pod('quit');
+    await waitFor('b, c ready', async () => (await b.ready()) && (await c.ready()));
+
+    let t = Date.now();
+    b.sidecar!.kill('SIGTERM');
+    expect(await b.sidecarExited()).toBe(0);
+    expect(Date.now() - t).toBeLessThan(1500);
+
+    a.sidecar!.kill('SIGTERM'); // a leader whose worker never confirms: waits the 20 s drain
+    await waitFor('a to pause its worker', async () => !(await polling(a)), 5000);
+    t = Date.now();
+    a.sidecar!.kill('SIGTERM');
+    expect(await a.sidecarExited()).toBe(0);
+    expect(Date.now() - t).toBeLessThan(1500);
+    // Unreleased, the Lease expires (4 s) and c takes over; a's worker had long paused.
+    await waitFor('c to poll', () => polling(c), 10_000);
+    expectNoOverlap([a, b, c]);
+  });
+
+  it('never signals a worker that has not installed its handlers, and is not Ready meanwhile', async () => {
+    const p = await pod('nohandlers', { workerEnv: { WORKER_NO_HANDLERS: '1' } });
+    await waitFor('readyz to explain', async () => {
+      const body = (await p.readyBody().catch(() => ({ missing: [] }))) as { missing: string[] };
+      return body.missing.some((m) => /has not installed handlers/.test(m));
+    }, 10_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(p.worker!.exitCode).toBeNull(); // an unhandled SIGUSR2 would have killed it
+    expect(p.worker!.signalCode).toBeNull();
+    expect(readWorkerLog(p.workerLog).filter((l) => l.event === 'signal')).toEqual([]);
+    expect((await p.leader())?.isLeader).toBe(false); // a pod that cannot run the work does not take the Lease
   });
 });
