@@ -11,6 +11,7 @@ import { freePort } from '../kube/apiserver.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(root, 'src', 'cli.ts');
 export const WORKER = join(root, 'test', 'fixtures', 'worker.ts');
+export const WORKER_PY = join(root, 'test', 'fixtures', 'worker.py');
 /**
  * The V8 flags the image runs the sidecar with (Dockerfile ENTRYPOINT; a unit test keeps the two in
  * agreement): no optimizing compiler and a 1 MB young generation cut idle RSS from ~90 MB to ~70 MB,
@@ -33,6 +34,8 @@ export interface SimPodOptions {
   /** Simulated time to finish the batch in hand after a pause. */
   workerPauseMs?: number;
   workerHandlerDelayMs?: number;
+  /** The worker program: the TypeScript fixture (default) or its Python twin on python/baton_worker.py. */
+  workerKind?: 'node' | 'python';
   /** Extra worker environment (e.g. WORKER_NO_HANDLERS=1). */
   workerEnv?: Record<string, string>;
   /** Native sidecar: SIGTERM reaches the sidecar only after the worker exits. */
@@ -108,7 +111,8 @@ export class SimPod {
       WORKER_HANDLER_DELAY_MS: String(this.opts.workerHandlerDelayMs ?? 0),
       ...this.opts.workerEnv,
     };
-    const child = spawn(process.execPath, [WORKER, `--pod=${this.opts.name}`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const [cmd, script] = this.opts.workerKind === 'python' ? ['python3', WORKER_PY] : [process.execPath, WORKER];
+    const child = spawn(cmd, [script, `--pod=${this.opts.name}`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
     this.worker = child;
     this.workerExit = new Promise((r) => child.once('exit', (code) => r(code)));
   }
@@ -120,7 +124,7 @@ export class SimPod {
       POD_NAME: this.opts.name,
       POD_NAMESPACE: this.opts.namespace,
       BATON_LEASE_NAME: this.opts.leaseName,
-      BATON_TARGET_COMMAND: `worker\\.ts --pod=${this.opts.name}$`,
+      BATON_TARGET_COMMAND: `worker\\.(ts|py) --pod=${this.opts.name}$`,
       BATON_LISTEN: `127.0.0.1:${this.listenPort}`,
       BATON_PROBE_LISTEN: `127.0.0.1:${this.probePort}`,
       BATON_LOG_LEVEL: 'debug',

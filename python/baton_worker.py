@@ -1,0 +1,264 @@
+"""baton worker helper for Python: one file, standard library only (signal, asyncio, urllib).
+
+Put a worker under baton's leadership: start on SIGUSR1, pause on SIGUSR2, one transition at a time;
+after a pause has really finished (batch handled, offset confirmed) tell the sidecar with
+POST /paused, so the next leader starts at once; pause by itself when the sidecar stops answering.
+
+    import asyncio, baton_worker
+
+    lead = baton_worker.Leadership(start=start_polling, pause=stop_polling)   # handlers installed here
+    asyncio.run(lead.serve())
+
+`start` and `pause` are async callables; `pause` must return only once the updates in hand are
+handled and the offset is confirmed. Without handlers, SIGUSR1 or SIGUSR2 kills a Python process, and
+baton signals nobody until /proc/PID/status shows both caught: create Leadership first thing.
+
+`UpdatePoller` is a getUpdates loop with exact offset control that feeds any framework's per-update
+entry point (python-telegram-bot `Application.process_update`, aiogram `Dispatcher.feed_update`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import signal
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Awaitable, Callable, Optional
+
+__all__ = ["Leadership", "UpdatePoller", "BotApiError", "default_baton_url"]
+
+
+def default_baton_url() -> str:
+    return os.environ.get("BATON_URL", "http://127.0.0.1:4040").rstrip("/")
+
+
+def _http_json(url: str, body: Optional[dict] = None, timeout: float = 2.0) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    if body is not None:
+        req.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            return json.loads(res.read() or b"{}")
+    except urllib.error.HTTPError as err:  # 409 for a stale confirmation still carries JSON
+        return json.loads(err.read() or b"{}")
+
+
+class Leadership:
+    """A worker under baton. `is_leader` is true while it runs; `epoch` is a fencing token for writes."""
+
+    def __init__(
+        self,
+        start: Callable[[], Awaitable[None]],
+        pause: Callable[[], Awaitable[None]],
+        url: Optional[str] = None,
+        start_signal: int = signal.SIGUSR1,
+        pause_signal: int = signal.SIGUSR2,
+        dead_man: float = 10.0,
+        check_every: float = 1.0,
+        log: Callable[[str], None] = lambda m: print(f"baton worker: {m}", flush=True),
+    ) -> None:
+        self._start, self._pause = start, pause
+        self.url = (url or default_baton_url()).rstrip("/")
+        self.dead_man, self.check_every, self._log = dead_man, check_every, log
+        self.is_leader = False
+        self.status: Optional[dict] = None
+        self._wanted = "paused"
+        self._signal_seq = 0
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._wake: Optional[asyncio.Event] = None
+        self._last_contact = time.monotonic()
+        self._closed = False
+        # Handlers first, from the main thread, before any await: see the module docstring.
+        signal.signal(start_signal, lambda *_: self._on_signal("running"))
+        signal.signal(pause_signal, lambda *_: self._on_signal("paused"))
+
+    @property
+    def epoch(self) -> Optional[int]:
+        return None if self.status is None else self.status.get("epoch")
+
+    def _on_signal(self, state: str) -> None:
+        self._signal_seq += 1
+        self._wanted = state
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _leader(self) -> dict:
+        status = await asyncio.to_thread(_http_json, f"{self.url}/leader")
+        self._last_contact = time.monotonic()
+        self.status = status
+        return status
+
+    async def _confirm(self) -> None:
+        try:
+            status = await self._leader()
+            pause_id = status["pause"]["id"]
+            result = await asyncio.to_thread(_http_json, f"{self.url}/paused", {"pause": pause_id})
+            self._log(f"confirmed pause {pause_id}: {result.get('result')}")
+        except Exception as err:  # the sidecar then waits its drain: slower, never unsafe
+            self._log(f"could not confirm the pause: {err}")
+
+    async def _apply(self) -> None:
+        while self._wanted != ("running" if self.is_leader else "paused"):
+            if self._wanted == "running":
+                await self._start()
+                self.is_leader = True
+            else:
+                await self._pause()
+                self.is_leader = False
+                if self._wanted == "paused":
+                    await self._confirm()
+
+    async def serve(self) -> None:
+        """Reads the starting state, then applies signals until `close()`; also the dead-man's switch."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        seq = self._signal_seq
+        while not self._closed:
+            try:
+                status = await self._leader()
+                if self._signal_seq == seq:  # a signal newer than the answer wins
+                    self._wanted = "running" if status.get("isLeader") else "paused"
+                break
+            except Exception:
+                await asyncio.sleep(0.2)
+        await self._apply()
+        if not self.is_leader:
+            await self._confirm()  # starting paused is a pause too: it tells baton we confirm
+        next_check = time.monotonic() + self.check_every
+        while not self._closed:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_check - time.monotonic()))
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            await self._apply()
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + self.check_every
+                await self._check()
+
+    async def _check(self) -> None:
+        seq = self._signal_seq
+        try:
+            status = await self._leader()
+            if seq == self._signal_seq and self.is_leader and not status.get("isLeader"):
+                self._wanted = "paused"  # a lost pause signal: the sidecar no longer has us lead
+                await self._apply()
+        except Exception:
+            if self.is_leader and time.monotonic() - self._last_contact > self.dead_man:
+                self._log(f"the sidecar at {self.url} has not answered for over {self.dead_man} s: pausing (dead-man's switch)")
+                self._wanted = "paused"
+                await self._apply()
+
+    async def close(self) -> None:
+        self._closed = True
+        self._wanted = "paused"
+        await self._apply()
+        if self._wake is not None:
+            self._wake.set()
+
+
+class BotApiError(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"Bot API {code}: {description}")
+        self.code = code
+
+
+class UpdatePoller:
+    """getUpdates with exact offset control. `stop()` stops fetching, lets the batch in hand finish,
+    confirms the offset with a short poll (timeout 0 parks nowhere, evicts nobody), then returns."""
+
+    def __init__(self, token: str, handle: Callable[[dict], Awaitable[None]], api_root: str = "https://api.telegram.org",
+                 limit: int = 100, timeout: int = 30, log: Callable[[str], None] = lambda m: print(m, flush=True)) -> None:
+        self.base = f"{api_root.rstrip('/')}/bot{token}"
+        self.handle, self.limit, self.timeout, self._log = handle, limit, timeout, log
+        self.offset: Optional[int] = None
+        self.conflicts = 0
+        self._task: Optional[asyncio.Task] = None
+        self._stopping = False
+        self._conn_lock = threading.Lock()
+        self._conn: Optional[http.client.HTTPConnection] = None
+
+    def _call(self, method: str, params: dict, timeout: float) -> Any:
+        # http.client rather than urllib: the connection object exists before the request is sent,
+        # so stop() can cut a poll that is parked waiting for its answer.
+        url = urllib.parse.urlsplit(f"{self.base}/{method}")
+        cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        conn = cls(url.hostname, url.port, timeout=timeout)
+        with self._conn_lock:
+            if self._stopping and method == "getUpdates" and params.get("timeout", 0) > 0:
+                raise BotApiError(0, "stopping")
+            self._conn = conn
+        try:
+            conn.request("POST", url.path, body=json.dumps(params), headers={"content-type": "application/json"})
+            res = conn.getresponse()
+            body = json.loads(res.read() or b"{}")
+        finally:
+            with self._conn_lock:
+                self._conn = None
+            conn.close()
+        if not body.get("ok"):
+            raise BotApiError(body.get("error_code", res.status), body.get("description", "error"))
+        return body["result"]
+
+    def _abort(self) -> None:
+        # Cut a parked long poll: the server keeps it parked until evicted, which is harmless,
+        # since the offset is confirmed by the next call and not by this one.
+        with self._conn_lock:
+            conn = self._conn
+        if conn is not None and conn.sock is not None:
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while not self._stopping:
+            params: dict = {"limit": self.limit, "timeout": self.timeout}
+            if self.offset is not None:
+                params["offset"] = self.offset
+            try:
+                updates = await asyncio.to_thread(self._call, "getUpdates", params, self.timeout + 10)
+                backoff = 0.5
+            except Exception as err:
+                if self._stopping:
+                    break
+                if isinstance(err, BotApiError) and err.code == 409:
+                    self.conflicts += 1
+                self._log(f"getUpdates failed: {err}")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            for update in updates:  # the batch in hand is handled even if a stop came meanwhile
+                try:
+                    await self.handle(update)
+                except Exception as err:
+                    self._log(f"handler failed on update {update.get('update_id')}: {err}")
+                self.offset = update["update_id"] + 1
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._stopping = False
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        with self._conn_lock:
+            self._stopping = True
+        self._abort()
+        await self._task
+        self._task = None
+        if self.offset is not None:
+            try:
+                await asyncio.to_thread(self._call, "getUpdates", {"offset": self.offset, "limit": 1, "timeout": 0}, 10)
+            except Exception as err:
+                self._log(f"could not confirm offset {self.offset}: {err}")

@@ -1,0 +1,224 @@
+// The worker's half of the protocol, for any Node worker: start on SIGUSR1, pause on SIGUSR2, one
+// transition at a time; after a pause has really finished (batch handled, offset confirmed) say so
+// with POST /paused, so the next leader starts at once and not a drain later; and pause by itself
+// when the sidecar is gone (a crashed sidecar can send no signal).
+import { EventEmitter } from 'node:events';
+import { systemClock, type Clock, type TimerHandle } from '../election/clock.ts';
+import type { LeaderStatus } from '../status.ts';
+import { defaultBatonUrl, LocalApiClient } from './local-api-client.ts';
+
+/** What the worker does to start and to pause. */
+export interface WorkerHooks {
+  /** Begin polling. Called only while paused. */
+  start(): Promise<void> | void;
+  /**
+   * Stop polling, finish the updates in hand and confirm the offset; resolve only then: the sidecar
+   * releases the Lease as soon as the returned promise settles and the confirmation is sent.
+   */
+  pause(): Promise<void> | void;
+}
+
+export interface LeadershipOptions extends WorkerHooks {
+  /** The sidecar's local API (default `BATON_URL` or `http://127.0.0.1:4040`). */
+  url?: string;
+  startSignal?: NodeJS.Signals;
+  pauseSignal?: NodeJS.Signals;
+  /**
+   * Pause by itself when the sidecar has not answered for this long (default 10 s, baton's renew
+   * deadline): by then the sidecar, if it were alive, would have paused us itself.
+   */
+  deadManMs?: number;
+  /** How often to ask GET /leader (default 1 s): the dead-man's switch, and a backstop for a lost signal. */
+  checkEveryMs?: number;
+  clock?: Clock;
+  /** Where signals come from (default `process`); injectable for tests. */
+  signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+  /** Logs problems (default: console.warn). */
+  warn?: (message: string) => void;
+}
+
+export type LeadershipEvent = 'started' | 'paused' | 'confirmed' | 'dead-man' | 'error';
+
+/**
+ * Handle of a worker under baton. `isLeader()` is true while the worker is running; `epoch()` is the
+ * Lease's epoch as last read: pass it along with writes as a fencing token.
+ */
+export class Leadership extends EventEmitter {
+  private readonly o: Required<Omit<LeadershipOptions, 'url' | 'clock' | 'signals' | 'warn'>>;
+  private readonly api: LocalApiClient;
+  private readonly clock: Clock;
+  private readonly signals: Pick<NodeJS.Process, 'on' | 'off'>;
+  private readonly warn: (message: string) => void;
+  private running = false;
+  private wanted: 'running' | 'paused' = 'paused';
+  /** Increments on every signal, so an answer from /leader older than a signal never overrides it. */
+  private signalSeq = 0;
+  private applying: Promise<void> | undefined;
+  private lastContact: number;
+  private lastStatus: LeaderStatus | undefined;
+  private timer: TimerHandle | undefined;
+  private closed = false;
+  private readonly onStart = () => this.signal('running');
+  private readonly onPause = () => this.signal('paused');
+  /** Resolves once the starting state has been read from the sidecar and applied. */
+  readonly ready: Promise<void>;
+
+  constructor(opts: LeadershipOptions) {
+    super();
+    this.o = {
+      start: opts.start,
+      pause: opts.pause,
+      startSignal: opts.startSignal ?? 'SIGUSR1',
+      pauseSignal: opts.pauseSignal ?? 'SIGUSR2',
+      deadManMs: opts.deadManMs ?? 10_000,
+      checkEveryMs: opts.checkEveryMs ?? 1000,
+    };
+    this.api = new LocalApiClient(opts.url ?? defaultBatonUrl());
+    this.clock = opts.clock ?? systemClock;
+    this.signals = opts.signals ?? process;
+    this.warn = opts.warn ?? ((m) => console.warn(`baton worker: ${m}`));
+    // Handlers first: without them SIGUSR2 kills the process and SIGUSR1 opens Node's inspector,
+    // and baton signals nobody until /proc shows both caught.
+    this.signals.on(this.o.startSignal, this.onStart);
+    this.signals.on(this.o.pauseSignal, this.onPause);
+    this.lastContact = this.clock.now();
+    this.ready = this.boot();
+  }
+
+  isLeader(): boolean {
+    return this.running;
+  }
+
+  /** The Lease's epoch as last read from the sidecar (a fencing token), or undefined before the first answer. */
+  epoch(): number | undefined {
+    return this.lastStatus?.epoch;
+  }
+
+  /** The sidecar's last answer. */
+  status(): LeaderStatus | undefined {
+    return this.lastStatus;
+  }
+
+  /** Pauses (if running), confirms, and removes the signal handlers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.timer?.cancel();
+    this.wanted = 'paused';
+    await this.apply();
+    this.signals.off(this.o.startSignal, this.onStart);
+    this.signals.off(this.o.pauseSignal, this.onPause);
+  }
+
+  private async boot(): Promise<void> {
+    const seq = this.signalSeq;
+    for (;;) {
+      if (this.closed) return;
+      try {
+        const status = await this.api.leader();
+        this.contact(status);
+        // A signal that arrived while we asked is newer than the answer.
+        if (this.signalSeq === seq) this.wanted = status.isLeader ? 'running' : 'paused';
+        break;
+      } catch {
+        if (this.clock.now() - this.lastContact > this.o.deadManMs) {
+          this.warn(`the sidecar at ${this.api.url} has not answered for ${this.o.deadManMs} ms; staying paused and retrying`);
+          this.lastContact = this.clock.now();
+        }
+        await new Promise<void>((r) => this.clock.setTimer(r, 200));
+      }
+    }
+    await this.apply();
+    // Starting paused is a pause too: confirming it tells the sidecar this worker confirms its pauses,
+    // so a handoff waits for our confirmation instead of a fixed drain.
+    if (!this.running && this.lastStatus) await this.confirm();
+    this.schedule();
+  }
+
+  private signal(state: 'running' | 'paused'): void {
+    this.signalSeq += 1;
+    this.wanted = state;
+    void this.apply();
+  }
+
+  /** Applies the wanted state; one transition at a time, the latest wish wins. */
+  private apply(): Promise<void> {
+    if (this.applying) return this.applying;
+    this.applying = (async () => {
+      try {
+        while (this.wanted !== (this.running ? 'running' : 'paused')) {
+          if (this.wanted === 'running') {
+            await this.o.start();
+            this.running = true;
+            this.emit('started');
+          } else {
+            await this.o.pause();
+            this.running = false;
+            this.emit('paused');
+            if (this.wanted === 'paused') await this.confirm();
+          }
+        }
+      } catch (err) {
+        this.emit('error', err);
+        this.warn(`could not ${this.wanted === 'running' ? 'start' : 'pause'}: ${(err as Error).message}`);
+      } finally {
+        this.applying = undefined;
+      }
+    })();
+    return this.applying;
+  }
+
+  /** Tells the sidecar the latest pause is done. The id is read after pausing, so it names the newest pause. */
+  private async confirm(): Promise<void> {
+    try {
+      const status = await this.api.leader();
+      this.contact(status);
+      const result = await this.api.paused(status.pause.id);
+      this.emit('confirmed', { pause: status.pause.id, result });
+    } catch (err) {
+      // The sidecar then waits its drain instead: slower, never unsafe.
+      this.warn(`could not confirm the pause: ${(err as Error).message}`);
+    }
+  }
+
+  private contact(status: LeaderStatus): void {
+    this.lastContact = this.clock.now();
+    this.lastStatus = status;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    this.timer = this.clock.setTimer(() => void this.check(), this.o.checkEveryMs);
+  }
+
+  /** The dead-man's switch, and a backstop for a lost signal. */
+  private async check(): Promise<void> {
+    const seq = this.signalSeq;
+    try {
+      const status = await this.api.leader();
+      this.contact(status);
+      // Only a pause is inferred from the answer: a start always comes as a signal, sent after the
+      // sidecar holds the Lease, and the sidecar re-sends it on its periodic resync.
+      if (seq === this.signalSeq && this.running && !status.isLeader) {
+        this.wanted = 'paused';
+        await this.apply();
+      }
+    } catch {
+      if (this.running && this.clock.now() - this.lastContact > this.o.deadManMs) {
+        this.warn(`the sidecar at ${this.api.url} has not answered for over ${this.o.deadManMs} ms: pausing (dead-man's switch)`);
+        this.emit('dead-man');
+        this.wanted = 'paused';
+        await this.apply();
+      }
+    } finally {
+      this.schedule();
+    }
+  }
+}
+
+/**
+ * Puts a worker under baton: installs the signal handlers at once, then reads the starting state from
+ * the sidecar. Call it before the worker does anything else.
+ */
+export function leadership(opts: LeadershipOptions): Leadership {
+  return new Leadership(opts);
+}

@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Leadership } from '../../src/worker-kit/leadership.ts';
+
+/** A stand-in for the sidecar's local API, with state the test sets. */
+class FakeSidecar {
+  isLeader = false;
+  pauseId = 0;
+  epoch = 3;
+  confirmations: number[] = [];
+  server: Server;
+  url = '';
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      if (req.url === '/leader') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: 'p', epoch: this.epoch, since: null, renewedAt: null, lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false }));
+        return;
+      }
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const id = (JSON.parse(body) as { pause: number }).pause;
+        this.confirmations.push(id);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ result: id === this.pauseId ? 'accepted' : 'stale' }));
+      });
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanup) await c();
+  cleanup = [];
+});
+
+async function setup(opts: { isLeader?: boolean; pauseMs?: number } = {}) {
+  const sidecar = new FakeSidecar();
+  sidecar.isLeader = opts.isLeader ?? false;
+  await sidecar.listen();
+  const signals = new EventEmitter();
+  const calls: string[] = [];
+  let active = 0;
+  let maxActive = 0;
+  const hook = (name: string, ms: number) => async () => {
+    active++;
+    maxActive = Math.max(maxActive, active);
+    calls.push(`${name}>`);
+    await new Promise((r) => setTimeout(r, ms));
+    calls.push(`<${name}`);
+    active--;
+  };
+  const lead = new Leadership({
+    url: sidecar.url,
+    start: hook('start', 5),
+    pause: hook('pause', opts.pauseMs ?? 20),
+    signals: signals as unknown as NodeJS.Process,
+    checkEveryMs: 30,
+    deadManMs: 300,
+    warn: () => undefined,
+  });
+  cleanup.push(async () => {
+    await lead.close().catch(() => undefined);
+    await sidecar.close().catch(() => undefined);
+  });
+  return { sidecar, signals, lead, calls, maxActive: () => maxActive };
+}
+
+describe('worker kit: leadership()', () => {
+  it('installs both handlers at once, starts paused, and confirms the starting pause', async () => {
+    const { sidecar, signals, lead } = await setup();
+    expect(signals.listenerCount('SIGUSR1')).toBe(1);
+    expect(signals.listenerCount('SIGUSR2')).toBe(1);
+    await lead.ready;
+    expect(lead.isLeader()).toBe(false);
+    expect(sidecar.confirmations).toEqual([0]);
+    expect(lead.epoch()).toBe(3);
+  });
+
+  it('starts at boot when the sidecar says it leads', async () => {
+    const { lead, calls } = await setup({ isLeader: true });
+    await lead.ready;
+    expect(lead.isLeader()).toBe(true);
+    expect(calls).toEqual(['start>', '<start']);
+  });
+
+  it('pauses on the pause signal, then confirms the latest pause id', async () => {
+    const { sidecar, signals, lead, calls } = await setup({ isLeader: true });
+    await lead.ready;
+    sidecar.isLeader = false;
+    sidecar.pauseId = 7;
+    signals.emit('SIGUSR2');
+    await until(() => sidecar.confirmations.includes(7));
+    expect(calls).toEqual(['start>', '<start', 'pause>', '<pause']);
+    expect(lead.isLeader()).toBe(false);
+  });
+
+  it('runs one transition at a time; the latest signal wins', async () => {
+    const { sidecar, signals, lead, calls, maxActive } = await setup({ isLeader: true, pauseMs: 80 });
+    await lead.ready;
+    signals.emit('SIGUSR2');
+    signals.emit('SIGUSR1');
+    signals.emit('SIGUSR2');
+    signals.emit('SIGUSR1');
+    sidecar.isLeader = true;
+    await until(() => calls.length >= 6);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(maxActive()).toBe(1);
+    expect(calls).toEqual(['start>', '<start', 'pause>', '<pause', 'start>', '<start']);
+    expect(lead.isLeader()).toBe(true);
+  });
+
+  it("pauses by itself when the sidecar stops answering (dead-man's switch)", async () => {
+    const { sidecar, lead } = await setup({ isLeader: true });
+    await lead.ready;
+    const events: string[] = [];
+    lead.on('dead-man', () => events.push('dead-man'));
+    await sidecar.close();
+    await until(() => !lead.isLeader(), 2000);
+    expect(events).toEqual(['dead-man']);
+  });
+
+  it('pauses when the sidecar says it no longer leads, even if the signal was lost', async () => {
+    const { sidecar, lead } = await setup({ isLeader: true });
+    await lead.ready;
+    sidecar.isLeader = false;
+    await until(() => !lead.isLeader());
+  });
+
+  it('removes its handlers on close', async () => {
+    const { signals, lead } = await setup();
+    await lead.ready;
+    await lead.close();
+    expect(signals.listenerCount('SIGUSR1')).toBe(0);
+    expect(signals.listenerCount('SIGUSR2')).toBe(0);
+  });
+});
