@@ -10,12 +10,12 @@ import { defaultBatonUrl, LocalApiClient } from './local-api-client.ts';
 /** What the worker does to start and to pause. */
 export interface WorkerHooks {
   /** Begin polling. Called only while paused. */
-  start(): Promise<void> | void;
+  start: () => Promise<void> | void;
   /**
    * Stop polling, finish the updates in hand and confirm the offset; resolve only then: the sidecar
    * releases the Lease as soon as the returned promise settles and the confirmation is sent.
    */
-  pause(): Promise<void> | void;
+  pause: () => Promise<void> | void;
 }
 
 export interface LeadershipOptions extends WorkerHooks {
