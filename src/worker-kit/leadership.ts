@@ -21,6 +21,11 @@ export interface WorkerHooks {
 export interface LeadershipOptions extends WorkerHooks {
   /** The sidecar's local API (default `BATON_URL` or `http://127.0.0.1:4040`). */
   url?: string;
+  /**
+   * `false`: obey the signals only — no local API, no confirmations, no dead-man's switch — for a
+   * worker driven by something other than baton (the benchmark's peers use it). Default true.
+   */
+  sidecar?: boolean;
   startSignal?: NodeJS.Signals;
   pauseSignal?: NodeJS.Signals;
   /**
@@ -44,7 +49,8 @@ export type LeadershipEvent = 'started' | 'paused' | 'confirmed' | 'dead-man' | 
  * Lease's epoch as last read: pass it along with writes as a fencing token.
  */
 export class Leadership extends EventEmitter {
-  private readonly o: Required<Omit<LeadershipOptions, 'url' | 'clock' | 'signals' | 'warn'>>;
+  private readonly o: Required<Omit<LeadershipOptions, 'url' | 'clock' | 'signals' | 'warn' | 'sidecar'>>;
+  private readonly sidecar: boolean;
   private readonly api: LocalApiClient;
   private readonly clock: Clock;
   private readonly signals: Pick<NodeJS.Process, 'on' | 'off'>;
@@ -74,6 +80,7 @@ export class Leadership extends EventEmitter {
       checkEveryMs: opts.checkEveryMs ?? 1000,
     };
     this.api = new LocalApiClient(opts.url ?? defaultBatonUrl());
+    this.sidecar = opts.sidecar ?? true;
     this.clock = opts.clock ?? systemClock;
     this.signals = opts.signals ?? process;
     this.warn = opts.warn ?? ((m) => console.warn(`baton worker: ${m}`));
@@ -82,7 +89,7 @@ export class Leadership extends EventEmitter {
     this.signals.on(this.o.startSignal, this.onStart);
     this.signals.on(this.o.pauseSignal, this.onPause);
     this.lastContact = this.clock.now();
-    this.ready = this.boot();
+    this.ready = this.sidecar ? this.boot() : Promise.resolve();
   }
 
   isLeader(): boolean {
@@ -154,7 +161,7 @@ export class Leadership extends EventEmitter {
             await this.o.pause();
             this.running = false;
             this.emit('paused');
-            if (this.wanted === 'paused') await this.confirm();
+            if (this.wanted === 'paused' && this.sidecar) await this.confirm();
           }
         }
       } catch (err) {

@@ -7,6 +7,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { freePort } from '../kube/apiserver.ts';
+import { readWorkerLog } from './timeline.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(root, 'src', 'cli.ts');
@@ -47,6 +48,14 @@ export interface SimPodOptions {
   cli?: string;
   /** Node flags for the sidecar (the benchmark and the demo use the image's, `SIDECAR_NODE_FLAGS`). */
   nodeArgs?: string[];
+  /**
+   * Another leader-election agent in place of baton (the benchmark's peers: client-go, the seeds'
+   * Postgres locks). It gets PEER_IDENTITY, PEER_TARGET_COMMAND and PEER_LOG, and has no probes:
+   * it counts as ready once its worker has installed its handlers.
+   */
+  agent?: { kind: string; command: string; args: string[]; env: Record<string, string> };
+  /** Another worker program in place of the fixture (the end-to-end sample bot); `--pod=NAME` is appended. */
+  worker?: { command: string; args: string[]; env: Record<string, string> };
 }
 
 export class SimPod {
@@ -111,20 +120,33 @@ export class SimPod {
       WORKER_HANDLER_DELAY_MS: String(this.opts.workerHandlerDelayMs ?? 0),
       ...this.opts.workerEnv,
     };
-    const [cmd, script] = this.opts.workerKind === 'python' ? ['python3', WORKER_PY] : [process.execPath, WORKER];
-    const child = spawn(cmd, [script, `--pod=${this.opts.name}`], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const [cmd, args] = this.opts.worker
+      ? [this.opts.worker.command, this.opts.worker.args]
+      : this.opts.workerKind === 'python'
+        ? ['python3', [WORKER_PY]]
+        : [process.execPath, [WORKER]];
+    const child = spawn(cmd, [...args, `--pod=${this.opts.name}`], {
+      env: { ...env, ...(this.opts.agent ? { BATON_URL: '' } : {}), ...this.opts.worker?.env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     this.worker = child;
     this.workerExit = new Promise((r) => child.once('exit', (code) => r(code)));
   }
 
+  /** The regular expression the agent finds this pod's worker by: only its own (names differ per pod). */
+  get targetCommand(): string {
+    return `\\s--pod=${this.opts.name}$`;
+  }
+
   startSidecar(): void {
+    if (this.opts.agent) return this.startAgent(this.opts.agent);
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       KUBECONFIG: this.opts.kubeconfig,
       POD_NAME: this.opts.name,
       POD_NAMESPACE: this.opts.namespace,
       BATON_LEASE_NAME: this.opts.leaseName,
-      BATON_TARGET_COMMAND: `worker\\.(ts|py) --pod=${this.opts.name}$`,
+      BATON_TARGET_COMMAND: this.targetCommand,
       BATON_LISTEN: `127.0.0.1:${this.listenPort}`,
       BATON_PROBE_LISTEN: `127.0.0.1:${this.probePort}`,
       BATON_LOG_LEVEL: 'debug',
@@ -138,6 +160,25 @@ export class SimPod {
     this.sidecarExit = new Promise((r) => child.once('exit', (code) => r(code)));
   }
 
+  private startAgent(agent: NonNullable<SimPodOptions['agent']>): void {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      PEER_IDENTITY: this.opts.name,
+      PEER_TARGET_COMMAND: this.targetCommand,
+      PEER_LOG: join(this.opts.dir, `${this.opts.name}.peer.jsonl`),
+      ...agent.env,
+    };
+    const out = createWriteStream(this.sidecarLog, { flags: 'a' });
+    const child = spawn(agent.command, agent.args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    this.sidecar = child;
+    this.sidecarExit = new Promise((r) => {
+      child.once('error', () => r(null));
+      child.once('exit', (code) => r(code));
+    });
+  }
+
   async leader(): Promise<{ isLeader: boolean; holder: string; epoch: number; pause: { id: number } } | undefined> {
     try {
       const res = await fetch(`${this.baseUrl}/leader`, { signal: AbortSignal.timeout(2000) });
@@ -148,6 +189,11 @@ export class SimPod {
   }
 
   async ready(): Promise<boolean> {
+    if (this.opts.agent) {
+      // No probes: ready once the agent runs and the worker has its handlers (the kubelet would probe the bot).
+      const alive = this.sidecar?.exitCode === null && this.sidecar.signalCode === null;
+      return alive && readWorkerLog(this.workerLog).some((l) => l.pid === this.worker?.pid && (l.event === 'handlers' || l.event === 'boot'));
+    }
     try {
       const res = await fetch(`${this.probeUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
       return res.status === 200;

@@ -7,7 +7,8 @@ import { runUnderBaton, type AdapterOptions, type BatonWorker } from './run.ts';
 /** The part of node-telegram-bot-api's `TelegramBot` the adapter uses. */
 export interface NtbaLikeBot {
   readonly token: string;
-  processUpdate(update: never): void;
+  /** node-telegram-bot-api's is synchronous (its listeners are not awaited); a wrapper may return a promise to be awaited. */
+  processUpdate(update: never): void | Promise<void>;
 }
 
 /** Runs a node-telegram-bot-api bot (created with `polling: false`) under baton. */

@@ -1,0 +1,72 @@
+// The figures a user asks for after a rollout: how long did nobody poll, did two ever poll at once,
+// was anything handled twice or never, and how late were updates handled. Computed from the bots'
+// own logs (polling-start/stop, handled) and the Telegram double's accounting.
+import { gaps, overlap, type PollInterval } from '../../test/harness/timeline.ts';
+
+export interface HandledRecord {
+  update: number;
+  name: string;
+  mono: number;
+}
+
+export interface Injected {
+  updateId: number;
+  at: number;
+}
+
+export interface Figures {
+  handoffs: number;
+  /** Stretches with no poller, outside intended downtime (scale to 0). */
+  gapMs: { max: number; p95: number; p50: number; total: number; count: number };
+  /** Time with two or more pollers. */
+  overlapMs: number;
+  conflicts409: number;
+  duplicates: number;
+  lost: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  handled: number;
+  injected: number;
+}
+
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+export interface FigureInput {
+  intervals: PollInterval[];
+  handled: HandledRecord[];
+  injected: Injected[];
+  conflicts409: number;
+  /** From the first poll to this instant is measured. */
+  end: number;
+  /** Windows of intended downtime (scale to 0), excluded from gaps. */
+  downtime: Array<{ from: number; to: number }>;
+  handoffs: number;
+}
+
+export function figures(i: FigureInput): Figures {
+  const start = Math.min(...i.intervals.map((x) => x.from));
+  // Intended downtime counts as if someone polled: it is no gap of the handoff machinery.
+  const covering = [...i.intervals, ...i.downtime.map((d) => ({ name: 'downtime', pid: 0, from: d.from, to: d.to, cut: false }))];
+  const holes = gaps(covering, start, i.end).map((g) => g.ms);
+  const seen = new Map<number, number>();
+  for (const h of i.handled) seen.set(h.update, (seen.get(h.update) ?? 0) + 1);
+  const firstHandled = new Map<number, number>();
+  for (const h of [...i.handled].sort((a, b) => a.mono - b.mono)) if (!firstHandled.has(h.update)) firstHandled.set(h.update, h.mono);
+  const latencies = i.injected.filter((u) => firstHandled.has(u.updateId)).map((u) => firstHandled.get(u.updateId)! - u.at);
+  return {
+    handoffs: i.handoffs,
+    gapMs: { max: r1(Math.max(0, ...holes)), p95: r1(percentile(holes, 95)), p50: r1(percentile(holes, 50)), total: r1(holes.reduce((a, b) => a + b, 0)), count: holes.length },
+    overlapMs: r1(overlap(i.intervals).totalMs),
+    conflicts409: i.conflicts409,
+    duplicates: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0),
+    lost: i.injected.filter((u) => !seen.has(u.updateId)).length,
+    latencyMs: { p50: r1(percentile(latencies, 50)), p99: r1(percentile(latencies, 99)), max: r1(Math.max(0, ...latencies)) },
+    handled: seen.size,
+    injected: i.injected.length,
+  };
+}
