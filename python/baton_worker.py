@@ -148,8 +148,10 @@ class Leadership:
         seq = self._signal_seq
         try:
             status = await self._leader()
-            if seq == self._signal_seq and self.is_leader and not status.get("isLeader"):
-                self._wanted = "paused"  # a lost pause signal: the sidecar no longer has us lead
+            # A backstop for a lost or reordered signal (pending signals arrive lowest number first);
+            # applied only when no signal came while we asked.
+            if seq == self._signal_seq and self.is_leader != bool(status.get("isLeader")):
+                self._wanted = "running" if status.get("isLeader") else "paused"
                 await self._apply()
         except Exception:
             if self.is_leader and time.monotonic() - self._last_contact > self.dead_man:

@@ -75,6 +75,9 @@ async function build(): Promise<BatonWorker> {
 const worker = await build();
 worker.leadership.on('started', () => log('polling-start'));
 worker.leadership.on('paused', () => log('polling-stop', { conflicts: worker.poller.conflicts }));
+worker.leadership.on('confirmed', (c: { pause: number; result: string }) => log('ack', c));
+worker.leadership.on('error', (err: Error) => log('error', { message: err.message }));
+for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => log('signal', { signal }));
 log('boot', { framework, sidecar: options.sidecar });
 process.on('SIGTERM', () => {
   if (worker.leadership.isLeader()) log('polling-stop', { conflicts: worker.poller.conflicts, exit: true });

@@ -20,7 +20,13 @@ export interface Figures {
   gapMs: { max: number; p95: number; p50: number; total: number; count: number };
   /** Time with two or more pollers. */
   overlapMs: number;
+  /** 409s a live poller received: two pollers at once (what users see as "Conflict" errors). */
   conflicts409: number;
+  /**
+   * 409s the double decided for a poll nobody was waiting for any more: a paused bot's aborted long
+   * poll stays parked at Telegram until the next poller evicts it. Harmless; shown for transparency.
+   */
+  conflicts409Unseen: number;
   duplicates: number;
   lost: number;
   latencyMs: { p50: number; p99: number; max: number };
@@ -41,6 +47,7 @@ export interface FigureInput {
   handled: HandledRecord[];
   injected: Injected[];
   conflicts409: number;
+  conflicts409Unseen: number;
   /** From the first poll to this instant is measured. */
   end: number;
   /** Windows of intended downtime (scale to 0), excluded from gaps. */
@@ -63,6 +70,7 @@ export function figures(i: FigureInput): Figures {
     gapMs: { max: r1(Math.max(0, ...holes)), p95: r1(percentile(holes, 95)), p50: r1(percentile(holes, 50)), total: r1(holes.reduce((a, b) => a + b, 0)), count: holes.length },
     overlapMs: r1(overlap(i.intervals).totalMs),
     conflicts409: i.conflicts409,
+    conflicts409Unseen: i.conflicts409Unseen,
     duplicates: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0),
     lost: i.injected.filter((u) => !seen.has(u.updateId)).length,
     latencyMs: { p50: r1(percentile(latencies, 50)), p99: r1(percentile(latencies, 99)), max: r1(Math.max(0, ...latencies)) },

@@ -112,6 +112,7 @@ export class Leadership extends EventEmitter {
     this.timer?.cancel();
     this.wanted = 'paused';
     await this.apply();
+    while (this.applying) await this.applying;
     this.signals.off(this.o.startSignal, this.onStart);
     this.signals.off(this.o.pauseSignal, this.onPause);
   }
@@ -150,28 +151,36 @@ export class Leadership extends EventEmitter {
   /** Applies the wanted state; one transition at a time, the latest wish wins. */
   private apply(): Promise<void> {
     if (this.applying) return this.applying;
-    this.applying = (async () => {
-      try {
-        while (this.wanted !== (this.running ? 'running' : 'paused')) {
-          if (this.wanted === 'running') {
-            await this.o.start();
-            this.running = true;
-            this.emit('started');
-          } else {
-            await this.o.pause();
-            this.running = false;
-            this.emit('paused');
-            if (this.wanted === 'paused' && this.sidecar) await this.confirm();
-          }
+    const run = async (): Promise<void> => {
+      while (this.wanted !== (this.running ? 'running' : 'paused')) {
+        if (this.wanted === 'running') {
+          await this.o.start();
+          this.running = true;
+          this.emit('started');
+        } else {
+          await this.o.pause();
+          this.running = false;
+          this.emit('paused');
+          if (this.wanted === 'paused' && this.sidecar) await this.confirm();
         }
-      } catch (err) {
-        this.emit('error', err);
-        this.warn(`could not ${this.wanted === 'running' ? 'start' : 'pause'}: ${(err as Error).message}`);
-      } finally {
-        this.applying = undefined;
       }
-    })();
-    return this.applying;
+    };
+    // Cleared only by the promise it belongs to, never left behind settled; a wish that arrived after
+    // the run's last look (while it was finishing) gets a run of its own.
+    let failed = false;
+    const p: Promise<void> = run()
+      .catch((err: unknown) => {
+        failed = true;
+        this.warn(`could not ${this.wanted === 'running' ? 'start' : 'pause'}: ${(err as Error).message}`);
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+      })
+      .finally(() => {
+        if (this.applying !== p) return;
+        this.applying = undefined;
+        if (!failed && this.wanted !== (this.running ? 'running' : 'paused')) void this.apply();
+      });
+    this.applying = p;
+    return p;
   }
 
   /** Tells the sidecar the latest pause is done. The id is read after pausing, so it names the newest pause. */
@@ -203,10 +212,11 @@ export class Leadership extends EventEmitter {
     try {
       const status = await this.api.leader();
       this.contact(status);
-      // Only a pause is inferred from the answer: a start always comes as a signal, sent after the
-      // sidecar holds the Lease, and the sidecar re-sends it on its periodic resync.
-      if (seq === this.signalSeq && this.running && !status.isLeader) {
-        this.wanted = 'paused';
+      // A backstop for a lost or reordered signal (pending signals arrive lowest number first, so a
+      // busy worker can see "pause, start" as "start, pause"). Applied only when no signal came while
+      // we asked: a signal is always newer than the answer.
+      if (seq === this.signalSeq && !this.applying && this.running !== status.isLeader) {
+        this.wanted = status.isLeader ? 'running' : 'paused';
         await this.apply();
       }
     } catch {

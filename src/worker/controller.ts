@@ -6,7 +6,7 @@ import { describeProcess, type FindResult, type Target, type TargetSource } from
 export type DesiredState = 'running' | 'paused';
 
 /** Why a signal went out: a new desired state, a newly seen process, the periodic resync, or a retry after a failed kill. */
-export type SignalReason = 'change' | 'new-target' | 'resync' | 'retry';
+export type SignalReason = 'change' | 'new-target' | 'resync' | 'retry' | 'repeat';
 
 /** Identifies one process across PID reuse. */
 export interface ProcessIdentity {
@@ -67,6 +67,14 @@ interface Delivery extends ProcessIdentity {
 }
 
 /**
+ * Two different signals pending at once are delivered lowest number first (SIGUSR1 before SIGUSR2),
+ * whatever order they were sent in. A worker too busy to run its handlers (loading modules at start,
+ * say) could so see "pause, start" as "start, pause" and stay paused. A signal that follows one of the
+ * other kind within this window is therefore sent once more when the window has passed.
+ */
+export const REORDER_WINDOW_MS = 1000;
+
+/**
  * Tells the worker process to run or pause, safely: it signals only the process the finder names, only
  * while `SigCgt` shows both signals caught (checked again just before every kill), and at most once per
  * state change per process plus once per resync period.
@@ -82,6 +90,9 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
   private target: Target | undefined;
   private ready = false;
   private delivered: Delivery | undefined;
+  /** When the last signal must be sent once more (see REORDER_WINDOW_MS). */
+  private repeatDue: number | undefined;
+  private repeatTimer: TimerHandle | undefined;
   /** The last process seen ready: a different one becoming ready is a restart. */
   private lastReady: ProcessIdentity | undefined;
   private restarts = 0;
@@ -112,6 +123,7 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
     this.state = 'stopped';
     this.timer?.cancel();
     this.timer = undefined;
+    this.repeatTimer?.cancel();
   }
 
   /**
@@ -210,8 +222,12 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
     const d = this.delivered && sameProcess(this.delivered, t) ? this.delivered : undefined;
     let reason: SignalReason;
     if (d?.state === this.desired) {
-      if (this.clock.now() - d.at < this.resyncMs) return;
-      reason = 'resync';
+      if (this.repeatDue !== undefined && this.clock.now() >= this.repeatDue) {
+        reason = 'repeat';
+      } else {
+        if (this.clock.now() - d.at < this.resyncMs) return;
+        reason = 'resync';
+      }
     } else if (changed) {
       reason = 'change';
     } else {
@@ -238,7 +254,15 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
       return;
     }
     this.killProblem = undefined;
-    this.delivered = { pid: t.pid, startTime: t.startTime, state, at: this.clock.now() };
+    const previous = this.delivered && sameProcess(this.delivered, t) ? this.delivered : undefined;
+    const now = this.clock.now();
+    this.repeatDue = undefined;
+    if (reason !== 'repeat' && previous && previous.state !== state && now - previous.at < REORDER_WINDOW_MS) {
+      this.repeatDue = now + REORDER_WINDOW_MS;
+      this.repeatTimer?.cancel();
+      this.repeatTimer = this.clock.setTimer(() => this.reconcile(false), REORDER_WINDOW_MS);
+    }
+    this.delivered = { pid: t.pid, startTime: t.startTime, state, at: now };
     this.emit('signal', { signal, pid: t.pid, state, reason, result: 'sent' });
   }
 }

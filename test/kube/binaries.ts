@@ -153,3 +153,38 @@ function runWithEnv(cmd: string, args: string[], cwd: string, env: Record<string
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
   });
 }
+
+/**
+ * Builds one more command of the pinned Kubernetes release (e.g. `k8s.io/kubernetes/cmd/kubectl`) from the
+ * same wrapper module as kube-apiserver (./kubebin: its tools.go must import the package), and caches it in
+ * `<cache root>/<binary>-<KUBERNETES_VERSION>/`. Returns the binary's path; builds once per version.
+ */
+export async function ensureKubebinCommand(pkg: string, binary: string, log: (line: string) => void = (l) => console.error(l)): Promise<string> {
+  if (goModuleVersion('k8s.io/kubernetes') !== KUBERNETES_VERSION) {
+    throw new Error(`test/kube/kubebin/go.mod and test/kube/binaries.ts disagree on versions: update both together`);
+  }
+  const dir = join(cacheRoot(), `${binary}-${KUBERNETES_VERSION}`);
+  const path = join(dir, binary);
+  if (existsSync(path)) return path;
+  const go = findGo();
+  mkdirSync(cacheRoot(), { recursive: true });
+  const lock = await acquireLock(join(cacheRoot(), `build-${binary}-${KUBERNETES_VERSION}.lock`), log);
+  try {
+    if (existsSync(path)) return path;
+    const staging = `${dir}.partial-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    log(`baton tests: building ${binary} ${KUBERNETES_VERSION} from the Go module proxy into ${dir} (once)`);
+    const started = Date.now();
+    // Stamp the release into the binary (`kubectl version`), as Kubernetes' own build does.
+    const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
+    const stamp = ['gitVersion=' + KUBERNETES_VERSION, `gitMajor=${major}`, `gitMinor=${minor}`, 'gitTreeState=clean'].map((kv) => `-X k8s.io/component-base/version.${kv}`);
+    await run(go, ['build', '-trimpath', `-ldflags=-s -w ${stamp.join(' ')}`, '-o', join(staging, binary), pkg], moduleDir);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+    log(`baton tests: built ${binary} in ${Math.round((Date.now() - started) / 1000)} s`);
+    return path;
+  } finally {
+    lock();
+  }
+}

@@ -72,6 +72,7 @@ describe('Sidecar', () => {
     await clock.advanceAsync(600);
     expect(a.sidecar.confirmPause(0)).toBe('not-paused');
 
+    const handoffAt = clock.now();
     const handoff = a.sidecar.handOver('SIGTERM');
     await clock.advanceAsync(0);
     expect(a.sidecar.status()).toMatchObject({ isLeader: false, handingOver: true, pause: { id: 1 } });
@@ -89,7 +90,7 @@ describe('Sidecar', () => {
     await b.agree();
     await a.agree();
     expect(a.events).toEqual(['LeaderElected', 'LeaderReleased']);
-    const aPause = a.kills.filter((k) => k.signal === 'SIGUSR2').at(-1)!.at;
+    const aPause = a.kills.find((k) => k.signal === 'SIGUSR2' && k.at >= handoffAt)!.at;
     const bStart = b.kills.find((k) => k.signal === 'SIGUSR1')!.at;
     expect(bStart).toBeGreaterThanOrEqual(aPause + 3_000);
     // A pod that has begun to hand over never takes the Lease again.

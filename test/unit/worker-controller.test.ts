@@ -75,6 +75,25 @@ describe('WorkerController', () => {
     expect(kills.map((k) => k.signal)).toEqual(['SIGUSR1', 'SIGUSR2', 'SIGUSR1']);
   });
 
+
+  it('sends a start that closely follows a pause once more, since pending signals arrive lowest number first', () => {
+    const { clock, source, kills, controller, signals } = setup();
+    source.worker(100, true);
+    controller.start(); // SIGUSR2: the paused state to a new worker
+    clock.advance(100);
+    controller.setDesired('running'); // SIGUSR1 100 ms later: both may be pending in a busy worker
+    clock.advance(999);
+    expect(kills.map((k) => k.signal)).toEqual(['SIGUSR2', 'SIGUSR1']);
+    clock.advance(1);
+    expect(kills.map((k) => k.signal)).toEqual(['SIGUSR2', 'SIGUSR1', 'SIGUSR1']);
+    expect(signals().at(-1)).toMatchObject({ reason: 'repeat', state: 'running' });
+    // Once, not a storm; and no repeat when the signals are far apart.
+    clock.advance(5_000);
+    controller.setDesired('paused');
+    clock.advance(10_000);
+    expect(kills.map((k) => k.signal)).toEqual(['SIGUSR2', 'SIGUSR1', 'SIGUSR1', 'SIGUSR2']);
+  });
+
   it('re-checks the process just before the kill and holds back if it changed since the scan', () => {
     const { source, kills, controller } = setup();
     source.worker(100, true);
@@ -105,9 +124,11 @@ describe('WorkerController', () => {
     controller.setDesired('running');
     const periods = 10;
     clock.advance(periods * 2_000);
-    // 1 initial pause + 1 change + exactly one resync per period.
-    expect(kills).toHaveLength(2 + periods);
-    expect(signals().slice(2).every((s) => s.reason === 'resync' && s.signal === 'SIGUSR1')).toBe(true);
+    // 1 initial pause + 1 change + 1 repeat (the start followed the pause within REORDER_WINDOW_MS, at
+    // 1 s) + one resync per period after that (3 s, 5 s, ... 19 s).
+    expect(kills).toHaveLength(2 + 1 + (periods - 1));
+    expect(signals()[2]).toMatchObject({ reason: 'repeat', signal: 'SIGUSR1' });
+    expect(signals().slice(3).every((s) => s.reason === 'resync' && s.signal === 'SIGUSR1')).toBe(true);
   });
 
   it('treats a new pid, or a reused pid with a new start time, as a restarted worker and re-sends the state', () => {

@@ -117,6 +117,15 @@ describe('worker kit: leadership()', () => {
     expect(lead.isLeader()).toBe(false);
   });
 
+  it('a pause while already paused changes nothing, and the start after it still starts', async () => {
+    const { signals, lead, calls } = await setup();
+    await lead.ready;
+    signals.emit('SIGUSR2');
+    signals.emit('SIGUSR1');
+    await until(() => lead.isLeader());
+    expect(calls).toEqual(['start>', '<start']);
+  });
+
   it('runs one transition at a time; the latest signal wins', async () => {
     const { sidecar, signals, lead, calls, maxActive } = await setup({ isLeader: true, pauseMs: 80 });
     await lead.ready;

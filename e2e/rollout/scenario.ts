@@ -1,0 +1,186 @@
+// One contender through one scenario under steady load: deploy, K rolling updates, a pod SIGKILLed,
+// scale to 0 and back; then the figures (gaps, overlap, 409s, duplicates, lost, latency) and a
+// timeline panel. The same bots and the same signals for every contender: only the agent differs.
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as k8s from '@kubernetes/client-node';
+import { TelegramDouble } from '../telegram/server.ts';
+import { SIDECAR_NODE_FLAGS, type SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
+import { pollIntervals, readWorkerLog } from '../../test/harness/timeline.ts';
+import { figures, type Figures, type HandledRecord } from '../report/figures.ts';
+import type { Panel } from '../report/timeline-svg.ts';
+import { SimDeployment } from './deployment.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BOT = join(root, 'e2e', 'bots', 'bot.ts');
+
+export interface Contender {
+  /** Short name for tables. */
+  name: string;
+  description: string;
+  /** undefined = baton's sidecar; otherwise the peer process that replaces it. */
+  agent?: (podName: string) => SimPodOptions['agent'];
+  /** baton as a native sidecar (SIGTERM after the bot exits; the handoff starts at the deletionTimestamp). */
+  native?: boolean;
+  /** Sidecar environment (timings) for baton. */
+  env?: Record<string, string>;
+}
+
+export interface ScenarioOptions {
+  contender: Contender;
+  namespace: string;
+  kubeconfig: string;
+  kc: k8s.KubeConfig;
+  dir: string;
+  rollouts: number;
+  /** Updates per second. */
+  rate: number;
+  handlerMs: number;
+  limit: number;
+  framework?: 'plain' | 'grammy' | 'telegraf' | 'ntba';
+  kill?: boolean;
+  scaleToZero?: boolean;
+  /** Pause between steps, so each handoff has load on both sides. */
+  settleMs?: number;
+  /** Use the compiled sidecar (benchmarks) or the source (tests). */
+  compiled?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface ScenarioResult {
+  contender: string;
+  description: string;
+  figures: Figures;
+  panel: Panel;
+  durationMs: number;
+}
+
+function isPolling(p: SimPod): boolean {
+  const last = readWorkerLog(p.workerLog)
+    .filter((l) => l.pid === p.worker?.pid && (l.event === 'polling-start' || l.event === 'polling-stop'))
+    .at(-1);
+  return last?.event === 'polling-start';
+}
+
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const log = o.log ?? (() => undefined);
+  const c = o.contender;
+  const token = '123456:e2e-token';
+  const double = new TelegramDouble();
+  const { url } = await double.start({ tokens: [token] });
+  const lease = `e2e-${c.name.replace(/[^a-z0-9-]/g, '-')}`;
+  const started = performance.timeOrigin + performance.now();
+  const dep = new SimDeployment({
+    log: (l) => log(`${c.name}: ${l}`),
+    readiness: { periodMs: 500, successThreshold: 2 },
+    podOptions: (n) => {
+      const name = `${lease}-${n}`;
+      return {
+        name,
+        namespace: o.namespace,
+        leaseName: lease,
+        kubeconfig: o.kubeconfig,
+        kc: o.kc,
+        dir: o.dir,
+        env: { BATON_LOG_LEVEL: 'debug', ...c.env },
+        preStopMs: 2000,
+        graceMs: 60_000,
+        native: c.native ?? false,
+        ...(o.compiled ? { cli: join(root, 'dist', 'cli.js'), nodeArgs: SIDECAR_NODE_FLAGS } : {}),
+        ...(c.agent ? { agent: c.agent(name) } : {}),
+        worker: {
+          command: process.execPath,
+          args: [BOT],
+          env: {
+            BOT_TOKEN: token,
+            // A path prefix names this bot in the double's ledger.
+            TELEGRAM_API_ROOT: `${url}/${name}`,
+            BOT_NAME: name,
+            BOT_LOG: join(o.dir, `${name}.worker.jsonl`),
+            BOT_FRAMEWORK: o.framework ?? 'plain',
+            BOT_HANDLER_MS: String(o.handlerMs),
+            BOT_LIMIT: String(o.limit),
+          },
+        },
+      };
+    },
+  });
+  const someonePolls = () => dep.pods.some(isPolling);
+  const settle = () => new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
+  let load: ReturnType<TelegramDouble['startLoad']> | undefined;
+  try {
+    await dep.deploy();
+    await waitUntil(`${c.name}: the first bot polls`, someonePolls, 15_000);
+    load = double.startLoad({ ratePerSecond: o.rate, token });
+    await settle();
+    let handoffs = 0;
+    for (let i = 0; i < o.rollouts; i++) {
+      await dep.rollout(`rollout ${i + 1}`);
+      handoffs++;
+      await dep.settle();
+      await waitUntil(`${c.name}: a bot polls after rollout ${i + 1}`, someonePolls, 90_000);
+      await settle();
+    }
+    if (o.kill) {
+      await dep.killLeader(isPolling);
+      handoffs++;
+      await waitUntil(`${c.name}: a bot polls after the SIGKILL`, someonePolls, 90_000);
+      await settle();
+    }
+    if (o.scaleToZero) {
+      await dep.scaleToZeroAndBack(2000);
+      handoffs++;
+      await waitUntil(`${c.name}: a bot polls after scaling back`, someonePolls, 90_000);
+      await settle();
+    }
+    await load.stop();
+    const injectedAll = double.injected().filter((r) => r.updateId !== null);
+    // Let the last bot work off its queue: an update still waiting now is late, not lost.
+    await waitUntil(`${c.name}: the queue is worked off`, () => handledIds(dep.pods).size >= new Set(injectedAll.map((r) => r.updateId)).size, 60_000).catch(() => undefined);
+    const end = performance.timeOrigin + performance.now();
+    const intervals = dep.pods.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), end, p.deaths));
+    const handled: HandledRecord[] = dep.pods.flatMap((p) =>
+      readWorkerLog(p.workerLog)
+        .filter((l) => l.event === 'handled')
+        .map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, mono: l.mono })),
+    );
+    const f = figures({
+      intervals,
+      handled,
+      injected: injectedAll.map((r) => ({ updateId: r.updateId!, at: r.at })),
+      conflicts409: double.conflicts({ token }).seen,
+      conflicts409Unseen: double.conflicts({ token }).total - double.conflicts({ token }).seen,
+      end,
+      downtime: dep.downtime,
+      handoffs,
+    });
+    const panel: Panel = {
+      title: `${c.name} — ${c.description}`,
+      subtitle: `gap max ${f.gapMs.max} ms, p95 ${f.gapMs.p95} ms; overlap ${f.overlapMs} ms; 409s ${f.conflicts409}; duplicates ${f.duplicates}; lost ${f.lost}; latency p99 ${f.latencyMs.p99} ms`,
+      intervals,
+      start: Math.min(...intervals.map((i) => i.from)),
+      end,
+      downtime: dep.downtime,
+      marks: dep.marks,
+    };
+    return { contender: c.name, description: c.description, figures: f, panel, durationMs: end - started };
+  } finally {
+    await load?.stop();
+    await dep.teardown();
+    await double.stop();
+  }
+}
+
+function handledIds(pods: SimPod[]): Set<number> {
+  const ids = new Set<number>();
+  for (const p of pods) for (const l of readWorkerLog(p.workerLog)) if (l.event === 'handled') ids.add((l as unknown as { update: number }).update);
+  return ids;
+}
+
+async function waitUntil(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,287 @@
+// The chart against the real API server: every rendered object passes `kubectl apply --dry-run=server` and is
+// then really applied (PodMonitor, ServiceMonitor and PrometheusRule against prometheus-operator's real CRDs);
+// the pods meet the Pod Security Standard they claim; `helm install` works and prints the NOTES; and the
+// sidecar, run with a token of the chart's own ServiceAccount, does its whole job while that token is refused
+// everything else.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
+import { kubeconfigYaml } from '../kube/apiserver.ts';
+import {
+  CHART_BASE_VALUES,
+  CHART_COMBOS,
+  CHART_DIR,
+  buildExampleChart,
+  comboArgs,
+  containersOf,
+  ensureHelm,
+  helm,
+  helmTemplate,
+  parseObjects,
+  type KubeObject,
+} from '../kube/helm.ts';
+import { ensureKubectl, kubectl, kubectlOk, prometheusOperatorCrds } from '../kube/kubectl.ts';
+import { SimPod, waitFor } from '../harness/sim-pod.ts';
+import { ROOT } from '../../scripts/render-deploy.ts';
+
+const kube = inject('kube');
+let helmBin: string;
+let kubectlBin: string;
+let admin: string;
+let ns: string;
+let kc: k8s.KubeConfig;
+
+type Container = { name: string; env?: { name: string; value?: string }[] };
+type PodSpec = { containers: Container[]; initContainers?: Container[]; serviceAccountName: string };
+type Deployment = KubeObject & { spec: { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+
+beforeAll(async () => {
+  [helmBin, kubectlBin] = await Promise.all([ensureHelm(), ensureKubectl()]);
+  admin = kube.adminKubeconfig;
+  kc = adminKubeConfig(kube);
+  ns = await freshNamespace(kube, 'chart');
+  // prometheus-operator's own CRDs, so that the API server validates PodMonitor/ServiceMonitor/PrometheusRule against their real schemas.
+  const crds = await prometheusOperatorCrds();
+  await kubectlOk(kubectlBin, admin, ['apply', '--server-side', ...crds.flatMap((f) => ['-f', f])]);
+  await kubectlOk(kubectlBin, admin, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com', 'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
+}, 900_000);
+
+/** dry-run=server, then a real apply; returns the applied objects as `kind/name`. */
+async function applyBoth(yamlText: string, namespace: string): Promise<string[]> {
+  const dry = await kubectl(kubectlBin, admin, ['apply', '--dry-run=server', '-n', namespace, '-f', '-'], yamlText);
+  expect(dry.code, `dry-run=server refused:\n${dry.stderr}`).toBe(0);
+  const real = await kubectl(kubectlBin, admin, ['apply', '-n', namespace, '-f', '-'], yamlText);
+  expect(real.code, `apply refused:\n${real.stderr}`).toBe(0);
+  const got = await kubectlOk(kubectlBin, admin, ['get', '-n', namespace, '-f', '-', '-o', 'name'], yamlText);
+  return got.trim().split('\n');
+}
+
+const kindName = (o: KubeObject) => `${o.kind.toLowerCase()}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.metadata.name}`.replace('./', '/');
+
+describe('every rendered object is accepted by the real API server, then applied', () => {
+  const cases = [
+    ...CHART_COMBOS.map((c) => ({ combo: c, kubeVersion: '1.37.2', release: c.name })),
+    // The exec preStop of clusters before 1.30, on the regular and the native sidecar.
+    { combo: CHART_COMBOS[0]!, kubeVersion: '1.29.0', release: 'regular-old' },
+    { combo: CHART_COMBOS[1]!, kubeVersion: '1.29.0', release: 'native-old' },
+  ];
+  for (const { combo, kubeVersion, release } of cases) {
+    it(`${release} (rendered for ${kubeVersion})`, async () => {
+      const text = await helmTemplate(helmBin, [release, CHART_DIR, ...comboArgs(combo, ns, kubeVersion)]);
+      const objects = parseObjects(text);
+      const applied = await applyBoth(text, ns);
+      expect(applied.sort()).toEqual(objects.map(kindName).sort());
+      if (combo.monitoring) expect(applied).toEqual(expect.arrayContaining([`podmonitor.monitoring.coreos.com/${release}-baton`, `servicemonitor.monitoring.coreos.com/${release}-baton`, `prometheusrule.monitoring.coreos.com/${release}-baton`]));
+    });
+  }
+
+  it('the example chart (named templates in a chart of its own), regular and native', async () => {
+    const example = await buildExampleChart(helmBin);
+    for (const native of [false, true]) {
+      const text = await helmTemplate(helmBin, [`ex-${String(native)}`, example, '--namespace', ns, '--kube-version', '1.37.2', '--set', `baton.sidecar.native=${native}`]);
+      const applied = await applyBoth(text, ns);
+      expect(applied).toContain(`deployment.apps/ex-${String(native)}-my-bot`);
+    }
+  });
+
+  it('the kind e2e: its chart values and the Telegram double\'s manifests', async () => {
+    const kindNs = await freshNamespace(kube, 'kind');
+    const text = await helmTemplate(helmBin, ['e2e', CHART_DIR, '--namespace', kindNs, '--kube-version', '1.37.2', '-f', join(ROOT, 'e2e', 'kind', 'values.yaml')]);
+    expect(await applyBoth(text, kindNs)).toContain('deployment.apps/e2e-bot');
+    const double = await applyBoth(readFileSync(join(ROOT, 'e2e', 'kind', 'telegram-double.yaml'), 'utf8'), kindNs);
+    expect(double.sort()).toEqual(['deployment.apps/telegram-double', 'service/telegram-double']);
+  });
+
+  it('deploy/baton.yaml (the plain manifests)', async () => {
+    const plainNs = await freshNamespace(kube, 'plain');
+    const applied = await applyBoth(readFileSync(join(ROOT, 'deploy', 'baton.yaml'), 'utf8'), plainNs);
+    expect(applied).toEqual(expect.arrayContaining(['deployment.apps/my-bot', 'role.rbac.authorization.k8s.io/my-bot', 'serviceaccount/my-bot']));
+  });
+});
+
+describe('Pod Security Standards', () => {
+  /** The Deployment's pod template as a bare Pod (no controller runs here), created with dry-run=server in `namespace`. */
+  async function createPodDryRun(combo: (typeof CHART_COMBOS)[number], namespace: string) {
+    const text = await helmTemplate(helmBin, [combo.name, CHART_DIR, ...comboArgs(combo, namespace, '1.37.2')]);
+    // The release's objects first (the Pod's ServiceAccount must exist); the Deployment only draws PodSecurity warnings.
+    await kubectlOk(kubectlBin, admin, ['apply', '-n', namespace, '-f', '-'], text);
+    const objects = parseObjects(text);
+    const deployment = objects.find((o) => o.kind === 'Deployment') as Deployment;
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${combo.name}-pod`, labels: deployment.spec.template.metadata.labels }, spec: deployment.spec.template.spec };
+    return kubectl(kubectlBin, admin, ['create', '--dry-run=server', '-n', namespace, '-f', '-'], JSON.stringify(pod));
+  }
+
+  async function namespaceEnforcing(level: string): Promise<string> {
+    const name = await freshNamespace(kube, `pss-${level}`);
+    await kubectlOk(kubectlBin, admin, ['label', 'namespace', name, `pod-security.kubernetes.io/enforce=${level}`]);
+    return name;
+  }
+
+  it('the chart\'s pods pass "restricted" (regular, native, custom Lease, monitoring); capKill pods are refused there', async () => {
+    const restricted = await namespaceEnforcing('restricted');
+    for (const combo of CHART_COMBOS.filter((c) => !c.capKill)) {
+      const r = await createPodDryRun(combo, restricted);
+      expect(r.code, `${combo.name}: ${r.stderr}`).toBe(0);
+    }
+    const capKill = await createPodDryRun(CHART_COMBOS.find((c) => c.name === 'capkill')!, restricted);
+    expect(capKill.code).not.toBe(0);
+    expect(capKill.stderr).toMatch(/violates PodSecurity "restricted:latest".*(runAsNonRoot|capabilities)/s);
+  });
+
+  it('capKill pods pass "baseline" (CAP_KILL is a baseline capability)', async () => {
+    const baseline = await namespaceEnforcing('baseline');
+    for (const combo of CHART_COMBOS.filter((c) => c.capKill)) {
+      const r = await createPodDryRun(combo, baseline);
+      expect(r.code, `${combo.name}: ${r.stderr}`).toBe(0);
+    }
+  });
+});
+
+describe('helm install against the API server', () => {
+  it('installs the release and prints NOTES that show how to inspect the Lease and the roles', async () => {
+    const installNs = await freshNamespace(kube, 'install');
+    const r = await helm(helmBin, ['install', 'tg', CHART_DIR, '--kubeconfig', admin, '--namespace', installNs, '-f', CHART_BASE_VALUES, '--set', 'leaseName=tg-bot', '--set', 'monitoring.prometheusRule.enabled=true']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`kubectl -n ${installNs} get lease tg-bot -o wide`);
+    expect(r.stdout).toContain(`kubectl -n ${installNs} get pods -l baton/lease=tg-bot -L baton/role`);
+    const names = await kubectlOk(kubectlBin, admin, ['get', '-n', installNs, 'deployment,serviceaccount,role,rolebinding,poddisruptionbudget,prometheusrule', '-l', 'app.kubernetes.io/instance=tg', '-o', 'name']);
+    expect(names.trim().split('\n').sort()).toEqual(
+      [
+        'deployment.apps/tg-baton',
+        'poddisruptionbudget.policy/tg-baton',
+        'prometheusrule.monitoring.coreos.com/tg-baton',
+        'role.rbac.authorization.k8s.io/tg-baton',
+        'rolebinding.rbac.authorization.k8s.io/tg-baton',
+        'serviceaccount/tg-baton',
+      ].sort(),
+    );
+  });
+});
+
+describe('the sidecar with a token of the chart\'s own ServiceAccount', () => {
+  const LEASE = 'chart-lease';
+  const release = 'sa';
+  let saNs: string;
+  let saKubeconfig: string;
+  let sidecarEnv: Record<string, string>;
+  let dir: string;
+  const pods: SimPod[] = [];
+
+  beforeAll(async () => {
+    saNs = await freshNamespace(kube, 'chart-sa');
+    dir = mkdtempSync(join(tmpdir(), 'baton-chart-sa-'));
+    const text = await helmTemplate(helmBin, [release, CHART_DIR, '--namespace', saNs, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, '--set', `leaseName=${LEASE}`]);
+    await applyBoth(text, saNs);
+    const deployment = parseObjects(text).find((o) => o.kind === 'Deployment') as Deployment;
+    const pod = deployment.spec.template.spec;
+    const { sidecar } = containersOf(pod);
+    // The chart's sidecar settings, as the CLI will read them. The harness sets where to listen, and finds
+    // the worker by its command line (no container runtime here), so those three are left to it.
+    sidecarEnv = Object.fromEntries(
+      sidecar.env!.filter((e) => e.value !== undefined && !['BATON_TARGET_CONTAINER', 'BATON_LISTEN', 'BATON_PROBE_LISTEN'].includes(e.name)).map((e) => [e.name, e.value!]),
+    );
+    expect(sidecarEnv.BATON_LEASE_NAME).toBe(LEASE);
+    // A token of the chart's ServiceAccount, from the TokenRequest API.
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const token = await core.createNamespacedServiceAccountToken({
+      name: pod.serviceAccountName,
+      namespace: saNs,
+      body: { spec: { audiences: ['https://kubernetes.default.svc'], expirationSeconds: 3600 } },
+    });
+    saKubeconfig = join(dir, 'chart-sa.kubeconfig');
+    writeFileSync(saKubeconfig, kubeconfigYaml(kube.server, kube.caData, token.status!.token!, `system:serviceaccount:${saNs}:${pod.serviceAccountName}`, saNs));
+  });
+
+  afterAll(async () => {
+    for (const p of pods) p.kill();
+    await Promise.all(pods.map((p) => p.exited().catch(() => undefined)));
+    await Promise.all(pods.map((p) => p.forgetPod()));
+  });
+
+  async function simPod(name: string): Promise<SimPod> {
+    const p = new SimPod({ name, namespace: saNs, leaseName: LEASE, kubeconfig: saKubeconfig, kc, dir, env: sidecarEnv, preStopMs: 500, graceMs: 30_000 });
+    pods.push(p);
+    await p.start();
+    return p;
+  }
+
+  it('does its whole job: leads, labels its pod, records Events, hands over to the next pod', async () => {
+    const a = await simPod('sa-a');
+    await waitFor('a to lead', async () => (await a.leader())?.isLeader === true, 30_000);
+    const b = await simPod('sa-b');
+    await waitFor('b ready (as a standby)', () => b.ready(), 30_000);
+    expect((await b.leader())?.isLeader).toBe(false);
+
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const role = async (name: string) => (await core.readNamespacedPod({ name, namespace: saNs })).metadata?.labels?.['baton/role'];
+    await waitFor('pod labels', async () => (await role('sa-a')) === 'leader' && (await role('sa-b')) === 'standby');
+
+    expect(await a.terminate()).toBe(0);
+    await waitFor('b to lead', async () => (await b.leader())?.isLeader === true, 15_000);
+    await waitFor('b labelled leader', async () => (await role('sa-b')) === 'leader');
+    const lease = await kc.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: saNs });
+    expect(lease.spec?.holderIdentity).toBe('sa-b');
+
+    const events = kc.makeApiClient(k8s.EventsV1Api);
+    await waitFor('Events on the Lease and the Pods', async () => {
+      const items = (await events.listNamespacedEvent({ namespace: saNs })).items;
+      const seen = (reason: string, kind: string, name: string) => items.some((e) => e.reason === reason && e.regarding?.kind === kind && e.regarding?.name === name);
+      return seen('LeaderElected', 'Lease', LEASE) && seen('LeaderElected', 'Pod', 'sa-a') && seen('LeaderReleased', 'Pod', 'sa-a') && seen('LeaderElected', 'Pod', 'sa-b');
+    });
+    // Nothing was refused on the way: /readyz would name the missing permission.
+    expect(await b.ready()).toBe(true);
+  });
+
+  it('is refused everything else (403): Secrets, ConfigMaps, other Leases, deleting its Lease, other pod verbs, Deployments, reading Events', async () => {
+    // Another Lease in the same namespace, made by the admin.
+    const adminLeases = kc.makeApiClient(k8s.CoordinationV1Api);
+    await adminLeases.createNamespacedLease({ namespace: saNs, body: { metadata: { name: 'someone-else' }, spec: { holderIdentity: 'x', leaseDurationSeconds: 15 } } });
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({ namespace: saNs, body: { metadata: { name: 'bot-token' }, stringData: { token: 'secret' } } });
+
+    const sa = new k8s.KubeConfig();
+    sa.loadFromFile(saKubeconfig);
+    const core = sa.makeApiClient(k8s.CoreV1Api);
+    const leases = sa.makeApiClient(k8s.CoordinationV1Api);
+    const apps = sa.makeApiClient(k8s.AppsV1Api);
+    const events = sa.makeApiClient(k8s.EventsV1Api);
+    const status = async (call: () => Promise<unknown>): Promise<number> => {
+      try {
+        await call();
+        return 200;
+      } catch (err) {
+        return (err as { code?: number }).code ?? -1;
+      }
+    };
+    const refused: Record<string, () => Promise<unknown>> = {
+      'get secret': () => core.readNamespacedSecret({ name: 'bot-token', namespace: saNs }),
+      'list secrets': () => core.listNamespacedSecret({ namespace: saNs }),
+      'list configmaps': () => core.listNamespacedConfigMap({ namespace: saNs }),
+      'create configmap': () => core.createNamespacedConfigMap({ namespace: saNs, body: { metadata: { name: 'x' } } }),
+      'get another Lease': () => leases.readNamespacedLease({ name: 'someone-else', namespace: saNs }),
+      'update another Lease': () => leases.replaceNamespacedLease({ name: 'someone-else', namespace: saNs, body: { metadata: { name: 'someone-else' }, spec: { holderIdentity: 'me' } } }),
+      'list Leases (all names)': () => leases.listNamespacedLease({ namespace: saNs }),
+      'delete its own Lease': () => leases.deleteNamespacedLease({ name: LEASE, namespace: saNs }),
+      'create a pod': () => core.createNamespacedPod({ namespace: saNs, body: { metadata: { name: 'evil' }, spec: { containers: [{ name: 'c', image: 'x' }] } } }),
+      'delete a pod': () => core.deleteNamespacedPod({ name: 'sa-b', namespace: saNs }),
+      'read pod logs': () => core.readNamespacedPodLog({ name: 'sa-b', namespace: saNs }),
+      'list deployments': () => apps.listNamespacedDeployment({ namespace: saNs }),
+      'list events': () => events.listNamespacedEvent({ namespace: saNs }),
+      'get pods of another namespace': () => core.listNamespacedPod({ namespace: 'default' }),
+      'list namespaces': () => core.listNamespace(),
+    };
+    const got: Record<string, number> = {};
+    for (const [what, call] of Object.entries(refused)) got[what] = await status(call);
+    expect(got).toEqual(Object.fromEntries(Object.keys(refused).map((k) => [k, 403])));
+
+    // What it needs still works with the same token (so the 403s above are RBAC, not a broken token).
+    expect(await status(() => leases.readNamespacedLease({ name: LEASE, namespace: saNs }))).toBe(200);
+    expect(await status(() => core.listNamespacedPod({ namespace: saNs }))).toBe(200);
+    // `create` cannot be limited by name in Kubernetes: the token may create a Lease of another name, but
+    // then cannot read, change or delete it.
+    expect(await status(() => leases.createNamespacedLease({ namespace: saNs, body: { metadata: { name: 'squatter' }, spec: {} } }))).toBe(200);
+    expect(await status(() => leases.readNamespacedLease({ name: 'squatter', namespace: saNs }))).toBe(403);
+  });
+});
