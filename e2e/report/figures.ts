@@ -30,6 +30,10 @@ export interface Figures {
   duplicates: number;
   lost: number;
   latencyMs: { p50: number; p99: number; max: number };
+  /** The graceful rolling updates alone (before any SIGKILL or scaling): what users see on every deploy. */
+  rollouts: { gapMaxMs: number; gapP50Ms: number; latencyP99Ms: number };
+  /** The gap after the SIGKILL, if the scenario had one. */
+  crashFailoverMs: number | undefined;
   handled: number;
   injected: number;
 }
@@ -53,18 +57,28 @@ export interface FigureInput {
   /** Windows of intended downtime (scale to 0), excluded from gaps. */
   downtime: Array<{ from: number; to: number }>;
   handoffs: number;
+  /** When the rolling updates ended (the SIGKILL, if any, comes after). */
+  rolloutsEnd?: number;
+  /** When the leader was SIGKILLed. */
+  killedAt?: number;
 }
 
 export function figures(i: FigureInput): Figures {
   const start = Math.min(...i.intervals.map((x) => x.from));
   // Intended downtime counts as if someone polled: it is no gap of the handoff machinery.
   const covering = [...i.intervals, ...i.downtime.map((d) => ({ name: 'downtime', pid: 0, from: d.from, to: d.to, cut: false }))];
-  const holes = gaps(covering, start, i.end).map((g) => g.ms);
+  const spans = gaps(covering, start, i.end);
+  const holes = spans.map((g) => g.ms);
+  const rolloutsEnd = i.rolloutsEnd ?? i.end;
+  const rolloutHoles = spans.filter((g) => g.to <= rolloutsEnd).map((g) => g.ms);
+  const crash = i.killedAt === undefined ? undefined : spans.find((g) => g.to > i.killedAt! && g.from <= i.killedAt! + 1000);
   const seen = new Map<number, number>();
   for (const h of i.handled) seen.set(h.update, (seen.get(h.update) ?? 0) + 1);
   const firstHandled = new Map<number, number>();
   for (const h of [...i.handled].sort((a, b) => a.mono - b.mono)) if (!firstHandled.has(h.update)) firstHandled.set(h.update, h.mono);
-  const latencies = i.injected.filter((u) => firstHandled.has(u.updateId)).map((u) => firstHandled.get(u.updateId)! - u.at);
+  const latencyOf = (u: Injected) => firstHandled.get(u.updateId)! - u.at;
+  const latencies = i.injected.filter((u) => firstHandled.has(u.updateId)).map(latencyOf);
+  const rolloutLatencies = i.injected.filter((u) => firstHandled.has(u.updateId) && u.at < rolloutsEnd).map(latencyOf);
   return {
     handoffs: i.handoffs,
     gapMs: { max: r1(Math.max(0, ...holes)), p95: r1(percentile(holes, 95)), p50: r1(percentile(holes, 50)), total: r1(holes.reduce((a, b) => a + b, 0)), count: holes.length },
@@ -74,6 +88,8 @@ export function figures(i: FigureInput): Figures {
     duplicates: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0),
     lost: i.injected.filter((u) => !seen.has(u.updateId)).length,
     latencyMs: { p50: r1(percentile(latencies, 50)), p99: r1(percentile(latencies, 99)), max: r1(Math.max(0, ...latencies)) },
+    rollouts: { gapMaxMs: r1(Math.max(0, ...rolloutHoles)), gapP50Ms: r1(percentile(rolloutHoles, 50)), latencyP99Ms: r1(percentile(rolloutLatencies, 99)) },
+    crashFailoverMs: crash === undefined ? undefined : r1(crash.ms),
     handled: seen.size,
     injected: i.injected.length,
   };

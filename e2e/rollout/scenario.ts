@@ -121,7 +121,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       await waitUntil(`${c.name}: a bot polls after rollout ${i + 1}`, someonePolls, 90_000);
       await settle();
     }
+    const rolloutsEnd = performance.timeOrigin + performance.now();
+    let killedAt: number | undefined;
     if (o.kill) {
+      killedAt = performance.timeOrigin + performance.now();
       await dep.killLeader(isPolling);
       handoffs++;
       await waitUntil(`${c.name}: a bot polls after the SIGKILL`, someonePolls, 90_000);
@@ -153,10 +156,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       end,
       downtime: dep.downtime,
       handoffs,
+      rolloutsEnd,
+      ...(killedAt === undefined ? {} : { killedAt }),
     });
     const panel: Panel = {
       title: `${c.name} — ${c.description}`,
-      subtitle: `gap max ${f.gapMs.max} ms, p95 ${f.gapMs.p95} ms; overlap ${f.overlapMs} ms; 409s ${f.conflicts409}; duplicates ${f.duplicates}; lost ${f.lost}; latency p99 ${f.latencyMs.p99} ms`,
+      subtitle: `rollouts: gap median ${f.rollouts.gapP50Ms} ms, max ${f.rollouts.gapMaxMs} ms; SIGKILL failover ${f.crashFailoverMs ?? '-'} ms; two pollers ${f.overlapMs} ms; 409s ${f.conflicts409}; duplicates ${f.duplicates}; lost ${f.lost}`,
       intervals,
       start: Math.min(...intervals.map((i) => i.from)),
       end,
