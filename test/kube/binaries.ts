@@ -1,6 +1,6 @@
-// Builds kube-apiserver and etcd from their Go modules (pinned in ./kubebin/go.mod) and caches
-// the binaries by version outside the work tree, so a warm run starts in seconds and a cold run
-// needs only Go and the module proxy. Used by the tests, the e2e scenarios, the benchmark and the demo.
+// Builds the Go programs the tests need (kube-apiserver and etcd, pinned in ./kubebin/go.mod; kubectl;
+// tools such as helm; the client-go peer) and caches them by version outside the work tree, so a warm
+// run starts in seconds and a cold run needs only Go and the module proxy.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, readFileSync, openSync, closeSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -18,6 +18,9 @@ export interface KubeBinaries {
   etcd: string;
 }
 
+type Log = (line: string) => void;
+const stderr: Log = (l) => console.error(l);
+
 /** Where built binaries live: $BATON_CACHE_DIR, else $XDG_CACHE_HOME/baton, else ~/.cache/baton. */
 export function cacheRoot(): string {
   if (process.env.BATON_CACHE_DIR) return process.env.BATON_CACHE_DIR;
@@ -25,11 +28,8 @@ export function cacheRoot(): string {
   return join(xdg, 'baton');
 }
 
-function binDir(): string {
-  return join(cacheRoot(), `kube-${KUBERNETES_VERSION}-etcd-${ETCD_VERSION}`);
-}
-
-function findGo(): string {
+/** The Go toolchain, or an error that says what to install. */
+export function findGo(): string {
   for (const candidate of [process.env.GO, 'go', '/usr/local/go/bin/go']) {
     if (!candidate) continue;
     try {
@@ -40,10 +40,49 @@ function findGo(): string {
     }
   }
   throw new Error(
-    'baton tests: Go was not found. The tests build a real kube-apiserver and etcd from their Go modules.\n' +
+    'baton tests: Go was not found. The tests build a real kube-apiserver and etcd (and kubectl, helm and a client-go peer) from their Go modules.\n' +
       'Install Go 1.26 or newer (https://go.dev/doc/install, or `apt-get install golang-1.26` where Debian has it),\n' +
       'put it on the PATH (or set GO=/path/to/go), and run the tests again.',
   );
+}
+
+/** Runs `go` with `args` in `cwd`; rejects naming the command when it fails. */
+export function runGo(args: string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
+  const go = findGo();
+  return new Promise((resolve, reject) => {
+    const child = spawn(go, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go ${args.join(' ')} (in ${cwd}) exited with ${code}`))));
+  });
+}
+
+/**
+ * Makes sure `files` exist in the cache folder `dir`, running `build(staging)` once when they do not.
+ * The build runs under a lock file (a test run and a benchmark may ask at once; a dead owner's lock is
+ * taken over) into a staging folder that is renamed into place, so a failed or killed build never
+ * leaves half a folder behind.
+ */
+export async function buildOnce(dir: string, files: string[], what: string, build: (staging: string) => Promise<void>, log: Log = stderr): Promise<void> {
+  const complete = () => files.every((f) => existsSync(join(dir, f)));
+  if (complete()) return;
+  findGo();
+  mkdirSync(dirname(dir), { recursive: true });
+  const unlock = await acquireLock(`${dir}.lock`, what, log);
+  const staging = `${dir}.partial-${process.pid}`;
+  try {
+    if (complete()) return;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    log(`baton: building ${what} from the Go module proxy into ${dir} (once)`);
+    const started = Date.now();
+    await build(staging);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+    log(`baton: built ${what} in ${Math.round((Date.now() - started) / 1000)} s`);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+    unlock();
+  }
 }
 
 function goModuleVersion(path: string): string | undefined {
@@ -52,44 +91,52 @@ function goModuleVersion(path: string): string | undefined {
   return m?.[1];
 }
 
-/** Returns cached binaries, building them first when they are missing (a cold build takes a few minutes). */
-export async function ensureKubeBinaries(log: (line: string) => void = (l) => console.error(l)): Promise<KubeBinaries> {
-  // The pins in go.mod are the truth; the constants above only name the cache folder.
+function checkPins(): void {
+  // The pins in go.mod are the truth; the constants above only name the cache folders.
   if (goModuleVersion('k8s.io/kubernetes') !== KUBERNETES_VERSION || goModuleVersion('go.etcd.io/etcd/server/v3') !== ETCD_VERSION) {
     throw new Error(`test/kube/kubebin/go.mod and test/kube/binaries.ts disagree on versions: update both together`);
   }
-  const dir = binDir();
-  const result = { kubeApiserver: join(dir, 'kube-apiserver'), etcd: join(dir, 'etcd') };
-  if (existsSync(result.kubeApiserver) && existsSync(result.etcd)) return result;
+}
 
-  const go = findGo();
-  mkdirSync(cacheRoot(), { recursive: true });
-  const lock = await acquireLock(join(cacheRoot(), `build-${KUBERNETES_VERSION}.lock`), log);
-  try {
-    if (existsSync(result.kubeApiserver) && existsSync(result.etcd)) return result;
-    const staging = `${dir}.partial-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    log(`baton tests: building kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION} from the Go module proxy into ${dir} (a few minutes, once)`);
-    const started = Date.now();
-    await run(go, ['build', '-trimpath', '-ldflags=-s -w', '-o', staging + '/', 'k8s.io/kubernetes/cmd/kube-apiserver', 'go.etcd.io/etcd/server/v3'], moduleDir);
+/** Returns cached binaries, building them first when they are missing (a cold build takes a few minutes). */
+export async function ensureKubeBinaries(log: Log = stderr): Promise<KubeBinaries> {
+  checkPins();
+  const dir = join(cacheRoot(), `kube-${KUBERNETES_VERSION}-etcd-${ETCD_VERSION}`);
+  await buildOnce(dir, ['kube-apiserver', 'etcd'], `kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION}`, async (staging) => {
+    await runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', staging + '/', 'k8s.io/kubernetes/cmd/kube-apiserver', 'go.etcd.io/etcd/server/v3'], moduleDir);
     // `go build` names the etcd binary after its module path without the major version ("server").
     renameSync(join(staging, 'server'), join(staging, 'etcd'));
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-    log(`baton tests: built in ${Math.round((Date.now() - started) / 1000)} s`);
-    return result;
-  } finally {
-    lock();
-  }
+  }, log);
+  return { kubeApiserver: join(dir, 'kube-apiserver'), etcd: join(dir, 'etcd') };
 }
 
-function run(cmd: string, args: string[], cwd: string): Promise<void> {
-  return runWithEnv(cmd, args, cwd, {});
+/**
+ * `go install pkg@version` into the cache (for tools whose module has no replace directives, such as
+ * helm). Returns the binary's path; builds once per version.
+ */
+export async function ensureGoTool(pkg: string, version: string, binary: string, log: Log = stderr): Promise<string> {
+  const dir = join(cacheRoot(), 'tools', `${binary}-${version}`);
+  await buildOnce(dir, [binary], `${binary} ${version}`, (staging) => runGo(['install', '-trimpath', '-ldflags=-s -w', `${pkg}@${version}`], cacheRoot(), { GOBIN: staging }), log);
+  return join(dir, binary);
 }
 
-/** A lock file so that two runs (a test run and a benchmark, say) never build into the same folder at once. */
-async function acquireLock(path: string, log: (line: string) => void): Promise<() => void> {
+/**
+ * Builds one more command of the pinned Kubernetes release (e.g. `k8s.io/kubernetes/cmd/kubectl`) from the
+ * same wrapper module as kube-apiserver (./kubebin: its tools.go must import the package), and caches it in
+ * `<cache root>/<binary>-<KUBERNETES_VERSION>/`. Returns the binary's path; builds once per version.
+ */
+export async function ensureKubebinCommand(pkg: string, binary: string, log: Log = stderr): Promise<string> {
+  checkPins();
+  const dir = join(cacheRoot(), `${binary}-${KUBERNETES_VERSION}`);
+  // Stamp the release into the binary (`kubectl version`), as Kubernetes' own build does.
+  const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
+  const stamp = ['gitVersion=' + KUBERNETES_VERSION, `gitMajor=${major}`, `gitMinor=${minor}`, 'gitTreeState=clean'].map((kv) => `-X k8s.io/component-base/version.${kv}`);
+  await buildOnce(dir, [binary], `${binary} ${KUBERNETES_VERSION}`, (staging) => runGo(['build', '-trimpath', `-ldflags=-s -w ${stamp.join(' ')}`, '-o', join(staging, binary), pkg], moduleDir), log);
+  return join(dir, binary);
+}
+
+/** A lock file so that two runs never build into the same folder at once. */
+async function acquireLock(path: string, what: string, log: Log): Promise<() => void> {
   let warned = false;
   for (;;) {
     try {
@@ -104,7 +151,7 @@ async function acquireLock(path: string, log: (line: string) => void): Promise<(
         rmSync(path, { force: true });
         continue;
       }
-      if (!warned) log(`baton tests: waiting for process ${owner}, which is building the binaries`);
+      if (!warned) log(`baton: waiting for process ${owner}, which is building ${what}`);
       warned = true;
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -117,74 +164,5 @@ function processAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * `go install pkg@version` into the cache (for tools whose module has no replace directives, such as
- * promtool or helm). Returns the binary's path; builds once per version.
- */
-export async function ensureGoTool(pkg: string, version: string, binary: string, log: (line: string) => void = (l) => console.error(l)): Promise<string> {
-  const dir = join(cacheRoot(), 'tools', `${binary}-${version}`);
-  const path = join(dir, binary);
-  if (existsSync(path)) return path;
-  const go = findGo();
-  mkdirSync(cacheRoot(), { recursive: true });
-  const lock = await acquireLock(join(cacheRoot(), `build-${binary}-${version}.lock`), log);
-  try {
-    if (existsSync(path)) return path;
-    log(`baton tests: building ${binary} ${version} from the Go module proxy (once)`);
-    const staging = `${dir}.partial-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    await runWithEnv(go, ['install', '-trimpath', '-ldflags=-s -w', `${pkg}@${version}`], cacheRoot(), { GOBIN: staging });
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-    return path;
-  } finally {
-    lock();
-  }
-}
-
-function runWithEnv(cmd: string, args: string[], cwd: string, env: Record<string, string>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
-  });
-}
-
-/**
- * Builds one more command of the pinned Kubernetes release (e.g. `k8s.io/kubernetes/cmd/kubectl`) from the
- * same wrapper module as kube-apiserver (./kubebin: its tools.go must import the package), and caches it in
- * `<cache root>/<binary>-<KUBERNETES_VERSION>/`. Returns the binary's path; builds once per version.
- */
-export async function ensureKubebinCommand(pkg: string, binary: string, log: (line: string) => void = (l) => console.error(l)): Promise<string> {
-  if (goModuleVersion('k8s.io/kubernetes') !== KUBERNETES_VERSION) {
-    throw new Error(`test/kube/kubebin/go.mod and test/kube/binaries.ts disagree on versions: update both together`);
-  }
-  const dir = join(cacheRoot(), `${binary}-${KUBERNETES_VERSION}`);
-  const path = join(dir, binary);
-  if (existsSync(path)) return path;
-  const go = findGo();
-  mkdirSync(cacheRoot(), { recursive: true });
-  const lock = await acquireLock(join(cacheRoot(), `build-${binary}-${KUBERNETES_VERSION}.lock`), log);
-  try {
-    if (existsSync(path)) return path;
-    const staging = `${dir}.partial-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    log(`baton tests: building ${binary} ${KUBERNETES_VERSION} from the Go module proxy into ${dir} (once)`);
-    const started = Date.now();
-    // Stamp the release into the binary (`kubectl version`), as Kubernetes' own build does.
-    const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
-    const stamp = ['gitVersion=' + KUBERNETES_VERSION, `gitMajor=${major}`, `gitMinor=${minor}`, 'gitTreeState=clean'].map((kv) => `-X k8s.io/component-base/version.${kv}`);
-    await run(go, ['build', '-trimpath', `-ldflags=-s -w ${stamp.join(' ')}`, '-o', join(staging, binary), pkg], moduleDir);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-    log(`baton tests: built ${binary} in ${Math.round((Date.now() - started) / 1000)} s`);
-    return path;
-  } finally {
-    lock();
   }
 }
