@@ -61,12 +61,6 @@ async function newPod(): Promise<SimPod> {
   return p;
 }
 
-function isPolling(p: SimPod): boolean {
-  const last = readWorkerLog(p.workerLog)
-    .filter((l) => l.pid === p.worker?.pid && (l.event === 'polling-start' || l.event === 'polling-stop'))
-    .at(-1);
-  return last?.event === 'polling-start';
-}
 
 function intervalsOf(p: SimPod): PollInterval[] {
   return pollIntervals(readWorkerLog(p.workerLog), now(), p.deaths);
@@ -93,7 +87,7 @@ function rssMB(pid: number): number {
 try {
   // --- idle: requests per minute of a leader and of a standby, and RSS ----------------------------------
   let leader = await newPod();
-  await waitFor('first leader polls', () => isPolling(leader), 30_000);
+  await waitFor('first leader polls', () => leader.polling(), 30_000);
   let standby = await newPod();
   await new Promise((r) => setTimeout(r, 3000));
   const [l0, s0] = [await kubeRequests(leader), await kubeRequests(standby)];
@@ -110,7 +104,7 @@ try {
   for (let i = 0; i < N; i++) {
     const old = leader;
     await old.terminate();
-    await waitFor('standby polls', () => isPolling(standby), 30_000);
+    await waitFor('standby polls', () => standby.polling(), 30_000);
     const stop = intervalsOf(old).at(-1)!.to;
     const ack = readWorkerLog(old.workerLog).filter((l) => l.event === 'ack').at(-1)?.mono;
     const start = intervalsOf(standby).at(-1)!.from;
@@ -125,10 +119,10 @@ try {
   const crash: number[] = [];
   for (let i = 0; i < M; i++) {
     const old = leader;
-    await waitFor('leader polls', () => isPolling(old), 30_000);
+    await waitFor('leader polls', () => old.polling(), 30_000);
     old.kill();
     const killedAt = old.deaths.get(old.worker!.pid!)!;
-    await waitFor('standby polls', () => isPolling(standby), 60_000);
+    await waitFor('standby polls', () => standby.polling(), 60_000);
     const start = intervalsOf(standby).at(-1)!.from;
     crash.push(start - killedAt);
     await old.forgetPod();

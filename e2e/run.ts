@@ -14,7 +14,7 @@ import { TestApiServer } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../test/kube/cluster.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { ensureClientGoPeer } from './peers/client-go.ts';
-import { clientGoPeer, pgAdvisoryPeer, pgTtlPeer } from './peers/peer-pod.ts';
+import { clientGoPeer, pgAdvisoryPeer, pgTtlPeer } from './peers/commands.ts';
 import { runScenario, type Contender, type ScenarioResult } from './rollout/scenario.ts';
 import { timelineSvg } from './report/timeline-svg.ts';
 

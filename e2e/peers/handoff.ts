@@ -3,7 +3,8 @@
 // would, and the standby's worker eventually polls. Used by the peers' integration tests (which assert
 // only the behaviour) and available to the benchmark.
 import { describeIntervals, gaps, overlap, pollIntervals, readWorkerLog, type PollInterval } from '../../test/harness/timeline.ts';
-import { PeerPod, type PeerCommand, type PeerPodOptions } from './peer-pod.ts';
+import { SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
+import type { PeerCommand } from './commands.ts';
 
 export interface HandoffOptions {
   dir: string;
@@ -14,12 +15,12 @@ export interface HandoffOptions {
   steadyMs?: number;
   /** How long the standby may take to poll after the leader's SIGTERM. */
   handoffTimeoutMs?: number;
-  pod?: Partial<Omit<PeerPodOptions, 'name' | 'dir' | 'peer'>>;
+  pod?: Partial<Omit<SimPodOptions, 'name' | 'dir' | 'agent'>>;
 }
 
 export interface HandoffResult {
   kind: string;
-  pods: [PeerPod, PeerPod];
+  pods: [SimPod, SimPod];
   intervals: PollInterval[];
   /** Longest stretch with no worker polling, between the first poll and the standby's first poll. */
   gapMs: number;
@@ -48,14 +49,15 @@ const STANDBY_EVENTS = new Set(['attempt', 'new-leader']);
 
 export async function runHandoff(o: HandoffOptions): Promise<HandoffResult> {
   const [nameA, nameB] = o.names;
-  const a = new PeerPod({ ...o.pod, name: nameA, dir: o.dir, peer: o.peer(nameA) });
-  const b = new PeerPod({ ...o.pod, name: nameB, dir: o.dir, peer: o.peer(nameB) });
-  const pods: [PeerPod, PeerPod] = [a, b];
+  // No Pod objects: the peers never look at their Pod.
+  const a = new SimPod({ preStopMs: 1000, ...o.pod, name: nameA, dir: o.dir, agent: o.peer(nameA) });
+  const b = new SimPod({ preStopMs: 1000, ...o.pod, name: nameB, dir: o.dir, agent: o.peer(nameB) });
+  const pods: [SimPod, SimPod] = [a, b];
   try {
-    a.start();
+    await a.start();
     await waitUntil(`${nameA} to acquire and its worker to poll`, () => a.polling(), 30_000);
-    b.start();
-    await waitUntil(`${nameB} to see the lock taken`, () => b.events().some((e) => STANDBY_EVENTS.has(e.event)), 30_000);
+    await b.start();
+    await waitUntil(`${nameB} to see the lock taken`, () => b.agentEvents().some((e) => STANDBY_EVENTS.has(e.event)), 30_000);
     let steadyViolations = 0;
     const steadyUntil = Date.now() + (o.steadyMs ?? 1500);
     while (Date.now() < steadyUntil) {

@@ -55,12 +55,6 @@ export interface ScenarioResult {
   durationMs: number;
 }
 
-function isPolling(p: SimPod): boolean {
-  const last = readWorkerLog(p.workerLog)
-    .filter((l) => l.pid === p.worker?.pid && (l.event === 'polling-start' || l.event === 'polling-stop'))
-    .at(-1);
-  return last?.event === 'polling-start';
-}
 
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const log = o.log ?? (() => undefined);
@@ -105,7 +99,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       };
     },
   });
-  const someonePolls = () => dep.pods.some(isPolling);
+  const someonePolls = () => dep.pods.some((p) => p.polling());
   const settle = () => new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
   let load: ReturnType<TelegramDouble['startLoad']> | undefined;
   try {
@@ -125,7 +119,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     let killedAt: number | undefined;
     if (o.kill) {
       killedAt = performance.timeOrigin + performance.now();
-      await dep.killLeader(isPolling);
+      await dep.killLeader((p) => p.polling());
       handoffs++;
       await waitUntil(`${c.name}: a bot polls after the SIGKILL`, someonePolls, 90_000);
       await settle();

@@ -4,7 +4,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import type { ObservedLease } from '../election/record.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { LEASE_RESOURCE, leasePath, observedLeaseOf } from './lease-convert.ts';
-import { ObjectWatcher, type ObjectEventType } from './object-watcher.ts';
+import { ConvertingWatcher, type ObjectEventType } from './object-watcher.ts';
 import type { KubeClient } from './rest.ts';
 
 /** A Lease observation: `lease` is set for SYNCED/ADDED/MODIFIED (and DELETED: the last state), unset for ABSENT. */
@@ -27,12 +27,10 @@ export interface LeaseWatcherOptions {
 }
 
 /** Watches the Lease `namespace/name`. */
-export class LeaseWatcher {
-  private readonly watcher: ObjectWatcher<V1Lease>;
-
+export class LeaseWatcher extends ConvertingWatcher<V1Lease> {
   constructor(options: LeaseWatcherOptions) {
     const { client, namespace, name, onEvent, ...rest } = options;
-    this.watcher = new ObjectWatcher<V1Lease>({
+    super({
       ...rest,
       client,
       name,
@@ -40,31 +38,5 @@ export class LeaseWatcher {
       collectionPath: leasePath(namespace),
       onEvent: (e) => onEvent(e.object ? { type: e.type, lease: observedLeaseOf(e.object) } : { type: e.type }),
     });
-  }
-
-  /** `performance.now()` of the last answer or stream byte from the API server. */
-  get lastContact(): number | undefined {
-    return this.watcher.lastContact;
-  }
-
-  /** The last failure, cleared by the next success; for readiness. */
-  get lastError(): Error | undefined {
-    return this.watcher.lastError;
-  }
-
-  /** True once a list succeeded. */
-  get synced(): boolean {
-    return this.watcher.synced;
-  }
-
-  /** Starts listing and watching; idempotent. */
-  start(): this {
-    this.watcher.start();
-    return this;
-  }
-
-  /** Ends the watch; resolves when no request is in flight. */
-  stop(): Promise<void> {
-    return this.watcher.stop();
   }
 }

@@ -201,3 +201,41 @@ export class ObjectWatcher<T extends KubeObject> {
 function isExpired(err: Error): boolean {
   return err instanceof WatchExpiredError || (err instanceof KubeApiError && err.status === 410);
 }
+
+/**
+ * One named object's watch whose objects are converted for the caller: the shared body of
+ * `LeaseWatcher` and `PodWatcher`, which differ only in the resource and the conversion.
+ */
+export class ConvertingWatcher<T extends KubeObject> {
+  private readonly watcher: ObjectWatcher<T>;
+
+  constructor(options: ObjectWatcherOptions<T>) {
+    this.watcher = new ObjectWatcher<T>(options);
+  }
+
+  /** `performance.now()` of the last answer or stream byte from the API server. */
+  get lastContact(): number | undefined {
+    return this.watcher.lastContact;
+  }
+
+  /** The last failure, cleared by the next success; for readiness. */
+  get lastError(): Error | undefined {
+    return this.watcher.lastError;
+  }
+
+  /** True once a list succeeded. */
+  get synced(): boolean {
+    return this.watcher.synced;
+  }
+
+  /** Starts listing and watching; idempotent. */
+  start(): this {
+    this.watcher.start();
+    return this;
+  }
+
+  /** Ends the watch; resolves when no request is in flight. */
+  stop(): Promise<void> {
+    return this.watcher.stop();
+  }
+}

@@ -3,7 +3,7 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { BackoffOptions } from './backoff.ts';
 import { parseMicroTime } from './micro-time.ts';
-import { ObjectWatcher, type ObjectEventType } from './object-watcher.ts';
+import { ConvertingWatcher, type ObjectEventType } from './object-watcher.ts';
 import type { KubeClient } from './rest.ts';
 
 /** What baton reads from its Pod. */
@@ -65,12 +65,10 @@ export function observedPodOf(pod: V1Pod): ObservedPod {
 }
 
 /** Watches one Pod (normally the sidecar's own). */
-export class PodWatcher {
-  private readonly watcher: ObjectWatcher<V1Pod>;
-
+export class PodWatcher extends ConvertingWatcher<V1Pod> {
   constructor(options: PodWatcherOptions) {
     const { client, namespace, name, onEvent, ...rest } = options;
-    this.watcher = new ObjectWatcher<V1Pod>({
+    super({
       ...rest,
       client,
       name,
@@ -78,31 +76,5 @@ export class PodWatcher {
       collectionPath: podPath(namespace),
       onEvent: (e) => onEvent(e.object ? { type: e.type, pod: observedPodOf(e.object) } : { type: e.type }),
     });
-  }
-
-  /** `performance.now()` of the last answer or stream byte from the API server. */
-  get lastContact(): number | undefined {
-    return this.watcher.lastContact;
-  }
-
-  /** The last failure, cleared by the next success; for readiness. */
-  get lastError(): Error | undefined {
-    return this.watcher.lastError;
-  }
-
-  /** True once a list succeeded. */
-  get synced(): boolean {
-    return this.watcher.synced;
-  }
-
-  /** Starts listing and watching; idempotent. */
-  start(): this {
-    this.watcher.start();
-    return this;
-  }
-
-  /** Ends the watch; resolves when no request is in flight. */
-  stop(): Promise<void> {
-    return this.watcher.stop();
   }
 }

@@ -22,11 +22,12 @@ export const SIDECAR_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1'];
 
 export interface SimPodOptions {
   name: string;
-  namespace: string;
-  leaseName: string;
-  kubeconfig: string;
+  /** Where the Pod object and the Lease live; omitted for a peer that never looks at the API server. */
+  namespace?: string;
+  leaseName?: string;
+  kubeconfig?: string;
   /** The admin client, to create and delete the Pod object. */
-  kc: k8s.KubeConfig;
+  kc?: k8s.KubeConfig;
   dir: string;
   /** Sidecar environment overrides (timings and so on). */
   env?: Record<string, string>;
@@ -87,11 +88,10 @@ export class SimPod {
   }
 
   async start(): Promise<void> {
-    const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
-    await core.createNamespacedPod({
-      namespace: this.opts.namespace,
+    await this.podApi()?.createNamespacedPod({
+      namespace: this.opts.namespace!,
       body: {
-        metadata: { name: this.opts.name, labels: { app: this.opts.leaseName } },
+        metadata: { name: this.opts.name, labels: { app: this.opts.leaseName ?? this.opts.name } },
         spec: {
           // A node name makes deletion graceful (deletionTimestamp first), as with a real kubelet.
           nodeName: 'sim-node',
@@ -140,12 +140,14 @@ export class SimPod {
 
   startSidecar(): void {
     if (this.opts.agent) return this.startAgent(this.opts.agent);
+    const { kubeconfig, namespace, leaseName } = this.opts;
+    if (!kubeconfig || !namespace || !leaseName) throw new Error('SimPod: the baton sidecar needs kubeconfig, namespace and leaseName');
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
-      KUBECONFIG: this.opts.kubeconfig,
+      KUBECONFIG: kubeconfig,
       POD_NAME: this.opts.name,
-      POD_NAMESPACE: this.opts.namespace,
-      BATON_LEASE_NAME: this.opts.leaseName,
+      POD_NAMESPACE: namespace,
+      BATON_LEASE_NAME: leaseName,
       BATON_TARGET_COMMAND: this.targetCommand,
       BATON_LISTEN: `127.0.0.1:${this.listenPort}`,
       BATON_PROBE_LISTEN: `127.0.0.1:${this.probePort}`,
@@ -165,7 +167,7 @@ export class SimPod {
       PATH: process.env.PATH ?? '',
       PEER_IDENTITY: this.opts.name,
       PEER_TARGET_COMMAND: this.targetCommand,
-      PEER_LOG: join(this.opts.dir, `${this.opts.name}.peer.jsonl`),
+      PEER_LOG: this.agentLog,
       ...agent.env,
     };
     const out = createWriteStream(this.sidecarLog, { flags: 'a' });
@@ -216,8 +218,7 @@ export class SimPod {
   async terminate(): Promise<number | null> {
     const graceMs = this.opts.graceMs ?? 60_000;
     const deadline = Date.now() + graceMs;
-    const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
-    await core.deleteNamespacedPod({ name: this.opts.name, namespace: this.opts.namespace, gracePeriodSeconds: Math.round(graceMs / 1000) });
+    await this.podApi()?.deleteNamespacedPod({ name: this.opts.name, namespace: this.opts.namespace!, gracePeriodSeconds: Math.round(graceMs / 1000) });
     const killAtGrace = setTimeout(() => this.kill(), graceMs);
     try {
       const preStop = new Promise((r) => setTimeout(r, this.opts.preStopMs ?? 1000));
@@ -262,6 +263,30 @@ export class SimPod {
     this.startWorker();
   }
 
+  /** The Pod object's API, when this pod has one (`kc` and `namespace` given). */
+  private podApi(): k8s.CoreV1Api | undefined {
+    return this.opts.kc && this.opts.namespace ? this.opts.kc.makeApiClient(k8s.CoreV1Api) : undefined;
+  }
+
+  /** The current worker is alive and polls, by its own log (a killed worker's last line still says it polls). */
+  polling(): boolean {
+    const w = this.worker;
+    if (!w || w.exitCode !== null || w.signalCode !== null || (w.pid !== undefined && this.deaths.has(w.pid))) return false;
+    const last = readWorkerLog(this.workerLog)
+      .filter((l) => l.pid === this.worker?.pid && (l.event === 'polling-start' || l.event === 'polling-stop'))
+      .at(-1);
+    return last?.event === 'polling-start';
+  }
+
+  /** The events a peer agent logged (PEER_LOG); none for baton, whose log is `sidecarLog`. */
+  agentEvents(): Array<{ t: number; mono: number; event: string; [field: string]: unknown }> {
+    return readWorkerLog(this.agentLog) as unknown as Array<{ t: number; mono: number; event: string }>;
+  }
+
+  get agentLog(): string {
+    return join(this.opts.dir, `${this.opts.name}.peer.jsonl`);
+  }
+
   /** Resolves with the sidecar's exit code. */
   sidecarExited(): Promise<number | null> {
     return this.sidecarExit ?? Promise.resolve(null);
@@ -273,8 +298,9 @@ export class SimPod {
   }
 
   async forgetPod(): Promise<void> {
-    const core = this.opts.kc.makeApiClient(k8s.CoreV1Api);
-    await core.deleteNamespacedPod({ name: this.opts.name, namespace: this.opts.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+    await this.podApi()
+      ?.deleteNamespacedPod({ name: this.opts.name, namespace: this.opts.namespace!, gracePeriodSeconds: 0 })
+      .catch(() => undefined);
   }
 }
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshNamespace } from '../kube/cluster.ts';
 import { ensureClientGoPeer } from '../../e2e/peers/client-go.ts';
-import { clientGoPeer } from '../../e2e/peers/peer-pod.ts';
+import { clientGoPeer } from '../../e2e/peers/commands.ts';
 import { runHandoff } from '../../e2e/peers/handoff.ts';
 
 const kube = inject('kube');
@@ -36,8 +36,8 @@ describe('peer: client-go leaderelection', () => {
     expect(r.steadyViolations, 'exactly one worker polls in the steady state').toBe(0);
     expect(r.exitCodes).toEqual([0, 0]);
     const [a, b] = r.pods;
-    expect(a.hasEvent('acquired') && a.hasEvent('released')).toBe(true);
-    expect(b.hasEvent('acquired')).toBe(true);
+    expect(a.agentEvents().some((e) => e.event === 'acquired') && a.agentEvents().some((e) => e.event === 'released')).toBe(true);
+    expect(b.agentEvents().some((e) => e.event === 'acquired')).toBe(true);
     expect(Number.isFinite(r.sigtermToPollMs)).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPostgres, type Postgres } from '../harness/postgres.ts';
-import { pgAdvisoryPeer } from '../../e2e/peers/peer-pod.ts';
+import { pgAdvisoryPeer } from '../../e2e/peers/commands.ts';
 import { runHandoff } from '../../e2e/peers/handoff.ts';
 
 let pg: Postgres;
@@ -36,10 +36,10 @@ describe('peer: PostgreSQL advisory lock (seed 001)', () => {
     expect(r.steadyViolations, 'exactly one worker polls in the steady state').toBe(0);
     expect(r.exitCodes).toEqual([0, 0]);
     const [a, b] = r.pods;
-    expect(a.hasEvent('acquired') && a.hasEvent('released')).toBe(true);
-    expect(b.hasEvent('attempt') && b.hasEvent('acquired')).toBe(true);
+    expect(a.agentEvents().some((e) => e.event === 'acquired') && a.agentEvents().some((e) => e.event === 'released')).toBe(true);
+    expect(b.agentEvents().some((e) => e.event === 'attempt') && b.agentEvents().some((e) => e.event === 'acquired')).toBe(true);
     // The seed's order: the lock is released before the worker is told to pause.
-    const ev = a.events();
+    const ev = a.agentEvents();
     const released = ev.findIndex((e) => e.event === 'released');
     const pause = ev.findIndex((e, i) => i > released && e.event === 'signal' && e.signal === 'SIGUSR2');
     expect(released).toBeGreaterThan(-1);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startPostgres, type Postgres } from '../harness/postgres.ts';
-import { pgTtlPeer } from '../../e2e/peers/peer-pod.ts';
+import { pgTtlPeer } from '../../e2e/peers/commands.ts';
 import { runHandoff } from '../../e2e/peers/handoff.ts';
 
 let server: Postgres;
@@ -39,8 +39,8 @@ describe('peer: PostgreSQL row with a TTL (seed 000)', () => {
     expect(r.steadyViolations, 'exactly one worker polls in the steady state').toBe(0);
     expect(r.exitCodes).toEqual([0, 0]);
     const [a, b] = r.pods;
-    expect(a.hasEvent('acquired') && a.hasEvent('renewed') && a.hasEvent('released')).toBe(true);
-    expect(b.hasEvent('attempt') && b.hasEvent('acquired')).toBe(true);
+    expect(a.agentEvents().some((e) => e.event === 'acquired') && a.agentEvents().some((e) => e.event === 'renewed') && a.agentEvents().some((e) => e.event === 'released')).toBe(true);
+    expect(b.agentEvents().some((e) => e.event === 'attempt') && b.agentEvents().some((e) => e.event === 'acquired')).toBe(true);
     // The seed's stop() deletes the row; b took it afterwards, and b's own stop() deleted it too.
     const c = new pg.Client({ connectionString: server.url });
     await c.connect();

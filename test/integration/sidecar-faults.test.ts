@@ -20,12 +20,6 @@ afterEach(async () => {
   pods = [];
 });
 
-function polling(p: SimPod): boolean {
-  const last = readWorkerLog(p.workerLog)
-    .filter((l) => l.pid === p.worker?.pid && (l.event === 'polling-start' || l.event === 'polling-stop'))
-    .at(-1);
-  return last?.event === 'polling-start';
-}
 
 function expectNoOverlap(list: SimPod[]): void {
   const intervals = pollIntervals(
@@ -59,13 +53,13 @@ describe('API server stopped and started', () => {
 
   it('the leader pauses before its Lease could expire, nobody polls while the API is gone, and work resumes after', async () => {
     const a = await startPod(endpoint, namespace, 'outage');
-    await waitFor('a to poll', () => polling(a));
+    await waitFor('a to poll', () => a.polling());
     const b = await startPod(endpoint, namespace, 'outage');
     await waitFor('b ready', () => b.ready());
 
     await server.stopApiServer();
     const downAt = performance.timeOrigin + performance.now();
-    await waitFor('a to pause', () => !polling(a), 6000);
+    await waitFor('a to pause', () => !a.polling(), 6000);
     const pausedAt = readWorkerLog(a.workerLog).filter((l) => l.event === 'polling-stop').at(-1)!.mono;
     // Renew deadline 3 s from the last renew (at most 1 s before the outage), well before the 4 s lease could expire.
     expect(pausedAt - downAt).toBeLessThan(3000 + 200);
@@ -73,10 +67,10 @@ describe('API server stopped and started', () => {
     const body = (await a.readyBody()) as { missing: string[] };
     expect(body.missing.join(' ')).toMatch(/API server at https:\/\/127\.0\.0\.1:\d+ is not answering/);
     await new Promise((r) => setTimeout(r, 3000));
-    expect(polling(a) || polling(b)).toBe(false);
+    expect(a.polling() || b.polling()).toBe(false);
 
     await server.startApiServer();
-    await waitFor('someone polls again', () => polling(a) || polling(b), 30_000);
+    await waitFor('someone polls again', () => a.polling() || b.polling(), 30_000);
     await waitFor('both ready again', async () => (await a.ready()) && (await b.ready()), 15_000);
     expectNoOverlap([a, b]);
   });
@@ -102,7 +96,7 @@ describe('bad input and missing RBAC', () => {
       return body.missing.some((m) => /may not update leases\.coordination\.k8s\.io in namespace/.test(m));
     }, 15_000);
     expect(await p.ready()).toBe(false);
-    expect(polling(p)).toBe(false);
+    expect(p.polling()).toBe(false);
   });
 
   it('exits 2 with one line naming the variable and the fix, starting nothing', () => {

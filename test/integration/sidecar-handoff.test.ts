@@ -66,24 +66,19 @@ async function leaderOf(list: SimPod[]): Promise<SimPod | undefined> {
   return undefined;
 }
 
-async function polling(p: SimPod): Promise<boolean> {
-  const lines = readWorkerLog(p.workerLog).filter((l) => l.pid === p.worker?.pid);
-  const last = lines.filter((l) => l.event === 'polling-start' || l.event === 'polling-stop').at(-1);
-  return last?.event === 'polling-start';
-}
 
 describe('baton sidecar, real processes, real API server', () => {
   it('graceful handoff with the worker confirming: the standby starts right after the confirmation', async () => {
     const a = await pod('grace');
-    await waitFor('a to lead', async () => (await a.leader())?.isLeader === true && (await polling(a)));
+    await waitFor('a to lead', async () => (await a.leader())?.isLeader === true && a.polling());
     const b = await pod('grace');
     await waitFor('b ready', () => b.ready());
     expect((await b.leader())?.isLeader).toBe(false);
-    expect(await polling(b)).toBe(false);
+    expect(b.polling()).toBe(false);
 
     const code = await a.terminate();
     expect(code).toBe(0);
-    await waitFor('b to lead and poll', async () => (await b.leader())?.isLeader === true && (await polling(b)), 10_000);
+    await waitFor('b to lead and poll', async () => (await b.leader())?.isLeader === true && b.polling(), 10_000);
     const { intervals } = expectNoOverlap([a, b]);
     // The handoff went through the release, not expiry: b started well within one lease duration of a's stop.
     const aStop = intervals.find((i) => i.name === a.opts.name)!.to;
@@ -112,11 +107,11 @@ describe('baton sidecar, real processes, real API server', () => {
 
   it('graceful handoff without confirmation waits the drain before the standby starts', async () => {
     const a = await pod('noack', { ack: false });
-    await waitFor('a to poll', () => polling(a));
+    await waitFor('a to poll', () => a.polling());
     const b = await pod('noack', { ack: false });
     await waitFor('b ready', () => b.ready());
     await a.terminate();
-    await waitFor('b to poll', () => polling(b), 10_000);
+    await waitFor('b to poll', () => b.polling(), 10_000);
     const { intervals } = expectNoOverlap([a, b]);
     const aStop = intervals.find((i) => i.name === a.opts.name)!.to;
     const bStart = intervals.find((i) => i.name === b.opts.name)!.from;
@@ -126,12 +121,12 @@ describe('baton sidecar, real processes, real API server', () => {
 
   it('native sidecar order: hands over on the deletionTimestamp and serves /leader as a standby until SIGTERM', async () => {
     const a = await pod('native', { native: true, preStopMs: 1500 });
-    await waitFor('a to poll', () => polling(a));
+    await waitFor('a to poll', () => a.polling());
     const b = await pod('native', { native: true });
     await waitFor('b ready', () => b.ready());
     const done = a.terminate();
     // During preStop, before any SIGTERM, the handoff is already done and a still answers as a standby.
-    await waitFor('b to poll', () => polling(b), 10_000);
+    await waitFor('b to poll', () => b.polling(), 10_000);
     const aStatus = await a.leader();
     expect(aStatus).toMatchObject({ isLeader: false, handingOver: true, holder: b.opts.name });
     expect(await done).toBe(0);
@@ -140,12 +135,12 @@ describe('baton sidecar, real processes, real API server', () => {
 
   it('SIGKILL of the leader pod: the standby takes over after the lease duration, never before', async () => {
     const a = await pod('crash');
-    await waitFor('a to poll', () => polling(a));
+    await waitFor('a to poll', () => a.polling());
     const b = await pod('crash');
     await waitFor('b ready', () => b.ready());
     a.kill();
     const killedAt = performance.timeOrigin + performance.now();
-    await waitFor('b to poll', () => polling(b), 15_000);
+    await waitFor('b to poll', () => b.polling(), 15_000);
     const { intervals } = expectNoOverlap([a, b]);
     const bStart = intervals.find((i) => i.name === b.opts.name)!.from;
     expect(bStart - killedAt).toBeGreaterThan(2500); // not before the Lease could have expired (4 s from the last renew)
@@ -154,10 +149,10 @@ describe('baton sidecar, real processes, real API server', () => {
 
   it('a worker restarted inside the leader pod gets the start signal again', async () => {
     const a = await pod('restart');
-    await waitFor('a to poll', () => polling(a));
+    await waitFor('a to poll', () => a.polling());
     const oldPid = a.worker!.pid!;
     await a.restartWorker();
-    await waitFor('the new worker to poll', async () => a.worker!.pid !== oldPid && (await polling(a)), 10_000);
+    await waitFor('the new worker to poll', async () => a.worker!.pid !== oldPid && a.polling(), 10_000);
     // The sidecar notices the new PID on its next /proc scan and sends it the current state (start).
     const newPid = a.worker!.pid!;
     await waitFor('the restart to be counted', async () => /^baton_worker_restarts_total 1$/m.test(await (await fetch(`${a.probeUrl}/metrics`)).text()), 5000);
@@ -175,12 +170,12 @@ describe('baton sidecar, real processes, real API server', () => {
     for (let round = 0; round < 2; round++) {
       const leader = await leaderOf(alive);
       expect(leader).toBeDefined();
-      await waitFor('leader polls', () => polling(leader!));
+      await waitFor('leader polls', () => leader!.polling());
       alive.splice(alive.indexOf(leader!), 1);
       await leader!.terminate();
       await waitFor('a new leader polls', async () => {
         const next = await leaderOf(alive);
-        return next !== undefined && (await polling(next));
+        return next !== undefined && next.polling();
       }, 10_000);
     }
     const a = expectNoOverlap(list);
@@ -193,7 +188,7 @@ describe('baton sidecar, real processes, real API server', () => {
 
   it('SIGTERM: a standby exits 0 at once; a second SIGTERM makes a waiting leader exit promptly, and the Lease then expires', async () => {
     const a = await pod('quit', { ack: false, env: { ...FAST, BATON_DRAIN: '20s' } });
-    await waitFor('a to poll', () => polling(a));
+    await waitFor('a to poll', () => a.polling());
     const b = await pod('quit');
     const c = await pod('quit');
     await waitFor('b, c ready', async () => (await b.ready()) && (await c.ready()));
@@ -204,13 +199,13 @@ describe('baton sidecar, real processes, real API server', () => {
     expect(Date.now() - t).toBeLessThan(1500);
 
     a.sidecar!.kill('SIGTERM'); // a leader whose worker never confirms: waits the 20 s drain
-    await waitFor('a to pause its worker', async () => !(await polling(a)), 5000);
+    await waitFor('a to pause its worker', async () => !a.polling(), 5000);
     t = Date.now();
     a.sidecar!.kill('SIGTERM');
     expect(await a.sidecarExited()).toBe(0);
     expect(Date.now() - t).toBeLessThan(1500);
     // Unreleased, the Lease expires (4 s) and c takes over; a's worker had long paused.
-    await waitFor('c to poll', () => polling(c), 10_000);
+    await waitFor('c to poll', () => c.polling(), 10_000);
     expectNoOverlap([a, b, c]);
   });
 

@@ -33,19 +33,15 @@ async function pod(workerEnv: Record<string, string> = {}): Promise<SimPod> {
   return p;
 }
 
-const polling = (p: SimPod) =>
-  readWorkerLog(p.workerLog)
-    .filter((l) => l.pid === p.worker?.pid && (l.event === 'polling-start' || l.event === 'polling-stop'))
-    .at(-1)?.event === 'polling-start';
 
 describe('python/baton_worker.py under the real sidecar', () => {
   it('hands over with a confirmation: the sidecar waits for it, not for the drain', async () => {
     const a = await pod();
-    await waitFor('a to poll', () => polling(a), 15_000);
+    await waitFor('a to poll', () => a.polling(), 15_000);
     const b = await pod();
     await waitFor('b ready', () => b.ready(), 15_000);
     await a.terminate();
-    await waitFor('b to poll', () => polling(b), 10_000);
+    await waitFor('b to poll', () => b.polling(), 10_000);
     const intervals = pollIntervals([...readWorkerLog(a.workerLog), ...readWorkerLog(b.workerLog)], Date.now());
     expect(overlap(intervals).totalMs, describeIntervals(intervals)).toBe(0);
     const aStop = intervals.find((i) => i.name === a.opts.name)!.to;
@@ -56,9 +52,9 @@ describe('python/baton_worker.py under the real sidecar', () => {
 
   it("pauses by itself when its sidecar dies (dead-man's switch)", async () => {
     const a = await pod({ WORKER_DEAD_MAN_S: '2' });
-    await waitFor('a to poll', () => polling(a), 15_000);
+    await waitFor('a to poll', () => a.polling(), 15_000);
     a.sidecar!.kill('SIGKILL');
-    await waitFor('the worker to pause itself', () => !polling(a), 6000);
+    await waitFor('the worker to pause itself', () => !a.polling(), 6000);
     expect(readWorkerLog(a.workerLog).some((l) => l.event === 'kit' && /dead-man/.test(String((l as unknown as { message: string }).message)))).toBe(true);
   });
 });
