@@ -24,7 +24,7 @@ export function timelineSvg(panels: Panel[], width = 1200): string {
   let y = 10;
   for (const p of panels) {
     const names = [...new Set(p.intervals.map((i) => i.name))];
-    const height = 44 + names.length * row + 26;
+    const height = 44 + names.length * row + 36;
     const span = Math.max(1, p.end - p.start);
     const x = (t: number) => left + ((t - p.start) / span) * (width - left - right);
     out.push(`<g transform="translate(0,${y})">`);
@@ -49,9 +49,12 @@ export function timelineSvg(panels: Panel[], width = 1200): string {
       const from = Math.max(a.from, b.from);
       out.push(`<rect x="${x(from)}" y="${top - 4}" width="${Math.max(2, x(from + ms) - x(from))}" height="${bottom - top + 8}" fill="none" stroke="#fb8c00" stroke-width="2"><title>two pollers for ${ms.toFixed(1)} ms</title></rect>`);
     }
-    for (const m of p.marks) {
-      out.push(`<line x1="${x(m.at)}" x2="${x(m.at)}" y1="${bottom}" y2="${bottom + 6}" stroke="#333"/><text x="${x(m.at)}" y="${bottom + 16}" font-size="9" text-anchor="middle">${esc(m.label)}</text>`);
-    }
+    p.marks.forEach((m, k) => {
+      // Short labels ("rollout 3", "SIGKILL e2e-…"), staggered so neighbours do not overprint.
+      const label = m.label.split(':')[0]!;
+      const ly = bottom + 16 + (k % 2) * 10;
+      out.push(`<line x1="${x(m.at)}" x2="${x(m.at)}" y1="${bottom}" y2="${ly - 8}" stroke="#333"/><text x="${x(m.at)}" y="${ly}" font-size="9" text-anchor="middle"><title>${esc(m.label)}</title>${esc(label)}</text>`);
+    });
     out.push(`<text x="${width - right}" y="${bottom + 16}" font-size="9" text-anchor="end">${((p.end - p.start) / 1000).toFixed(1)} s</text>`);
     out.push('</g>');
     y += height;

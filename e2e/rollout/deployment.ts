@@ -97,7 +97,7 @@ export class SimDeployment {
   async killLeader(isPolling: (p: SimPod) => boolean): Promise<void> {
     const victim = this.live.find(isPolling) ?? this.live[0];
     if (!victim) return;
-    this.mark(`SIGKILL ${victim.opts.name}`);
+    this.mark(`SIGKILL: ${victim.opts.name}`);
     victim.kill();
     this.live = this.live.filter((p) => p !== victim);
     await victim.forgetPod();

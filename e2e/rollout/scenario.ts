@@ -100,7 +100,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     },
   });
   const someonePolls = () => dep.pods.some((p) => p.polling());
-  const settle = () => new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
+  // Between steps: let the new bot work off what queued up during the handoff, then a little steady
+  // state, so each step starts from the same calm (a SIGKILL mid-backlog would mix two effects).
+  const settle = async () => {
+    const queued = () => new Set(double.injected().filter((r) => r.updateId !== null).map((r) => r.updateId)).size;
+    await waitUntil(`${c.name}: the backlog is worked off`, () => handledIds(dep.pods).size >= queued() - o.rate, 60_000).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
+  };
   let load: ReturnType<TelegramDouble['startLoad']> | undefined;
   try {
     await dep.deploy();
