@@ -10,7 +10,11 @@ RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-bookworm-slim
 ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=""
 LABEL org.opencontainers.image.title="baton" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.description="Kubernetes sidecar: one long-polling worker at a time, millisecond handoffs with a Lease" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
