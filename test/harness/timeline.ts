@@ -9,7 +9,7 @@ export interface WorkerLogLine {
   name: string;
   event: string;
   signal?: string;
-  pause?: number;
+  pause?: number | null;
   status?: number;
 }
 

@@ -1,6 +1,6 @@
 // The bot stand-in (test/fixtures/worker.ts), driven by signals directly and by the controller.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,19 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkerController } from '../../src/worker/controller.ts';
 import { TargetFinder } from '../../src/worker/target.ts';
 import { FakeClock } from './fake-clock.ts';
+import { readWorkerLog, type WorkerLogLine } from '../harness/timeline.ts';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/worker.ts');
 
-interface LogLine {
-  t: number;
-  mono: number;
-  pid: number;
-  name: string;
-  event: string;
-  signal?: string;
-  pause?: number | null;
-  status?: number;
-}
 
 let dir: string;
 let logFile: string;
@@ -52,12 +43,8 @@ function startWorker(env: Record<string, string> = {}, tag = marker()): ChildPro
   return child;
 }
 
-function lines(): LogLine[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as LogLine);
+function lines(): WorkerLogLine[] {
+  return readWorkerLog(logFile);
 }
 
 const events = () => lines().map((l) => (l.signal ? `${l.event}:${l.signal}` : l.event));
