@@ -2,10 +2,10 @@
 // one sentence that names the variable and the fix; the CLI prints it and exits 2 before starting anything.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isIP } from 'node:net';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { timingProblems } from './election/rules.ts';
+import { isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
 import type { TargetSelector } from './worker/target.ts';
 
 export interface BatonConfig {
@@ -26,11 +26,6 @@ export interface BatonConfig {
   probeListen: HostPort;
   kubeconfig: string | undefined;
   logLevel: string;
-}
-
-export interface HostPort {
-  host: string;
-  port: number;
 }
 
 interface Option {
@@ -99,20 +94,13 @@ export function parseDuration(value: string, name: string): number {
   return total;
 }
 
-export function parseHostPort(value: string, name: string): HostPort {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
-  const host = m?.[1] ?? m?.[2];
-  const port = Number(m?.[3]);
-  if (!m || !host || !(port >= 0 && port <= 65535)) {
-    throw new ConfigError(`${name}=${JSON.stringify(value)} is not host:port: write it like 127.0.0.1:4040 or [::1]:4040`);
+/** `host:port` as the servers parse it (src/http/listen.ts), refused as a ConfigError naming the variable. */
+function hostPortSetting(value: string, name: string): HostPort {
+  try {
+    return parseHostPort(value, name);
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}: fix ${name}`);
   }
-  return { host, port };
-}
-
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
 }
 
 function parseSignal(value: string, name: string): NodeJS.Signals {
@@ -202,11 +190,11 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const pauseAckTimeoutMs = parseDuration(get('BATON_PAUSE_ACK_TIMEOUT')!, 'BATON_PAUSE_ACK_TIMEOUT');
   const drainMs = parseDuration(get('BATON_DRAIN')!, 'BATON_DRAIN');
 
-  const listen = parseHostPort(get('BATON_LISTEN')!, 'BATON_LISTEN');
-  if (!isLoopback(listen.host)) {
+  const listen = hostPortSetting(get('BATON_LISTEN')!, 'BATON_LISTEN');
+  if (!isLoopbackHost(listen.host)) {
     throw new ConfigError(`BATON_LISTEN=${listen.host}:${listen.port} is not a loopback address: the local API changes state (POST /paused), so it serves only 127.0.0.1 or [::1]; scrape metrics on BATON_PROBE_LISTEN`);
   }
-  const probeListen = parseHostPort(get('BATON_PROBE_LISTEN')!, 'BATON_PROBE_LISTEN');
+  const probeListen = hostPortSetting(get('BATON_PROBE_LISTEN')!, 'BATON_PROBE_LISTEN');
   if (listen.port !== 0 && listen.port === probeListen.port) {
     throw new ConfigError(`BATON_LISTEN and BATON_PROBE_LISTEN both use port ${listen.port}: give them different ports`);
   }
