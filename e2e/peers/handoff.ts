@@ -3,7 +3,7 @@
 // would, and the standby's worker eventually polls. Used by the peers' integration tests (which assert
 // only the behaviour) and available to the benchmark.
 import { describeIntervals, gaps, overlap, pollIntervals, readWorkerLog, type PollInterval } from '../../test/harness/timeline.ts';
-import { SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
+import { SimPod, waitFor, type SimPodOptions } from '../../test/harness/sim-pod.ts';
 import type { PeerCommand } from './commands.ts';
 
 export interface HandoffOptions {
@@ -35,15 +35,6 @@ export interface HandoffResult {
   describe: string;
 }
 
-export async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /** The events by which a standby shows it has looked at the lock and found it taken. */
 const STANDBY_EVENTS = new Set(['attempt', 'new-leader']);
 
@@ -55,9 +46,9 @@ export async function runHandoff(o: HandoffOptions): Promise<HandoffResult> {
   const pods: [SimPod, SimPod] = [a, b];
   try {
     await a.start();
-    await waitUntil(`${nameA} to acquire and its worker to poll`, () => a.polling(), 30_000);
+    await waitFor(`${nameA} to acquire and its worker to poll`, () => a.polling(), 30_000);
     await b.start();
-    await waitUntil(`${nameB} to see the lock taken`, () => b.agentEvents().some((e) => STANDBY_EVENTS.has(e.event)), 30_000);
+    await waitFor(`${nameB} to see the lock taken`, () => b.agentEvents().some((e) => STANDBY_EVENTS.has(e.event)), 30_000);
     let steadyViolations = 0;
     const steadyUntil = Date.now() + (o.steadyMs ?? 1500);
     while (Date.now() < steadyUntil) {
@@ -67,7 +58,7 @@ export async function runHandoff(o: HandoffOptions): Promise<HandoffResult> {
 
     const sigtermAt = performance.timeOrigin + performance.now();
     const terminated = a.terminate();
-    await waitUntil(`${nameB}'s worker to poll after ${nameA}'s SIGTERM`, () => b.polling(), o.handoffTimeoutMs ?? 60_000);
+    await waitFor(`${nameB}'s worker to poll after ${nameA}'s SIGTERM`, () => b.polling(), o.handoffTimeoutMs ?? 60_000);
     const codeA = await terminated;
     // Let the new leader settle, then end it too: every peer must exit 0 on SIGTERM.
     await new Promise((r) => setTimeout(r, 300));

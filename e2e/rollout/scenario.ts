@@ -5,7 +5,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as k8s from '@kubernetes/client-node';
 import { TelegramDouble } from '../telegram/server.ts';
-import { SIDECAR_NODE_FLAGS, type SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
+import { SIDECAR_NODE_FLAGS, waitFor, type SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
 import { pollIntervals, readWorkerLog } from '../../test/harness/timeline.ts';
 import { figures, type Figures, type HandledRecord } from '../report/figures.ts';
 import type { Panel } from '../report/timeline-svg.ts';
@@ -104,13 +104,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   // state, so each step starts from the same calm (a SIGKILL mid-backlog would mix two effects).
   const settle = async () => {
     const queued = () => new Set(double.injected().filter((r) => r.updateId !== null).map((r) => r.updateId)).size;
-    await waitUntil(`${c.name}: the backlog is worked off`, () => handledIds(dep.pods).size >= queued() - o.rate, 60_000).catch(() => undefined);
+    await waitFor(`${c.name}: the backlog is worked off`, () => handledIds(dep.pods).size >= queued() - o.rate, 60_000).catch(() => undefined);
     await new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
   };
   let load: ReturnType<TelegramDouble['startLoad']> | undefined;
   try {
     await dep.deploy();
-    await waitUntil(`${c.name}: the first bot polls`, someonePolls, 15_000);
+    await waitFor(`${c.name}: the first bot polls`, someonePolls, 15_000);
     load = double.startLoad({ ratePerSecond: o.rate, token });
     await settle();
     let handoffs = 0;
@@ -118,7 +118,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       await dep.rollout(`rollout ${i + 1}`);
       handoffs++;
       await dep.settle();
-      await waitUntil(`${c.name}: a bot polls after rollout ${i + 1}`, someonePolls, 90_000);
+      await waitFor(`${c.name}: a bot polls after rollout ${i + 1}`, someonePolls, 90_000);
       await settle();
     }
     const rolloutsEnd = performance.timeOrigin + performance.now();
@@ -127,19 +127,19 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       killedAt = performance.timeOrigin + performance.now();
       await dep.killLeader((p) => p.polling());
       handoffs++;
-      await waitUntil(`${c.name}: a bot polls after the SIGKILL`, someonePolls, 90_000);
+      await waitFor(`${c.name}: a bot polls after the SIGKILL`, someonePolls, 90_000);
       await settle();
     }
     if (o.scaleToZero) {
       await dep.scaleToZeroAndBack(2000);
       handoffs++;
-      await waitUntil(`${c.name}: a bot polls after scaling back`, someonePolls, 90_000);
+      await waitFor(`${c.name}: a bot polls after scaling back`, someonePolls, 90_000);
       await settle();
     }
     await load.stop();
     const injectedAll = double.injected().filter((r) => r.updateId !== null);
     // Let the last bot work off its queue: an update still waiting now is late, not lost.
-    await waitUntil(`${c.name}: the queue is worked off`, () => handledIds(dep.pods).size >= new Set(injectedAll.map((r) => r.updateId)).size, 60_000).catch(() => undefined);
+    await waitFor(`${c.name}: the queue is worked off`, () => handledIds(dep.pods).size >= new Set(injectedAll.map((r) => r.updateId)).size, 60_000).catch(() => undefined);
     const end = performance.timeOrigin + performance.now();
     const intervals = dep.pods.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), end, p.deaths));
     const handled: HandledRecord[] = dep.pods.flatMap((p) =>
@@ -180,12 +180,4 @@ function handledIds(pods: SimPod[]): Set<number> {
   const ids = new Set<number>();
   for (const p of pods) for (const l of readWorkerLog(p.workerLog)) if (l.event === 'handled') ids.add((l as unknown as { update: number }).update);
   return ids;
-}
-
-async function waitUntil(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
