@@ -4,7 +4,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from './election/clock.ts';
 import type { Elector, ElectorEvent } from './election/elector.ts';
-import type { ObservedLease } from './election/record.ts';
 import type { BatonMetrics } from './metrics.ts';
 import type { PauseTracker } from './pause-tracker.ts';
 import type { Health, LeaderStatus, PauseConfirmation, Readiness } from './status.ts';
@@ -291,13 +290,9 @@ export class Sidecar {
     return result;
   }
 
-  /** For tests and the CLI. */
+  /** True once a handoff has begun (the Pod watch uses it to log the deletion once). */
   get isHandingOver(): boolean {
     return this.handingOver;
-  }
-
-  observedLease(): ObservedLease | undefined {
-    return this.o.elector.snapshot().observed;
   }
 }
 
