@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { timingProblems } from './election/rules.ts';
-import { isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
+import { BAD_FETCH_PORTS, isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
 import type { TargetSelector } from './worker/target.ts';
 
 export interface BatonConfig {
@@ -94,13 +94,25 @@ export function parseDuration(value: string, name: string): number {
   return total;
 }
 
-/** `host:port` as the servers parse it (src/http/listen.ts), refused as a ConfigError naming the variable. */
+/**
+ * `host:port` as the servers parse it (src/http/listen.ts), refused as a ConfigError naming the variable.
+ * A Fetch "bad port" is refused too: the worker kit reaches BATON_LISTEN with `fetch`, which will not
+ * connect to it; BATON_PROBE_LISTEN follows the same rule, since a browser or a fetch-based checker (and
+ * `kubectl port-forward`, which keeps the port number) could not reach it either, and another port costs nothing.
+ */
 function hostPortSetting(value: string, name: string): HostPort {
+  let hostPort: HostPort;
   try {
-    return parseHostPort(value, name);
+    hostPort = parseHostPort(value, name);
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}: fix ${name}`);
   }
+  if (BAD_FETCH_PORTS.has(hostPort.port)) {
+    throw new ConfigError(
+      `${name}=${value.trim()} uses port ${hostPort.port}, a "bad port" of the Fetch standard that Node's fetch (the worker kit's client) and browsers refuse to connect to: choose another port, e.g. ${name === 'BATON_LISTEN' ? '4040' : '4041'}`,
+    );
+  }
+  return hostPort;
 }
 
 function parseSignal(value: string, name: string): NodeJS.Signals {
