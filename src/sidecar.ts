@@ -285,7 +285,10 @@ export class Sidecar {
 
   confirmPause(id: number): PauseConfirmation {
     const result = this.o.pauses.confirm(id);
-    this.o.logger.info({ event: 'pause-confirmation', pause: id, result }, `worker confirmed pause ${id}: ${result}`);
+    // Only a pause's first confirmation is news. The worker kit confirms again each pause signal the 30 s
+    // resync re-sends ('duplicate': debug, or a standby logs it forever), and POST /paused already warns
+    // of a refused one with its explanation.
+    this.o.logger[result === 'accepted' ? 'info' : 'debug']({ event: 'pause-confirmation', pause: id, result }, `worker confirmed pause ${id}: ${result}`);
     this.publish();
     return result;
   }
