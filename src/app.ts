@@ -16,6 +16,7 @@ import { LeaseWatcher } from './kube/lease-watch.ts';
 import { PodLabeler } from './kube/pod-label.ts';
 import { PodWatcher, type ObservedPod } from './kube/pod-watch.ts';
 import { KubeClient } from './kube/rest.ts';
+import { watchReport } from './kube/watch-report.ts';
 import type { KubeConnection } from './kube/connection.ts';
 import { BatonMetrics } from './metrics.ts';
 import { PauseTracker } from './pause-tracker.ts';
@@ -35,7 +36,7 @@ export interface RunningBaton {
 
 export async function startBaton(config: BatonConfig, connection: KubeConnection, logger: Logger): Promise<RunningBaton> {
   const clock = systemClock;
-  const metrics = new BatonMetrics({ signals: [config.startSignal, config.pauseSignal] });
+  const metrics = new BatonMetrics({ signals: [config.startSignal, config.pauseSignal], watches: config.podName ? ['lease', 'pod'] : ['lease'] });
   metrics.info(config.identity, config.leaseName, config.namespace, VERSION);
   const api = new ApiHealthTally(clock, connection.server, config.namespace);
   const client = new KubeClient(connection, {
@@ -97,6 +98,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     namespace: config.namespace,
     name: config.leaseName,
     requestTimeoutMs: timeoutMs,
+    ...watchReport({ watch: 'lease', label: `Lease "${config.leaseName}"`, logger, count: (w, r) => metrics.watchStart(w, r) }),
     onEvent: (e) => {
       api.activity();
       // SYNCED carries the Lease as a (re)list found it, e.g. after a 410: as good as a MODIFIED.
@@ -115,6 +117,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
         namespace: config.namespace,
         name: config.podName,
         requestTimeoutMs: timeoutMs,
+        ...watchReport({ watch: 'pod', label: `Pod "${config.podName}"`, logger, count: (w, r) => metrics.watchStart(w, r) }),
         onEvent: (e) => {
           if (e.pod && e.type !== 'DELETED') {
             pod = e.pod;

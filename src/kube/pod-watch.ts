@@ -3,7 +3,7 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { BackoffOptions } from './backoff.ts';
 import { parseMicroTime } from './micro-time.ts';
-import { ConvertingWatcher, type ObjectEventType } from './object-watcher.ts';
+import { ConvertingWatcher, type ObjectEventType, type WatchStart } from './object-watcher.ts';
 import type { KubeClient } from './rest.ts';
 
 /** What baton reads from its Pod. */
@@ -31,6 +31,8 @@ export interface PodWatcherOptions {
   name: string;
   onEvent: (event: PodEvent) => void;
   onError?: (err: Error) => void;
+  onStart?: (start: WatchStart) => void;
+  onRecovered?: (failures: number) => void;
   timeoutSeconds?: number;
   idleTimeoutMs?: number;
   requestTimeoutMs?: number;
