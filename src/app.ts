@@ -62,7 +62,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const worker = new WorkerController({ finder, clock });
   const pauses = new PauseTracker({ clock, ackTimeoutMs: config.pauseAckTimeoutMs, drainMs: config.drainMs });
 
-  const labeler = config.podName
+  // BATON_POD_LABEL=false: the Role has no `patch pods` (chart value rbac.podLabel=false), so never try.
+  const labeler = config.podName && config.podLabel
     ? new PodLabeler({ client, namespace: config.namespace, podName: config.podName, logger: kubeLogger, requestTimeoutMs: timeoutMs })
     : undefined;
   const recorder = new EventRecorder({ client, identity: config.identity, logger: kubeLogger, namespace: config.namespace });

@@ -26,6 +26,8 @@ export interface BatonConfig {
   probeListen: HostPort;
   kubeconfig: string | undefined;
   logLevel: string;
+  /** Keep the label `baton/role` on the own Pod (BATON_POD_LABEL); false: never patch a pod. */
+  podLabel: boolean;
 }
 
 interface Option {
@@ -54,6 +56,7 @@ export const OPTIONS: readonly Option[] = [
   { env: 'BATON_PROBE_LISTEN', flag: 'probe-listen', default: '0.0.0.0:4041', help: 'read-only GET /healthz, /readyz, /metrics for the kubelet and Prometheus' },
   { env: 'KUBECONFIG', flag: 'kubeconfig', help: 'kubeconfig file when running outside a cluster (in-cluster configuration otherwise)' },
   { env: 'BATON_LOG_LEVEL', flag: 'log-level', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+  { env: 'BATON_POD_LABEL', flag: 'pod-label', default: 'true', help: 'keep the label baton/role (leader/standby) on the own Pod; false: never patch a pod (no `patch pods` needed)' },
 ];
 
 /** A bad setting. The CLI prints `message` and exits 2. */
@@ -216,6 +219,12 @@ export function loadConfig(src: LoadSources): BatonConfig {
     throw new ConfigError(`BATON_LOG_LEVEL=${JSON.stringify(logLevel)} is not a level: use trace, debug, info, warn, error or fatal`);
   }
 
+  const podLabelText = get('BATON_POD_LABEL')!;
+  if (podLabelText !== 'true' && podLabelText !== 'false') {
+    throw new ConfigError(`BATON_POD_LABEL=${JSON.stringify(podLabelText)} is not true or false: set true to keep the label baton/role on the Pod, false to leave pods alone`);
+  }
+  const podLabel = podLabelText === 'true';
+
   return {
     leaseName,
     namespace,
@@ -233,6 +242,7 @@ export function loadConfig(src: LoadSources): BatonConfig {
     probeListen,
     kubeconfig,
     logLevel,
+    podLabel,
   };
 }
 

@@ -66,7 +66,12 @@ export function observedPodOf(pod: V1Pod): ObservedPod {
   };
 }
 
-/** Watches one Pod (normally the sidecar's own). */
+/**
+ * Watches one Pod (normally the sidecar's own). Both the list and the watch carry
+ * `fieldSelector=metadata.name=<pod>`, so the API server authorises them per name: a Role with
+ * `resourceNames: [<pod>]` is enough, and the sidecar never receives another pod. (A Deployment's Role
+ * cannot name its pods in advance, so the chart grants list/watch on all of them: docs/security.md.)
+ */
 export class PodWatcher extends ConvertingWatcher<V1Pod> {
   constructor(options: PodWatcherOptions) {
     const { client, namespace, name, onEvent, ...rest } = options;

@@ -33,6 +33,7 @@ describe('config', () => {
       listen: { host: '127.0.0.1', port: 4040 },
       probeListen: { host: '0.0.0.0', port: 4041 },
       logLevel: 'info',
+      podLabel: true,
     });
     expect(c.target).toEqual({ kind: 'command', pattern: /bot\.js/ });
   });
@@ -67,8 +68,15 @@ describe('config', () => {
     [{ BATON_LISTEN: '0.0.0.0:4040' }, /BATON_LISTEN=0.0.0.0:4040 is not a loopback address/],
     [{ BATON_PROBE_LISTEN: '127.0.0.1:4040' }, /both use port 4040/],
     [{ BATON_LOG_LEVEL: 'loud' }, /BATON_LOG_LEVEL="loud" is not a level/],
+    [{ BATON_POD_LABEL: 'no' }, /BATON_POD_LABEL="no" is not true or false/],
   ])('refuses %j with a message that names the variable', (env, message) => {
     expect(problem({ ...base, ...env })).toMatch(message);
+  });
+
+  it('turns the pod label off with BATON_POD_LABEL=false (or --pod-label false)', () => {
+    expect(load({ ...base, BATON_POD_LABEL: 'false' }).podLabel).toBe(false);
+    expect(load(base, ['--pod-label', 'false']).podLabel).toBe(false);
+    expect(load({ ...base, BATON_POD_LABEL: 'true' }).podLabel).toBe(true);
   });
 
   it('needs POD_NAME for a container target', () => {

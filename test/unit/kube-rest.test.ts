@@ -123,6 +123,18 @@ describe('KubeClient.request', () => {
     expect(e.message).toContain('apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get"], resourceNames: ["other"]');
   });
 
+  it('tells a 403 of an admission policy apart: the Role allowed it, so it does not advise granting it', async () => {
+    client = newClient();
+    const said = `ValidatingAdmissionPolicy 'baton.ns.bot' with binding 'baton.ns.bot' denied request: baton: update of pods "b" in namespace "ns" refused`;
+    handler = (_req, res) => json(res, 403, status(403, 'Forbidden', said));
+    const err = await client
+      .request({ verb: 'patch', resource: 'pods', method: 'PATCH', path: '/api/v1/namespaces/ns/pods/b', body: {}, contentType: 'application/merge-patch+json', timeoutMs: 2000 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, verb: 'patch', apiMessage: said });
+    expect((err as Error).message).toBe(`patch pods "b" in namespace "ns" refused by an admission policy (the Role allows it; the policy says why): ${said}`);
+    expect((err as Error).message).not.toContain('grant it');
+  });
+
   it('times out a request that gets no answer, and tells a caller abort apart', async () => {
     const hook = vi.fn();
     client = newClient(hook);
