@@ -49,7 +49,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const timeoutMs = requestTimeoutMs(config);
 
   const lock = new KubeLeaseLock({ client, namespace: config.namespace, name: config.leaseName, requestTimeoutMs: timeoutMs });
-  const elector = new Elector({ ...config, identity: config.identity, lock, clock });
+  const elector = new Elector({ ...config, identity: config.identity, lock, clock, workerGraceMs: config.workerGraceMs });
 
   let pod: ObservedPod | undefined;
   const finder = new TargetFinder({
@@ -72,6 +72,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     leaseName: config.leaseName,
     namespace: config.namespace,
     leaseDurationMs: config.leaseDurationMs,
+    requestTimeoutMs: timeoutMs,
+    workerGraceMs: config.workerGraceMs,
     clock,
     logger,
     metrics,

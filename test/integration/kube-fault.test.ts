@@ -54,7 +54,7 @@ describe('LeaseWatcher behind a failing network', () => {
       proxy.pause('reset');
       await vi.waitFor(() => expect(watcher.lastError).toBeDefined());
       const contactAtOutage = watcher.lastContact!;
-      current = await lock.update(record('pod-b', 1), current.resourceVersion, signal());
+      current = await lock.update(record('pod-b', 1), current, signal());
       await new Promise((r) => setTimeout(r, 2000));
       // Phase 2: connections accepted but never answered (half-open) for 2 s: the connect timeout ends them.
       proxy.pause('stall');
@@ -70,7 +70,7 @@ describe('LeaseWatcher behind a failing network', () => {
       expect(watcher.lastContact!).toBeGreaterThan(contactAtOutage);
       // Resumed from its resourceVersion: one list at start, none after the outage.
       expect(events.filter((e) => e.type === 'SYNCED')).toHaveLength(1);
-      current = await lock.update(record('pod-c', 2), current.resourceVersion, signal());
+      current = await lock.update(record('pod-c', 2), current, signal());
       await vi.waitFor(() => expect(events.at(-1)).toEqual({ type: 'MODIFIED', lease: current }));
     } finally {
       await watcher.stop();
