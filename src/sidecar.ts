@@ -81,6 +81,8 @@ export class Sidecar {
       if (s.result === 'sent') this.o.logger.debug(fields, `sent ${s.signal} (${s.state}) to pid ${s.pid}`);
       else this.o.logger.error(fields, `could not send ${s.signal} to pid ${s.pid}: ${s.error}`);
     });
+    // S1: a start signal goes out only while this pod still leads, judged at that moment.
+    worker.setStartGuard(() => this.leading && !this.handingOver && elector.confirmLeadership());
     metrics.setLeader(false);
     this.o.reporters.label?.('standby');
     worker.start();
@@ -257,7 +259,8 @@ export class Sidecar {
       identity: this.o.identity,
       isLeader: this.leading && snap.isLeader,
       holder: r?.holderIdentity ?? '',
-      epoch: r?.leaseTransitions ?? 0,
+      // S2: the highest epoch seen, so /leader never shows a smaller one — not after a deletion, nor a hand edit.
+      epoch: Math.max(r?.leaseTransitions ?? 0, snap.maxEpoch, 0),
       since: r?.acquireTime && r.holderIdentity ? r.acquireTime.toISOString() : null,
       renewedAt: r?.renewTime ? r.renewTime.toISOString() : null,
       lease: { name: this.o.leaseName, namespace: this.o.namespace },

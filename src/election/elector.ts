@@ -110,6 +110,15 @@ export class Elector {
     this.dispatch({ type: 'stop' });
   }
 
+  /**
+   * Judges now — the renew deadline included — and says whether this pod still holds the Lease. Asked
+   * before every start signal (S1): a resumed process's overdue timers run in due order, not all at once.
+   */
+  confirmLeadership(): boolean {
+    this.dispatch({ type: 'tick' });
+    return holds(this.state);
+  }
+
   /** Whether this pod's worker is found with handlers. A standby acquires only when eligible; a leader steps aside after the grace (L1). */
   setEligible(eligible: boolean): void {
     if (this.state.eligible !== eligible) this.dispatch({ type: 'eligible', eligible });
