@@ -170,10 +170,12 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
       listen: { local: local.url, probe: probe.url },
       handOver: (trigger) => sidecar.handOver(trigger),
       close: async () => {
+        // L3: every stop is bounded by one request timeout, so shutdown ends while requests hang.
+        const bounded = (p: Promise<unknown> | undefined) => Promise.race([p, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
         sidecar.stop();
         labeler?.stop();
-        await Promise.allSettled([leaseWatcher.stop(), podWatcher?.stop()]);
-        await Promise.allSettled(servers.map((s) => s.close()));
+        await Promise.allSettled([bounded(leaseWatcher.stop()), bounded(podWatcher?.stop())]);
+        await Promise.allSettled(servers.map((s) => bounded(s.close())));
         servers = [];
       },
     };

@@ -2,6 +2,19 @@
 // happened and the local time, it returns the next state, at most one request to make, the events to
 // report and when to be woken. No I/O, no timers, no randomness of its own: `Elector` (elector.ts) runs
 // what it decides. Every rule it keeps is named after docs/protocol.md (S1, S2, L1, L2, C2 …).
+//
+// The rules (docs/protocol.md has them in full, with the tests that try to break them):
+//   S1  a worker starts only on proof of the previous holder's pause: a release, or one full lease
+//       duration, measured locally, since this pod saw someone else's record change; a record naming
+//       this pod that this process did not write is someone else's.
+//   S2  every change of holder writes an epoch above every epoch this process has seen, across deletion.
+//   L1  a leader whose worker has been gone for the worker grace releases and stands by.
+//   L2  a handoff never strands the Lease: an acquire won while retiring is released at once, unstarted.
+//   L3  shutdown always ends (every request is aborted at its timeout; stop() ends everything).
+//   L4  a request unsettled beyond twice its timeout shows in the snapshot (`busySince`): /healthz fails.
+//   C1  a write changes only the election's spec fields of the object it is based on (the lock's job).
+//   C2  every acquire and every end of leadership is an event; none ends silently.
+//   C3  config that breaks S1 is refused (src/config.ts, rules.ts timingProblems).
 import { sameRecord, type LeaderRecord, type ObservedLease } from './record.ts';
 import { acquiredRecord, expiresAt, isReleased, releasedRecord, renewedRecord, type ElectionTimings } from './rules.ts';
 
