@@ -16,7 +16,7 @@
 //   C2  every acquire and every end of leadership is an event; none ends silently.
 //   C3  config that breaks S1 is refused (src/config.ts, rules.ts timingProblems).
 import { sameRecord, type LeaderRecord, type ObservedLease } from './record.ts';
-import { acquiredRecord, expiresAt, isReleased, releasedRecord, renewedRecord, type ElectionTimings } from './rules.ts';
+import { acquiredRecord, expiresAt, isReleased, jittered, releasedRecord, renewedRecord, type ElectionTimings } from './rules.ts';
 
 /** Where this process stands. `acquiring` and `releasing` have their write in flight. */
 export type Phase = 'stopped' | 'standby' | 'acquiring' | 'leader' | 'releasing';
@@ -320,7 +320,7 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
   // Failures. A failed request (no answer, 5xx) is retried after the retry period — jittered for a standby,
   // as client-go's wait.JitterUntil — a conflict is read again at once.
   const { error, cause } = outcome;
-  if (error === 'failed') s.notBefore = now + (holds(s) ? cfg.retryPeriodMs : cfg.retryPeriodMs * (1 + 1.2 * jitter));
+  if (error === 'failed') s.notBefore = now + (holds(s) ? cfg.retryPeriodMs : jittered(cfg.retryPeriodMs, () => jitter));
   if (op.kind === 'read' || op.kind === 'verify') {
     d.events.push({ type: 'error', op: 'get', error: cause });
     return;
