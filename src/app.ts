@@ -50,7 +50,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const timeoutMs = requestTimeoutMs(config);
 
   const lock = new KubeLeaseLock({ client, namespace: config.namespace, name: config.leaseName, requestTimeoutMs: timeoutMs });
-  const elector = new Elector({ ...config, identity: config.identity, lock, clock });
+  const elector = new Elector({ ...config, identity: config.identity, lock, clock, workerGraceMs: config.workerGraceMs });
 
   let pod: ObservedPod | undefined;
   const finder = new TargetFinder({
@@ -74,6 +74,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     leaseName: config.leaseName,
     namespace: config.namespace,
     leaseDurationMs: config.leaseDurationMs,
+    requestTimeoutMs: timeoutMs,
+    workerGraceMs: config.workerGraceMs,
     clock,
     logger,
     metrics,
@@ -172,10 +174,12 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
       listen: { local: local.url, probe: probe.url },
       handOver: (trigger) => sidecar.handOver(trigger),
       close: async () => {
+        // L3: every stop is bounded by one request timeout, so shutdown ends while requests hang.
+        const bounded = (p: Promise<unknown> | undefined) => Promise.race([p, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
         sidecar.stop();
         labeler?.stop();
-        await Promise.allSettled([leaseWatcher.stop(), podWatcher?.stop()]);
-        await Promise.allSettled(servers.map((s) => s.close()));
+        await Promise.allSettled([bounded(leaseWatcher.stop()), bounded(podWatcher?.stop())]);
+        await Promise.allSettled(servers.map((s) => bounded(s.close())));
         servers = [];
       },
     };

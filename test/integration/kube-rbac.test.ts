@@ -84,7 +84,7 @@ describe('with the sidecar Role', () => {
       const lock = new KubeLeaseLock({ client: sa, namespace, name: 'bot' });
       const created = await lock.create(record('me'), signal());
       const read = await lock.get(signal());
-      const updated = await lock.update(record('me'), read!.resourceVersion, signal());
+      const updated = await lock.update(record('me'), read!, signal());
       await vi.waitFor(() => expect(leaseEvents.map((e) => e.type)).toEqual(['ABSENT', 'ADDED', 'MODIFIED']));
       expect(leaseEvents[1]!.lease).toEqual(created);
       expect(leaseEvents[2]!.lease).toEqual(updated);

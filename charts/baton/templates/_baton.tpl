@@ -55,6 +55,8 @@ The output is YAML without leading indentation; pipe it through nindent.
       value: {{ $s.pauseAckTimeout | quote }}
     - name: BATON_DRAIN
       value: {{ $s.drain | quote }}
+    - name: BATON_WORKER_GRACE
+      value: {{ $s.workerGrace | quote }}
     - name: BATON_START_SIGNAL
       value: {{ $s.startSignal | quote }}
     - name: BATON_PAUSE_SIGNAL
