@@ -2,6 +2,7 @@
 // reports (log line, metric, Event, pod label) of every leadership change. The rules live in
 // src/election; this file only decides what happens when, and keeps every report in agreement.
 import type { Logger } from 'pino';
+import { errorText } from './error-text.ts';
 import type { Clock } from './election/clock.ts';
 import type { Elector, ElectorEvent } from './election/elector.ts';
 import type { BatonMetrics } from './metrics.ts';
@@ -294,8 +295,4 @@ export class Sidecar {
   get isHandingOver(): boolean {
     return this.handingOver;
   }
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
