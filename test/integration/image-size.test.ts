@@ -24,7 +24,7 @@ function runImage(env: Record<string, string>, args: string[] = []) {
 describe('the image (final stage assembled as the Dockerfile declares it)', () => {
   beforeAll(async () => {
     image = await assembleImage(join(root, 'src', 'cli.ts'));
-  }, 120_000);
+  }, 300_000);
   afterAll(() => rmSync(image.dir, { recursive: true, force: true }));
 
   it('is at most 60 MB compressed, as an OCI image layout archive', () => {

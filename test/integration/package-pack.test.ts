@@ -22,7 +22,7 @@ describe('npm pack, installed into an empty project', () => {
     project = mkdtempSync(join(tmpdir(), 'baton-user-'));
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
     execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(packDir, tgz)], { cwd: project, stdio: 'pipe' });
-  }, 240_000);
+  }, 600_000);
 
   it('imports every export', () => {
     expect(Object.keys(pkg.exports).length).toBeGreaterThan(0);
