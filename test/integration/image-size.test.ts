@@ -12,12 +12,19 @@ const root = join(import.meta.dirname, '..', '..');
 const stage = readFinalStage();
 let image: ImageSizes;
 
+/** A system tool by absolute path: the image's process gets `env` only, without the host's PATH. */
+const tool = (name: string) => {
+  const path = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].map((d) => join(d, name)).find((p) => existsSync(p));
+  if (!path) throw new Error(`${name} is not installed (coreutils/util-linux): the test runs the image's rootfs with it`);
+  return path;
+};
+
 /** Runs the image's entrypoint in its rootfs as the image's user, with `env` only. */
 function runImage(env: Record<string, string>, args: string[] = []) {
   const [uid, gid] = stage.user.split(':');
-  const chroot = ['chroot', `--userspec=${uid}:${gid}`, image.rootfs, ...stage.entrypoint, ...args];
+  const chroot = [tool('chroot'), `--userspec=${uid}:${gid}`, image.rootfs, ...stage.entrypoint, ...args];
   // Without root, a user namespace maps us to root so that chroot is allowed.
-  const cmd = process.getuid?.() === 0 ? chroot : ['unshare', '--user', '--map-root-user', ...chroot];
+  const cmd = process.getuid?.() === 0 ? chroot : [tool('unshare'), '--user', '--map-root-user', ...chroot];
   return spawnSync(cmd[0]!, cmd.slice(1), { env, encoding: 'utf8', timeout: 30_000 });
 }
 

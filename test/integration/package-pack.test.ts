@@ -28,7 +28,8 @@ describe('npm pack, installed into an empty project', () => {
     expect(Object.keys(pkg.exports).length).toBeGreaterThan(0);
     for (const key of Object.keys(pkg.exports)) {
       const specifier = key === '.' ? pkg.name : `${pkg.name}/${key.slice(2)}`;
-      const run = spawnSync(node, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(specifier)}); console.log(Object.keys(m).length)`], { cwd: project, encoding: 'utf8' });
+      const attributes = pkg.exports[key]!.endsWith('.json') ? ", { with: { type: 'json' } }" : '';
+      const run = spawnSync(node, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(specifier)}${attributes}); console.log(Object.keys(m).length)`], { cwd: project, encoding: 'utf8' });
       expect(run.stderr, specifier).toBe('');
       expect(run.status, specifier).toBe(0);
       expect(Number(run.stdout.trim()), `${specifier} exports something`).toBeGreaterThan(0);
