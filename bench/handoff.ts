@@ -1,4 +1,4 @@
-// npm run bench — N graceful handoffs and M crash failovers of the compiled sidecar against the real
+// npm run bench — N graceful handoffs and M crash failovers of the bundled sidecar (the image's) against the real
 // API server, with real worker processes. Prints a table, then one line of JSON (the last line).
 //
 //   npm run bench -- --graceful 20 --crash 3 --idle 30
@@ -7,15 +7,14 @@
 // figure is the one users get. Figures are measured from the workers' own logs (polling-start/stop).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestApiServer } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../test/kube/cluster.ts';
+import { BUNDLE } from '../scripts/bundle.ts';
 import { SIDECAR_NODE_FLAGS, SimPod, waitFor } from '../test/harness/sim-pod.ts';
 import { overlap, pollIntervals, readWorkerLog, type PollInterval } from '../test/harness/timeline.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     graceful: { type: 'string', default: '20' },
@@ -52,7 +51,8 @@ async function newPod(): Promise<SimPod> {
     env: { BATON_LOG_LEVEL: 'info', ...env },
     preStopMs: 200,
     graceMs: 60_000,
-    cli: join(root, 'dist', 'cli.js'),
+    // The image's sidecar: the single-file bundle, with the image's Node flags.
+    cli: BUNDLE,
     nodeArgs: SIDECAR_NODE_FLAGS,
   });
   all.push(p);

@@ -33,7 +33,10 @@ export async function renderDeploy(helmBin: string): Promise<Map<string, string>
   const rule = await helmTemplate(helmBin, [
     ...common,
     '--show-only', 'templates/prometheusrule.yaml',
+    '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
     '--set', 'bot.image.repository=unused',
+    '--set', 'bot.image.tag=unused',
+    '--set', 'sidecar.image.repository=unused',
     '--set', 'monitoring.prometheusRule.enabled=true',
     '--set', 'monitoring.prometheusRule.scope=all',
   ]);

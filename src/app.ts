@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiHealthTally } from './api-health.ts';
+import { errorText } from './error-text.ts';
 import type { BatonConfig } from './config.ts';
 import { systemClock } from './election/clock.ts';
 import { Elector } from './election/elector.ts';
@@ -20,7 +21,7 @@ import { watchReport } from './kube/watch-report.ts';
 import type { KubeConnection } from './kube/connection.ts';
 import { BatonMetrics } from './metrics.ts';
 import { PauseTracker } from './pause-tracker.ts';
-import { Sidecar, errorText, type HandoffTrigger } from './sidecar.ts';
+import { Sidecar, type HandoffTrigger } from './sidecar.ts';
 import { VERSION } from './version.ts';
 import { WorkerController } from './worker/controller.ts';
 import { TargetFinder } from './worker/target.ts';

@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 // baton's entry point: reads the configuration, starts the sidecar, and turns SIGTERM into a handoff.
 // Exit codes: 0 after a clean stop, 1 when it could not start or failed, 2 for a bad setting.
-import { readFileSync } from 'node:fs';
-import { load as loadYaml } from 'js-yaml';
 import { startBaton } from './app.ts';
-import { ConfigError, helpText, loadConfig, type BatonConfig } from './config.ts';
+import { ConfigError, helpText, loadConfig, NamespaceUnknown, type BatonConfig } from './config.ts';
+import { errorText } from './error-text.ts';
 import { loadConnection } from './kube/connection.ts';
 import { createLogger } from './logger.ts';
-import { errorText } from './sidecar.ts';
 import { VERSION } from './version.ts';
 
 async function main(argv: string[]): Promise<void> {
@@ -19,15 +17,15 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`baton ${VERSION}\n`);
     return;
   }
-  let config: BatonConfig;
-  try {
-    config = loadConfig({ argv, env: process.env, kubeconfigNamespace });
-  } catch (err) {
-    if (err instanceof ConfigError) exit(2, `baton: ${err.message}`);
-    throw err;
-  }
-  const env = { ...process.env, KUBECONFIG: config.kubeconfig ?? process.env.KUBECONFIG };
-  const connection = await loadConnection({ env }).catch((err: unknown) => exit(2, `baton: ${errorText(err)}`));
+  // Settings first (a bad one exits 2 before anything is read), then the connection. Its kubeconfig
+  // context's namespace (the connection's own reading of KUBECONFIG: the first existing file) is
+  // BATON_NAMESPACE's last default, so a config that needs it is read once more with it.
+  const first = settings(argv);
+  const connection = await loadConnection({ env: { ...process.env, KUBECONFIG: first.kubeconfig ?? process.env.KUBECONFIG } }).catch(
+    (err: unknown) => exit(2, `baton: ${errorText(err)}`),
+  );
+  const config = first instanceof NamespaceUnknown ? settings(argv, connection.namespace ?? '') : first;
+  if (config instanceof NamespaceUnknown) exit(2, `baton: ${config.message}`);
   const logger = createLogger(config.logLevel, { identity: config.identity, lease: config.leaseName, namespace: config.namespace });
 
   const baton = await startBaton(config, connection, logger).catch((err: unknown) => {
@@ -63,16 +61,14 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGINT', onTerm);
 }
 
-/** The kubeconfig context's namespace, as the last default for BATON_NAMESPACE outside a cluster. */
-function kubeconfigNamespace(path: string): string | undefined {
+/** The validated settings, or `NamespaceUnknown` (the connection must name the namespace); exits 2 on any other problem. */
+function settings(argv: string[], connectionNamespace?: string): BatonConfig | NamespaceUnknown {
   try {
-    const doc = loadYaml(readFileSync(path.split(':')[0]!, 'utf8')) as {
-      'current-context'?: string;
-      contexts?: Array<{ name: string; context?: { namespace?: string } }>;
-    };
-    return doc.contexts?.find((c) => c.name === doc['current-context'])?.context?.namespace;
-  } catch {
-    return undefined;
+    return loadConfig({ argv, env: process.env, connectionNamespace });
+  } catch (err) {
+    if (err instanceof NamespaceUnknown) return err;
+    if (err instanceof ConfigError) exit(2, `baton: ${err.message}`);
+    throw err;
   }
 }
 

@@ -1,11 +1,11 @@
 // Configuration: environment variables, each with a matching flag (the flag wins). Every problem is
 // one sentence that names the variable and the fix; the CLI prints it and exits 2 before starting anything.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { timingProblems } from './election/rules.ts';
 import { BAD_FETCH_PORTS, isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
+import { inClusterNamespace } from './kube/connection.ts';
 import type { TargetSelector } from './worker/target.ts';
 
 export interface BatonConfig {
@@ -65,6 +65,21 @@ export const OPTIONS: readonly Option[] = [
 /** A bad setting. The CLI prints `message` and exits 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/**
+ * Every setting is valid but the namespace is known only from the kubeconfig: load the connection and
+ * call `loadConfig` again with its `connectionNamespace`.
+ */
+export class NamespaceUnknown extends ConfigError {
+  override name = 'NamespaceUnknown';
+  /** The KUBECONFIG setting whose connection names the namespace. */
+  readonly kubeconfig: string;
+
+  constructor(message: string, kubeconfig: string) {
+    super(message);
+    this.kubeconfig = kubeconfig;
+  }
 }
 
 export function helpText(): string {
@@ -149,15 +164,17 @@ function atLeast(ms: number, min: number, name: string, raw: string, why: string
   if (ms < min) throw new ConfigError(`${name}=${raw.trim()} ${why}: set at least ${min}ms`);
 }
 
-const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
 export interface LoadSources {
   argv: string[];
   env: NodeJS.ProcessEnv;
   /** Reads the in-cluster namespace file; injectable for tests. */
   readNamespaceFile?: () => string | undefined;
-  /** The kubeconfig context's namespace, when KUBECONFIG is used; injectable. */
-  kubeconfigNamespace?: (path: string) => string | undefined;
+  /**
+   * The namespace of the loaded connection (its kubeconfig context's), the last default. The CLI loads the
+   * connection only after the settings are valid, so a first call leaves this out and gets a
+   * `NamespaceUnknown` error when nothing else names the namespace and a kubeconfig is in use.
+   */
+  connectionNamespace?: string;
   hostname?: () => string;
 }
 
@@ -177,15 +194,8 @@ export function loadConfig(src: LoadSources): BatonConfig {
   }
 
   const kubeconfig = get('KUBECONFIG');
-  const readNs = src.readNamespaceFile ?? (() => readFileIfExists(IN_CLUSTER_NAMESPACE));
-  const namespace =
-    get('BATON_NAMESPACE') ||
-    src.env.POD_NAMESPACE ||
-    readNs() ||
-    (kubeconfig ? src.kubeconfigNamespace?.(kubeconfig) : undefined);
-  if (!namespace) {
-    throw new ConfigError('BATON_NAMESPACE is not set and could not be found (no POD_NAMESPACE, no in-cluster namespace file): set BATON_NAMESPACE, or POD_NAMESPACE from the downward API');
-  }
+  const readNs = src.readNamespaceFile ?? (() => inClusterNamespace());
+  const namespace = get('BATON_NAMESPACE') || src.env.POD_NAMESPACE || readNs() || src.connectionNamespace;
 
   const podName = src.env.POD_NAME || undefined;
   const identity = get('BATON_IDENTITY') || podName || (src.hostname ?? hostname)();
@@ -254,6 +264,12 @@ export function loadConfig(src: LoadSources): BatonConfig {
   }
   const podLabel = podLabelText === 'true';
 
+  // Last, so that every other setting is judged before the CLI loads the connection for its namespace.
+  if (!namespace) {
+    const message = 'BATON_NAMESPACE is not set and could not be found (no POD_NAMESPACE, no in-cluster namespace file, no namespace in the kubeconfig context): set BATON_NAMESPACE, or POD_NAMESPACE from the downward API';
+    throw kubeconfig && src.connectionNamespace === undefined ? new NamespaceUnknown(message, kubeconfig) : new ConfigError(message);
+  }
+
   return {
     leaseName,
     namespace,
@@ -289,10 +305,3 @@ function parseFlags(argv: string[]): Record<string, string | undefined> {
   }
 }
 
-function readFileIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { ApiHealth } from './api-health.ts';
 import type { ChangeReporters } from './change-reporters.ts';
+import { errorText } from './error-text.ts';
 import type { Clock } from './election/clock.ts';
 import type { Elector, ElectorEvent } from './election/elector.ts';
 import type { BatonMetrics } from './metrics.ts';
@@ -331,8 +332,4 @@ export class Sidecar {
   get isHandingOver(): boolean {
     return this.handingOver;
   }
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,6 +1,7 @@
 // Where the API server is and how to authenticate to it: a kubeconfig named by KUBECONFIG, or the
-// in-cluster ServiceAccount. Parsed here without @kubernetes/client-node, whose import alone costs
-// ~90 MB RSS; only kubeconfigs with `exec` or `auth-provider` users load it (see `pluginConnection`).
+// in-cluster ServiceAccount. Parsed here without @kubernetes/client-node, an optional dependency whose
+// import costs tens of MB of RSS (README, "Memory"); only kubeconfigs with `exec` or `auth-provider`
+// users load it (see `pluginConnection`).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { RequestOptions } from 'node:https';
@@ -172,7 +173,8 @@ export async function kubeconfigConnection(path: string, options: LoadConnection
     throw new Error(`${where}: cluster "${clusterName}" uses proxy-url, which baton does not support: reach the API server directly`);
   }
   if (user.exec !== undefined || user['auth-provider'] !== undefined) {
-    return pluginConnection(path, contextName, server, namespace, source);
+    const plugin = user.exec !== undefined ? 'an exec credential plugin' : 'an auth-provider';
+    return pluginConnection(path, contextName, server, namespace, source, `${where}: user "${userName}" uses ${plugin}`);
   }
 
   const insecure = cluster['insecure-skip-tls-verify'] === true;
@@ -217,13 +219,22 @@ export async function kubeconfigConnection(path: string, options: LoadConnection
   };
 }
 
+/** The one line a user gets when a kubeconfig needs @kubernetes/client-node and it is not installed. */
+export function clientNodeMissing(what: string): string {
+  return `${what}, which needs the optional package @kubernetes/client-node: install it next to baton (npm install @kubernetes/client-node), or use a kubeconfig with a token or a client certificate`;
+}
+
 /**
  * `exec` and `auth-provider` users run plugins (cloud CLIs) whose protocols client-node implements; baton
- * does not reimplement them. This path imports @kubernetes/client-node lazily and costs about 90 MB RSS:
- * prefer a token or client certificate (or in-cluster) for a small sidecar.
+ * does not reimplement them. This path imports @kubernetes/client-node lazily: it is an optional peer
+ * dependency, absent from the image and from a plain `npm install baton`, and costs tens of MB of RSS.
+ * Prefer a token or client certificate (or in-cluster) for a small sidecar.
  */
-async function pluginConnection(path: string, context: string, server: string, namespace: string | undefined, source: string): Promise<KubeConnection> {
-  const k8s = await import('@kubernetes/client-node');
+async function pluginConnection(path: string, context: string, server: string, namespace: string | undefined, source: string, what: string): Promise<KubeConnection> {
+  const k8s = await import('@kubernetes/client-node').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException | null)?.code === 'ERR_MODULE_NOT_FOUND') throw new Error(clientNodeMissing(what), { cause: err });
+    throw err;
+  });
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(path);
   kc.setCurrentContext(context);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../election/clock.ts';
+import { errorText } from '../error-text.ts';
 import { describeProcess, type FindResult, type Target, type TargetSource } from './target.ts';
 
 /** What baton wants the worker to do. */
@@ -280,10 +281,6 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
 
 function sameProcess(a: ProcessIdentity, b: ProcessIdentity): boolean {
   return a.pid === b.pid && a.startTime === b.startTime;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function killErrorText(err: unknown, pid: number, signal: NodeJS.Signals): string {

@@ -163,6 +163,8 @@ describe('helm install against the API server', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`kubectl -n ${installNs} get lease tg-bot -o wide`);
     expect(r.stdout).toContain(`kubectl -n ${installNs} get pods -l baton/lease=tg-bot -L baton/role`);
+    expect(r.stdout).toContain('with the sidecar registry.example.com/baton:0.1.0');
+    expect(r.stdout).toContain('baton publishes no image yet');
     const names = await kubectlOk(kubectlBin, admin, ['get', '-n', installNs, 'deployment,serviceaccount,role,rolebinding,poddisruptionbudget,prometheusrule', '-l', 'app.kubernetes.io/instance=tg', '-o', 'name']);
     expect(names.trim().split('\n').sort()).toEqual(
       [

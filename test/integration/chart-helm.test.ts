@@ -20,6 +20,7 @@ import {
   ensureHelm,
   helm,
   helmTemplate,
+  lintArgs,
   parseObjects,
   type ChartCombo,
   type KubeObject,
@@ -151,7 +152,7 @@ describe('helm lint --strict and helm template over the main value combinations'
     for (const kubeVersion of KUBE_VERSIONS) {
       it(`${combo.name} on Kubernetes ${kubeVersion}`, async () => {
         const args = comboArgs(combo, NS, kubeVersion);
-        const lint = await helm(helmBin, ['lint', '--strict', CHART_DIR, ...args]);
+        const lint = await helm(helmBin, ['lint', '--strict', CHART_DIR, ...lintArgs(args)]);
         expect(lint.code, lint.stdout + lint.stderr).toBe(0);
         expect(lint.stdout).toContain('0 chart(s) failed');
         const objects = parseObjects(await helmTemplate(helmBin, [combo.name, CHART_DIR, ...args]));
@@ -179,23 +180,86 @@ describe('settings the chart refuses', () => {
     expect(r.stderr).toContain('terminationGracePeriodSeconds (20) must be longer than bot.preStop.sleepSeconds (20)');
   });
 
-  it('election timings the sidecar would refuse at startup', async () => {
-    expect((await render(['sidecar.renewDeadline=14.5s'])).stderr).toContain('must exceed sidecar.renewDeadline (14.5s) by at least 1s');
-    expect((await render(['sidecar.retryPeriod=9s'])).stderr).toContain('must exceed 1.2 x sidecar.retryPeriod');
+  it('election timings the sidecar would refuse at startup (every such setting: chart-refusals.test.ts)', async () => {
+    expect((await render(['sidecar.renewDeadline=14.5s'])).stderr).toContain('BATON_LEASE_DURATION − BATON_RENEW_DEADLINE is 500 ms');
+    expect((await render(['sidecar.retryPeriod=9s'])).stderr).toContain('must be greater than 1.2 × BATON_RETRY_PERIOD (9000 ms)');
   });
 
-  it('values the schema does not know, bad durations, uncatchable signals, no bot image', async () => {
+  it('values the schema does not know; no bot image, an empty tag, no sidecar image', async () => {
     expect((await render(['sidecar.leaseDurationn=15s'])).stderr).toMatch(/additional properties? 'leaseDurationn' not allowed/);
-    expect((await render(['sidecar.drain=5'])).stderr).toContain('/sidecar/drain');
-    expect((await render(['sidecar.pauseSignal=SIGTERM'])).stderr).toContain('/sidecar/pauseSignal');
-    expect((await render(['sidecar.listen=0.0.0.0:4040'])).stderr).toContain('/sidecar/listen');
     const noImage = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.37.2']);
     expect(noImage.stderr).toContain('bot.image.repository is required');
+    // An empty tag used to render "registry/bot:" (InvalidImageName at run time).
+    expect((await render(['bot.image.tag='])).stderr).toContain('bot.image.tag or bot.image.digest is required');
+    expect((await render(['sidecar.image.repository='])).stderr).toContain('sidecar.image.repository is required: baton publishes no image yet');
   });
 
-  it('a native sidecar on a cluster older than 1.29', async () => {
-    const r = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.28.4', '-f', CHART_BASE_VALUES, '--set', 'sidecar.native=true']);
-    expect(r.stderr).toContain('sidecar.native needs Kubernetes 1.29 or newer');
+  it('a native sidecar or the kubelet\'s preStop sleep on a cluster known to be too old, naming --kube-version', async () => {
+    const native = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.28.4', '-f', CHART_BASE_VALUES, '--set', 'sidecar.native=true', '--set', 'bot.preStop.mode=exec']);
+    expect(native.stderr).toContain('sidecar.native needs Kubernetes 1.29 or newer');
+    expect(native.stderr).toContain('--kube-version');
+    const sleep = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.29.4', '-f', CHART_BASE_VALUES]);
+    expect(sleep.stderr).toContain('bot.preStop.mode=sleep (the kubelet\'s sleep action) needs Kubernetes 1.30 or newer; this cluster is v1.29.4. Set bot.preStop.mode=exec');
+    expect(sleep.stderr).toContain('--kube-version');
+  });
+});
+
+describe('offline rendering and the conventions of well-kept charts', () => {
+  const template = async (args: string[]) => parseObjects(await helmTemplate(helmBin, ['x', CHART_DIR, '--namespace', NS, '-f', CHART_BASE_VALUES, ...args]));
+  const deploymentOf = (objects: KubeObject[]) => find<Deployment>(objects, 'Deployment')[0]!;
+
+  it('helm template without a cluster (no --kube-version): the kubelet sleep action, and a native sidecar works', async () => {
+    const pod = deploymentOf(await template(['--set', 'sidecar.native=true'])).spec.template.spec;
+    const { sidecar, bot, native } = containersOf(pod);
+    expect(native).toBe(true);
+    expect(sidecar.restartPolicy).toBe('Always');
+    expect(bot.lifecycle!.preStop).toEqual({ sleep: { seconds: 20 } });
+    // exec is the opt-in for old clusters.
+    const old = deploymentOf(await template(['--set', 'bot.preStop.mode=exec'])).spec.template.spec;
+    expect(containersOf(old).bot.lifecycle!.preStop).toEqual({ exec: { command: ['sleep', '20'] } });
+  });
+
+  it('the sidecar\'s tag defaults to the chart\'s appVersion; a digest wins', async () => {
+    const appVersion = /^appVersion: "(.*)"$/m.exec(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8'))![1];
+    expect(containersOf(deploymentOf(await template([])).spec.template.spec).sidecar.image).toBe(`registry.example.com/baton:${appVersion}`);
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    expect(containersOf(deploymentOf(await template(['--set', `sidecar.image.digest=${digest}`])).spec.template.spec).sidecar.image).toBe(`registry.example.com/baton@${digest}`);
+  });
+
+  it('monitoring objects only where the cluster serves their API; required=true fails naming the fix', async () => {
+    const on = ['--set', 'monitoring.podMonitor.enabled=true', '--set', 'monitoring.serviceMonitor.enabled=true', '--set', 'monitoring.prometheusRule.enabled=true'];
+    const without = (await template(on)).map((o) => o.kind);
+    expect(without).not.toContain('PodMonitor');
+    expect(without).not.toContain('ServiceMonitor');
+    expect(without).not.toContain('PrometheusRule');
+    expect(without).toContain('Deployment');
+    const only = (await template([...on, '--api-versions', 'monitoring.coreos.com/v1/PodMonitor'])).map((o) => o.kind);
+    expect(only).toContain('PodMonitor');
+    expect(only).not.toContain('PrometheusRule');
+    const r = await helm(helmBin, ['template', 'x', CHART_DIR, '-f', CHART_BASE_VALUES, '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'monitoring.prometheusRule.required=true']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('monitoring.prometheusRule.required is true, but the cluster serves no monitoring.coreos.com/v1/PrometheusRule: install the prometheus-operator CRDs first, or, rendering offline with helm template, pass --api-versions monitoring.coreos.com/v1/PrometheusRule');
+  });
+
+  it('commonLabels, sidecar.extraVolumeMounts, init and extra containers, topologySpreadConstraints pass through', async () => {
+    const objects = await template([
+      '--kube-version', '1.37.2', '--set', 'sidecar.native=true',
+      '--set', 'commonLabels.team=bots',
+      '--set-json', 'deployment.volumes=[{"name":"certs","emptyDir":{}}]',
+      '--set-json', 'sidecar.extraVolumeMounts=[{"name":"certs","mountPath":"/certs"}]',
+      '--set-json', 'deployment.initContainers=[{"name":"migrate","image":"registry.example.com/my-bot:1.0.0"}]',
+      '--set-json', 'deployment.extraContainers=[{"name":"proxy","image":"registry.example.com/proxy:1"}]',
+      '--set-json', 'deployment.topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule"}]',
+    ]);
+    for (const o of objects) expect(o.metadata.labels?.team, `${o.kind} ${o.metadata.name}`).toBe('bots');
+    const deployment = deploymentOf(objects);
+    expect(deployment.spec.template.metadata.labels.team).toBe('bots');
+    const pod = deployment.spec.template.spec as PodSpec & { topologySpreadConstraints: { topologyKey: string }[] };
+    // The user's init containers run first, then the native sidecar; extra containers after bot and sidecar.
+    expect(pod.initContainers!.map((c) => c.name)).toEqual(['migrate', 'baton']);
+    expect(pod.containers.map((c) => c.name)).toEqual(['bot', 'proxy']);
+    expect(containersOf(pod).sidecar.volumeMounts).toContainEqual({ name: 'certs', mountPath: '/certs' });
+    expect(pod.topologySpreadConstraints.map((t) => t.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
   });
 });
 
@@ -250,7 +314,7 @@ describe('deploy/ is rendered from the chart', () => {
   });
 
   it('the rule file is the PrometheusRule\'s spec', async () => {
-    const rendered = await helmTemplate(helmBin, ['x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true']);
+    const rendered = await helmTemplate(helmBin, ['x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true', '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule']);
     const spec = (yaml.load(rendered) as { spec: unknown }).spec;
     expect(yaml.load(ruleFileFromPrometheusRule(rendered))).toEqual(spec);
   });
@@ -266,7 +330,7 @@ describe('alert rules under promtool', () => {
 
   it('promtool check rules accepts deploy/prometheus-rules.yaml', () => {
     const r = promtool(['check', 'rules', join(ROOT, 'deploy', 'prometheus-rules.yaml')]);
-    expect(r.output).toContain('SUCCESS: 7 rules found');
+    expect(r.output).toContain('SUCCESS: 12 rules found');
     expect(r.code).toBe(0);
   });
 
@@ -285,8 +349,12 @@ describe('alert rules under promtool', () => {
     const rendered = await helmTemplate(helmBin, [
       'x', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES,
       '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'leaseName=my-bot',
+      '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
     ]);
-    expect(rendered.match(/baton_info\{namespace="bots", lease="my-bot"\}/g)).toHaveLength(7);
+    // Every baton_info in every expression carries the release's scope.
+    const exprs = ((yaml.load(ruleFileFromPrometheusRule(rendered)) as { groups: { rules: { expr: string }[] }[] }).groups[0]!.rules).map((r) => r.expr);
+    expect(exprs).toHaveLength(12);
+    for (const expr of exprs) expect(expr.match(/baton_info(?!\{namespace="bots", lease="my-bot"\})/g), expr).toBeNull();
     const dir = mkdtempSync(join(tmpdir(), 'baton-rules-'));
     writeFileSync(join(dir, 'prometheus-rules.yaml'), ruleFileFromPrometheusRule(rendered));
     cpSync(testFile, join(dir, 'prometheus-rules.test.yaml'));
@@ -296,10 +364,45 @@ describe('alert rules under promtool', () => {
     expect(r.code).toBe(0);
   });
 
+  it('BatonSidecarsAbsent sees a Lease that never reported (release scope) and a Prometheus with no baton at all (scope all)', async () => {
+    const rendered = await helmTemplate(helmBin, [
+      'x', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
+      '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'leaseName=my-bot',
+      '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'baton-rules-'));
+    writeFileSync(join(dir, 'release.yaml'), ruleFileFromPrometheusRule(rendered));
+    cpSync(join(ROOT, 'deploy', 'prometheus-rules.yaml'), join(dir, 'all.yaml'));
+    const runbook = 'https://github.com/baton-sidecar/baton/blob/main/docs/runbook.md#batonsidecarsabsent';
+    const description = 'No baton_info series has been scraped for 2m: the pods are not running (crash loop, ImagePullBackOff, unschedulable) or Prometheus cannot scrape them. Check kubectl get pods -l baton/lease and the PodMonitor/ServiceMonitor targets.';
+    const unitTest = (file: string, series: { series: string; values: string }[], labels: Record<string, string>, summary: string) =>
+      yaml.dump({
+        rule_files: [file],
+        evaluation_interval: '1m',
+        tests: [{
+          interval: '1m',
+          input_series: [{ series: 'up{job="something-else"}', values: '1x10' }, ...series],
+          alert_rule_test: [
+            { eval_time: '1m', alertname: 'BatonSidecarsAbsent', exp_alerts: [] },
+            { eval_time: '5m', alertname: 'BatonSidecarsAbsent', exp_alerts: [{ exp_labels: { severity: 'critical', ...labels }, exp_annotations: { runbook_url: runbook, summary, description } }] },
+          ],
+        }],
+      });
+    // The release's pods never came up (ImagePullBackOff from the start), while another Lease reports.
+    writeFileSync(join(dir, 'release.test.yaml'), unitTest('release.yaml', [{ series: 'baton_info{namespace="bots", pod="z", lease="someone-else"}', values: '1x10' }], { namespace: 'bots', lease: 'my-bot' }, 'No baton sidecar of Lease bots/my-bot reports metrics: the bot is probably not polling'));
+    writeFileSync(join(dir, 'all.test.yaml'), unitTest('all.yaml', [], {}, 'No baton sidecar of Lease (any) reports metrics: the bot is probably not polling'));
+    for (const file of ['release.test.yaml', 'all.test.yaml']) {
+      const r = promtool(['test', 'rules', join(dir, file)]);
+      expect(r.output, file).toContain('SUCCESS');
+      expect(r.code).toBe(0);
+    }
+  });
+
   it('a release-scoped rule ignores other Leases', async () => {
     const rendered = await helmTemplate(helmBin, [
       'x', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES,
       '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'leaseName=my-bot',
+      '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'baton-rules-'));
     writeFileSync(join(dir, 'rules.yaml'), ruleFileFromPrometheusRule(rendered));

@@ -105,11 +105,29 @@ export const CHART_COMBOS: ChartCombo[] = [
   },
 ];
 
-/** helm arguments (after `template`/`lint`) for a combination. */
+/** The prometheus-operator APIs the chart's monitoring objects need (`--api-versions` for helm template). */
+export const MONITORING_APIS = ['monitoring.coreos.com/v1/PodMonitor', 'monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule'];
+
+function semverLess(a: string, b: string): boolean {
+  const [x, y] = [a, b].map((v) => v.replace(/^v/, '').split('.').map(Number));
+  for (let i = 0; i < 3; i++) if (x![i] !== y![i]) return x![i]! < y![i]!;
+  return false;
+}
+
+/** `helm lint` takes no --api-versions: the arguments without them. */
+export function lintArgs(args: string[]): string[] {
+  return args.filter((a, i) => a !== '--api-versions' && args[i - 1] !== '--api-versions');
+}
+
+/** helm arguments (after `template`; for `lint`, through `lintArgs`) for a combination. */
 export function comboArgs(combo: ChartCombo, namespace: string, kubeVersion: string): string[] {
   return [
     '--namespace', namespace,
     '--kube-version', kubeVersion,
+    // The monitoring objects render only where the cluster serves the prometheus-operator APIs.
+    ...(combo.monitoring ? MONITORING_APIS.flatMap((a) => ['--api-versions', a]) : []),
+    // The kubelet's preStop sleep action needs 1.30; older clusters use exec.
+    ...(semverLess(kubeVersion, '1.30.0') ? ['--set', 'bot.preStop.mode=exec'] : []),
     '-f', CHART_BASE_VALUES,
     ...(combo.files ?? []).flatMap((f) => ['-f', f]),
     ...combo.set.flatMap((s) => ['--set', s]),

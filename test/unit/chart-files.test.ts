@@ -11,7 +11,7 @@ import { METRIC_NAMES } from '../../src/metrics.ts';
 const root = join(import.meta.dirname, '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const chartValues = yaml.load(read('charts/baton/values.yaml')) as {
-  sidecar: Record<string, unknown> & { image: { tag: string } };
+  sidecar: Record<string, unknown> & { image: { tag: string; repository: string } };
   bot: { preStop: { sleepSeconds: number } };
   terminationGracePeriodSeconds: number;
 };
@@ -98,10 +98,11 @@ describe('the chart speaks the sidecar\'s contract', () => {
     expect(chartValues.terminationGracePeriodSeconds).toBe(60);
   });
 
-  it('the sidecar image tag, the chart\'s appVersion and the package version agree', () => {
+  it('the sidecar image defaults to the chart\'s appVersion, which is the package version; its repository is the user\'s to set', () => {
     const chart = yaml.load(read('charts/baton/Chart.yaml')) as { appVersion: string };
     const pkg = JSON.parse(read('package.json')) as { version: string };
-    expect(chartValues.sidecar.image.tag).toBe(pkg.version);
+    expect(chartValues.sidecar.image.tag).toBe('');
+    expect(chartValues.sidecar.image.repository).toBe('');
     expect(chart.appVersion).toBe(pkg.version);
   });
 

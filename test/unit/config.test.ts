@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, helpText, loadConfig, parseDuration, OPTIONS } from '../../src/config.ts';
+import { ConfigError, helpText, loadConfig, NamespaceUnknown, parseDuration, OPTIONS } from '../../src/config.ts';
 
 const base = { BATON_LEASE_NAME: 'my-bot', POD_NAMESPACE: 'bots', POD_NAME: 'bot-abc', BATON_TARGET_COMMAND: 'bot\\.js' };
 
@@ -46,6 +46,21 @@ describe('config', () => {
   it('falls back to the hostname for identity and to the namespace file', () => {
     const c = loadConfig({ argv: [], env: { BATON_LEASE_NAME: 'x', BATON_TARGET_PID_FILE: '/run/bot.pid' }, readNamespaceFile: () => 'from-file', hostname: () => 'host-1' });
     expect(c).toMatchObject({ namespace: 'from-file', identity: 'host-1', podName: undefined, target: { kind: 'pidFile', path: '/run/bot.pid' } });
+  });
+
+  it('takes the namespace from the connection last: asks for it (NamespaceUnknown) only when a kubeconfig is in use and all else is valid', () => {
+    const env = { BATON_LEASE_NAME: 'x', BATON_TARGET_PID_FILE: '/run/bot.pid', KUBECONFIG: '/k/config' };
+    const args = { argv: [], readNamespaceFile: () => undefined, hostname: () => 'host-1' };
+    const unknown = (() => { try { return loadConfig({ ...args, env }); } catch (err) { return err; } })();
+    expect(unknown).toBeInstanceOf(NamespaceUnknown);
+    expect((unknown as NamespaceUnknown).kubeconfig).toBe('/k/config');
+    expect(loadConfig({ ...args, env, connectionNamespace: 'ctx-ns' }).namespace).toBe('ctx-ns');
+    // Another bad setting is reported first, before the connection is loaded.
+    expect(() => loadConfig({ ...args, env: { ...env, BATON_DRAIN: '5' } })).toThrow(/BATON_DRAIN/);
+    // The connection named none either: a plain ConfigError naming the fix.
+    expect(() => loadConfig({ ...args, env, connectionNamespace: '' })).toThrow(/set BATON_NAMESPACE/);
+    expect(() => loadConfig({ ...args, env, connectionNamespace: '' })).not.toThrow(NamespaceUnknown);
+    expect(() => loadConfig({ ...args, env: { BATON_LEASE_NAME: 'x', BATON_TARGET_PID_FILE: '/p' } })).not.toThrow(NamespaceUnknown);
   });
 
   it('parses durations with units and refuses bare numbers', () => {

@@ -2,16 +2,33 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SIDECAR_NODE_FLAGS } from '../harness/sim-pod.ts';
 
+const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+
 describe('Dockerfile', () => {
-  it('runs the sidecar with the Node flags the benchmark measures', () => {
-    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  it('runs the bundle with the Node flags the benchmark measures, and the benchmark runs the same bundle', () => {
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
-    expect(JSON.parse(entrypoint!)).toEqual(['node', ...SIDECAR_NODE_FLAGS, 'dist/cli.js']);
+    expect(JSON.parse(entrypoint!)).toEqual(['/nodejs/bin/node', ...SIDECAR_NODE_FLAGS, '/app/baton.mjs']);
+    expect(finalStage).toMatch(/^COPY --from=build \/src\/build\/baton\.mjs \/app\/baton\.mjs$/m);
+    const bench = readFileSync(new URL('../../bench/handoff.ts', import.meta.url), 'utf8');
+    expect(bench).toMatch(/cli: BUNDLE,/);
+    expect(bench).toMatch(/nodeArgs: SIDECAR_NODE_FLAGS/);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.bench).toMatch(/npm run bundle && node bench\/handoff\.ts/);
   });
 
-  it('runs as a non-root user and ships no dev dependencies', () => {
-    const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
-    expect(dockerfile).toMatch(/^USER 1000:1000$/m);
-    expect(dockerfile).toMatch(/npm prune --omit=dev/);
+  it('takes both base images as build arguments pinned by digest, with a note on how to bump them', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24[^@\s]*@sha256:[0-9a-f]{64}$/m);
+    expect(dockerfile).toMatch(/^ARG BASE_IMAGE=\S+@sha256:[0-9a-f]{64}$/m);
+    expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\} AS build$/m);
+    expect(dockerfile).toMatch(/^FROM \$\{BASE_IMAGE\}$/m);
+    expect(dockerfile).toMatch(/To bump one/);
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+  });
+
+  it('runs as a non-root user; the final stage runs nothing (no shell) and copies only the bundle', () => {
+    expect(finalStage).toMatch(/^USER 1000:1000$/m);
+    expect(finalStage).not.toMatch(/^RUN /m);
+    expect(finalStage.match(/^COPY /gm)).toHaveLength(1);
   });
 });

@@ -11,7 +11,7 @@ The output is YAML without leading indentation; pipe it through nindent.
   baton.podSettings        pod spec fields: shareProcessNamespace, terminationGracePeriodSeconds,
                            serviceAccountName, automountServiceAccountToken
   baton.podSecurityContext the pod's securityContext (podSecurityContext)
-  baton.preStop            the bot container's `lifecycle:` content (the preStop sleep)
+  baton.preStop            the bot container's `lifecycle:` content (the preStop sleep, bot.preStop.mode)
   baton.botEnv             list items for the bot's env: BATON_URL (where the local API is)
   baton.volumes            list items for volumes: (the sidecar's ServiceAccount token)
   baton.podLabels          pod labels: baton/lease (the PodMonitor and Service select on it)
@@ -26,7 +26,7 @@ The output is YAML without leading indentation; pipe it through nindent.
 {{- $uid := include "baton.sidecarUser" . -}}
 {{- $gid := include "baton.sidecarGroup" . -}}
 - name: {{ $s.name }}
-  image: {{ include "baton.image" $s.image | quote }}
+  image: {{ include "baton.sidecarImage" . | quote }}
   imagePullPolicy: {{ $s.image.pullPolicy }}
   {{- if $s.native }}
   # A native sidecar: starts before the bot, stops after it, hands over on the pod's deletionTimestamp.
@@ -106,11 +106,16 @@ The output is YAML without leading indentation; pipe it through nindent.
   {{- if ne $gid "" }}{{ $_ := set $sc "runAsGroup" ($gid | int64) }}{{ end }}
   securityContext:
     {{- toYaml (mergeOverwrite $sc (deepCopy ($s.securityContext | default dict))) | nindent 4 }}
-  {{- if $s.isolateToken }}
+  {{- if or $s.isolateToken $s.extraVolumeMounts }}
   volumeMounts:
+    {{- if $s.isolateToken }}
     - name: baton-token
       mountPath: /var/run/secrets/kubernetes.io/serviceaccount
       readOnly: true
+    {{- end }}
+    {{- with $s.extraVolumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   {{- end }}
 {{- end -}}
 
@@ -132,9 +137,6 @@ automountServiceAccountToken: false
 {{- define "baton.preStop" -}}
 {{- $p := .Values.bot.preStop -}}
 {{- $mode := $p.mode -}}
-{{- if eq $mode "auto" -}}
-{{- $mode = ternary "sleep" "exec" (semverCompare ">=1.30.0-0" (include "baton.kubeVersion" .)) -}}
-{{- end -}}
 # Keeps the bot alive while the sidecar hands the Lease over (see bot.preStop.sleepSeconds).
 preStop:
 {{- if eq $mode "sleep" }}

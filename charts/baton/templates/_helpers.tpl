@@ -49,6 +49,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Name .Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 app.kubernetes.io/version: {{ .AppVersion | quote }}
 {{- end }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{- define "baton.image" -}}
@@ -57,6 +60,32 @@ app.kubernetes.io/version: {{ .AppVersion | quote }}
 {{- else -}}
 {{- printf "%s:%s" .repository (toString .tag) -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The bot's image; its repository and a tag or digest are required (an empty tag would render "repo:"). */}}
+{{- define "baton.botImage" -}}
+{{- $i := .Values.bot.image -}}
+{{- $_ := required "bot.image.repository is required: the image of your bot (e.g. --set bot.image.repository=registry.example.com/my-bot)" $i.repository -}}
+{{- if and (not $i.digest) (eq (toString (default "" $i.tag)) "") -}}
+{{- fail "bot.image.tag or bot.image.digest is required: the version of your bot's image to run (e.g. --set bot.image.tag=1.4.2)" -}}
+{{- end -}}
+{{- include "baton.image" $i -}}
+{{- end -}}
+
+{{/*
+The sidecar's image. Its repository is required until baton publishes an image: build this repository's
+Dockerfile, push it, and set sidecar.image.repository. The tag defaults to the chart's appVersion (a
+parent chart that includes the named templates passes no .Chart, so it sets sidecar.image.tag).
+*/}}
+{{- define "baton.sidecarImage" -}}
+{{- $i := .Values.sidecar.image -}}
+{{- $_ := required "sidecar.image.repository is required: baton publishes no image yet. Build this repository's Dockerfile, push it to your registry and set sidecar.image.repository (README: Add baton to your bot)" $i.repository -}}
+{{- $tag := toString (default "" $i.tag) -}}
+{{- if and (eq $tag "") .Chart -}}{{- $tag = .Chart.AppVersion -}}{{- end -}}
+{{- if and (not $i.digest) (eq $tag "") -}}
+{{- fail "sidecar.image.tag or sidecar.image.digest is required (the chart's appVersion is the default, which a parent chart does not pass)" -}}
+{{- end -}}
+{{- include "baton.image" (dict "repository" $i.repository "tag" $tag "digest" $i.digest) -}}
 {{- end -}}
 
 {{/* A duration like 15s, 500ms or 1m30s (BATON_* syntax) in seconds, as a string; callers pipe it to float64. */}}
@@ -77,6 +106,16 @@ reports v0.0.0-master+$Format:%H$, which is not semver: it becomes v0.0.0 and co
 */}}
 {{- define "baton.kubeVersion" -}}
 {{- default "v0.0.0" (regexFind "^v?[0-9]+\\.[0-9]+\\.[0-9]+" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
+
+{{/*
+"true" when the version says something about the cluster. `helm template` without --kube-version renders
+for helm's built-in default (v1.20.0 in a helm built without version stamps), which no cluster that can
+run this chart has: versions below 1.21 (and unstamped builds) count as unknown, so offline rendering
+works, and the features that need a newer cluster are refused only for a cluster known to be older.
+*/}}
+{{- define "baton.kubeVersionKnown" -}}
+{{- if semverCompare ">=1.21.0-0" (include "baton.kubeVersion" .) -}}true{{- end -}}
 {{- end -}}
 
 {{/* The UID the sidecar runs as: sidecar.runAsUser, the bot's, the pod's, or none (the image's 1000). */}}
@@ -113,21 +152,17 @@ Refuses settings that would break a handoff or that the sidecar would refuse at 
 so that `helm install` fails instead of a pod crash-looping.
 */}}
 {{- define "baton.validate" -}}
+{{- include "baton.refuseSidecarSettings" . -}}
 {{- $s := .Values.sidecar -}}
-{{- $lease := include "baton.seconds" $s.leaseDuration | float64 -}}
 {{- $renew := include "baton.seconds" $s.renewDeadline | float64 -}}
-{{- $retry := include "baton.seconds" $s.retryPeriod | float64 -}}
 {{- $ack := include "baton.seconds" $s.pauseAckTimeout | float64 -}}
 {{- $drain := include "baton.seconds" $s.drain | float64 -}}
-{{- if lt (subf $lease $renew) 1.0 -}}
-{{- fail (printf "sidecar.leaseDuration (%s) must exceed sidecar.renewDeadline (%s) by at least 1s, so that a leader that loses the API pauses its bot before a standby may take over" $s.leaseDuration $s.renewDeadline) -}}
-{{- end -}}
-{{- if le $renew (mulf 1.2 $retry) -}}
-{{- fail (printf "sidecar.renewDeadline (%s) must exceed 1.2 x sidecar.retryPeriod (%s) (client-go's rule)" $s.renewDeadline $s.retryPeriod) -}}
-{{- end -}}
 {{- $kube := include "baton.kubeVersion" . -}}
-{{- if and $s.native (semverCompare ">=1.0.0-0" $kube) (semverCompare "<1.29.0-0" $kube) -}}
-{{- fail (printf "sidecar.native needs Kubernetes 1.29 or newer (an init container with restartPolicy: Always); this cluster is %s: set sidecar.native=false" $kube) -}}
+{{- if and $s.native (include "baton.kubeVersionKnown" .) (semverCompare "<1.29.0-0" $kube) -}}
+{{- fail (printf "sidecar.native needs Kubernetes 1.29 or newer (an init container with restartPolicy: Always); this cluster is %s. Set sidecar.native=false, or, rendering offline with helm template, pass --kube-version for the cluster you deploy to" $kube) -}}
+{{- end -}}
+{{- if and (eq .Values.bot.preStop.mode "sleep") (include "baton.kubeVersionKnown" .) (semverCompare "<1.30.0-0" $kube) -}}
+{{- fail (printf "bot.preStop.mode=sleep (the kubelet's sleep action) needs Kubernetes 1.30 or newer; this cluster is %s. Set bot.preStop.mode=exec (the bot's image then needs a sleep binary), or, rendering offline with helm template, pass --kube-version for the cluster you deploy to" $kube) -}}
 {{- end -}}
 {{- $release := maxf 1.0 (divf $renew 2.0) -}}
 {{- $need := addf (maxf $ack $drain) $release -}}
@@ -146,5 +181,21 @@ so that `helm install` fails instead of a pod crash-looping.
 {{- end -}}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.bot.preStop.sleepSeconds) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be longer than bot.preStop.sleepSeconds (%v): the bot gets SIGTERM when the sleep ends and needs time to shut down before the kubelet SIGKILLs it" .Values.terminationGracePeriodSeconds .Values.bot.preStop.sleepSeconds) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+"true" when a monitoring object may be rendered: it is enabled and the cluster serves its API (the
+prometheus-operator CRDs). Without them the object is left out (NOTES says so), so the install still
+works; with `required: true` the render fails instead, naming the fix. Takes (list $ valuesPath values apiVersion/Kind).
+*/}}
+{{- define "baton.monitoringObject" -}}
+{{- $root := index . 0 -}}{{- $path := index . 1 -}}{{- $v := index . 2 -}}{{- $api := index . 3 -}}
+{{- if $v.enabled -}}
+{{- if $root.Capabilities.APIVersions.Has $api -}}
+true
+{{- else if $v.required -}}
+{{- fail (printf "%s.required is true, but the cluster serves no %s: install the prometheus-operator CRDs first, or, rendering offline with helm template, pass --api-versions %s" $path $api $api) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
