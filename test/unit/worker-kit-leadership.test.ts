@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Leadership } from '../../src/worker-kit/leadership.ts';
+import { Leadership } from '../../packages/baton-worker/src/leadership.ts';
 
 /** A stand-in for the sidecar's local API, with state the test sets. */
 class FakeSidecar {
