@@ -3,7 +3,7 @@
 // what it handled. Under baton it uses leadership() with confirmations; under a peer (client-go, the
 // seeds' Postgres locks) it obeys the same signals without a sidecar.
 //
-// Env: BOT_TOKEN, TELEGRAM_API_ROOT (the double, with a per-bot path prefix for its accounting),
+// Env: TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT (the double, with a per-bot path prefix for its accounting),
 // BOT_NAME, BOT_LOG, BOT_FRAMEWORK (plain | grammy | telegraf | ntba), BOT_HANDLER_MS (20),
 // BOT_LIMIT (100), BOT_TIMEOUT_S (30), BATON_URL (unset = signals only).
 import { appendFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { runUnderBaton, grammyUnderBaton, telegrafUnderBaton, ntbaUnderBaton, ty
 const env = process.env;
 const name = env.BOT_NAME ?? `bot-${process.pid}`;
 const handlerMs = Number(env.BOT_HANDLER_MS ?? 20);
-const token = env.BOT_TOKEN ?? '123:abc';
+const token = env.TELEGRAM_BOT_TOKEN ?? '123:abc';
 const apiRoot = env.TELEGRAM_API_ROOT ?? 'http://127.0.0.1:8081';
 const framework = env.BOT_FRAMEWORK ?? 'plain';
 
