@@ -6,9 +6,13 @@ import { refuseBotSettings, runUnderBaton, type BatonWorker, type FrameworkAdapt
 
 /** getUpdates' parameters as the kit sends them. */
 export interface GetUpdatesParams {
+  /** Confirms every update below it. */
   offset?: number;
+  /** 1–100. */
   limit?: number;
+  /** Long-poll timeout in seconds. */
   timeout?: number;
+  /** The update types to receive. */
   allowed_updates?: readonly string[];
 }
 
