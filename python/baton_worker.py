@@ -85,6 +85,8 @@ class Leadership:
         self._last_contact = time.monotonic()
         self._closed = False
         self._dead_man_handle: Optional[asyncio.TimerHandle] = None
+        self._apply_lock: Optional[asyncio.Lock] = None
+        self._dead_man_task: Optional[asyncio.Task] = None
         # Handlers first, from the main thread, before any await: see the module docstring.
         signal.signal(start_signal, lambda *_: self._on_signal("running"))
         signal.signal(pause_signal, lambda *_: self._on_signal("paused"))
@@ -142,8 +144,9 @@ class Leadership:
             return
         self._log("the Lease has not been renewed for the renew deadline: pausing (dead-man's switch)")
         self._wanted = "paused"
-        if self._wake is not None:
-            self._wake.set()
+        # At once, not when the serve loop is next free: it may be waiting on the frozen sidecar.
+        if self._loop is not None:
+            self._dead_man_task = self._loop.create_task(self._apply())  # kept: the loop holds tasks weakly
 
     async def _confirm(self) -> None:
         try:
@@ -155,6 +158,14 @@ class Leadership:
             self._log(f"could not confirm the pause: {err}")
 
     async def _apply(self) -> None:
+        # One transition at a time, whoever asks (the serve loop, the dead-man's switch); each caller
+        # re-checks the wish, so a second one finds nothing left to do.
+        if self._apply_lock is None:
+            self._apply_lock = asyncio.Lock()
+        async with self._apply_lock:
+            await self._apply_locked()
+
+    async def _apply_locked(self) -> None:
         while self._wanted != ("running" if self.is_leader else "paused"):
             if self._wanted == "running":
                 await self._start()
