@@ -2,7 +2,7 @@
 // (a repeated offset within 3 s forces a 3 s timeout): a pause must never wait on it, idle or busy.
 import { afterEach, describe, expect, it } from 'vitest';
 import { TelegramDouble } from '../../e2e/telegram/server.ts';
-import { UpdatePoller, type Update } from '../../packages/baton-worker/src/poller.ts';
+import { BotApiError, UpdatePoller, type Update } from '../../packages/baton-worker/src/poller.ts';
 
 const token = '123:poller';
 let double: TelegramDouble | undefined;
@@ -108,5 +108,42 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
     const t0 = performance.now();
     await poller.stop();
     expect(performance.now() - t0).toBeLessThan(500);
+  });
+
+  it('a long poll cut before it reached Telegram: the probe at offset − 1 finds the update still there, and the offset is confirmed', async () => {
+    double = new TelegramDouble();
+    const d = double;
+    const { url } = await d.start({ tokens: [token], seed: 8 });
+    const handled: number[] = [];
+    // A slow network for long polls: a poll aborted within 200 ms never reaches the double.
+    const call = async (method: string, params: Record<string, unknown>, signal?: AbortSignal) => {
+      if (Number(params.timeout) > 0) {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, 200);
+          signal?.addEventListener('abort', () => {
+            clearTimeout(t);
+            reject(new Error('aborted'));
+          });
+        });
+      }
+      const res = await fetch(`${url}/kit/bot${token}/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params), ...(signal ? { signal } : {}) });
+      const body = (await res.json()) as { ok: boolean; result: unknown; error_code?: number; description?: string };
+      if (!body.ok) throw new BotApiError(body.error_code ?? res.status, body.description ?? 'error');
+      return body.result;
+    };
+    const poller = new UpdatePoller({ token, call, handle: (u) => void handled.push(u.update_id), onError: () => undefined });
+    const id = d.inject('one', { token })!;
+    poller.start();
+    await until('handled', () => handled.length === 1);
+    // The next long poll is on its way (200 ms), not yet at the double: stop now.
+    const t0 = performance.now();
+    await poller.stop();
+    expect(performance.now() - t0).toBeLessThan(500);
+    const offsets = starts(d).map((s) => (s.type === 'start' ? s.requested.offset : undefined));
+    // The first poll (no offset), the probe at id (= offset − 1), then the confirmation at id + 1.
+    expect(offsets).toEqual([undefined, String(id), String(id + 1)]);
+    expect(starts(d).some((s) => s.type === 'start' && s.forcedTimeout)).toBe(false);
+    const next = await fetch(`${url}/next/bot${token}/getUpdates?timeout=0`).then((r) => r.json() as Promise<{ result: Update[] }>);
+    expect(next.result).toEqual([]);
   });
 });
