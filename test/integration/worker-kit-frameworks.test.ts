@@ -49,5 +49,5 @@ describe.each(['plain', 'grammy', 'telegraf', 'ntba', 'python'] as const)('%s un
     expect(f.lost).toBe(0);
     expect(f.conflicts409).toBe(0);
     expect(f.handled).toBe(f.injected);
-  });
+  }, 360_000);
 });

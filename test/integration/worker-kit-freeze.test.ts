@@ -68,13 +68,13 @@ describe.each(['node', 'python'] as const)('a frozen sidecar (%s kit)', (kind) =
       });
       pods.push(p);
       await p.start();
-      await waitFor(`${name} ready`, () => p.ready(), 30_000);
+      await waitFor(`${name} ready`, () => p.ready(), 90_000);
       return p;
     };
     let load: ReturnType<TelegramDouble['startLoad']> | undefined;
     try {
       const a = await pod(1);
-      await waitFor('a polls', () => a.polling(), 15_000);
+      await waitFor('a polls', () => a.polling(), 60_000);
       const b = await pod(2);
       load = double.startLoad({ ratePerSecond: 4, token });
       // A backlog, so a 1.5 s batch is in hand when the sidecar freezes.
@@ -111,5 +111,5 @@ describe.each(['node', 'python'] as const)('a frozen sidecar (%s kit)', (kind) =
       pods.length = 0;
       await double.stop();
     }
-  });
+  }, 300_000);
 });
