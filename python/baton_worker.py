@@ -142,11 +142,29 @@ class Leadership:
         if self._lease_fresh():
             self._arm_dead_man()
             return
-        self._log("the Lease has not been renewed for the renew deadline: pausing (dead-man's switch)")
-        self._wanted = "paused"
         # At once, not when the serve loop is next free: it may be waiting on the frozen sidecar.
         if self._loop is not None:
-            self._dead_man_task = self._loop.create_task(self._apply())  # kept: the loop holds tasks weakly
+            self._dead_man_task = self._loop.create_task(self._dead_man_due())  # kept: the loop holds tasks weakly
+
+    async def _dead_man_due(self) -> None:
+        """The last poll may just be late (a busy node): one quick read first, bounded by a quarter of the
+        margin (lease duration - renew deadline, at most 1 s). A fresher renewal re-arms the switch; no
+        answer, or none fresher, pauses."""
+        t = (self.status or {}).get("timings") or {}
+        quick = max(0.05, min(1.0, (t.get("leaseDurationMs", 0) - t.get("renewDeadlineMs", 0)) / 4000.0)) if t else 0.25
+        try:
+            self.status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick)
+            self._last_contact = time.monotonic()
+        except Exception:
+            pass  # no answer: the sidecar is frozen or gone
+        if not self.is_leader or self._wanted == "paused":
+            return
+        if self._lease_fresh():
+            self._arm_dead_man()
+            return
+        self._log("the Lease has not been renewed for the renew deadline: pausing (dead-man's switch)")
+        self._wanted = "paused"
+        await self._apply()
 
     async def _confirm(self) -> None:
         try:

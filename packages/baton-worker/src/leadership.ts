@@ -289,16 +289,36 @@ export class Leadership extends EventEmitter {
     this.deadManTimer = undefined;
     const deadline = this.leaseDeadline();
     if (this.closed || !this.running || deadline === undefined) return;
-    this.deadManTimer = this.clock.setTimer(() => {
-      this.deadManTimer = undefined;
-      if (!this.running || this.wanted === 'paused') return;
-      if (this.leaseFresh()) return this.armDeadMan();
-      const renewedAt = deadline - (this.lastStatus?.timings?.renewDeadlineMs ?? 0);
-      this.fire({
-        reason: `the Lease has not been renewed since ${new Date(renewedAt).toISOString()} (renew deadline ${this.lastStatus?.timings?.renewDeadlineMs} ms): pausing (dead-man's switch)`,
-        renewedAt,
-      });
-    }, deadline - this.clock.wallClock());
+    this.deadManTimer = this.clock.setTimer(() => void this.deadManDue(deadline), deadline - this.clock.wallClock());
+  }
+
+  /**
+   * The deadline passed without a newer renewal seen. The last poll may just be late (a busy node), so
+   * one quick read first, bounded by a quarter of the margin (lease duration − renew deadline, at most
+   * 1 s): a fresher renewal re-arms the switch; no answer, or none fresher, pauses.
+   */
+  private async deadManDue(deadline: number): Promise<void> {
+    this.deadManTimer = undefined;
+    if (!this.running || this.wanted === 'paused') return;
+    if (this.leaseFresh()) return this.armDeadMan();
+    const t = this.lastStatus?.timings;
+    const quickMs = t ? Math.max(50, Math.min(1000, (t.leaseDurationMs - t.renewDeadlineMs) / 4)) : 250;
+    try {
+      this.contact(await this.api.leader(quickMs));
+    } catch {
+      // no answer: the sidecar is frozen or gone
+    }
+    // contact() re-armed the timer: this call decides now.
+    (this.deadManTimer as TimerHandle | undefined)?.cancel();
+    this.deadManTimer = undefined;
+    if (!this.running || (this.wanted as string) === 'paused') return;
+    if (this.leaseFresh()) return this.armDeadMan();
+    const renewDeadlineMs = this.lastStatus?.timings?.renewDeadlineMs ?? 0;
+    const renewedAt = (this.leaseDeadline() ?? deadline) - renewDeadlineMs;
+    this.fire({
+      reason: `the Lease has not been renewed since ${new Date(renewedAt).toISOString()} (renew deadline ${renewDeadlineMs} ms): pausing (dead-man's switch)`,
+      renewedAt,
+    });
   }
 
   private fire(info: DeadManInfo): void {

@@ -30,9 +30,9 @@ export class LocalApiClient {
     this.headers = confirms ? { [CONFIRMS_HEADER]: '1' } : {};
   }
 
-  /** The sidecar's view; throws when it cannot be reached. */
-  async leader(): Promise<LeaderStatus> {
-    const res = await fetch(`${this.url}/leader`, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
+  /** The sidecar's view; throws when it cannot be reached (within `timeoutMs`, default the client's). */
+  async leader(timeoutMs = this.timeoutMs): Promise<LeaderStatus> {
+    const res = await fetch(`${this.url}/leader`, { headers: this.headers, signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`GET ${this.url}/leader answered ${res.status}`);
     return (await res.json()) as LeaderStatus;
   }
