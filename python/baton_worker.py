@@ -293,6 +293,15 @@ class UpdatePoller:
             self._conn = conn
         try:
             conn.request("POST", url.path, body=json.dumps(params), headers={"content-type": "application/json"})
+            # A stop that came while this long poll was still connecting found no socket to cut: cut it
+            # now that it is sent (it arrived, so its offset is confirmed; stop() knows it was not answered).
+            with self._conn_lock:
+                cut = self._stopping and method == "getUpdates" and params.get("timeout", 0) > 0
+            if cut and conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             res = conn.getresponse()
             body = json.loads(res.read() or b"{}")
         finally:

@@ -62,6 +62,8 @@ export interface ScenarioResult {
   idle: HandoffFigures | undefined;
   /** Graceful handoffs under load (the rolling updates after the load started). */
   loaded: HandoffFigures;
+  /** getUpdates calls parked by Telegram's same-offset rule (timeout forced to 3 s, nothing to return). */
+  forcedTimeouts: number;
 }
 
 
@@ -188,7 +190,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const lines = dep.pods.flatMap((p) => readWorkerLog(p.workerLog));
     const idle = (o.idleRollouts ?? 0) > 0 ? handoffFigures(findHandoffs(lines, -Infinity, idleEnd)) : undefined;
     const loaded = handoffFigures(findHandoffs(lines, idleEnd, rolloutsEnd));
-    return { contender: c.name, description: c.description, figures: f, panel, durationMs: end - started, idle, loaded };
+    // A forced timeout parks only when there is nothing to return (a call that got updates did not wait).
+    const requests = double.requests();
+    const ends = new Map(requests.filter((r) => r.type === 'end').map((r) => [r.requestId, r]));
+    const forcedTimeouts = requests.filter((r) => r.type === 'start' && r.forcedTimeout && ends.get(r.requestId)?.outcome !== 'updates').length;
+    return { contender: c.name, description: c.description, figures: f, panel, durationMs: end - started, idle, loaded, forcedTimeouts };
   } finally {
     await load?.stop();
     await dep.teardown();

