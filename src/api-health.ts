@@ -1,7 +1,12 @@
 // Tallies the API server's answers for readiness: is it answering, and does RBAC let us do our job?
 // Fed by the REST client's per-request hook and the watches' errors and activity.
 import type { Clock } from './election/clock.ts';
-import type { ApiHealth } from './sidecar.ts';
+
+/** Where the API server's answers are tallied, for readiness. */
+export interface ApiHealth {
+  /** A sentence naming what is wrong with the API connection or RBAC, or undefined when all is well. */
+  problem(): string | undefined;
+}
 
 export class ApiHealthTally implements ApiHealth {
   private readonly clock: Clock;

@@ -16,6 +16,7 @@ import { LeaseWatcher } from './kube/lease-watch.ts';
 import { PodLabeler } from './kube/pod-label.ts';
 import { PodWatcher, type ObservedPod } from './kube/pod-watch.ts';
 import { KubeClient } from './kube/rest.ts';
+import { watchReport } from './kube/watch-report.ts';
 import type { KubeConnection } from './kube/connection.ts';
 import { BatonMetrics } from './metrics.ts';
 import { PauseTracker } from './pause-tracker.ts';
@@ -35,7 +36,7 @@ export interface RunningBaton {
 
 export async function startBaton(config: BatonConfig, connection: KubeConnection, logger: Logger): Promise<RunningBaton> {
   const clock = systemClock;
-  const metrics = new BatonMetrics({ signals: [config.startSignal, config.pauseSignal] });
+  const metrics = new BatonMetrics({ signals: [config.startSignal, config.pauseSignal], watches: config.podName ? ['lease', 'pod'] : ['lease'] });
   metrics.info(config.identity, config.leaseName, config.namespace, VERSION);
   const api = new ApiHealthTally(clock, connection.server, config.namespace);
   const client = new KubeClient(connection, {
@@ -49,7 +50,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const timeoutMs = requestTimeoutMs(config);
 
   const lock = new KubeLeaseLock({ client, namespace: config.namespace, name: config.leaseName, requestTimeoutMs: timeoutMs });
-  const elector = new Elector({ ...config, identity: config.identity, lock, clock });
+  const elector = new Elector({ ...config, identity: config.identity, lock, clock, workerGraceMs: config.workerGraceMs });
 
   let pod: ObservedPod | undefined;
   const finder = new TargetFinder({
@@ -61,7 +62,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const worker = new WorkerController({ finder, clock });
   const pauses = new PauseTracker({ clock, ackTimeoutMs: config.pauseAckTimeoutMs, drainMs: config.drainMs });
 
-  const labeler = config.podName
+  // BATON_POD_LABEL=false: the Role has no `patch pods` (chart value rbac.podLabel=false), so never try.
+  const labeler = config.podName && config.podLabel
     ? new PodLabeler({ client, namespace: config.namespace, podName: config.podName, logger: kubeLogger, requestTimeoutMs: timeoutMs })
     : undefined;
   const recorder = new EventRecorder({ client, identity: config.identity, logger: kubeLogger, namespace: config.namespace });
@@ -73,6 +75,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     namespace: config.namespace,
     leaseDurationMs: config.leaseDurationMs,
     timings: { leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs },
+    requestTimeoutMs: timeoutMs,
+    workerGraceMs: config.workerGraceMs,
     clock,
     logger,
     metrics,
@@ -98,6 +102,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     namespace: config.namespace,
     name: config.leaseName,
     requestTimeoutMs: timeoutMs,
+    ...watchReport({ watch: 'lease', label: `Lease "${config.leaseName}"`, logger, count: (w, r) => metrics.watchStart(w, r) }),
     onEvent: (e) => {
       api.activity();
       // SYNCED carries the Lease as a (re)list found it, e.g. after a 410: as good as a MODIFIED.
@@ -116,6 +121,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
         namespace: config.namespace,
         name: config.podName,
         requestTimeoutMs: timeoutMs,
+        ...watchReport({ watch: 'pod', label: `Pod "${config.podName}"`, logger, count: (w, r) => metrics.watchStart(w, r) }),
         onEvent: (e) => {
           if (e.pod && e.type !== 'DELETED') {
             pod = e.pod;
@@ -170,10 +176,12 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
       listen: { local: local.url, probe: probe.url },
       handOver: (trigger) => sidecar.handOver(trigger),
       close: async () => {
+        // L3: every stop is bounded by one request timeout, so shutdown ends while requests hang.
+        const bounded = (p: Promise<unknown> | undefined) => Promise.race([p, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
         sidecar.stop();
         labeler?.stop();
-        await Promise.allSettled([leaseWatcher.stop(), podWatcher?.stop()]);
-        await Promise.allSettled(servers.map((s) => s.close()));
+        await Promise.allSettled([bounded(leaseWatcher.stop()), bounded(podWatcher?.stop())]);
+        await Promise.allSettled(servers.map((s) => bounded(s.close())));
         servers = [];
       },
     };

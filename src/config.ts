@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { timingProblems } from './election/rules.ts';
-import { isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
+import { BAD_FETCH_PORTS, isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
 import type { TargetSelector } from './worker/target.ts';
 
 export interface BatonConfig {
@@ -22,10 +22,14 @@ export interface BatonConfig {
   pauseSignal: NodeJS.Signals;
   pauseAckTimeoutMs: number;
   drainMs: number;
+  /** How long a leader's worker may be gone (not found, or no handlers) before the leader steps aside (rule L1). */
+  workerGraceMs: number;
   listen: HostPort;
   probeListen: HostPort;
   kubeconfig: string | undefined;
   logLevel: string;
+  /** Keep the label `baton/role` on the own Pod (BATON_POD_LABEL); false: never patch a pod. */
+  podLabel: boolean;
 }
 
 interface Option {
@@ -50,10 +54,12 @@ export const OPTIONS: readonly Option[] = [
   { env: 'BATON_PAUSE_SIGNAL', flag: 'pause-signal', default: 'SIGUSR2', help: 'signal that tells the worker to pause polling' },
   { env: 'BATON_PAUSE_ACK_TIMEOUT', flag: 'pause-ack-timeout', default: '15s', help: 'how long a handoff waits for a confirming worker to POST /paused' },
   { env: 'BATON_DRAIN', flag: 'drain', default: '5s', help: 'how long a handoff waits when the worker has never confirmed a pause' },
+  { env: 'BATON_WORKER_GRACE', flag: 'worker-grace', default: '5s', help: 'a leader whose worker has been gone (not found, or no handlers) this long releases the Lease to a standby' },
   { env: 'BATON_LISTEN', flag: 'listen', default: '127.0.0.1:4040', help: 'local API (GET /leader, POST /paused, probes); loopback only' },
   { env: 'BATON_PROBE_LISTEN', flag: 'probe-listen', default: '0.0.0.0:4041', help: 'read-only GET /healthz, /readyz, /metrics for the kubelet and Prometheus' },
   { env: 'KUBECONFIG', flag: 'kubeconfig', help: 'kubeconfig file when running outside a cluster (in-cluster configuration otherwise)' },
   { env: 'BATON_LOG_LEVEL', flag: 'log-level', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+  { env: 'BATON_POD_LABEL', flag: 'pod-label', default: 'true', help: 'keep the label baton/role (leader/standby) on the own Pod; false: never patch a pod (no `patch pods` needed)' },
 ];
 
 /** A bad setting. The CLI prints `message` and exits 2. */
@@ -94,22 +100,53 @@ export function parseDuration(value: string, name: string): number {
   return total;
 }
 
-/** `host:port` as the servers parse it (src/http/listen.ts), refused as a ConfigError naming the variable. */
+/**
+ * `host:port` as the servers parse it (src/http/listen.ts), refused as a ConfigError naming the variable.
+ * A Fetch "bad port" is refused too: the worker kit reaches BATON_LISTEN with `fetch`, which will not
+ * connect to it; BATON_PROBE_LISTEN follows the same rule, since a browser or a fetch-based checker (and
+ * `kubectl port-forward`, which keeps the port number) could not reach it either, and another port costs nothing.
+ */
 function hostPortSetting(value: string, name: string): HostPort {
+  let hostPort: HostPort;
   try {
-    return parseHostPort(value, name);
+    hostPort = parseHostPort(value, name);
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}: fix ${name}`);
   }
+  if (BAD_FETCH_PORTS.has(hostPort.port)) {
+    throw new ConfigError(
+      `${name}=${value.trim()} uses port ${hostPort.port}, a "bad port" of the Fetch standard that Node's fetch (the worker kit's client) and browsers refuse to connect to: choose another port, e.g. ${name === 'BATON_LISTEN' ? '4040' : '4041'}`,
+    );
+  }
+  return hostPort;
 }
+
+/**
+ * Rule C3: the start and pause signals a worker may be sent. Only signals a process can catch, whose
+ * default action is to terminate (so a worker without handlers dies loudly instead of silently ignoring
+ * a pause), and that mean nothing else: not SIGKILL/SIGSTOP (cannot be caught), SIGCONT/SIGCHLD/SIGWINCH/
+ * SIGURG (ignored by default, and sent by the system), SIGTSTP/SIGTTIN/SIGTTOU (stop the process),
+ * SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGABRT/SIGTRAP/SIGSYS/SIGQUIT/SIGXCPU/SIGXFSZ (faults and core dumps),
+ * SIGTERM/SIGINT (shutdown), SIGPIPE (ignored by Node), SIGPROF (profilers).
+ */
+export const WORKER_SIGNALS: readonly NodeJS.Signals[] = ['SIGUSR1', 'SIGUSR2', 'SIGHUP', 'SIGALRM', 'SIGVTALRM'];
 
 function parseSignal(value: string, name: string): NodeJS.Signals {
   const sig = value.trim().toUpperCase();
   const full = sig.startsWith('SIG') ? sig : `SIG${sig}`;
-  if (!(full in constants.signals) || ['SIGKILL', 'SIGSTOP', 'SIGTERM', 'SIGINT'].includes(full)) {
-    throw new ConfigError(`${name}=${JSON.stringify(value)} is not a usable signal: use a signal the worker can catch, like SIGUSR1 or SIGUSR2`);
+  if (!(full in constants.signals) || !WORKER_SIGNALS.includes(full as NodeJS.Signals)) {
+    throw new ConfigError(`${name}=${JSON.stringify(value)} is not a usable signal: use ${WORKER_SIGNALS.join(', ')} (catchable, and fatal to a worker that forgot its handler)`);
   }
   return full as NodeJS.Signals;
+}
+
+/** Rule C3: the least wait that still lets a pause land, and the least retry period worth a write. */
+export const MIN_PAUSE_WAIT_MS = 100;
+export const MIN_RETRY_PERIOD_MS = 100;
+export const MIN_WORKER_GRACE_MS = 1000;
+
+function atLeast(ms: number, min: number, name: string, raw: string, why: string): void {
+  if (ms < min) throw new ConfigError(`${name}=${raw.trim()} ${why}: set at least ${min}ms`);
 }
 
 const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -156,6 +193,7 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const leaseDurationMs = parseDuration(get('BATON_LEASE_DURATION')!, 'BATON_LEASE_DURATION');
   const renewDeadlineMs = parseDuration(get('BATON_RENEW_DEADLINE')!, 'BATON_RENEW_DEADLINE');
   const retryPeriodMs = parseDuration(get('BATON_RETRY_PERIOD')!, 'BATON_RETRY_PERIOD');
+  atLeast(retryPeriodMs, MIN_RETRY_PERIOD_MS, 'BATON_RETRY_PERIOD', get('BATON_RETRY_PERIOD')!, 'would write the Lease (and wake every standby) that often');
   const problems = timingProblems({ leaseDurationMs, renewDeadlineMs, retryPeriodMs });
   if (problems.length > 0) throw new ConfigError(problems[0]);
 
@@ -189,6 +227,12 @@ export function loadConfig(src: LoadSources): BatonConfig {
 
   const pauseAckTimeoutMs = parseDuration(get('BATON_PAUSE_ACK_TIMEOUT')!, 'BATON_PAUSE_ACK_TIMEOUT');
   const drainMs = parseDuration(get('BATON_DRAIN')!, 'BATON_DRAIN');
+  // Rule C3: with no wait, a handoff releases the Lease the instant the pause signal leaves, while the
+  // worker may still be handling a batch — the next pod's worker would start beside it (breaks S1).
+  atLeast(pauseAckTimeoutMs, MIN_PAUSE_WAIT_MS, 'BATON_PAUSE_ACK_TIMEOUT', get('BATON_PAUSE_ACK_TIMEOUT')!, 'would release the Lease before a confirming worker could pause');
+  atLeast(drainMs, MIN_PAUSE_WAIT_MS, 'BATON_DRAIN', get('BATON_DRAIN')!, 'would release the Lease before the worker could pause');
+  const workerGraceMs = parseDuration(get('BATON_WORKER_GRACE')!, 'BATON_WORKER_GRACE');
+  atLeast(workerGraceMs, MIN_WORKER_GRACE_MS, 'BATON_WORKER_GRACE', get('BATON_WORKER_GRACE')!, 'would hand the Lease away at every blink of the worker scan');
 
   const listen = hostPortSetting(get('BATON_LISTEN')!, 'BATON_LISTEN');
   if (!isLoopbackHost(listen.host)) {
@@ -204,6 +248,12 @@ export function loadConfig(src: LoadSources): BatonConfig {
     throw new ConfigError(`BATON_LOG_LEVEL=${JSON.stringify(logLevel)} is not a level: use trace, debug, info, warn, error or fatal`);
   }
 
+  const podLabelText = get('BATON_POD_LABEL')!;
+  if (podLabelText !== 'true' && podLabelText !== 'false') {
+    throw new ConfigError(`BATON_POD_LABEL=${JSON.stringify(podLabelText)} is not true or false: set true to keep the label baton/role on the Pod, false to leave pods alone`);
+  }
+  const podLabel = podLabelText === 'true';
+
   return {
     leaseName,
     namespace,
@@ -217,10 +267,12 @@ export function loadConfig(src: LoadSources): BatonConfig {
     pauseSignal,
     pauseAckTimeoutMs,
     drainMs,
+    workerGraceMs,
     listen,
     probeListen,
     kubeconfig,
     logLevel,
+    podLabel,
   };
 }
 

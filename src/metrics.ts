@@ -1,6 +1,7 @@
 // baton's Prometheus metrics. One registry per instance (never prom-client's global one), so tests and
 // embedders can hold several without name clashes, and `/metrics` shows exactly what this sidecar owns.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { WATCH_START_REASONS, type WatchStartReason } from './kube/object-watcher.ts';
 
 /** How a leadership change happened, from this pod's point of view. */
 export type TransitionChange = 'acquired' | 'released' | 'lost';
@@ -36,6 +37,7 @@ export const METRIC_NAMES = [
   'baton_worker_restarts_total',
   'baton_ready',
   'baton_lease_last_renew_timestamp_seconds',
+  'baton_watch_starts_total',
 ] as const;
 
 /** One of {@link METRIC_NAMES}. */
@@ -48,6 +50,8 @@ export interface BatonMetricsOptions {
    * created at 0 up front, so a dashboard sees them before the first signal.
    */
   signals?: readonly string[];
+  /** The watches this sidecar runs (`lease`, `pod`): their `baton_watch_starts_total` series start at 0. */
+  watches?: readonly string[];
   /** Collect prom-client's process and Node.js metrics too (default true). */
   defaultMetrics?: boolean;
 }
@@ -68,6 +72,7 @@ export class BatonMetrics {
   readonly #workerRestarts: Counter;
   readonly #ready: Gauge;
   readonly #lastRenew: Gauge;
+  readonly #watchStarts: Counter<'watch' | 'reason'>;
 
   constructor(options: BatonMetricsOptions = {}) {
     const registry = new Registry();
@@ -145,12 +150,24 @@ export class BatonMetrics {
       registers: [registry],
     });
 
+    this.#watchStarts = new Counter({
+      name: 'baton_watch_starts_total',
+      help:
+        'List-and-watch (re)starts of the Lease and own-Pod watches (every retry too), by why: initial, closed (the server ended the watch, ' +
+        'normally once a minute), expired (410 Gone, relisted), timeout (no answer, or a silent watch) or error (refused, reset, an error status).',
+      labelNames: ['watch', 'reason'],
+      registers: [registry],
+    });
+
     // Series known up front start at 0, so rate() and dashboards work before the first event.
     for (const change of TRANSITION_CHANGES) this.#transitions.inc({ change }, 0);
     for (const outcome of PAUSE_OUTCOMES) this.#pauseWait.zero({ outcome });
     for (const result of RENEW_RESULTS) this.#renew.zero({ result });
     for (const signal of options.signals ?? []) {
       for (const result of SIGNAL_RESULTS) this.#signals.inc({ signal, result }, 0);
+    }
+    for (const watch of options.watches ?? []) {
+      for (const reason of WATCH_START_REASONS) this.#watchStarts.inc({ watch, reason }, 0);
     }
   }
 
@@ -213,6 +230,11 @@ export class BatonMetrics {
   /** Sets `baton_lease_last_renew_timestamp_seconds` (Unix seconds) after a successful renew. */
   setLastRenew(unixSeconds: number): void {
     this.#lastRenew.set(unixSeconds);
+  }
+
+  /** Counts one (re)start of a watch (`lease`, `pod`) in `baton_watch_starts_total`. */
+  watchStart(watch: string, reason: WatchStartReason): void {
+    this.#watchStarts.inc({ watch, reason });
   }
 
   /** The `content-type` of {@link BatonMetrics.text}'s output (Prometheus text format). */

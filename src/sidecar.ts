@@ -2,6 +2,8 @@
 // reports (log line, metric, Event, pod label) of every leadership change. The rules live in
 // src/election; this file only decides what happens when, and keeps every report in agreement.
 import type { Logger } from 'pino';
+import type { ApiHealth } from './api-health.ts';
+import type { ChangeReporters } from './change-reporters.ts';
 import type { Clock } from './election/clock.ts';
 import type { Elector, ElectorEvent } from './election/elector.ts';
 import type { BatonMetrics } from './metrics.ts';
@@ -12,19 +14,6 @@ import type { WorkerController } from './worker/controller.ts';
 /** How the sidecar learned it must hand over. */
 export type HandoffTrigger = 'SIGTERM' | 'deletion';
 
-/** The reports of a leadership change that go to Kubernetes; absent outside a pod. */
-export interface ChangeReporters {
-  /** Sets the pod label `baton/role`. */
-  label?(role: 'leader' | 'standby'): void;
-  /** Records an Event on the Pod and on the Lease. */
-  event?(type: 'Normal' | 'Warning', reason: string, action: string, note: string): void;
-}
-
-/** Where the API server's answers are tallied, for readiness. */
-export interface ApiHealth {
-  /** A sentence naming what is wrong with the API connection or RBAC, or undefined when all is well. */
-  problem(): string | undefined;
-}
 
 export interface SidecarOptions {
   identity: string;
@@ -33,6 +22,8 @@ export interface SidecarOptions {
   leaseDurationMs: number;
   /** Published in GET /leader for the worker's dead-man's switch. */
   timings?: LeaseTimings;
+  /** The election's per-request timeout; `/healthz` fails when a request outlives twice this (rule L4). Default 5 s. */
+  requestTimeoutMs?: number;
   clock: Clock;
   logger: Logger;
   metrics: BatonMetrics;
@@ -41,6 +32,8 @@ export interface SidecarOptions {
   pauses: PauseTracker;
   reporters: ChangeReporters;
   api: ApiHealth;
+  /** Rule L1's grace, for the report of a step-aside (the elector keeps the rule). */
+  workerGraceMs?: number;
   /** How often eligibility and readiness are re-evaluated (the worker scan publishes changes too). */
   evaluateEveryMs?: number;
 }
@@ -90,6 +83,8 @@ export class Sidecar {
       if (s.result === 'sent') this.o.logger.debug(fields, `sent ${s.signal} (${s.state}) to pid ${s.pid}`);
       else this.o.logger.error(fields, `could not send ${s.signal} to pid ${s.pid}: ${s.error}`);
     });
+    // S1: a start signal goes out only while this pod still leads, judged at that moment.
+    worker.setStartGuard(() => this.leading && !this.handingOver && elector.confirmLeadership());
     metrics.setLeader(false);
     this.o.reporters.label?.('standby');
     worker.start();
@@ -114,6 +109,16 @@ export class Sidecar {
     const { logger, metrics, worker, pauses, reporters } = this.o;
     switch (e.type) {
       case 'acquired': {
+        if (e.retiring || this.handingOver) {
+          // L2: taken by an acquire that was in flight when the handoff began. The worker is never started;
+          // the elector releases the Lease at once. Reported all the same (C2), as a change that did happen.
+          metrics.transition('acquired');
+          metrics.setEpoch(e.record.leaseTransitions);
+          const note = `${this.o.identity} acquired the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) while handing over: releasing it at once, worker not started`;
+          reporters.event?.('Normal', 'LeaderElected', 'Acquire', note);
+          logger.info({ event: 'leadership', change: 'acquired', epoch: e.record.leaseTransitions, retiring: true }, note);
+          break;
+        }
         this.leading = true;
         pauses.started();
         worker.setDesired('running');
@@ -138,11 +143,17 @@ export class Sidecar {
         logger.warn({ event: 'leadership', change: 'lost', reason: e.reason, pause: pauseId, err: e.error }, note);
         break;
       }
+      case 'releasing':
+        // L1: stepping aside because the worker is gone: make sure a worker that comes back is not started.
+        if (e.reason === 'worker-gone') this.stepDown();
+        break;
       case 'released': {
+        this.stepDown();
         metrics.transition('released');
-        const note = `${this.o.identity} released the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) for the next pod`;
-        reporters.event?.('Normal', 'LeaderReleased', 'Release', note);
-        logger.info({ event: 'leadership', change: 'released', epoch: e.record.leaseTransitions }, note);
+        const why = e.reason === 'worker-gone' ? `its worker has been gone for ${this.o.workerGraceMs ?? 0} ms` : 'for the next pod';
+        const note = `${this.o.identity} released the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) ${why}`;
+        reporters.event?.(e.reason === 'worker-gone' ? 'Warning' : 'Normal', 'LeaderReleased', 'Release', note);
+        logger.info({ event: 'leadership', change: 'released', reason: e.reason, epoch: e.record.leaseTransitions }, note);
         break;
       }
       case 'renewed':
@@ -162,6 +173,13 @@ export class Sidecar {
         break;
     }
     this.publish();
+  }
+
+  /** Reports "not the leader" on the metric and the label, pausing the worker if it was told to run. Idempotent. */
+  private stepDown(): void {
+    if (this.leading || this.o.worker.status().desired === 'running') this.pauseWorker();
+    this.o.metrics.setLeader(false);
+    this.o.reporters.label?.('standby');
   }
 
   /** Tells the worker to pause and returns the pause's id. Idempotent while already paused. */
@@ -187,7 +205,7 @@ export class Sidecar {
   handOver(trigger: HandoffTrigger): Promise<void> {
     if (this.handoff) return this.handoff;
     this.handingOver = true;
-    this.o.elector.retire();
+    void this.o.elector.retire(); // at once: no acquire may start from now on (runHandoff waits for one in flight)
     this.handoff = this.runHandoff(trigger);
     this.publish();
     return this.handoff;
@@ -195,6 +213,15 @@ export class Sidecar {
 
   private async runHandoff(trigger: HandoffTrigger): Promise<void> {
     const { logger, metrics, elector, pauses, reporters } = this.o;
+    // L2: an acquire in flight finishes first; one that won is released again by the elector, unstarted.
+    // L3: but never wait longer than a stuck loop would take to show on /healthz (twice the request timeout).
+    await new Promise<void>((resolve) => {
+      const timer = this.o.clock.setTimer(resolve, 2 * (this.o.requestTimeoutMs ?? 5000));
+      void elector.retire().then(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
     if (!elector.isLeader()) {
       logger.info({ event: 'handoff', trigger, leader: false }, `handoff (${trigger}): not the leader, nothing to hand over`);
       return;
@@ -234,7 +261,8 @@ export class Sidecar {
       identity: this.o.identity,
       isLeader: this.leading && snap.isLeader,
       holder: r?.holderIdentity ?? '',
-      epoch: r?.leaseTransitions ?? 0,
+      // S2: the highest epoch seen, so /leader never shows a smaller one — not after a deletion, nor a hand edit.
+      epoch: Math.max(r?.leaseTransitions ?? 0, snap.maxEpoch, 0),
       since: r?.acquireTime && r.holderIdentity ? r.acquireTime.toISOString() : null,
       renewedAt: r?.renewTime ? r.renewTime.toISOString() : null,
       ...(this.o.timings ? { timings: this.o.timings } : {}),
@@ -274,13 +302,19 @@ export class Sidecar {
     return { ready: missing.length === 0, missing };
   }
 
-  /** Fails only when the process is stuck: a leader that has not renewed for longer than the lease duration. */
+  /**
+   * Rule L4: fails only when the election loop is stuck — a request to the API server that has not settled
+   * for longer than twice the request timeout, although the elector aborts every request at that timeout.
+   * Then the loop can neither renew nor step aside nor hand over, and only a restart helps. A slow or
+   * unreachable API server is not "stuck": its requests time out and the loop goes on (see /readyz).
+   */
   health(): Health {
     const snap = this.o.elector.snapshot();
-    if (snap.isLeader && snap.lastRenewAt !== undefined) {
-      const since = this.o.clock.now() - snap.lastRenewAt;
-      if (since > this.o.leaseDurationMs) {
-        return { healthy: false, reason: `leader has not renewed for ${Math.round(since)} ms (lease duration ${this.o.leaseDurationMs} ms): the process is stuck` };
+    const limit = 2 * (this.o.requestTimeoutMs ?? 5000);
+    if (snap.busySince !== undefined) {
+      const since = this.o.clock.now() - snap.busySince;
+      if (since > limit) {
+        return { healthy: false, reason: `the election loop is stuck: a request to the API server has not settled for ${Math.round(since)} ms (limit ${limit} ms, twice the request timeout)` };
       }
     }
     return { healthy: true };
@@ -288,7 +322,10 @@ export class Sidecar {
 
   confirmPause(id: number): PauseConfirmation {
     const result = this.o.pauses.confirm(id);
-    this.o.logger.info({ event: 'pause-confirmation', pause: id, result }, `worker confirmed pause ${id}: ${result}`);
+    // Only a pause's first confirmation is news. The worker kit confirms again each pause signal the 30 s
+    // resync re-sends ('duplicate': debug, or a standby logs it forever), and POST /paused already warns
+    // of a refused one with its explanation.
+    this.o.logger[result === 'accepted' ? 'info' : 'debug']({ event: 'pause-confirmation', pause: id, result }, `worker confirmed pause ${id}: ${result}`);
     this.publish();
     return result;
   }

@@ -11,12 +11,14 @@ export interface LeaseLock {
   /** Creates the Lease; throws `LockConflictError` when it already exists. */
   create(record: LeaderRecord, signal: AbortSignal): Promise<ObservedLease>;
   /**
-   * Replaces the record if the Lease is still at `resourceVersion`; throws `LockConflictError` when it
-   * changed since (409) — also when it was deleted since it was read: the API server would recreate a
-   * Lease on update, so the lock sends the uid it read as a precondition and gets 409 — and
-   * `LockNotFoundError` when it never read the Lease and finds none.
+   * Replaces the record in the Lease as `base` found it, if it is still at `base.resourceVersion`: the
+   * write is `base`'s whole object (its metadata, and spec fields the election does not own) with only the
+   * election's spec fields changed (rule C1), as client-go's LeaseLock updates the object it read. Throws
+   * `LockConflictError` when the Lease changed since (409) — also when it was deleted since: the API server
+   * would recreate a Lease on update, so the write carries the uid read as a precondition and gets 409 —
+   * and `LockNotFoundError` when `base` carries no object and the Lease is gone.
    */
-  update(record: LeaderRecord, resourceVersion: string, signal: AbortSignal): Promise<ObservedLease>;
+  update(record: LeaderRecord, base: ObservedLease, signal: AbortSignal): Promise<ObservedLease>;
   /** `namespace/name`, for logs and errors. */
   describe(): string;
 }

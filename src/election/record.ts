@@ -13,10 +13,16 @@ export interface LeaderRecord {
   leaseTransitions: number;
 }
 
-/** A record together with the resourceVersion it was read at (optimistic concurrency). */
+/**
+ * A record together with the resourceVersion it was read at (optimistic concurrency) and, opaque to the
+ * election, the whole object it was read from: a write starts from that object, so it changes only the
+ * election's fields (rule C1) and always matches its resourceVersion.
+ */
 export interface ObservedLease {
   record: LeaderRecord;
   resourceVersion: string;
+  /** The lock's own copy of what it read (a V1Lease for the Kubernetes lock). */
+  object?: unknown;
 }
 
 /** True when two records describe the same claim; used to decide whether the holder made progress. */

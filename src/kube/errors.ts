@@ -59,6 +59,10 @@ function where(t: CallTarget): string {
 
 function describeApiError(t: CallTarget, status: number, reason: string, apiMessage: string): string {
   const said = apiMessage ? `: ${apiMessage}` : '';
+  if (status === 403 && /ValidatingAdmissionPolicy|admission webhook/.test(apiMessage)) {
+    // Admission runs after authorization: RBAC allowed the request and a policy refused it.
+    return `${t.verb} ${where(t)} refused by an admission policy (the Role allows it; the policy says why)${said}`;
+  }
   if (status === 403) {
     const dot = t.resource.indexOf('.');
     const plural = dot < 0 ? t.resource : t.resource.slice(0, dot);

@@ -28,6 +28,9 @@ export function leaseSpecOf(record: LeaderRecord): LeaseSpecWire {
   return spec;
 }
 
+/** The spec fields the election owns (rule C1): a write replaces these and keeps every other field. */
+export const ELECTION_SPEC_FIELDS = ['holderIdentity', 'leaseDurationSeconds', 'acquireTime', 'renewTime', 'leaseTransitions'] as const;
+
 /** Reads the record out of a Lease as the API returned it; absent fields read as client-go reads them ("" and 0). */
 export function observedLeaseOf(lease: V1Lease): ObservedLease {
   const spec = lease.spec ?? {};
@@ -40,5 +43,6 @@ export function observedLeaseOf(lease: V1Lease): ObservedLease {
       leaseTransitions: spec.leaseTransitions ?? 0,
     },
     resourceVersion: lease.metadata?.resourceVersion ?? '',
+    object: lease,
   };
 }

@@ -4,7 +4,7 @@ import type { V1Lease, V1ObjectMeta } from '@kubernetes/client-node';
 import { LockConflictError, LockForbiddenError, LockNotFoundError, type LeaseLock } from '../election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../election/record.ts';
 import { KubeApiError } from './errors.ts';
-import { LEASE_RESOURCE, leasePath, leaseSpecOf, observedLeaseOf } from './lease-convert.ts';
+import { ELECTION_SPEC_FIELDS, LEASE_RESOURCE, leasePath, leaseSpecOf, observedLeaseOf } from './lease-convert.ts';
 import type { KubeClient } from './rest.ts';
 
 /** Options of `KubeLeaseLock`. */
@@ -22,8 +22,6 @@ export class KubeLeaseLock implements LeaseLock {
   private readonly namespace: string;
   private readonly name: string;
   private readonly timeoutMs: number;
-  /** Metadata as last read: an update keeps the Lease's labels, annotations and owners. */
-  private metadata: V1ObjectMeta | undefined;
 
   constructor(options: KubeLeaseLockOptions) {
     this.client = options.client;
@@ -34,54 +32,52 @@ export class KubeLeaseLock implements LeaseLock {
 
   async get(signal: AbortSignal): Promise<ObservedLease | undefined> {
     try {
-      const lease = await this.call('get', 'GET', leasePath(this.namespace, this.name), undefined, signal);
-      return this.remember(lease);
+      return observedLeaseOf(await this.call('get', 'GET', leasePath(this.namespace, this.name), undefined, signal));
     } catch (err) {
-      if (err instanceof LockNotFoundError) {
-        this.metadata = undefined;
-        return undefined;
-      }
+      if (err instanceof LockNotFoundError) return undefined;
       throw err;
     }
   }
 
   async create(record: LeaderRecord, signal: AbortSignal): Promise<ObservedLease> {
     const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec: leaseSpecOf(record) };
-    return this.remember(await this.call('create', 'POST', leasePath(this.namespace), body, signal));
+    return observedLeaseOf(await this.call('create', 'POST', leasePath(this.namespace), body, signal));
   }
 
   /**
-   * PUT with `metadata.resourceVersion` and the metadata last read, including `uid`. The uid matters: Leases
-   * allow create-on-update, so a PUT without it would silently recreate a deleted Lease; with it the API
-   * answers 409 (a UID precondition), which surfaces as `LockConflictError`. Without metadata (never read,
-   * or last seen absent) the Lease is read first, so a deleted Lease gives `LockNotFoundError`.
+   * PUT of the object `base` was read from — its metadata with `resourceVersion` and `uid`, and the spec
+   * fields the election does not own — with the election's fields replaced (rule C1). Metadata and version
+   * come from the same read, so a label, annotation or ownerReference written since makes the PUT conflict
+   * (409) instead of being reverted. The uid matters too: Leases allow create-on-update, so a PUT without
+   * it would silently recreate a deleted Lease; with it the API answers 409 (a UID precondition). A base
+   * without its object (built by hand) is read first, so a deleted Lease gives `LockNotFoundError`.
    */
-  async update(record: LeaderRecord, resourceVersion: string, signal: AbortSignal): Promise<ObservedLease> {
-    if (this.metadata === undefined) {
+  async update(record: LeaderRecord, base: ObservedLease, signal: AbortSignal): Promise<ObservedLease> {
+    let object = base.object as V1Lease | undefined;
+    if (object === undefined) {
       const current = await this.get(signal);
       if (current === undefined) throw new LockNotFoundError(`Lease ${this.describe()} does not exist`);
-      if (current.resourceVersion !== resourceVersion) {
-        throw new LockConflictError(`Lease ${this.describe()} is at resourceVersion ${current.resourceVersion}, not ${resourceVersion}`);
+      if (current.resourceVersion !== base.resourceVersion) {
+        throw new LockConflictError(`Lease ${this.describe()} is at resourceVersion ${current.resourceVersion}, not ${base.resourceVersion}`);
       }
+      object = current.object as V1Lease;
     }
     // managedFields are left out: the server keeps the existing ones when an update carries none.
-    const { managedFields: _managed, ...kept } = this.metadata ?? {};
+    const { managedFields: _managed, ...kept }: V1ObjectMeta = object.metadata ?? {};
+    const spec: Record<string, unknown> = { ...(object.spec as Record<string, unknown> | undefined) };
+    for (const field of ELECTION_SPEC_FIELDS) delete spec[field];
     const body = {
+      ...object,
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { ...kept, name: this.name, namespace: this.namespace, resourceVersion },
-      spec: leaseSpecOf(record),
+      metadata: { ...kept, name: this.name, namespace: this.namespace, resourceVersion: base.resourceVersion },
+      spec: { ...spec, ...leaseSpecOf(record) },
     };
-    return this.remember(await this.call('update', 'PUT', leasePath(this.namespace, this.name), body, signal));
+    return observedLeaseOf(await this.call('update', 'PUT', leasePath(this.namespace, this.name), body, signal));
   }
 
   describe(): string {
     return `${this.namespace}/${this.name}`;
-  }
-
-  private remember(lease: V1Lease): ObservedLease {
-    this.metadata = lease.metadata;
-    return observedLeaseOf(lease);
   }
 
   private async call(verb: string, method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, signal: AbortSignal): Promise<V1Lease> {

@@ -4,7 +4,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import type { ObservedLease } from '../election/record.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { LEASE_RESOURCE, leasePath, observedLeaseOf } from './lease-convert.ts';
-import { ConvertingWatcher, type ObjectEventType } from './object-watcher.ts';
+import { ConvertingWatcher, type ObjectEventType, type WatchStart } from './object-watcher.ts';
 import type { KubeClient } from './rest.ts';
 
 /** A Lease observation: `lease` is set for SYNCED/ADDED/MODIFIED (and DELETED: the last state), unset for ABSENT. */
@@ -20,6 +20,8 @@ export interface LeaseWatcherOptions {
   name: string;
   onEvent: (event: LeaseEvent) => void;
   onError?: (err: Error) => void;
+  onStart?: (start: WatchStart) => void;
+  onRecovered?: (failures: number) => void;
   timeoutSeconds?: number;
   idleTimeoutMs?: number;
   requestTimeoutMs?: number;

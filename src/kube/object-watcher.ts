@@ -2,7 +2,7 @@
 // reconnecting from the last version seen (bookmarks advance it) and relisting only when the server
 // says that version is too old (410 Gone). This is client-go's reflector, narrowed to one object.
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.ts';
-import { KubeApiError } from './errors.ts';
+import { KubeApiError, KubeTransportError } from './errors.ts';
 import { watchIdleTimeoutMs, type KubeClient } from './rest.ts';
 
 /**
@@ -15,6 +15,25 @@ export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABSENT' | 'SYN
 export interface ObjectEvent<T> {
   type: ObjectEventType;
   object?: T;
+}
+
+/**
+ * Why the list-and-watch (re)starts: `initial` (the first time), or how the request before it ended:
+ * `closed` (the server ended the watch, normally every `timeoutSeconds`), `expired` (410 Gone: relist),
+ * `timeout` (no headers in time, or a silent watch presumed half-open), `error` (refused, reset, non-2xx).
+ */
+export type WatchStartReason = 'initial' | 'closed' | 'expired' | 'timeout' | 'error';
+
+/** Every {@link WatchStartReason}, for metrics that start each series at zero. */
+export const WATCH_START_REASONS: readonly WatchStartReason[] = ['initial', 'closed', 'expired', 'timeout', 'error'];
+
+/** One (re)start of the list-and-watch, as `onStart` reports it. */
+export interface WatchStart {
+  reason: WatchStartReason;
+  /** Failed attempts in a row since the API server last answered (0 after a normal end or a first 410). */
+  failures: number;
+  /** The last failure, when `failures` is above 0. */
+  error?: Error;
 }
 
 /** The fields the watcher itself reads from an object. */
@@ -33,6 +52,10 @@ export interface ObjectWatcherOptions<T> {
   onEvent: (event: ObjectEvent<T>) => void;
   /** Errors the watcher recovers from (for logs); also exceptions thrown by `onEvent`. */
   onError?: (err: Error) => void;
+  /** Before each list or watch request that (re)starts the watch (every retry too), with why. */
+  onStart?: (start: WatchStart) => void;
+  /** The API server answered again after `failures` (> 0) failed attempts in a row. */
+  onRecovered?: (failures: number) => void;
   /** Server-side watch duration; the watch is then resumed from the last version (default 60). */
   timeoutSeconds?: number;
   /** Silence after which a watch connection is presumed dead (default `watchIdleTimeoutMs(timeoutSeconds)`). */
@@ -61,6 +84,8 @@ export class ObjectWatcher<T extends KubeObject> {
   private readonly options: ObjectWatcherOptions<T>;
   private readonly stopper = new AbortController();
   private loop: Promise<void> | undefined;
+  /** Failed attempts since the last answer from the API server (what `onStart` and `onRecovered` report). */
+  private failuresInARow = 0;
 
   constructor(options: ObjectWatcherOptions<T>) {
     this.options = options;
@@ -90,9 +115,11 @@ export class ObjectWatcher<T extends KubeObject> {
     let needList = true;
     let failures = 0;
     let expiredInARow = 0;
+    let reason: WatchStartReason = 'initial';
     while (!this.stopped) {
       const started = performance.now();
       let events = 0;
+      this.started(reason);
       try {
         if (needList) {
           await this.list(requestTimeoutMs);
@@ -120,6 +147,7 @@ export class ObjectWatcher<T extends KubeObject> {
         // The server ended the watch (timeoutSeconds): resume at once, unless it ends instantly and empty
         // again and again (a misbehaving proxy), which would spin.
         expiredInARow = 0;
+        reason = 'closed';
         if (events === 0 && performance.now() - started < 1000) {
           await sleep(backoffDelay(++failures, o.backoff ?? DEFAULT_BACKOFF, o.random), this.stopper.signal);
         } else {
@@ -130,11 +158,14 @@ export class ObjectWatcher<T extends KubeObject> {
         const error = err instanceof Error ? err : new Error(String(err));
         if (isExpired(error)) {
           needList = true;
+          reason = 'expired';
           // The first 410 relists at once; 410 after 410 (nothing else in between) is paced like any failure.
           if (++expiredInARow === 1) continue;
         } else {
           expiredInARow = 0;
+          reason = error instanceof KubeTransportError && error.code === 'timeout' ? 'timeout' : 'error';
         }
+        this.failuresInARow++;
         this.lastError = error;
         o.onError?.(error);
         await sleep(backoffDelay(++failures, o.backoff ?? DEFAULT_BACKOFF, o.random), this.stopper.signal);
@@ -195,6 +226,26 @@ export class ObjectWatcher<T extends KubeObject> {
   private contact(): void {
     this.lastContact = performance.now();
     this.lastError = undefined;
+    if (this.failuresInARow > 0) {
+      const failures = this.failuresInARow;
+      this.failuresInARow = 0;
+      this.report(() => this.options.onRecovered?.(failures));
+    }
+  }
+
+  private started(reason: WatchStartReason): void {
+    const failures = this.failuresInARow;
+    const start: WatchStart = failures > 0 && this.lastError ? { reason, failures, error: this.lastError } : { reason, failures };
+    this.report(() => this.options.onStart?.(start));
+  }
+
+  /** Runs a reporting hook; its bug must not stop the watch. */
+  private report(hook: () => void): void {
+    try {
+      hook();
+    } catch (err) {
+      this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 }
 

@@ -80,6 +80,7 @@ export class PodLabeler {
    * put back. Observations older than the last confirmed patch are ignored.
    */
   observe(value: string | undefined, resourceVersion: string): void {
+    if (this.stopper.signal.aborted) return;
     const rv = toVersion(resourceVersion);
     if (rv !== undefined && this.appliedVersion !== undefined && rv < this.appliedVersion) return;
     if (rv !== undefined) this.appliedVersion = rv;
@@ -99,6 +100,9 @@ export class PodLabeler {
   }
 
   private kick(): void {
+    // Rule L3: after stop() nothing runs again — without this, an aborted run's `finally` would kick a
+    // new run that returns at once, forever (a microtask loop at 100 % CPU that never lets the process exit).
+    if (this.stopper.signal.aborted) return;
     if (this.loop || this.wantedValue === undefined || this.wantedValue === this.appliedValue) return;
     this.loop = this.run().finally(() => {
       this.loop = undefined;

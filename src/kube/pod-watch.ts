@@ -3,7 +3,7 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { BackoffOptions } from './backoff.ts';
 import { parseMicroTime } from './micro-time.ts';
-import { ConvertingWatcher, type ObjectEventType } from './object-watcher.ts';
+import { ConvertingWatcher, type ObjectEventType, type WatchStart } from './object-watcher.ts';
 import type { KubeClient } from './rest.ts';
 
 /** What baton reads from its Pod. */
@@ -31,6 +31,8 @@ export interface PodWatcherOptions {
   name: string;
   onEvent: (event: PodEvent) => void;
   onError?: (err: Error) => void;
+  onStart?: (start: WatchStart) => void;
+  onRecovered?: (failures: number) => void;
   timeoutSeconds?: number;
   idleTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -64,7 +66,12 @@ export function observedPodOf(pod: V1Pod): ObservedPod {
   };
 }
 
-/** Watches one Pod (normally the sidecar's own). */
+/**
+ * Watches one Pod (normally the sidecar's own). Both the list and the watch carry
+ * `fieldSelector=metadata.name=<pod>`, so the API server authorises them per name: a Role with
+ * `resourceNames: [<pod>]` is enough, and the sidecar never receives another pod. (A Deployment's Role
+ * cannot name its pods in advance, so the chart grants list/watch on all of them: docs/security.md.)
+ */
 export class PodWatcher extends ConvertingWatcher<V1Pod> {
   constructor(options: PodWatcherOptions) {
     const { client, namespace, name, onEvent, ...rest } = options;

@@ -101,6 +101,7 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
   private killProblem: string | undefined;
   private timer: TimerHandle | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
+  private startGuard: (() => boolean) | undefined;
 
   constructor(opts: WorkerControllerOptions) {
     super();
@@ -236,7 +237,17 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
     this.send(t, reason);
   }
 
+  /**
+   * Asked just before every start signal (rule S1, docs/protocol.md): the sidecar answers whether this pod
+   * still leads, judged now. A process resumed after a freeze runs its overdue timers in due order, and a
+   * resync due then must not restart a worker that paused itself before the election saw its deadline pass.
+   */
+  setStartGuard(guard: () => boolean): void {
+    this.startGuard = guard;
+  }
+
   private send(t: Target, reason: SignalReason): void {
+    if (this.desired === 'running' && this.startGuard && !this.startGuard()) return;
     // Fresh look: the last scan may be up to a scan interval old, and the pid may have been reused since.
     const check = this.finder.check(t);
     if (check !== 'ready') {

@@ -57,6 +57,17 @@ export interface SimPodOptions {
   agent?: { kind: string; command: string; args: string[]; env: Record<string, string> };
   /** Another worker program in place of the fixture (the end-to-end sample bot); `--pod=NAME` is appended. */
   worker?: { command: string; args: string[]; env: Record<string, string> };
+  /** More fields of the Pod object's spec (e.g. `serviceAccountName`, for a token bound to the Pod). */
+  podSpec?: Partial<k8s.V1PodSpec>;
+  /** Runs once the Pod object exists, before any process starts (e.g. to mint a token bound to it). */
+  beforeProcesses?: (pod: k8s.V1Pod) => Promise<void>;
+  /** A command the sidecar's / the worker's command line is appended to, e.g. `setpriv --reuid=1000 ...` (a container's user). */
+  runAs?: { sidecar?: string[]; worker?: string[] };
+}
+
+/** `[command, args]` with `prefix` (a wrapper such as setpriv) in front, when given. */
+function prefixed(prefix: string[] | undefined, command: string, args: string[]): [string, string[]] {
+  return prefix && prefix.length > 0 ? [prefix[0]!, [...prefix.slice(1), command, ...args]] : [command, args];
 }
 
 export class SimPod {
@@ -88,7 +99,7 @@ export class SimPod {
   }
 
   async start(): Promise<void> {
-    await this.podApi()?.createNamespacedPod({
+    const created = await this.podApi()?.createNamespacedPod({
       namespace: this.opts.namespace!,
       body: {
         metadata: { name: this.opts.name, labels: { app: this.opts.leaseName ?? this.opts.name } },
@@ -100,9 +111,14 @@ export class SimPod {
             { name: 'bot', image: 'example/bot' },
             { name: 'baton', image: 'example/baton' },
           ],
+          ...this.opts.podSpec,
         },
       },
     });
+    if (this.opts.beforeProcesses) {
+      if (!created) throw new Error('SimPod: beforeProcesses needs a Pod object (kc and namespace)');
+      await this.opts.beforeProcesses(created);
+    }
     this.listenPort = await freePort();
     this.probePort = await freePort();
     this.startWorker();
@@ -125,7 +141,8 @@ export class SimPod {
       : this.opts.workerKind === 'python'
         ? ['python3', [WORKER_PY]]
         : [process.execPath, [WORKER]];
-    const child = spawn(cmd, [...args, `--pod=${this.opts.name}`], {
+    const [command, argv] = prefixed(this.opts.runAs?.worker, cmd, [...args, `--pod=${this.opts.name}`]);
+    const child = spawn(command, argv, {
       env: { ...env, ...(this.opts.agent ? { BATON_URL: '' } : {}), ...this.opts.worker?.env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -155,7 +172,8 @@ export class SimPod {
       ...this.opts.env,
     };
     const out = createWriteStream(this.sidecarLog, { flags: 'a' });
-    const child = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), this.opts.cli ?? CLI], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, argv] = prefixed(this.opts.runAs?.sidecar, process.execPath, [...(this.opts.nodeArgs ?? []), this.opts.cli ?? CLI]);
+    const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     this.sidecar = child;

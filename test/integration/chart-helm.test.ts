@@ -127,9 +127,9 @@ function checkRendering(objects: KubeObject[], combo: ChartCombo, kubeVersion: s
   const [role] = find<KubeObject & { rules: unknown[] }>(objects, 'Role');
   expect(role!.rules).toEqual([
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [lease], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [lease], verbs: ['get', 'list', 'watch', 'update'] },
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
-    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'patch'] },
   ]);
   const [binding] = find<KubeObject & { subjects: { name: string; namespace: string }[] }>(objects, 'RoleBinding');
   expect(binding!.subjects).toEqual([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: NS }]);

@@ -48,13 +48,13 @@ describe('LeaseWatcher behind a failing network', () => {
       onError: (e) => errors.push(e),
     }).start();
     try {
-      await vi.waitFor(() => expect(events.at(-1)).toEqual({ type: 'SYNCED', lease: current }));
+      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'SYNCED', lease: { record: current.record, resourceVersion: current.resourceVersion } }));
 
       // Phase 1: connections reset, new ones refused, for 2 s; the Lease changes meanwhile.
       proxy.pause('reset');
       await vi.waitFor(() => expect(watcher.lastError).toBeDefined());
       const contactAtOutage = watcher.lastContact!;
-      current = await lock.update(record('pod-b', 1), current.resourceVersion, signal());
+      current = await lock.update(record('pod-b', 1), current, signal());
       await new Promise((r) => setTimeout(r, 2000));
       // Phase 2: connections accepted but never answered (half-open) for 2 s: the connect timeout ends them.
       proxy.pause('stall');
@@ -65,13 +65,13 @@ describe('LeaseWatcher behind a failing network', () => {
       expect(errors.some((e) => e.name === 'KubeTransportError' && (e as { code?: string }).code === 'error')).toBe(true);
 
       proxy.resume();
-      await vi.waitFor(() => expect(events.at(-1)).toEqual({ type: 'MODIFIED', lease: current }), { timeout: 5000 });
+      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'MODIFIED', lease: { record: current.record, resourceVersion: current.resourceVersion } }), { timeout: 5000 });
       expect(watcher.lastError).toBeUndefined();
       expect(watcher.lastContact!).toBeGreaterThan(contactAtOutage);
       // Resumed from its resourceVersion: one list at start, none after the outage.
       expect(events.filter((e) => e.type === 'SYNCED')).toHaveLength(1);
-      current = await lock.update(record('pod-c', 2), current.resourceVersion, signal());
-      await vi.waitFor(() => expect(events.at(-1)).toEqual({ type: 'MODIFIED', lease: current }));
+      current = await lock.update(record('pod-c', 2), current, signal());
+      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'MODIFIED', lease: { record: current.record, resourceVersion: current.resourceVersion } }));
     } finally {
       await watcher.stop();
     }

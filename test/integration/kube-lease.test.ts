@@ -9,6 +9,8 @@ import { leasePath } from '../../src/kube/lease-convert.ts';
 import { KubeLeaseLock } from '../../src/kube/lease-lock.ts';
 import { LeaseWatcher, type LeaseEvent } from '../../src/kube/lease-watch.ts';
 import { KubeClient } from '../../src/kube/rest.ts';
+import { Elector } from '../../src/election/elector.ts';
+import { systemClock } from '../../src/election/clock.ts';
 import { freshNamespace } from '../kube/cluster.ts';
 
 const kube = inject('kube');
@@ -49,7 +51,7 @@ describe('KubeLeaseLock', () => {
     const read = await lock.get(signal());
     expect(read).toEqual(created);
     const next = { ...r, renewTime: new Date(r.renewTime!.getTime() + 2001) };
-    const updated = await lock.update(next, read!.resourceVersion, signal());
+    const updated = await lock.update(next, read!, signal());
     expect(updated.record).toEqual(next);
     expect(updated.resourceVersion).not.toBe(read!.resourceVersion);
   });
@@ -67,7 +69,7 @@ describe('KubeLeaseLock', () => {
       timeoutMs: 5000,
     });
     const read = await lock.get(signal());
-    await lock.update(record('pod-b', 1), read!.resourceVersion, signal());
+    await lock.update(record('pod-b', 1), read!, signal());
     const raw = await client.request<V1Lease>({ verb: 'get', resource: 'leases.coordination.k8s.io', method: 'GET', path: leasePath(namespace, 'meta'), timeoutMs: 5000 });
     expect(raw.metadata?.labels).toEqual({ team: 'bots' });
     expect(raw.metadata?.annotations).toEqual({ note: 'kept' });
@@ -80,8 +82,8 @@ describe('KubeLeaseLock', () => {
     const created = await a.create(record('pod-a'), signal());
     await expect(b.create(record('pod-b'), signal())).rejects.toBeInstanceOf(LockConflictError);
     const seenByB = await b.get(signal());
-    await a.update(record('pod-a'), created.resourceVersion, signal());
-    const stale = b.update(record('pod-b', 1), seenByB!.resourceVersion, signal());
+    await a.update(record('pod-a'), created, signal());
+    const stale = b.update(record('pod-b', 1), seenByB!, signal());
     await expect(stale).rejects.toBeInstanceOf(LockConflictError);
     await expect(stale).rejects.toThrow(/409/);
     expect((await a.get(signal()))?.record.holderIdentity).toBe('pod-a');
@@ -92,11 +94,12 @@ describe('KubeLeaseLock', () => {
     const created = await lock.create(record('pod-a'), signal());
     await del('gone');
     // Leases allow create-on-update: only the uid carried from the last read stops a stale PUT from recreating it.
-    await expect(lock.update(record('pod-a'), created.resourceVersion, signal())).rejects.toBeInstanceOf(LockConflictError);
+    await expect(lock.update(record('pod-a'), created, signal())).rejects.toBeInstanceOf(LockConflictError);
     const fresh = new KubeLeaseLock({ client, namespace, name: 'gone' });
-    await expect(fresh.update(record('pod-a'), created.resourceVersion, signal())).rejects.toBeInstanceOf(LockNotFoundError);
+    await expect(fresh.update(record('pod-a'), { record: created.record, resourceVersion: created.resourceVersion }, signal())).rejects.toBeInstanceOf(LockNotFoundError);
     expect(await lock.get(signal())).toBeUndefined();
-    await expect(lock.update(record('pod-a'), created.resourceVersion, signal())).rejects.toBeInstanceOf(LockNotFoundError);
+    // A base without the object it was read from (built by hand) is read first: the Lease is gone.
+    await expect(lock.update(record('pod-a'), { record: created.record, resourceVersion: created.resourceVersion }, signal())).rejects.toBeInstanceOf(LockNotFoundError);
     expect(await lock.get(signal())).toBeUndefined();
   });
 });
@@ -110,7 +113,7 @@ describe('LeaseWatcher', () => {
       const lock = new KubeLeaseLock({ client, namespace, name: 'watched' });
       const created = await lock.create(record('pod-a'), signal());
       await vi.waitFor(() => expect(events.at(-1)).toEqual({ type: 'ADDED', lease: created }));
-      const updated = await lock.update(record('pod-b', 1), created.resourceVersion, signal());
+      const updated = await lock.update(record('pod-b', 1), created, signal());
       await vi.waitFor(() => expect(events.at(-1)).toEqual({ type: 'MODIFIED', lease: updated }));
 
       // timeoutSeconds=1: the server ends each watch after a second; the watcher resumes from its version.
@@ -118,7 +121,7 @@ describe('LeaseWatcher', () => {
       await new Promise((r) => setTimeout(r, 2500));
       expect(calls.filter((c) => c.startsWith('watch leases.coordination.k8s.io 200')).length).toBeGreaterThanOrEqual(watchesBefore + 2);
       expect(calls.filter((c) => c.startsWith('list leases')).length).toBe(1); // resumed, never relisted
-      const again = await lock.update(record('', 2), updated.resourceVersion, signal());
+      const again = await lock.update(record('', 2), updated, signal());
       await vi.waitFor(() => expect(events.at(-1)).toEqual({ type: 'MODIFIED', lease: again }));
       await del('watched');
       await vi.waitFor(() => expect(events.at(-1)?.type).toBe('DELETED'));
@@ -126,6 +129,55 @@ describe('LeaseWatcher', () => {
       expect(performance.now() - watcher.lastContact!).toBeLessThan(2000);
       expect(events.map((e) => e.type)).toEqual(['ABSENT', 'ADDED', 'MODIFIED', 'MODIFIED', 'DELETED']);
     } finally {
+      await watcher.stop();
+    }
+  });
+});
+
+describe('Elector on a real Lease (issue 9, item 7, rule C1)', () => {
+  it('a renew changes only the election\'s spec fields: labels, annotations and owners written meanwhile survive', async () => {
+    const name = 'c1';
+    const lock = new KubeLeaseLock({ client, namespace, name });
+    const elector = new Elector({ leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500, identity: 'pod-a', lock, clock: systemClock });
+    const watcher = new LeaseWatcher({
+      client,
+      namespace,
+      name,
+      onEvent: (e) => (e.type === 'DELETED' || e.type === 'ABSENT' ? elector.observe(undefined) : e.lease && elector.observe(e.lease)),
+    }).start();
+    try {
+      elector.start();
+      await vi.waitFor(() => expect(elector.isLeader()).toBe(true), { timeout: 10_000 });
+      // Reads for the test go through another lock: the elector's lock must know only what it read itself.
+      const reader = new KubeLeaseLock({ client, namespace, name });
+      expect((await reader.get(signal()))?.record.holderIdentity).toBe('pod-a');
+      const ns = await client.request<{ metadata: { uid: string } }>({ verb: 'get', resource: 'namespaces', method: 'GET', path: `/api/v1/namespaces/${namespace}`, timeoutMs: 5000 });
+      await client.request({
+        verb: 'patch',
+        resource: 'leases.coordination.k8s.io',
+        method: 'PATCH',
+        path: leasePath(namespace, name),
+        body: {
+          metadata: {
+            labels: { team: 'bots' },
+            annotations: { 'example.com/owner': 'gitops' },
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Namespace', name: namespace, uid: ns.metadata.uid }],
+          },
+        },
+        contentType: 'application/merge-patch+json',
+        timeoutMs: 5000,
+      });
+      const renewsBefore = (await reader.get(signal()))!.record.renewTime!.getTime();
+      // Several renews later, the edits are still there and the Lease is still pod-a's.
+      await vi.waitFor(async () => expect((await reader.get(signal()))!.record.renewTime!.getTime()).toBeGreaterThan(renewsBefore + 1000), { timeout: 10_000 });
+      const raw = await client.request<V1Lease>({ verb: 'get', resource: 'leases.coordination.k8s.io', method: 'GET', path: leasePath(namespace, name), timeoutMs: 5000 });
+      expect(raw.metadata?.labels).toEqual({ team: 'bots' });
+      expect(raw.metadata?.annotations).toEqual({ 'example.com/owner': 'gitops' });
+      expect(raw.metadata?.ownerReferences?.map((o) => o.name)).toEqual([namespace]);
+      expect(raw.spec?.holderIdentity).toBe('pod-a');
+      expect(elector.isLeader()).toBe(true);
+    } finally {
+      elector.stop();
       await watcher.stop();
     }
   });

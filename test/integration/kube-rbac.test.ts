@@ -1,6 +1,6 @@
 // Everything baton does, with the chart's least-privilege Role (`sidecarRules`): list and watch of ONE
-// Lease and ONE Pod are authorised by resourceName through fieldSelector=metadata.name. Anything else is a
-// 403 whose message says what to grant.
+// Lease are authorised by resourceName through fieldSelector=metadata.name; the Pod watch asks for its
+// own Pod the same way (a Role naming the Pod suffices). Anything else is a 403 whose message says what to grant.
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import { LockForbiddenError } from '../../src/election/lock.ts';
@@ -45,6 +45,34 @@ afterAll(async () => {
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
 const record = (holder: string) => ({ holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: 0 });
 
+describe('the Pod watch is by name', () => {
+  it('works with pods list/watch granted for the own Pod\'s name only (as a StatefulSet\'s Role could), and is refused other pods', async () => {
+    // Deployments cannot name their pods in advance, so the chart grants list/watch on all pods; this shows the
+    // watch itself asks for nothing more than its own Pod (fieldSelector=metadata.name on list and watch).
+    const rules = sidecarRules('bot').map((r) => (r.resources?.includes('pods') ? { ...r, resourceNames: ['me'] } : r));
+    const path = await serviceAccountKubeconfig(kube, namespace, 'by-name', rules);
+    const byName = new KubeClient(await loadConnection({ env: { KUBECONFIG: path } }));
+    const events: PodEvent[] = [];
+    const own = new PodWatcher({ client: byName, namespace, name: 'me', onEvent: (e) => events.push(e) }).start();
+    const other = new PodWatcher({ client: byName, namespace, name: 'someone-else', backoff: { initialMs: 50, maxMs: 100 }, onEvent: () => undefined }).start();
+    try {
+      await vi.waitFor(() => expect(events[0]?.type).toBe('SYNCED'));
+      expect(events[0]!.pod?.name).toBe('me');
+      await vi.waitFor(() => expect(other.lastError).toMatchObject({ status: 403, verb: 'list' }));
+      const all = await byName.request({ verb: 'list', resource: 'pods', method: 'GET', path: podPath(namespace), timeoutMs: 5000 }).catch((e: unknown) => e);
+      expect(all).toMatchObject({ status: 403, verb: 'list' });
+      // The watch connection (not only the list) is authorised by name: a label change arrives through it.
+      await admin.request({ verb: 'patch', resource: 'pods', method: 'PATCH', path: podPath(namespace, 'me'), body: { metadata: { labels: { seen: 'yes' } } }, contentType: 'application/merge-patch+json', timeoutMs: 5000 });
+      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'MODIFIED', pod: { labels: { seen: 'yes' } } }));
+      expect(own.lastError).toBeUndefined();
+    } finally {
+      await own.stop();
+      await other.stop();
+      byName.close();
+    }
+  });
+});
+
 describe('with the sidecar Role', () => {
   it('creates, reads, updates and watches its Lease, watches and labels its Pod, and records Events', async () => {
     const leaseEvents: LeaseEvent[] = [];
@@ -56,7 +84,7 @@ describe('with the sidecar Role', () => {
       const lock = new KubeLeaseLock({ client: sa, namespace, name: 'bot' });
       const created = await lock.create(record('me'), signal());
       const read = await lock.get(signal());
-      const updated = await lock.update(record('me'), read!.resourceVersion, signal());
+      const updated = await lock.update(record('me'), read!, signal());
       await vi.waitFor(() => expect(leaseEvents.map((e) => e.type)).toEqual(['ABSENT', 'ADDED', 'MODIFIED']));
       expect(leaseEvents[1]!.lease).toEqual(created);
       expect(leaseEvents[2]!.lease).toEqual(updated);

@@ -60,8 +60,8 @@ export function sidecarRules(leaseName: string): k8s.V1PolicyRule[] {
   return [
     // create cannot be restricted by resourceNames (the name is not known to the authorizer before the object exists).
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [leaseName], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [leaseName], verbs: ['get', 'list', 'watch', 'update'] },
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
-    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
+    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'patch'] },
   ];
 }

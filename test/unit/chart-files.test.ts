@@ -81,6 +81,7 @@ describe('the chart speaks the sidecar\'s contract', () => {
     expect(s.retryPeriod).toBe(optionDefault('BATON_RETRY_PERIOD'));
     expect(s.pauseAckTimeout).toBe(optionDefault('BATON_PAUSE_ACK_TIMEOUT'));
     expect(s.drain).toBe(optionDefault('BATON_DRAIN'));
+    expect(s.workerGrace).toBe(optionDefault('BATON_WORKER_GRACE'));
     expect(s.startSignal).toBe(optionDefault('BATON_START_SIGNAL'));
     expect(s.pauseSignal).toBe(optionDefault('BATON_PAUSE_SIGNAL'));
     expect(s.listen).toBe(optionDefault('BATON_LISTEN'));

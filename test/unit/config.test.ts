@@ -33,6 +33,7 @@ describe('config', () => {
       listen: { host: '127.0.0.1', port: 4040 },
       probeListen: { host: '0.0.0.0', port: 4041 },
       logLevel: 'info',
+      podLabel: true,
     });
     expect(c.target).toEqual({ kind: 'command', pattern: /bot\.js/ });
   });
@@ -67,8 +68,32 @@ describe('config', () => {
     [{ BATON_LISTEN: '0.0.0.0:4040' }, /BATON_LISTEN=0.0.0.0:4040 is not a loopback address/],
     [{ BATON_PROBE_LISTEN: '127.0.0.1:4040' }, /both use port 4040/],
     [{ BATON_LOG_LEVEL: 'loud' }, /BATON_LOG_LEVEL="loud" is not a level/],
+    [{ BATON_POD_LABEL: 'no' }, /BATON_POD_LABEL="no" is not true or false/],
+    // Issue 9, item 10 (rule C3): settings that would silently turn the start-only-on-proof-of-pause rule off.
+    [{ BATON_PAUSE_ACK_TIMEOUT: '0s', BATON_DRAIN: '0s' }, /BATON_PAUSE_ACK_TIMEOUT=0s .* at least 100ms/],
+    [{ BATON_DRAIN: '0s' }, /BATON_DRAIN=0s .* at least 100ms/],
+    [{ BATON_PAUSE_ACK_TIMEOUT: '10ms' }, /BATON_PAUSE_ACK_TIMEOUT=10ms .* at least 100ms/],
+    [{ BATON_RETRY_PERIOD: '1ms' }, /BATON_RETRY_PERIOD=1ms .* at least 100ms/],
+    [{ BATON_START_SIGNAL: 'SIGCONT' }, /BATON_START_SIGNAL="SIGCONT" is not a usable signal: use SIGUSR1, SIGUSR2/],
+    [{ BATON_PAUSE_SIGNAL: 'SIGCHLD' }, /BATON_PAUSE_SIGNAL="SIGCHLD" is not a usable signal/],
+    [{ BATON_PAUSE_SIGNAL: 'SIGSEGV' }, /BATON_PAUSE_SIGNAL="SIGSEGV" is not a usable signal/],
+    [{ BATON_START_SIGNAL: 'SIGSTOP' }, /is not a usable signal/],
+    [{ BATON_START_SIGNAL: 'SIGWINCH' }, /is not a usable signal/],
+    [{ BATON_START_SIGNAL: 'SIGQUIT' }, /is not a usable signal/],
+    [{ BATON_WORKER_GRACE: '0s' }, /BATON_WORKER_GRACE=0s .* at least/],
   ])('refuses %j with a message that names the variable', (env, message) => {
     expect(problem({ ...base, ...env })).toMatch(message);
+  });
+
+  it('turns the pod label off with BATON_POD_LABEL=false (or --pod-label false)', () => {
+    expect(load({ ...base, BATON_POD_LABEL: 'false' }).podLabel).toBe(false);
+    expect(load(base, ['--pod-label', 'false']).podLabel).toBe(false);
+    expect(load({ ...base, BATON_POD_LABEL: 'true' }).podLabel).toBe(true);
+  });
+
+  it('accepts the catchable, harmless signals and a worker grace', () => {
+    expect(load({ ...base, BATON_START_SIGNAL: 'HUP', BATON_PAUSE_SIGNAL: 'SIGALRM' })).toMatchObject({ startSignal: 'SIGHUP', pauseSignal: 'SIGALRM', workerGraceMs: 5_000 });
+    expect(load({ ...base, BATON_WORKER_GRACE: '10s' }).workerGraceMs).toBe(10_000);
   });
 
   it('needs POD_NAME for a container target', () => {

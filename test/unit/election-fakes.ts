@@ -13,7 +13,9 @@ export class MemoryLease {
   calls: LockCall[] = [];
   private watchers: Array<(lease: ObservedLease | undefined, deleted: boolean) => void> = [];
   /** Failure injection: who → what to do with that candidate's next calls. */
-  failing = new Map<string, 'error' | 'hang'>();
+  failing = new Map<string, 'error' | 'hang' | 'stuck'>();
+  /** Called before every call; a returned promise holds the call until it settles (to order races by hand). */
+  hook: ((who: string, op: LockCall['op']) => Promise<void> | undefined) | undefined;
   readonly clock: FakeClock;
 
   constructor(clock: FakeClock) {
@@ -81,6 +83,9 @@ export class MemoryLock implements LeaseLock {
     this.store.calls.push({ who: this.who, op, at: this.store.clock.now() });
     const mode = this.store.failing.get(this.who);
     if (mode === 'error') throw new Error('connection refused');
+    if (mode === 'stuck') await new Promise<never>(() => undefined); // ignores even the abort
+    const held = this.store.hook?.(this.who, op);
+    if (held) await held;
     if (mode === 'hang') {
       await new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
     }
@@ -97,8 +102,9 @@ export class MemoryLock implements LeaseLock {
     return this.store.write(record);
   }
 
-  async update(record: LeaderRecord, resourceVersion: string, signal: AbortSignal): Promise<ObservedLease> {
+  async update(record: LeaderRecord, base: ObservedLease, signal: AbortSignal): Promise<ObservedLease> {
     await this.gate('update', signal);
+    const resourceVersion = base.resourceVersion;
     // As the real API server answers a lock that sends the uid it read: a deleted Lease is a conflict.
     if (!this.store.record) throw new LockConflictError('precondition failed: uid');
     if (String(this.store.rv) !== resourceVersion) throw new LockConflictError('conflict');

@@ -101,7 +101,7 @@ describe('Elector', () => {
     await clock.advanceAsync(0);
     const b = candidate(store, clock, 'b');
     await clock.advanceAsync(3_000);
-    a.elector.retire();
+    void a.elector.retire();
     const releasedAt = clock.now();
     expect(await a.elector.release()).toBe(true);
     await flush();
@@ -111,7 +111,7 @@ describe('Elector', () => {
     expect(acquired).toMatchObject({ waitedMs: 0 });
     // The retired pod never takes it back, even when it becomes free again.
     await clock.advanceAsync(5_000);
-    b.elector.retire();
+    void b.elector.retire();
     await b.elector.release();
     await clock.advanceAsync(60_000);
     expect(a.elector.isLeader()).toBe(false);

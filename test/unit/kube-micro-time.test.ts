@@ -34,8 +34,10 @@ describe('MicroTime', () => {
     };
     const spec = leaseSpecOf(record);
     expect(spec.renewTime).toBe('2026-11-23T12:00:06.925000Z');
-    const observed = observedLeaseOf({ metadata: { resourceVersion: '42' }, spec: spec as never });
-    expect(observed).toEqual({ record, resourceVersion: '42' });
+    const lease = { metadata: { resourceVersion: '42' }, spec: spec as never };
+    const observed = observedLeaseOf(lease);
+    // The whole object rides along, so a write can start from exactly what was read (rule C1).
+    expect(observed).toEqual({ record, resourceVersion: '42', object: lease });
     // A released Lease may lack fields: they read as client-go reads them.
     expect(observedLeaseOf({ metadata: { resourceVersion: '7' }, spec: {} }).record).toEqual({
       holderIdentity: '',

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { KubeConnection } from '../../src/kube/connection.ts';
 import { KubeApiError, KubeTransportError } from '../../src/kube/errors.ts';
 import { EventRecorder } from '../../src/kube/events.ts';
-import { ObjectWatcher, type ObjectEvent } from '../../src/kube/object-watcher.ts';
+import { ObjectWatcher, type ObjectEvent, type WatchStart } from '../../src/kube/object-watcher.ts';
 import { PodLabeler } from '../../src/kube/pod-label.ts';
 import { KubeClient } from '../../src/kube/rest.ts';
 
@@ -121,6 +121,18 @@ describe('KubeClient.request', () => {
     expect(e.message).toContain('forbidden to get leases.coordination.k8s.io "other" in namespace "ns"');
     expect(e.message).toContain("grant it in the ServiceAccount's Role");
     expect(e.message).toContain('apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get"], resourceNames: ["other"]');
+  });
+
+  it('tells a 403 of an admission policy apart: the Role allowed it, so it does not advise granting it', async () => {
+    client = newClient();
+    const said = `ValidatingAdmissionPolicy 'baton.ns.bot' with binding 'baton.ns.bot' denied request: baton: update of pods "b" in namespace "ns" refused`;
+    handler = (_req, res) => json(res, 403, status(403, 'Forbidden', said));
+    const err = await client
+      .request({ verb: 'patch', resource: 'pods', method: 'PATCH', path: '/api/v1/namespaces/ns/pods/b', body: {}, contentType: 'application/merge-patch+json', timeoutMs: 2000 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 403, verb: 'patch', apiMessage: said });
+    expect((err as Error).message).toBe(`patch pods "b" in namespace "ns" refused by an admission policy (the Role allows it; the policy says why): ${said}`);
+    expect((err as Error).message).not.toContain('grant it');
   });
 
   it('times out a request that gets no answer, and tells a caller abort apart', async () => {
@@ -233,6 +245,8 @@ describe('ObjectWatcher', () => {
     };
     const events: ObjectEvent<ReturnType<typeof lease>>[] = [];
     const errors: Error[] = [];
+    const starts: WatchStart[] = [];
+    const recoveries: number[] = [];
     let resolveLast!: () => void;
     const gotLast = new Promise<void>((resolve) => (resolveLast = resolve));
     const watcher = new ObjectWatcher<ReturnType<typeof lease>>({
@@ -245,6 +259,8 @@ describe('ObjectWatcher', () => {
       requestTimeoutMs: 1000,
       backoff: { initialMs: 10, maxMs: 40 },
       onError: (e) => errors.push(e),
+      onStart: (st) => starts.push(st),
+      onRecovered: (n) => recoveries.push(n),
       onEvent: (e) => {
         events.push(e);
         if (e.type === 'ADDED') resolveLast();
@@ -271,6 +287,17 @@ describe('ObjectWatcher', () => {
     expect(watch.query.get('timeoutSeconds')).toBe('7');
     // The idle watch and the 500 are reported; the first 410s relist without counting as failures.
     expect(errors.map((e) => e.name)).toEqual(['KubeTransportError', 'KubeApiError']);
+    // Every (re)start with why (how the request before it ended) and the failures in a row before it.
+    expect(starts.map((st) => [st.reason, st.failures, st.error?.name])).toEqual([
+      ['initial', 0, undefined], // list@- watch@10
+      ['closed', 0, undefined], // watch@15: the server ended watch@10
+      ['expired', 0, undefined], // list@- watch@30: the ERROR 410 event
+      ['timeout', 1, 'KubeTransportError'], // watch@30: the silent watch was ended by the idle timeout
+      ['error', 2, 'KubeApiError'], // watch@30: the 500
+      ['expired', 2, 'KubeApiError'], // list@- watch@40: the 410 status (no answer since the 500: still 2 failures)
+    ]);
+    // The list after them was the first answer: recovered from 2 failures in a row, once.
+    expect(recoveries).toEqual([2]);
   });
 
   it('exposes lastContact and lastError for readiness', async () => {

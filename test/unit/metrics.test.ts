@@ -16,6 +16,7 @@ function exercise(m: BatonMetrics): void {
   m.workerRestart();
   m.setReady(true);
   m.setLastRenew(1_795_000_000);
+  m.watchStart('lease', 'error');
 }
 
 /** `name{labels} value` lines of the text format, keyed by everything before the value. */
@@ -52,6 +53,7 @@ describe('BatonMetrics', () => {
     expect(s.get('baton_worker_restarts_total')).toBe(1);
     expect(s.get('baton_ready')).toBe(1);
     expect(s.get('baton_lease_last_renew_timestamp_seconds')).toBe(1_795_000_000);
+    expect(s.get('baton_watch_starts_total{watch="lease",reason="error"}')).toBe(1);
     // prom-client's process and Node.js metrics come along.
     expect(text).toContain('process_cpu_user_seconds_total');
   });
@@ -74,6 +76,10 @@ describe('BatonMetrics', () => {
     }
     expect(s.get('baton_leader')).toBe(0);
     expect(s.get('baton_worker_restarts_total')).toBe(0);
+    const w = samples(await new BatonMetrics({ defaultMetrics: false, watches: ['lease', 'pod'] }).text());
+    for (const watch of ['lease', 'pod']) {
+      for (const reason of ['initial', 'closed', 'expired', 'timeout', 'error']) expect(w.get(`baton_watch_starts_total{watch="${watch}",reason="${reason}"}`)).toBe(0);
+    }
   });
 
   it('uses millisecond-to-30 s buckets', async () => {

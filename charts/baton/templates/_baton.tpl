@@ -55,6 +55,8 @@ The output is YAML without leading indentation; pipe it through nindent.
       value: {{ $s.pauseAckTimeout | quote }}
     - name: BATON_DRAIN
       value: {{ $s.drain | quote }}
+    - name: BATON_WORKER_GRACE
+      value: {{ $s.workerGrace | quote }}
     - name: BATON_START_SIGNAL
       value: {{ $s.startSignal | quote }}
     - name: BATON_PAUSE_SIGNAL
@@ -65,6 +67,8 @@ The output is YAML without leading indentation; pipe it through nindent.
       value: {{ printf "0.0.0.0:%v" $s.probePort | quote }}
     - name: BATON_LOG_LEVEL
       value: {{ $s.logLevel | quote }}
+    - name: BATON_POD_LABEL
+      value: {{ ternary "true" "false" (ne ((.Values.rbac | default dict).podLabel | toString) "false") | quote }}
     {{- with $s.extraEnv }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -152,7 +156,10 @@ preStop:
 # What the kubelet would mount into every container, mounted into the sidecar only.
 - name: baton-token
   projected:
-    defaultMode: 0444
+    # capKill (the hardened layout): the sidecar is UID 0 and the bot another UID, so the kubelet leaves
+    # the files root's; 0400 keeps them root's alone. Same UID: the kubelet makes the token 0600 and
+    # that UID's (the mode below is then for ca.crt and namespace).
+    defaultMode: {{ ternary "0400" "0444" (eq (toString .Values.sidecar.capKill) "true") }}
     sources:
       - serviceAccountToken:
           path: token
@@ -175,22 +182,33 @@ baton/lease: {{ include "baton.leaseName" . }}
 {{- end -}}
 
 {{- define "baton.rbacRules" -}}
-# create cannot be limited by name: the authorizer does not know the name of an object not yet created.
+{{- $label := (.Values.rbac | default dict).podLabel -}}
+{{- if kindIs "invalid" $label }}{{ $label = true }}{{ end -}}
+# What each verb is for: docs/security.md. create cannot be limited by name (the authorizer does not
+# know the name of an object not yet created); the admission policy limits it to the Lease's name.
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
   verbs: [create]
+# get, update: acquire and renew (client-go's rules); list, watch (fieldSelector=metadata.name, which
+# RBAC authorises per name): learn of a release or a new holder at once.
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
   resourceNames: [{{ include "baton.leaseName" . | quote }}]
-  verbs: [get, list, watch, update, patch]
+  verbs: [get, list, watch, update]
 # LeaderElected / LeaderLost / LeaderReleased, on the Lease and on the Pod.
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create]
-# Its own Pod: the baton/role label, the deletionTimestamp, the containers' IDs.
+# Its own Pod (its name is not known in advance, so RBAC cannot name it): list, watch with
+# fieldSelector=metadata.name for the deletionTimestamp and the containers' IDs
+{{- if $label }}; patch for the label
+# baton/role (the admission policy refuses every other pod write of this ServiceAccount).
+{{- else }} (rbac.podLabel is
+# false: no label, no pod write).
+{{- end }}
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list, watch, patch]
+  verbs: [{{ if $label }}list, watch, patch{{ else }}list, watch{{ end }}]
 {{- end -}}
 
 {{- define "baton.rbac" -}}

@@ -135,6 +135,15 @@ so that `helm install` fails instead of a pod crash-looping.
 {{- if lt $sleep $need -}}
 {{- fail (printf "bot.preStop.sleepSeconds (%v) is shorter than the longest handoff, max(sidecar.pauseAckTimeout %s, sidecar.drain %s) + max(1s, sidecar.renewDeadline/2) = %vs: the bot would get SIGTERM before the sidecar has handed over. Raise bot.preStop.sleepSeconds to %v or more, or shorten sidecar.pauseAckTimeout" .Values.bot.preStop.sleepSeconds $s.pauseAckTimeout $s.drain $need (ceil $need)) -}}
 {{- end -}}
+{{- /* The Fetch standard's "bad ports" (src/http/listen.ts BAD_FETCH_PORTS; a unit test keeps them equal). */ -}}
+{{- $badPorts := list 1 7 9 11 13 15 17 19 20 21 22 23 25 37 42 43 53 69 77 79 87 95 101 102 103 104 109 110 111 113 115 117 119 123 135 137 139 143 161 179 389 427 465 512 513 514 515 526 530 531 532 540 548 554 556 563 587 601 636 989 990 993 995 1719 1720 1723 2049 3659 4045 4190 5060 5061 6000 6566 6665 6666 6667 6668 6669 6679 6697 10080 -}}
+{{- $listenPort := regexFind "[0-9]+$" (toString $s.listen) | int -}}
+{{- if has $listenPort $badPorts -}}
+{{- fail (printf "sidecar.listen (%s) uses port %d, a \"bad port\" of the Fetch standard that the bot's fetch() refuses to connect to: choose another port, e.g. 127.0.0.1:4040" $s.listen $listenPort) -}}
+{{- end -}}
+{{- if has (int $s.probePort) $badPorts -}}
+{{- fail (printf "sidecar.probePort (%v) is a \"bad port\" of the Fetch standard that fetch() and browsers refuse to connect to: choose another port, e.g. 4041" $s.probePort) -}}
+{{- end -}}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.bot.preStop.sleepSeconds) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be longer than bot.preStop.sleepSeconds (%v): the bot gets SIGTERM when the sleep ends and needs time to shut down before the kubelet SIGKILLs it" .Values.terminationGracePeriodSeconds .Values.bot.preStop.sleepSeconds) -}}
 {{- end -}}

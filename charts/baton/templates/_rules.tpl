@@ -71,7 +71,7 @@ and the usual kubernetes-pods scrape config all set) to group by Lease:
         severity: warning
       annotations:
         summary: {{ `Leader {{ $labels.pod }} of Lease {{ $labels.namespace }}/{{ $labels.lease }} last renewed {{ $value | humanizeDuration }} ago` | quote }}
-        description: {{ `A healthy leader renews every BATON_RETRY_PERIOD. The sidecar may be stuck (its /healthz fails after one lease duration without a renew) or cut off from the API server.` | quote }}
+        description: {{ `A healthy leader renews every BATON_RETRY_PERIOD. The sidecar may be stuck (its /healthz fails when a request to the API server stays unsettled for twice the request timeout) or cut off from the API server.` | quote }}
     - alert: BatonSidecarNotReady
       expr: |-
         baton_ready * {{ $join }} == 0

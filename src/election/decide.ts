@@ -1,0 +1,458 @@
+// The one decider of the election, as client-go's tryAcquireOrRenew is: given the state, what just
+// happened and the local time, it returns the next state, at most one request to make, the events to
+// report and when to be woken. No I/O, no timers, no randomness of its own: `Elector` (elector.ts) runs
+// what it decides. Every rule it keeps is named after docs/protocol.md (S1, S2, L1, L2, C2 …).
+//
+// The rules (docs/protocol.md has them in full, with the tests that try to break them):
+//   S1  a worker starts only on proof of the previous holder's pause: a release, or one full lease
+//       duration, measured locally, since this pod saw someone else's record change; a record naming
+//       this pod that this process did not write is someone else's.
+//   S2  every change of holder writes an epoch above every epoch this process has seen, across deletion.
+//   L1  a leader whose worker has been gone for the worker grace releases and stands by.
+//   L2  a handoff never strands the Lease: an acquire won while retiring is released at once, unstarted.
+//   L3  shutdown always ends (every request is aborted at its timeout; stop() ends everything).
+//   L4  a request unsettled beyond twice its timeout shows in the snapshot (`busySince`): /healthz fails.
+//   C1  a write changes only the election's spec fields of the object it is based on (the lock's job).
+//   C2  every acquire and every end of leadership is an event; none ends silently.
+//   C3  config that breaks S1 is refused (src/config.ts, rules.ts timingProblems).
+import { sameRecord, type LeaderRecord, type ObservedLease } from './record.ts';
+import { acquiredRecord, expiresAt, isReleased, jittered, releasedRecord, renewedRecord, type ElectionTimings } from './rules.ts';
+
+/** Where this process stands. `acquiring` and `releasing` have their write in flight. */
+export type Phase = 'stopped' | 'standby' | 'acquiring' | 'leader' | 'releasing';
+
+/** Why leadership ended without a release written by this pod. */
+export type LossReason = 'renew-deadline' | 'taken' | 'stopped' | 'release-failed' | 'deleted';
+
+/** Why this pod releases: a handoff (SIGTERM or deletion, `retired`), or its worker is gone (rule L1). */
+export type ReleaseReason = 'handoff' | 'worker-gone';
+
+export type ElectorEvent =
+  /** This pod now holds the Lease. `retiring`: taken while handing over — the worker must not start; a release follows at once (L2). */
+  | { type: 'acquired'; record: LeaderRecord; waitedMs: number | undefined; retiring: boolean }
+  /** A release is about to be written: pause the worker first if it runs. */
+  | { type: 'releasing'; reason: ReleaseReason }
+  /** Leadership ended without a release. Emitted before anything else happens, so the worker is paused first. */
+  | { type: 'lost'; reason: LossReason; error?: unknown }
+  /** This pod released the Lease. */
+  | { type: 'released'; record: LeaderRecord; reason: ReleaseReason }
+  | { type: 'renewed'; record: LeaderRecord; durationMs: number }
+  | { type: 'renew-failed'; result: 'conflict' | 'error'; durationMs: number; error: unknown }
+  /** The observed record changed (holder, epoch or renew time), or the Lease disappeared (`lease` undefined). */
+  | { type: 'observed'; lease: ObservedLease | undefined }
+  /** An API call failed; the loop retries by itself. */
+  | { type: 'error'; op: string; error: unknown };
+
+/** What a request is for; `read` refreshes a stale view, `verify` re-reads a Lease judged expired before taking it. */
+export type OpKind = 'read' | 'verify' | 'create' | 'acquire' | 'renew' | 'recreate' | 'release';
+
+export type Request =
+  | { id: number; kind: 'read' | 'verify'; op: 'get' }
+  | { id: number; kind: 'create' | 'recreate'; op: 'create'; record: LeaderRecord }
+  | { id: number; kind: 'acquire' | 'renew' | 'release'; op: 'update'; record: LeaderRecord; base: ObservedLease };
+
+export type Outcome =
+  | { ok: true; lease: ObservedLease | undefined }
+  | { ok: false; error: 'conflict' | 'not-found' | 'failed'; cause: unknown };
+
+export type Input =
+  | { type: 'start' }
+  | { type: 'stop' }
+  /** A timer fell due (or anything else worth a fresh judgement). */
+  | { type: 'tick' }
+  /** The Lease watch: the Lease as delivered, or `undefined` when deleted or absent. */
+  | { type: 'observed'; lease: ObservedLease | undefined }
+  /** Whether this pod's worker is found with handlers (it may lead). */
+  | { type: 'eligible'; eligible: boolean }
+  /** The handoff began: never acquire again (L2). */
+  | { type: 'retire' }
+  /** Release the Lease (after the worker paused). */
+  | { type: 'release' }
+  | { type: 'result'; id: number; outcome: Outcome };
+
+export interface DecideConfig extends ElectionTimings {
+  identity: string;
+  /** Rule L1: how long a leader's worker may be gone before the leader steps aside. */
+  workerGraceMs: number;
+}
+
+/** Everything the decider knows. Plain data: the elector keeps one and replaces it with each decision. */
+export interface ElectionState {
+  phase: Phase;
+  /** Never acquire again (handoff begun). */
+  retired: boolean;
+  eligible: boolean;
+  /** Local time eligibility was last lost (for L1's grace). */
+  ineligibleSince: number | undefined;
+  /** The Lease as last seen (a read, a write's answer or the watch); undefined when absent or unknown. */
+  observed: ObservedLease | undefined;
+  /** Local monotonic time the observed record last changed: the start of its expiry (S1). */
+  observedAt: number | undefined;
+  /** The Lease's existence is known (read or watched at least once). */
+  known: boolean;
+  /** A write conflicted: read before acting. */
+  stale: boolean;
+  /** When the Lease was seen to vanish. */
+  deletedAt: number | undefined;
+  /** When the Lease was first seen released, for the acquire-after-release figure. */
+  freeSince: number | undefined;
+  /** S2: the highest leaseTransitions this process has seen or written. -1 before any. */
+  maxEpoch: number;
+  /** S1: the last record this process wrote. A record naming us that is not this one is someone else's. */
+  written: LeaderRecord | undefined;
+  /** The resourceVersion a `verify` read found; the acquire that follows uses it (S1, item 1). */
+  verifiedVersion: string | undefined;
+  /** Monotonic start of the last successful acquire or renew. */
+  lastRenewAt: number | undefined;
+  /** A renew conflicted but the Lease is still ours: renew again at once. */
+  renewNow: boolean;
+  /** A release was asked for (handoff) or decided (L1); reason kept for the report. */
+  releaseWanted: ReleaseReason | undefined;
+  /** After a failed request: no new request before this local time (client-go's jittered retry period). */
+  notBefore: number | undefined;
+  /** The request in flight; only one at a time. `aborted` once abandoned (its answer is then ignored). */
+  inflight: { id: number; kind: OpKind; startedAt: number; aborted: boolean; freeSince: number | undefined; record: LeaderRecord | undefined } | undefined;
+  nextId: number;
+}
+
+export interface Decision {
+  state: ElectionState;
+  request: Request | undefined;
+  /** Abort the request in flight (its answer will still be fed back, and ignored). */
+  abort: boolean;
+  events: ElectorEvent[];
+  /** When to be woken with a `tick` (absolute local time); undefined: only by an input. */
+  wakeAt: number | undefined;
+  /** A release asked for has ended: true when written. */
+  releaseSettled: boolean | undefined;
+}
+
+export function initialState(): ElectionState {
+  return {
+    phase: 'stopped',
+    retired: false,
+    eligible: true,
+    ineligibleSince: undefined,
+    observed: undefined,
+    observedAt: undefined,
+    known: false,
+    stale: false,
+    deletedAt: undefined,
+    freeSince: undefined,
+    maxEpoch: -1,
+    written: undefined,
+    verifiedVersion: undefined,
+    lastRenewAt: undefined,
+    renewNow: false,
+    releaseWanted: undefined,
+    notBefore: undefined,
+    inflight: undefined,
+    nextId: 1,
+  };
+}
+
+/** True while this pod holds the Lease (including while its release is being written). */
+export function holds(s: ElectionState): boolean {
+  return s.phase === 'leader' || s.phase === 'releasing';
+}
+
+/**
+ * The decider. `now` is local monotonic time, `wallNow` only goes into records, `jitter` in [0, 1) spreads
+ * a standby's retries as client-go's wait.Jitter does.
+ */
+export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now: number, wallNow: Date, jitter: number): Decision {
+  const d: Decision = { state: { ...prev }, request: undefined, abort: false, events: [], wakeAt: undefined, releaseSettled: undefined };
+  const s = d.state;
+  if (s.phase === 'stopped' && input.type !== 'start' && input.type !== 'result' && input.type !== 'observed') {
+    if (input.type === 'retire') s.retired = true;
+    if (input.type === 'eligible') setEligible(s, input.eligible, now);
+    if (input.type === 'release') d.releaseSettled = false;
+    return d;
+  }
+  switch (input.type) {
+    case 'start':
+      if (s.phase === 'stopped') s.phase = 'standby';
+      break;
+    case 'stop':
+      if (holds(s)) lose(d, 'stopped');
+      if (s.phase === 'acquiring' || s.releaseWanted) d.releaseSettled = false;
+      s.releaseWanted = undefined;
+      s.phase = 'stopped';
+      if (s.inflight && !s.inflight.aborted) abort(d);
+      return d;
+    case 'observed':
+      // News of the Lease is worth acting on at once, even while backing off after a failure.
+      if (observe(d, input.lease, cfg, now)) s.notBefore = undefined;
+      break;
+    case 'eligible':
+      setEligible(s, input.eligible, now);
+      if (input.eligible) s.notBefore = undefined;
+      break;
+    case 'retire':
+      s.retired = true;
+      break;
+    case 'release':
+      s.retired = true;
+      if (holds(s)) s.releaseWanted ??= 'handoff';
+      else if (s.phase !== 'acquiring') d.releaseSettled = false;
+      // An acquire in flight finishes first; if it wins, the Lease is released at once (L2).
+      break;
+    case 'result':
+      if (!s.inflight || s.inflight.id !== input.id) return d; // an answer to a request abandoned long ago
+      onResult(d, input.outcome, cfg, now, jitter);
+      break;
+    case 'tick':
+      break;
+  }
+  if (s.phase !== 'stopped') judge(d, cfg, now, wallNow);
+  return d;
+}
+
+function setEligible(s: ElectionState, eligible: boolean, now: number): void {
+  if (s.eligible === eligible) return;
+  s.eligible = eligible;
+  s.ineligibleSince = eligible ? undefined : now;
+}
+
+/** Records an observation of the Lease. A leader that sees another holder has lost it (and pauses first). */
+function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number): boolean {
+  const s = d.state;
+  s.known = true;
+  const before = s.observed;
+  if (lease === undefined) {
+    s.stale = false;
+    s.observed = undefined;
+    if (before !== undefined || s.observedAt === undefined) s.observedAt = now;
+    if (before !== undefined) {
+      s.deletedAt = now;
+      d.events.push({ type: 'observed', lease: undefined });
+    }
+    s.verifiedVersion = undefined;
+    // A leader keeps its claim: it recreates the Lease at once (and standbys wait a lease duration after a deletion).
+    if (holds(s)) s.renewNow = true;
+    return before !== undefined;
+  }
+  // Our own writes come back twice (answer and watch), in either order: an older version arriving late is ignored.
+  if (before !== undefined && olderVersion(lease.resourceVersion, before.resourceVersion)) return false;
+  s.stale = false;
+  s.deletedAt = undefined;
+  // S2: remember the highest epoch ever seen, across deletion and recreation.
+  if (Number.isFinite(lease.record.leaseTransitions)) s.maxEpoch = Math.max(s.maxEpoch, lease.record.leaseTransitions);
+  const changed = before === undefined || !sameRecord(before.record, lease.record);
+  s.observed = lease;
+  if (changed) {
+    // S1: the expiry of someone else's claim counts from the moment this pod saw it change.
+    s.observedAt = now;
+    s.verifiedVersion = undefined;
+    if (isReleased(lease.record)) s.freeSince ??= now;
+    else s.freeSince = undefined;
+    d.events.push({ type: 'observed', lease });
+  }
+  const mine = lease.record.holderIdentity === cfg.identity;
+  // Our own release may come back through the watch before its answer does: that is no loss.
+  const sending = s.inflight?.record;
+  const ownRelease = s.phase === 'releasing' && sending !== undefined && isReleased(lease.record) && sameRecord(lease.record, sending);
+  if (holds(s) && !mine && !ownRelease) lose(d, 'taken');
+  return changed;
+}
+
+/** Ends leadership without a release: the `lost` event goes out first, so the sidecar pauses the worker first. */
+function lose(d: Decision, reason: LossReason, error?: unknown): void {
+  const s = d.state;
+  if (!holds(s)) return;
+  s.phase = 'standby';
+  s.renewNow = false;
+  if (s.releaseWanted) d.releaseSettled = false;
+  s.releaseWanted = undefined;
+  if (s.inflight && !s.inflight.aborted) abort(d);
+  d.events.push({ type: 'lost', reason, ...(error === undefined ? {} : { error }) });
+}
+
+function abort(d: Decision): void {
+  d.state.inflight = { ...d.state.inflight!, aborted: true };
+  d.abort = true;
+}
+
+function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number, jitter: number): void {
+  const s = d.state;
+  const op = s.inflight!;
+  s.inflight = undefined;
+  if (op.aborted) return; // abandoned (a loss, a stop): what it did is learned from the next observation
+  const durationMs = now - op.startedAt;
+  if (outcome.ok) {
+    const lease = outcome.lease;
+    if (op.kind === 'read' || op.kind === 'verify') {
+      const changed = observe(d, lease, cfg, now);
+      if (op.kind === 'verify' && lease !== undefined && !changed) s.verifiedVersion = lease.resourceVersion;
+      return;
+    }
+    // Our write: remember it as ours before observing it (S1: our own record is no one else's claim).
+    s.written = lease!.record;
+    s.maxEpoch = Math.max(s.maxEpoch, lease!.record.leaseTransitions);
+    if (op.kind === 'create' || op.kind === 'acquire') {
+      // freeSince was captured when the write left: our own write may come back through the watch first.
+      const waitedMs = op.kind === 'acquire' && op.freeSince !== undefined ? now - op.freeSince : undefined;
+      s.phase = 'leader';
+      s.lastRenewAt = op.startedAt;
+      s.freeSince = undefined;
+      observe(d, lease, cfg, now);
+      // L2: a Lease taken while handing over is released at once; its worker is never started.
+      if (s.retired) s.releaseWanted = 'handoff';
+      d.events.push({ type: 'acquired', record: lease!.record, waitedMs, retiring: s.retired });
+      return;
+    }
+    if (op.kind === 'renew' || op.kind === 'recreate') {
+      if (!holds(s)) return;
+      observe(d, lease, cfg, now);
+      s.lastRenewAt = op.startedAt;
+      d.events.push({ type: 'renewed', record: lease!.record, durationMs });
+      return;
+    }
+    // release
+    const reason = s.releaseWanted ?? 'handoff';
+    s.phase = 'standby';
+    s.releaseWanted = undefined;
+    observe(d, lease, cfg, now);
+    d.events.push({ type: 'released', record: lease!.record, reason });
+    if (reason === 'handoff') d.releaseSettled = true;
+    return;
+  }
+  // Failures. A failed request (no answer, 5xx) is retried after the retry period — jittered for a standby,
+  // as client-go's wait.JitterUntil — a conflict is read again at once.
+  const { error, cause } = outcome;
+  if (error === 'failed') s.notBefore = now + (holds(s) ? cfg.retryPeriodMs : jittered(cfg.retryPeriodMs, () => jitter));
+  if (op.kind === 'read' || op.kind === 'verify') {
+    d.events.push({ type: 'error', op: 'get', error: cause });
+    return;
+  }
+  if (op.kind === 'renew' || op.kind === 'recreate') {
+    if (!holds(s)) return;
+    d.events.push({ type: 'renew-failed', result: error === 'failed' ? 'error' : 'conflict', durationMs, error: cause });
+    // A conflict: someone wrote the Lease (a label edit, a deletion, a rival). Read it and judge again.
+    if (error !== 'failed') {
+      s.stale = true;
+      s.renewNow = true;
+    }
+    return;
+  }
+  if (op.kind === 'release') {
+    if (error !== 'failed') {
+      s.stale = true; // written since we read it: read again and retry the release if it is still ours
+      return;
+    }
+    // C2 (item 8): a release that cannot be written ends leadership all the same, reported as a loss.
+    lose(d, 'release-failed', cause);
+    return;
+  }
+  // create / acquire: if we lost the race, read and judge again.
+  s.phase = 'standby';
+  if (s.releaseWanted === undefined && s.retired) d.releaseSettled = false;
+  if (error === 'failed') d.events.push({ type: 'error', op: op.kind, error: cause });
+  else s.stale = true;
+}
+
+/** Decides the next request (or the next wake) from the state. Runs after every input. */
+function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void {
+  const s = d.state;
+  const wake = (at: number) => (d.wakeAt = d.wakeAt === undefined ? at : Math.min(d.wakeAt, at));
+  if (holds(s)) {
+    // The renew deadline, from the start of the last successful write: a leader gives up before any
+    // standby's expiry (leaseDuration − renewDeadline ≥ 1 s), with or without a request in flight.
+    const deadline = (s.lastRenewAt ?? now) + cfg.renewDeadlineMs;
+    if (now >= deadline) {
+      lose(d, 'renew-deadline');
+    } else {
+      wake(deadline);
+    }
+  }
+  if (s.inflight) return; // one request at a time; its answer brings the next judgement
+  if (s.notBefore !== undefined && now < s.notBefore && !(holds(s) && s.releaseWanted && !s.stale)) return void wake(s.notBefore);
+  if (holds(s)) {
+    s.phase = 'leader';
+    // L1: a leader whose worker has been gone for the grace steps aside (no pause needed: it is not polling).
+    if (!s.eligible && s.releaseWanted === undefined && !s.retired) {
+      const graceEnd = (s.ineligibleSince ?? now) + cfg.workerGraceMs;
+      if (now >= graceEnd) {
+        s.releaseWanted = 'worker-gone';
+      } else wake(graceEnd);
+    }
+    if (s.stale) return read(d, 'read', now);
+    if (s.releaseWanted) {
+      const current = s.observed;
+      if (current === undefined) {
+        // Deleted under us: there is nothing to release, and leadership is over (C2: said, not silent).
+        lose(d, 'deleted');
+        return;
+      }
+      if (current.record.holderIdentity !== cfg.identity) {
+        lose(d, 'taken');
+        return;
+      }
+      d.events.push({ type: 'releasing', reason: s.releaseWanted });
+      s.phase = 'releasing';
+      return request(d, { kind: 'release', op: 'update', record: releasedRecord(current.record, wallNow), base: current }, now);
+    }
+    const current = s.observed;
+    if (current === undefined) {
+      // The Lease was deleted while we hold it: recreate it as ours at once, at the highest epoch seen (S2).
+      const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), acquireTime: s.written?.acquireTime ?? wallNow, leaseTransitions: Math.max(0, s.maxEpoch) };
+      return request(d, { kind: 'recreate', op: 'create', record }, now);
+    }
+    // client-go renews every retryPeriod, measured from the start of the previous successful attempt.
+    const due = s.renewNow ? now : (s.lastRenewAt ?? now) + cfg.retryPeriodMs;
+    if (now < due) return void wake(due);
+    s.renewNow = false;
+    return request(d, { kind: 'renew', op: 'update', record: renewedRecord(current.record, cfg, wallNow), base: current }, now);
+  }
+  // Standby.
+  s.phase = 'standby';
+  if (s.retired || !s.eligible) return; // woken by `eligible`; a retired pod never acquires (L2)
+  if (!s.known || s.stale) return read(d, 'read', now);
+  const current = s.observed;
+  if (current === undefined) {
+    // A Lease that vanished while someone may still hold it in memory: wait one lease duration (S1), so a
+    // leader whose Lease was deleted recreates it first. A Lease never seen is created at once.
+    if (s.deletedAt !== undefined && now < s.deletedAt + cfg.leaseDurationMs) return void wake(s.deletedAt + cfg.leaseDurationMs);
+    // S2: a new Lease after a deletion carries an epoch above every one seen.
+    const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), leaseTransitions: s.maxEpoch + 1 };
+    s.phase = 'acquiring';
+    return request(d, { kind: 'create', op: 'create', record }, now);
+  }
+  const r = current.record;
+  // S1: a record naming this pod is ours only if this process wrote it (then its worker is paused: we paused it).
+  const ownRecord = r.holderIdentity === cfg.identity && s.written !== undefined && sameRecord(r, s.written);
+  if (!isReleased(r) && !ownRecord) {
+    const expiry = expiresAt(r, s.observedAt ?? now, cfg);
+    if (now < expiry) return void wake(expiry);
+    // Expired by local observation: read it fresh first (as client-go reads every attempt), so a watch that
+    // stalled cannot make us take a Lease being renewed. The write then uses what that read found (item 1).
+    if (s.verifiedVersion !== current.resourceVersion) return read(d, 'verify', now);
+  }
+  s.phase = 'acquiring';
+  // S2: every change of holder writes an epoch above every epoch seen.
+  const record = { ...acquiredRecord(r, cfg.identity, cfg, wallNow), leaseTransitions: Math.max(s.maxEpoch, r.leaseTransitions) + 1 };
+  if (ownRecord) record.acquireTime = wallNow;
+  request(d, { kind: 'acquire', op: 'update', record, base: current }, now);
+}
+
+function read(d: Decision, kind: 'read' | 'verify', now: number): void {
+  request(d, { kind, op: 'get' }, now);
+}
+
+type Unsent<R> = R extends Request ? Omit<R, 'id'> : never;
+
+function request(d: Decision, r: Unsent<Request>, now: number): void {
+  const s = d.state;
+  const id = s.nextId++;
+  s.inflight = { id, kind: r.kind, startedAt: now, aborted: false, freeSince: s.freeSince, record: 'record' in r ? r.record : undefined };
+  d.request = { ...r, id };
+}
+
+/**
+ * resourceVersions are opaque to clients in general, but every API server backed by etcd issues them
+ * as increasing integers; compare only when both are, and otherwise treat the new one as newer.
+ */
+function olderVersion(candidate: string, current: string): boolean {
+  if (!/^\d+$/.test(candidate) || !/^\d+$/.test(current)) return false;
+  return BigInt(candidate) < BigInt(current);
+}
