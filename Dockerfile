@@ -14,6 +14,8 @@ ARG BASE_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e25115325
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+# The root package declares the worker kit as a workspace; npm ci needs its manifest, not its code.
+COPY packages/baton-worker/package.json ./packages/baton-worker/
 # --ignore-scripts: esbuild's binary comes from its platform package; nothing else needs an install script.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./

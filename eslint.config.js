@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'coverage/**', 'e2e/results/**', '.cache/**'] },
+  { ignores: ['dist/**', 'build/**', 'packages/*/dist/**', 'node_modules/**', 'coverage/**', 'e2e/results/**', '.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,10 +1,16 @@
-// npm run bench — N graceful handoffs and M crash failovers of the bundled sidecar (the image's) against the real
-// API server, with real worker processes. Prints a table, then one line of JSON (the last line).
+// npm run bench — graceful handoffs of an idle bot and of a loaded one, and crash failovers, of the
+// bundled sidecar (the image's) against the real API server, with the sample bot (the kit's own poller)
+// polling the Telegram double. Prints a table, then one line of JSON (the last line).
 //
-//   npm run bench -- --graceful 20 --crash 3 --idle 30
+//   npm run bench -- --graceful 10 --loaded 10 --crash 3 --idle 30
 //
 // Timings are baton's defaults (15s / 10s / 2s) unless BATON_* variables say otherwise, so the crash
-// figure is the one users get. Figures are measured from the workers' own logs (polling-start/stop).
+// figure is the one users get. Figures come from the bots' own logs (signal, polling-start/stop) and
+// the double's ledger (when each getUpdates arrived):
+// - idle / loaded: the old bot's pause signal → the new bot's first getUpdates (no traffic at all, or
+//   20 updates/s handled in 20 ms each, so batches are in hand);
+// - sigtermToPollMs: the pod's deletion and SIGTERM → the new bot's first getUpdates (what users feel);
+// - gracefulGapMs: the old bot's polling-stop → the new bot's polling-start, over both regimes.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,15 +20,19 @@ import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules
 import { BUNDLE } from '../scripts/bundle.ts';
 import { SIDECAR_NODE_FLAGS, SimPod, waitFor } from '../test/harness/sim-pod.ts';
 import { overlap, pollIntervals, readWorkerLog, type PollInterval } from '../test/harness/timeline.ts';
+import { TelegramDouble } from '../e2e/telegram/server.ts';
+import { BOT } from '../e2e/rollout/scenario.ts';
 
 const { values } = parseArgs({
   options: {
-    graceful: { type: 'string', default: '20' },
+    graceful: { type: 'string', default: '10' },
+    loaded: { type: 'string' },
     crash: { type: 'string', default: '3' },
     idle: { type: 'string', default: '30' },
   },
 });
 const N = Number(values.graceful);
+const L = Number(values.loaded ?? values.graceful);
 const M = Number(values.crash);
 const IDLE_S = Number(values.idle);
 const env: Record<string, string> = {};
@@ -37,6 +47,9 @@ const namespace = await freshNamespace(endpoint, 'bench');
 const kc = adminKubeConfig(endpoint);
 const kubeconfig = await serviceAccountKubeconfig(endpoint, namespace, 'baton', sidecarRules('bench'));
 const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
+const token = '123456:bench';
+const double = new TelegramDouble();
+const { url: apiRoot } = await double.start({ tokens: [token] });
 const all: SimPod[] = [];
 let seq = 0;
 
@@ -54,6 +67,19 @@ async function newPod(): Promise<SimPod> {
     // The image's sidecar: the single-file bundle, with the image's Node flags.
     cli: BUNDLE,
     nodeArgs: SIDECAR_NODE_FLAGS,
+    worker: {
+      command: process.execPath,
+      args: [BOT],
+      env: {
+        TELEGRAM_BOT_TOKEN: token,
+        TELEGRAM_API_ROOT: `${apiRoot}/bench-${seq}`,
+        BOT_NAME: `bench-${seq}`,
+        BOT_LOG: join(dir, `bench-${seq}.worker.jsonl`),
+        BOT_FRAMEWORK: 'plain',
+        BOT_HANDLER_MS: '20',
+        BOT_LIMIT: '100',
+      },
+    },
   });
   all.push(p);
   await p.start();
@@ -98,22 +124,37 @@ try {
   const apiRequestsPerMin = { leader: perMin(l1 - l0), standby: perMin(s1 - s0) };
   const rss = Math.max(rssMB(leader.sidecar!.pid!), rssMB(standby.sidecar!.pid!));
 
-  // --- graceful handoffs ------------------------------------------------------------------------------
+  // --- graceful handoffs: an idle bot, then a loaded one ----------------------------------------------
   const graceful: number[] = [];
   const pauseToStart: number[] = [];
-  for (let i = 0; i < N; i++) {
+  const sigtermToPoll: number[] = [];
+  const regimes: Record<'idle' | 'loaded', number[]> = { idle: [], loaded: [] };
+  const handoff = async (regime: 'idle' | 'loaded', i: number, n: number) => {
     const old = leader;
+    // Let the standby settle and the leader's long poll park (idle) or its batches flow (loaded).
+    await new Promise((r) => setTimeout(r, 1000));
+    const sigterm = now();
     await old.terminate();
     await waitFor('standby polls', () => standby.polling(), 30_000);
     const stop = intervalsOf(old).at(-1)!.to;
-    const ack = readWorkerLog(old.workerLog).filter((l) => l.event === 'ack').at(-1)?.mono;
+    const oldLog = readWorkerLog(old.workerLog);
+    const ack = oldLog.filter((l) => l.event === 'ack').at(-1)?.mono;
+    const signal = oldLog.filter((l) => l.event === 'signal' && l.signal === 'SIGUSR2').at(-1)?.mono;
     const start = intervalsOf(standby).at(-1)!.from;
+    const firstPoll = double.requests().find((r) => r.type === 'start' && r.client === standby.opts.name && r.at > sigterm)?.at;
+    if (signal === undefined || firstPoll === undefined) throw new Error(`handoff ${regime} ${i + 1}: no pause signal or no getUpdates of the new bot found`);
     graceful.push(start - stop);
     if (ack !== undefined) pauseToStart.push(start - ack);
+    regimes[regime].push(firstPoll - signal);
+    sigtermToPoll.push(firstPoll - sigterm);
     leader = standby;
     standby = await newPod();
-    log(`graceful ${i + 1}/${N}: gap ${(start - stop).toFixed(1)} ms`);
-  }
+    log(`graceful ${regime} ${i + 1}/${n}: pause signal → new getUpdates ${(firstPoll - signal).toFixed(1)} ms; SIGTERM → new getUpdates ${(firstPoll - sigterm).toFixed(1)} ms`);
+  };
+  for (let i = 0; i < N; i++) await handoff('idle', i, N);
+  const load = double.startLoad({ ratePerSecond: 20, token });
+  for (let i = 0; i < L; i++) await handoff('loaded', i, L);
+  await load.stop();
 
   // --- crash failovers --------------------------------------------------------------------------------
   const crash: number[] = [];
@@ -134,8 +175,12 @@ try {
   const everything = all.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), now(), p.deaths));
   const overlapMs = overlap(everything).totalMs;
   const r1 = (x: number) => Math.round(x * 10) / 10;
+  const stats = (xs: number[]) => ({ n: xs.length, p50: r1(pct(xs, 50)), p95: r1(pct(xs, 95)), max: r1(Math.max(...xs)) });
   const result = {
     gracefulGapMs: { p50: r1(pct(graceful, 50)), p95: r1(pct(graceful, 95)), max: r1(Math.max(...graceful)) },
+    idle: stats(regimes.idle),
+    loaded: stats(regimes.loaded),
+    sigtermToPollMs: stats(sigtermToPoll),
     crashFailoverMs: { p50: Math.round(pct(crash, 50)), max: Math.round(Math.max(...crash)) },
     overlapMs: r1(overlapMs),
     apiRequestsPerMin,
@@ -149,11 +194,14 @@ try {
   console.log('|-------------------------------------------|----|----------|----------|----------|');
   const row = (name: string, xs: number[], unit = 'ms') =>
     console.log(`| ${name.padEnd(41)} | ${String(xs.length).padEnd(2)} | ${`${r1(pct(xs, 50))} ${unit}`.padEnd(8)} | ${`${r1(pct(xs, 95))} ${unit}`.padEnd(8)} | ${`${r1(Math.max(...xs))} ${unit}`.padEnd(8)} |`);
+  row('idle bot: pause signal → new getUpdates', regimes.idle);
+  row('loaded bot: pause signal → new getUpdates', regimes.loaded);
+  row('SIGTERM → new bot\'s first getUpdates', sigtermToPoll);
   row('graceful gap (old stops → new starts)', graceful);
   row('graceful gap after confirmation (ack → new)', pauseToStart);
   row('crash failover (SIGKILL → new starts)', crash);
   console.log('');
-  console.log(`overlap (two workers polling at once): ${r1(overlapMs)} ms over ${N} graceful and ${M} crash handoffs`);
+  console.log(`overlap (two workers polling at once): ${r1(overlapMs)} ms over ${N + L} graceful and ${M} crash handoffs`);
   console.log(`API requests per minute, idle: leader ${apiRequestsPerMin.leader}, standby ${apiRequestsPerMin.standby}`);
   console.log(`sidecar RSS, idle: ${rss} MB`);
   console.log(JSON.stringify(result));
@@ -161,4 +209,5 @@ try {
   for (const p of all) p.kill();
   await Promise.all(all.map((p) => p.exited().catch(() => undefined)));
   await server.stop();
+  await double.stop();
 }

@@ -4,7 +4,7 @@
 // and the two Postgres-lock designs of the seeds. Prints a table; writes e2e/results/latest.json and
 // e2e/results/timeline.svg.
 //
-//   npm run e2e -- [--rollouts 5] [--rate 20] [--only baton,client-go]
+//   npm run e2e -- [--idle-rollouts 3] [--rollouts 5] [--rate 20] [--only baton,client-go]
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -22,6 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     rollouts: { type: 'string', default: '5' },
+    'idle-rollouts': { type: 'string', default: '3' },
     rate: { type: 'string', default: '20' },
     'handler-ms': { type: 'string', default: '20' },
     only: { type: 'string' },
@@ -70,6 +71,7 @@ try {
         kubeconfig: c.agent ? endpoint.adminKubeconfig : batonKubeconfig,
         kc,
         dir,
+        idleRollouts: Number(values['idle-rollouts']),
         rollouts: Number(values.rollouts),
         rate: Number(values.rate),
         handlerMs: Number(values['handler-ms']),
@@ -93,8 +95,8 @@ writeFileSync(svgPath, timelineSvg(results.map((r) => r.panel)));
 const json = {
   generatedAt: new Date().toISOString(),
   node: process.versions.node,
-  settings: { rollouts: Number(values.rollouts), ratePerSecond: Number(values.rate), handlerMs: Number(values['handler-ms']), limit: 100, kill: true, scaleToZero: true },
-  results: results.map((r) => ({ contender: r.contender, description: r.description, durationMs: Math.round(r.durationMs), ...r.figures })),
+  settings: { idleRollouts: Number(values['idle-rollouts']), rollouts: Number(values.rollouts), ratePerSecond: Number(values.rate), handlerMs: Number(values['handler-ms']), limit: 100, kill: true, scaleToZero: true },
+  results: results.map((r) => ({ contender: r.contender, description: r.description, durationMs: Math.round(r.durationMs), ...r.figures, idle: r.idle, loaded: r.loaded })),
 };
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
 
@@ -115,6 +117,16 @@ const baton = results.find((r) => r.contender === 'baton');
 const cg = results.find((r) => r.contender === 'client-go');
 if (baton && cg && baton.figures.rollouts.gapP50Ms > 0) {
   console.log(`\nmedian rollout gap: client-go / baton = ${(cg.figures.rollouts.gapP50Ms / baton.figures.rollouts.gapP50Ms).toFixed(0)}×`);
+}
+console.log('');
+console.log(`graceful handoffs, pause signal → the new bot polls: ${values['idle-rollouts']} of an idle bot (no traffic), then the rollouts under load`);
+console.log('| contender    | idle p50 | idle max | loaded p50 | loaded max | old bot\'s pause, idle max / loaded max |');
+console.log('|--------------|----------|----------|------------|------------|---------------------------------------|');
+for (const r of results) {
+  const i = r.idle;
+  console.log(
+    `| ${r.contender.padEnd(12)} | ${ms(i?.p50).padEnd(8)} | ${ms(i?.max).padEnd(8)} | ${ms(r.loaded.p50).padEnd(10)} | ${ms(r.loaded.max).padEnd(10)} | ${`${ms(i?.pauseMax)} / ${ms(r.loaded.pauseMax)}`.padEnd(37)} |`,
+  );
 }
 console.log('A rollout gap is the time between the old bot\'s last poll and the new bot\'s first; "all" latency includes the');
 console.log('SIGKILL failover and the intended scale-to-zero outage, during which updates wait at Telegram.');

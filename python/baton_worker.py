@@ -10,7 +10,9 @@ POST /paused, so the next leader starts at once; pause by itself when the sideca
     asyncio.run(lead.serve())
 
 `start` and `pause` are async callables; `pause` must return only once the updates in hand are
-handled and the offset is confirmed. Without handlers, SIGUSR1 or SIGUSR2 kills a Python process, and
+handled and the offset is confirmed. The dead-man's switch follows the Lease: once it has not been
+renewed for the renew deadline (both read from GET /leader), the worker pauses by itself, so a frozen or
+crashed sidecar's worker is paused at least (lease duration - renew deadline) before a standby may start. Without handlers, SIGUSR1 or SIGUSR2 kills a Python process, and
 baton signals nobody until /proc/PID/status shows both caught: create Leadership first thing.
 
 `UpdatePoller` is a getUpdates loop with exact offset control that feeds any framework's per-update
@@ -39,9 +41,15 @@ def default_baton_url() -> str:
     return os.environ.get("BATON_URL", "http://127.0.0.1:4040").rstrip("/")
 
 
+# Sent with every request to the local API: this worker confirms its pauses (a sidecar that restarted
+# learns it from the next poll).
+CONFIRMS_HEADER = "baton-worker-confirms"
+
+
 def _http_json(url: str, body: Optional[dict] = None, timeout: float = 2.0) -> Any:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
+    req.add_header(CONFIRMS_HEADER, "1")
     if body is not None:
         req.add_header("content-type", "application/json")
     try:
@@ -76,6 +84,9 @@ class Leadership:
         self._wake: Optional[asyncio.Event] = None
         self._last_contact = time.monotonic()
         self._closed = False
+        self._dead_man_handle: Optional[asyncio.TimerHandle] = None
+        self._apply_lock: Optional[asyncio.Lock] = None
+        self._dead_man_task: Optional[asyncio.Task] = None
         # Handlers first, from the main thread, before any await: see the module docstring.
         signal.signal(start_signal, lambda *_: self._on_signal("running"))
         signal.signal(pause_signal, lambda *_: self._on_signal("paused"))
@@ -94,7 +105,66 @@ class Leadership:
         status = await asyncio.to_thread(_http_json, f"{self.url}/leader")
         self._last_contact = time.monotonic()
         self.status = status
+        self._arm_dead_man()
         return status
+
+    def _lease_deadline(self) -> Optional[float]:
+        """Wall-clock seconds at which the switch fires: the Lease's last renewal (written by this pod's
+        sidecar with the node's clock, shared by the pod's containers) plus the renew deadline."""
+        s = self.status or {}
+        timings, renewed = s.get("timings"), s.get("renewedAt")
+        if not timings or not renewed:
+            return None
+        try:
+            from datetime import datetime
+            at = datetime.fromisoformat(renewed.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+        return at + timings["renewDeadlineMs"] / 1000.0
+
+    def _lease_fresh(self) -> bool:
+        deadline = self._lease_deadline()
+        return deadline is None or time.time() < deadline
+
+    def _arm_dead_man(self) -> None:
+        if self._dead_man_handle is not None:
+            self._dead_man_handle.cancel()
+            self._dead_man_handle = None
+        deadline = self._lease_deadline()
+        if self._loop is None or self._closed or not self.is_leader or deadline is None:
+            return
+        self._dead_man_handle = self._loop.call_later(max(0.0, deadline - time.time()), self._dead_man_fired)
+
+    def _dead_man_fired(self) -> None:
+        self._dead_man_handle = None
+        if not self.is_leader or self._wanted == "paused":
+            return
+        if self._lease_fresh():
+            self._arm_dead_man()
+            return
+        # At once, not when the serve loop is next free: it may be waiting on the frozen sidecar.
+        if self._loop is not None:
+            self._dead_man_task = self._loop.create_task(self._dead_man_due())  # kept: the loop holds tasks weakly
+
+    async def _dead_man_due(self) -> None:
+        """The last poll may just be late (a busy node): one quick read first, bounded by a quarter of the
+        margin (lease duration - renew deadline, at most 1 s). A fresher renewal re-arms the switch; no
+        answer, or none fresher, pauses."""
+        t = (self.status or {}).get("timings") or {}
+        quick = max(0.05, min(1.0, (t.get("leaseDurationMs", 0) - t.get("renewDeadlineMs", 0)) / 4000.0)) if t else 0.25
+        try:
+            self.status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick)
+            self._last_contact = time.monotonic()
+        except Exception:
+            pass  # no answer: the sidecar is frozen or gone
+        if not self.is_leader or self._wanted == "paused":
+            return
+        if self._lease_fresh():
+            self._arm_dead_man()
+            return
+        self._log("the Lease has not been renewed for the renew deadline: pausing (dead-man's switch)")
+        self._wanted = "paused"
+        await self._apply()
 
     async def _confirm(self) -> None:
         try:
@@ -106,10 +176,19 @@ class Leadership:
             self._log(f"could not confirm the pause: {err}")
 
     async def _apply(self) -> None:
+        # One transition at a time, whoever asks (the serve loop, the dead-man's switch); each caller
+        # re-checks the wish, so a second one finds nothing left to do.
+        if self._apply_lock is None:
+            self._apply_lock = asyncio.Lock()
+        async with self._apply_lock:
+            await self._apply_locked()
+
+    async def _apply_locked(self) -> None:
         while self._wanted != ("running" if self.is_leader else "paused"):
             if self._wanted == "running":
                 await self._start()
                 self.is_leader = True
+                self._arm_dead_man()
             else:
                 await self._pause()
                 self.is_leader = False
@@ -125,7 +204,7 @@ class Leadership:
             try:
                 status = await self._leader()
                 if self._signal_seq == seq:  # a signal newer than the answer wins
-                    self._wanted = "running" if status.get("isLeader") else "paused"
+                    self._wanted = "running" if status.get("isLeader") and self._lease_fresh() else "paused"
                 break
             except Exception:
                 await asyncio.sleep(0.2)
@@ -149,18 +228,23 @@ class Leadership:
         try:
             status = await self._leader()
             # A backstop for a lost or reordered signal (pending signals arrive lowest number first);
-            # applied only when no signal came while we asked.
-            if seq == self._signal_seq and self.is_leader != bool(status.get("isLeader")):
-                self._wanted = "running" if status.get("isLeader") else "paused"
+            # applied only when no signal came while we asked. Never a start on a Lease gone stale.
+            should_run = bool(status.get("isLeader")) and self._lease_fresh()
+            if seq == self._signal_seq and self.is_leader != should_run:
+                self._wanted = "running" if should_run else "paused"
                 await self._apply()
         except Exception:
-            if self.is_leader and time.monotonic() - self._last_contact > self.dead_man:
+            # Only for a sidecar too old to publish the Lease's timings: time since its last answer.
+            no_timings = self._lease_deadline() is None
+            if no_timings and self.is_leader and time.monotonic() - self._last_contact > self.dead_man:
                 self._log(f"the sidecar at {self.url} has not answered for over {self.dead_man} s: pausing (dead-man's switch)")
                 self._wanted = "paused"
                 await self._apply()
 
     async def close(self) -> None:
         self._closed = True
+        if self._dead_man_handle is not None:
+            self._dead_man_handle.cancel()
         self._wanted = "paused"
         await self._apply()
         if self._wake is not None:
@@ -175,13 +259,22 @@ class BotApiError(Exception):
 
 class UpdatePoller:
     """getUpdates with exact offset control. `stop()` stops fetching, lets the batch in hand finish,
-    confirms the offset with a short poll (timeout 0 parks nowhere, evicts nobody), then returns."""
+    makes sure the offset is confirmed without ever waiting on Telegram's same-offset rule, then returns.
+
+    `allowed_updates`: the update types to receive (omitted: keep the bot's current setting)."""
 
     def __init__(self, token: str, handle: Callable[[dict], Awaitable[None]], api_root: str = "https://api.telegram.org",
-                 limit: int = 100, timeout: int = 30, log: Callable[[str], None] = lambda m: print(m, flush=True)) -> None:
+                 limit: int = 100, timeout: int = 30, log: Callable[[str], None] = lambda m: print(m, flush=True),
+                 allowed_updates: Optional[list] = None) -> None:
         self.base = f"{api_root.rstrip('/')}/bot{token}"
         self.handle, self.limit, self.timeout, self._log = handle, limit, timeout, log
+        self.allowed_updates = allowed_updates
         self.offset: Optional[int] = None
+        # The offset the last getUpdates carried, and whether the server answered it (so it arrived).
+        self._carried: Optional[int] = None
+        self._carried_answered = False
+        self._sent_any = False
+        self._stop_event: asyncio.Event = asyncio.Event()
         self.conflicts = 0
         self._task: Optional[asyncio.Task] = None
         self._stopping = False
@@ -200,6 +293,15 @@ class UpdatePoller:
             self._conn = conn
         try:
             conn.request("POST", url.path, body=json.dumps(params), headers={"content-type": "application/json"})
+            # A stop that came while this long poll was still connecting found no socket to cut: cut it
+            # now that it is sent (it arrived, so its offset is confirmed; stop() knows it was not answered).
+            with self._conn_lock:
+                cut = self._stopping and method == "getUpdates" and params.get("timeout", 0) > 0
+            if cut and conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             res = conn.getresponse()
             body = json.loads(res.read() or b"{}")
         finally:
@@ -227,16 +329,25 @@ class UpdatePoller:
             params: dict = {"limit": self.limit, "timeout": self.timeout}
             if self.offset is not None:
                 params["offset"] = self.offset
+            if self.allowed_updates is not None:
+                params["allowed_updates"] = self.allowed_updates
+            self._carried, self._carried_answered, self._sent_any = self.offset, False, True
             try:
                 updates = await asyncio.to_thread(self._call, "getUpdates", params, self.timeout + 10)
+                self._carried_answered = True
                 backoff = 0.5
             except Exception as err:
+                if isinstance(err, BotApiError) and err.code != 0:
+                    self._carried_answered = True  # an error answer is an answer: the request arrived
                 if self._stopping:
                     break
                 if isinstance(err, BotApiError) and err.code == 409:
                     self.conflicts += 1
                 self._log(f"getUpdates failed: {err}")
-                await asyncio.sleep(backoff)
+                try:  # a back-off that a stop cuts short
+                    await asyncio.wait_for(self._stop_event.wait(), timeout=backoff)
+                except asyncio.TimeoutError:
+                    pass
                 backoff = min(backoff * 2, 10.0)
                 continue
             for update in updates:  # the batch in hand is handled even if a stop came meanwhile
@@ -249,6 +360,7 @@ class UpdatePoller:
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._stopping = False
+            self._stop_event = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -256,11 +368,30 @@ class UpdatePoller:
             return
         with self._conn_lock:
             self._stopping = True
+        self._stop_event.set()
         self._abort()
         await self._task
         self._task = None
-        if self.offset is not None:
-            try:
-                await asyncio.to_thread(self._call, "getUpdates", {"offset": self.offset, "limit": 1, "timeout": 0}, 10)
-            except Exception as err:
-                self._log(f"could not confirm offset {self.offset}: {err}")
+        try:
+            await asyncio.to_thread(self._confirm_offset)
+        except Exception as err:
+            self._log(f"could not confirm offset {self.offset}: {err}")
+
+    def _confirm_offset(self) -> None:
+        """Telegram confirms an offset when a request carrying it arrives, and forces a 3 s timeout on a
+        request repeating the previous one's offset within 3 s (even timeout 0). So: nothing to do when
+        the last request carried the offset and was answered; when it carried it but was cut before its
+        answer (an idle bot), a short poll at offset - 1 (not a repeat: it cannot park) shows whether it
+        arrived, and only if not is the offset confirmed; when updates were handled after the last
+        request was sent (a busy bot), the offset is new to the server and a short poll confirms it."""
+        offset = self.offset
+        if offset is None:
+            return
+        if self._sent_any and self._carried == offset:
+            if self._carried_answered:
+                return
+            probe = self._call("getUpdates", {"offset": offset - 1, "limit": 1, "timeout": 0}, 10)
+            if not any(u["update_id"] < offset for u in probe):
+                return
+        self._call("getUpdates", {"offset": offset, "limit": 1, "timeout": 0}, 10)
+        self._carried, self._carried_answered = offset, True

@@ -75,6 +75,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     leaseName: config.leaseName,
     namespace: config.namespace,
     leaseDurationMs: config.leaseDurationMs,
+    timings: { leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs },
     requestTimeoutMs: timeoutMs,
     workerGraceMs: config.workerGraceMs,
     clock,
@@ -146,6 +147,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
       readiness: () => sidecar.readiness(),
       health: () => sidecar.health(),
       confirmPause: (id) => sidecar.confirmPause(id),
+      workerSaysItConfirms: () => pauses.workerSaysItConfirms(),
     },
     { logger },
   );

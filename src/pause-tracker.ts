@@ -23,7 +23,13 @@ export class PauseTracker {
   private confirmedAt: Date | null = null;
   /** The worker is meant to be paused (it starts paused; running between a start and the next pause). */
   private paused = true;
-  /** This worker process has confirmed a pause before: it speaks the protocol, so waiting for it is worth it. */
+  /**
+   * This worker process confirms its pauses: it speaks the protocol, so waiting for it is worth it. A
+   * property of the worker, learned from any confirmation it sends (even one that came too late or too
+   * early to count, such as a boot confirmation that arrives after the pod took the Lease) and from
+   * the header the worker kits send with every request (so a restarted sidecar learns it at the
+   * worker's next poll); kept until a new worker process appears.
+   */
   private confirms = false;
   private waiters: Array<() => void> = [];
 
@@ -60,12 +66,18 @@ export class PauseTracker {
     this.confirms = false;
   }
 
+  /** The worker said it confirms its pauses (a header on its requests to the local API). */
+  workerSaysItConfirms(): void {
+    this.confirms = true;
+  }
+
   /** A worker's POST /paused. */
   confirm(id: number): PauseConfirmation {
+    // Whatever the outcome, the worker has shown that it confirms.
+    this.confirms = true;
     if (id > this.id) return 'early';
     if (id < this.id) return 'stale';
     if (!this.paused) return 'not-paused';
-    this.confirms = true;
     if (this.confirmedAt) return 'duplicate';
     this.confirmedAt = this.opts.clock.wallClock();
     const waiters = this.waiters;

@@ -9,7 +9,7 @@ import type { Clock } from './election/clock.ts';
 import type { Elector, ElectorEvent } from './election/elector.ts';
 import type { BatonMetrics } from './metrics.ts';
 import type { PauseTracker } from './pause-tracker.ts';
-import type { Health, LeaderStatus, PauseConfirmation, Readiness } from './status.ts';
+import type { Health, LeaderStatus, LeaseTimings, PauseConfirmation, Readiness } from './status.ts';
 import type { WorkerController } from './worker/controller.ts';
 
 /** How the sidecar learned it must hand over. */
@@ -21,6 +21,8 @@ export interface SidecarOptions {
   leaseName: string;
   namespace: string;
   leaseDurationMs: number;
+  /** Published in GET /leader for the worker's dead-man's switch. */
+  timings?: LeaseTimings;
   /** The election's per-request timeout; `/healthz` fails when a request outlives twice this (rule L4). Default 5 s. */
   requestTimeoutMs?: number;
   clock: Clock;
@@ -264,6 +266,7 @@ export class Sidecar {
       epoch: Math.max(r?.leaseTransitions ?? 0, snap.maxEpoch, 0),
       since: r?.acquireTime && r.holderIdentity ? r.acquireTime.toISOString() : null,
       renewedAt: r?.renewTime ? r.renewTime.toISOString() : null,
+      ...(this.o.timings ? { timings: this.o.timings } : {}),
       lease: { name: this.o.leaseName, namespace: this.o.namespace },
       pause: this.o.pauses.status(),
       handingOver: this.handingOver,

@@ -14,13 +14,26 @@ export interface LeaderStatus {
   epoch: number;
   /** When the current holder acquired the Lease (ISO 8601), or null. */
   since: string | null;
-  /** The Lease's last renew time (ISO 8601), or null. */
+  /**
+   * The Lease's last renew time (ISO 8601), or null. For the leader it is written by this pod with the
+   * node's clock, which the pod's containers share: the worker kits' dead-man's switch compares it
+   * with their own clock (`renewedAt + timings.renewDeadlineMs`).
+   */
   renewedAt: string | null;
+  /** The Lease's timings as configured, so the worker can pause before any standby may start. */
+  timings?: LeaseTimings;
   lease: { name: string; namespace: string };
   /** The latest pause this sidecar sent; a worker confirms it with `POST /paused {"pause": id}`. */
   pause: PauseStatus;
   /** True once this pod has begun to hand over: it will never take the Lease again. */
   handingOver: boolean;
+}
+
+/** The Lease's timings (BATON_LEASE_DURATION, BATON_RENEW_DEADLINE, BATON_RETRY_PERIOD), in ms. */
+export interface LeaseTimings {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
 }
 
 export interface PauseStatus {

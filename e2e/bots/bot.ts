@@ -3,17 +3,17 @@
 // what it handled. Under baton it uses leadership() with confirmations; under a peer (client-go, the
 // seeds' Postgres locks) it obeys the same signals without a sidecar.
 //
-// Env: BOT_TOKEN, TELEGRAM_API_ROOT (the double, with a per-bot path prefix for its accounting),
+// Env: TELEGRAM_BOT_TOKEN, TELEGRAM_API_ROOT (the double, with a per-bot path prefix for its accounting),
 // BOT_NAME, BOT_LOG, BOT_FRAMEWORK (plain | grammy | telegraf | ntba), BOT_HANDLER_MS (20),
 // BOT_LIMIT (100), BOT_TIMEOUT_S (30), BATON_URL (unset = signals only).
 import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { runUnderBaton, grammyUnderBaton, telegrafUnderBaton, ntbaUnderBaton, type AdapterOptions, type BatonWorker, type Update } from '../../src/worker-kit/index.ts';
+import { runUnderBaton, grammyUnderBaton, telegrafUnderBaton, ntbaUnderBaton, type AdapterOptions, type BatonWorker, type Update } from '../../packages/baton-worker/src/index.ts';
 
 const env = process.env;
 const name = env.BOT_NAME ?? `bot-${process.pid}`;
 const handlerMs = Number(env.BOT_HANDLER_MS ?? 20);
-const token = env.BOT_TOKEN ?? '123:abc';
+const token = env.TELEGRAM_BOT_TOKEN ?? '123:abc';
 const apiRoot = env.TELEGRAM_API_ROOT ?? 'http://127.0.0.1:8081';
 const framework = env.BOT_FRAMEWORK ?? 'plain';
 
@@ -28,8 +28,8 @@ async function work(updateId: number): Promise<void> {
   log('handled', { update: updateId });
 }
 
-const options: AdapterOptions = {
-  apiRoot,
+// The frameworks take their apiRoot from the bot itself; only the plain loop is given it.
+const options: Omit<AdapterOptions, 'apiRoot'> = {
   limit: Number(env.BOT_LIMIT ?? 100),
   timeoutSeconds: Number(env.BOT_TIMEOUT_S ?? 30),
   sidecar: Boolean(env.BATON_URL),
@@ -59,6 +59,7 @@ async function build(): Promise<BatonWorker> {
     return ntbaUnderBaton(
       {
         token,
+        options: { baseApiUrl: apiRoot },
         processUpdate: async (u: never) => {
           bot.processUpdate(u);
           await work((u as Update).update_id);
@@ -67,7 +68,7 @@ async function build(): Promise<BatonWorker> {
       options,
     );
   }
-  return runUnderBaton(token, (u) => work(u.update_id), options);
+  return runUnderBaton(token, (u) => work(u.update_id), { ...options, apiRoot });
 }
 
 // leadership() installs the handlers inside build(), after the framework is loaded: until then the

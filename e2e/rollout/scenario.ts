@@ -8,11 +8,14 @@ import { TelegramDouble } from '../telegram/server.ts';
 import { SIDECAR_NODE_FLAGS, waitFor, type SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
 import { pollIntervals, readWorkerLog } from '../../test/harness/timeline.ts';
 import { figures, type Figures, type HandledRecord } from '../report/figures.ts';
+import { handoffFigures, handoffs as findHandoffs, type HandoffFigures } from '../report/handoffs.ts';
 import type { Panel } from '../report/timeline-svg.ts';
 import { SimDeployment } from './deployment.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BOT = join(root, 'e2e', 'bots', 'bot.ts');
+/** The Python twin, on python/baton_worker.py. */
+export const BOT_PY = join(root, 'e2e', 'bots', 'bot.py');
 
 export interface Contender {
   /** Short name for tables. */
@@ -37,7 +40,9 @@ export interface ScenarioOptions {
   rate: number;
   handlerMs: number;
   limit: number;
-  framework?: 'plain' | 'grammy' | 'telegraf' | 'ntba';
+  framework?: 'plain' | 'grammy' | 'telegraf' | 'ntba' | 'python';
+  /** Rolling updates of an idle bot (no traffic at all) before the load starts. Default 0. */
+  idleRollouts?: number;
   kill?: boolean;
   scaleToZero?: boolean;
   /** Pause between steps, so each handoff has load on both sides. */
@@ -53,6 +58,12 @@ export interface ScenarioResult {
   figures: Figures;
   panel: Panel;
   durationMs: number;
+  /** Graceful handoffs of the idle bot (pause signal → new bot polls), if `idleRollouts` > 0. */
+  idle: HandoffFigures | undefined;
+  /** Graceful handoffs under load (the rolling updates after the load started). */
+  loaded: HandoffFigures;
+  /** getUpdates calls parked by Telegram's same-offset rule (timeout forced to 3 s, nothing to return). */
+  forcedTimeouts: number;
 }
 
 
@@ -83,10 +94,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         ...(o.compiled ? { cli: join(root, 'dist', 'cli.js'), nodeArgs: SIDECAR_NODE_FLAGS } : {}),
         ...(c.agent ? { agent: c.agent(name) } : {}),
         worker: {
-          command: process.execPath,
-          args: [BOT],
+          command: o.framework === 'python' ? 'python3' : process.execPath,
+          args: [o.framework === 'python' ? BOT_PY : BOT],
           env: {
-            BOT_TOKEN: token,
+            TELEGRAM_BOT_TOKEN: token,
             // A path prefix names this bot in the double's ledger.
             TELEGRAM_API_ROOT: `${url}/${name}`,
             BOT_NAME: name,
@@ -111,6 +122,14 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   try {
     await dep.deploy();
     await waitFor(`${c.name}: the first bot polls`, someonePolls, 15_000);
+    // An idle bot first: no traffic at all, so every pause finds its long poll parked.
+    for (let i = 0; i < (o.idleRollouts ?? 0); i++) {
+      await new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
+      await dep.rollout(`idle rollout ${i + 1}`);
+      await dep.settle();
+      await waitFor(`${c.name}: a bot polls after idle rollout ${i + 1}`, someonePolls, 90_000);
+    }
+    const idleEnd = performance.timeOrigin + performance.now();
     load = double.startLoad({ ratePerSecond: o.rate, token });
     await settle();
     let handoffs = 0;
@@ -168,7 +187,14 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       downtime: dep.downtime,
       marks: dep.marks,
     };
-    return { contender: c.name, description: c.description, figures: f, panel, durationMs: end - started };
+    const lines = dep.pods.flatMap((p) => readWorkerLog(p.workerLog));
+    const idle = (o.idleRollouts ?? 0) > 0 ? handoffFigures(findHandoffs(lines, -Infinity, idleEnd)) : undefined;
+    const loaded = handoffFigures(findHandoffs(lines, idleEnd, rolloutsEnd));
+    // A forced timeout parks only when there is nothing to return (a call that got updates did not wait).
+    const requests = double.requests();
+    const ends = new Map(requests.filter((r) => r.type === 'end').map((r) => [r.requestId, r]));
+    const forcedTimeouts = requests.filter((r) => r.type === 'start' && r.forcedTimeout && ends.get(r.requestId)?.outcome !== 'updates').length;
+    return { contender: c.name, description: c.description, figures: f, panel, durationMs: end - started, idle, loaded, forcedTimeouts };
   } finally {
     await load?.stop();
     await dep.teardown();

@@ -2,12 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { LeaderStatus } from '../status.ts';
 import { openEventStream, type EventStream } from './sse.ts';
+import { noteWorkerConfirms } from './worker-header.ts';
 
 /** What the leader routes read. */
 export interface LeaderDeps {
   status(): LeaderStatus;
   /** Calls `listener` on every change of status; returns the function that removes it. */
   subscribe(listener: (status: LeaderStatus) => void): () => void;
+  /** A request carried the worker kits' "I confirm my pauses" header. */
+  workerSaysItConfirms?(): void;
 }
 
 /** Options for {@link registerLeaderRoutes}. */
@@ -27,6 +30,7 @@ export function registerLeaderRoutes(app: FastifyInstance, deps: LeaderDeps, opt
   });
 
   app.get('/leader', async (request, reply) => {
+    noteWorkerConfirms(request, deps);
     const { watch } = request.query as { watch?: unknown };
     // Read before hijacking, so a failing status() is an ordinary 500 rather than a broken stream.
     const initial = deps.status();

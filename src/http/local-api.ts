@@ -18,6 +18,8 @@ export interface LocalApiDeps {
   health(): Health;
   /** Handles a worker's `POST /paused`; only `accepted` may end a handoff's wait. */
   confirmPause(id: number): PauseConfirmation;
+  /** A request carried the worker kits' "I confirm my pauses" header (see `./worker-header.ts`). */
+  workerSaysItConfirms?(): void;
 }
 
 /** Options for {@link createLocalApi}. */

@@ -2,11 +2,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { LeaderStatus, PauseConfirmation } from '../status.ts';
+import { noteWorkerConfirms } from './worker-header.ts';
 
 /** What the route calls. */
 export interface PausedDeps {
   status(): LeaderStatus;
   confirmPause(id: number): PauseConfirmation;
+  /** A request carried the worker kits' "I confirm my pauses" header. */
+  workerSaysItConfirms?(): void;
 }
 
 /** Shown in every 400, so a worker's author sees what to send. */
@@ -44,6 +47,7 @@ export function registerPausedRoute(app: FastifyInstance, deps: PausedDeps): voi
     });
 
     scope.post('/paused', async (request, reply) => {
+      noteWorkerConfirms(request, deps);
       const parsed = parsePauseId(request.body, request.query);
       if ('problem' in parsed) {
         return reply.code(400).send({ error: 'Bad Request', message: `${parsed.problem}: ${EXPECTED_PAUSE_BODY}` });

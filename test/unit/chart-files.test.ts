@@ -70,7 +70,7 @@ describe('the chart speaks the sidecar\'s contract', () => {
     const foreign = [...names].filter((n) => !optionEnvs.has(n) && n !== 'BATON_URL');
     expect(foreign).toEqual([]);
     // BATON_URL is what the worker kits read to find the local API (Node and Python).
-    expect(read('src/worker-kit/local-api-client.ts')).toContain('env.BATON_URL');
+    expect(read('packages/baton-worker/src/local-api-client.ts')).toContain('env.BATON_URL');
     expect(read('python/baton_worker.py')).toContain('"BATON_URL"');
   });
 

@@ -62,4 +62,39 @@ describe('PauseTracker', () => {
     t.workerRestarted();
     expect(t.workerConfirms()).toBe(false);
   });
+
+  it('boot race: a confirmation that arrives after the pod took the Lease still shows the worker confirms', async () => {
+    const { clock, t } = tracker();
+    // The pod acquired the Lease and told the worker to start before its boot confirmation arrived.
+    t.started();
+    expect(t.confirm(0)).toBe('not-paused');
+    expect(t.workerConfirms()).toBe(true);
+    // So the next handoff waits for its confirmation (up to the ack timeout), not just the drain.
+    t.pauseSent();
+    let result: unknown;
+    void t.wait().then((r) => (result = r));
+    await clock.advanceAsync(5_000);
+    expect(result).toBeUndefined();
+    t.confirm(1);
+    await clock.advanceAsync(0);
+    expect(result).toEqual({ outcome: 'confirmed', waitedMs: 5_000 });
+  });
+
+  it('any confirmation, stale or early, shows the worker confirms', () => {
+    for (const id of [0, 5]) {
+      const { t } = tracker();
+      t.started();
+      t.pauseSent();
+      t.pauseSent();
+      expect(t.confirm(id)).toBe(id === 0 ? 'stale' : 'early');
+      expect(t.workerConfirms()).toBe(true);
+    }
+  });
+
+  it('a sidecar that restarted learns it from the worker saying so (its requests carry the header)', () => {
+    const { t } = tracker();
+    expect(t.workerConfirms()).toBe(false);
+    t.workerSaysItConfirms();
+    expect(t.workerConfirms()).toBe(true);
+  });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Leadership } from '../../src/worker-kit/leadership.ts';
+import { Leadership } from '../../packages/baton-worker/src/leadership.ts';
 
 /** A stand-in for the sidecar's local API, with state the test sets. */
 class FakeSidecar {
@@ -10,14 +10,20 @@ class FakeSidecar {
   pauseId = 0;
   epoch = 3;
   confirmations: number[] = [];
+  /** Published Lease timings and last renewal (absent: an old sidecar). */
+  timings: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number } | undefined;
+  renewedAt: string | null = null;
+  /** A frozen sidecar (SIGSTOP): connections are accepted, nothing is answered. */
+  frozen = false;
   server: Server;
   url = '';
 
   constructor() {
     this.server = createServer((req, res) => {
+      if (this.frozen) return;
       if (req.url === '/leader') {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: 'p', epoch: this.epoch, since: null, renewedAt: null, lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false }));
+        res.end(JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: 'p', epoch: this.epoch, since: null, renewedAt: this.renewedAt, ...(this.timings ? { timings: this.timings } : {}), lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false }));
         return;
       }
       let body = '';
@@ -56,9 +62,13 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(opts: { isLeader?: boolean; pauseMs?: number } = {}) {
+async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: number; renewDeadlineMs?: number; renewedAt?: string } = {}) {
   const sidecar = new FakeSidecar();
   sidecar.isLeader = opts.isLeader ?? false;
+  if (opts.renewDeadlineMs !== undefined) {
+    sidecar.timings = { leaseDurationMs: opts.renewDeadlineMs * 2, renewDeadlineMs: opts.renewDeadlineMs, retryPeriodMs: 50 };
+    sidecar.renewedAt = opts.renewedAt ?? new Date().toISOString();
+  }
   await sidecar.listen();
   const signals = new EventEmitter();
   const calls: string[] = [];
@@ -78,7 +88,7 @@ async function setup(opts: { isLeader?: boolean; pauseMs?: number } = {}) {
     pause: hook('pause', opts.pauseMs ?? 20),
     signals: signals as unknown as NodeJS.Process,
     checkEveryMs: 30,
-    deadManMs: 300,
+    deadManMs: opts.deadManMs ?? 300,
     warn: () => undefined,
   });
   cleanup.push(async () => {
@@ -164,5 +174,41 @@ describe('worker kit: leadership()', () => {
     await lead.close();
     expect(signals.listenerCount('SIGUSR1')).toBe(0);
     expect(signals.listenerCount('SIGUSR2')).toBe(0);
+  });
+
+  it("dead-man's switch tied to the Lease: a frozen sidecar's worker pauses once the Lease is unrenewed for the renew deadline", async () => {
+    // The fallback (time without an answer) is set far away: only the Lease rule can pause in time.
+    const { sidecar, lead } = await setup({ isLeader: true, deadManMs: 60_000, renewDeadlineMs: 400 });
+    await lead.ready;
+    expect(lead.isLeader()).toBe(true);
+    const events: Array<{ reason: string; renewedAt?: number }> = [];
+    lead.on('dead-man', (info) => events.push(info));
+    // Renewals keep it running...
+    const renewer = setInterval(() => (sidecar.renewedAt = new Date().toISOString()), 50);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(lead.isLeader()).toBe(true);
+    clearInterval(renewer);
+    // ...then the sidecar freezes: no answer, no renewal.
+    sidecar.frozen = true;
+    const lastRenewal = Date.parse(sidecar.renewedAt!);
+    await until(() => events.length > 0, 2000);
+    const firedAt = Date.now();
+    await until(() => !lead.isLeader(), 2000);
+    // It fires a renew deadline after the last renewal it saw (never later than the true last one).
+    const seen = events[0]!.renewedAt!;
+    expect(seen).toBeLessThanOrEqual(lastRenewal);
+    expect(lastRenewal - seen).toBeLessThan(200);
+    expect(firedAt - seen).toBeGreaterThanOrEqual(400 - 2);
+    expect(firedAt - seen).toBeLessThan(400 + 200);
+    expect(events).toHaveLength(1);
+  });
+
+  it('never starts on a Lease that has gone unrenewed for the renew deadline', async () => {
+    const stale = new Date(Date.now() - 5_000).toISOString();
+    const { lead, calls } = await setup({ isLeader: true, renewDeadlineMs: 1_000, renewedAt: stale });
+    await lead.ready;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(lead.isLeader()).toBe(false);
+    expect(calls).toEqual([]);
   });
 });

@@ -1,11 +1,12 @@
 // The worker's half of the protocol, for any Node worker: start on SIGUSR1, pause on SIGUSR2, one
 // transition at a time; after a pause has really finished (batch handled, offset confirmed) say so
 // with POST /paused, so the next leader starts at once and not a drain later; and pause by itself
-// when the sidecar is gone (a crashed sidecar can send no signal).
+// once the Lease has not been renewed for the renew deadline (a frozen or crashed sidecar can send
+// no signal, and a standby may take the Lease a lease duration after its last renewal).
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../election/clock.ts';
-import type { LeaderStatus } from '../status.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { defaultBatonUrl, LocalApiClient } from './local-api-client.ts';
+import type { LeaderStatus, PauseConfirmation } from './status.ts';
 
 /** What the worker does to start and to pause. */
 export interface WorkerHooks {
@@ -18,23 +19,27 @@ export interface WorkerHooks {
   pause: () => Promise<void> | void;
 }
 
+/** Options of {@link leadership}. */
 export interface LeadershipOptions extends WorkerHooks {
   /** The sidecar's local API (default `BATON_URL` or `http://127.0.0.1:4040`). */
   url?: string;
   /**
    * `false`: obey the signals only — no local API, no confirmations, no dead-man's switch — for a
-   * worker driven by something other than baton (the benchmark's peers use it). Default true.
+   * worker driven by something other than baton. Default true.
    */
   sidecar?: boolean;
+  /** The start signal (default `SIGUSR1`; baton's `BATON_START_SIGNAL`). */
   startSignal?: NodeJS.Signals;
+  /** The pause signal (default `SIGUSR2`; baton's `BATON_PAUSE_SIGNAL`). */
   pauseSignal?: NodeJS.Signals;
   /**
-   * Pause by itself when the sidecar has not answered for this long (default 10 s, baton's renew
-   * deadline): by then the sidecar, if it were alive, would have paused us itself.
+   * Only for a sidecar too old to publish the Lease's timings in `GET /leader`: pause when it has not
+   * answered for this long (default 10 s). With a current sidecar the switch follows the Lease.
    */
   deadManMs?: number;
-  /** How often to ask GET /leader (default 1 s): the dead-man's switch, and a backstop for a lost signal. */
+  /** How often to ask GET /leader (default 1 s): the Lease's renewals, and a backstop for a lost signal. */
   checkEveryMs?: number;
+  /** Time source; injectable for tests. */
   clock?: Clock;
   /** Where signals come from (default `process`); injectable for tests. */
   signals?: Pick<NodeJS.Process, 'on' | 'off'>;
@@ -42,14 +47,45 @@ export interface LeadershipOptions extends WorkerHooks {
   warn?: (message: string) => void;
 }
 
-export type LeadershipEvent = 'started' | 'paused' | 'confirmed' | 'dead-man' | 'error';
+/** Why the dead-man's switch paused the worker. */
+export interface DeadManInfo {
+  /** A sentence for logs. */
+  reason: string;
+  /** The Lease's last renewal this worker saw (ms since the epoch), if the sidecar published it. */
+  renewedAt?: number;
+}
+
+/** What a confirmation of a pause got from the sidecar. */
+export interface ConfirmedInfo {
+  /** The pause id confirmed. */
+  pause: number;
+  /** The sidecar's answer. */
+  result: PauseConfirmation;
+}
+
+/** The events of a {@link Leadership} and their arguments. */
+export interface LeadershipEvents {
+  /** The worker was started (its `start` hook resolved). */
+  started: [];
+  /** The worker was paused (its `pause` hook resolved). */
+  paused: [];
+  /** A pause confirmation was sent and answered. */
+  confirmed: [info: ConfirmedInfo];
+  /** The dead-man's switch fired: the worker pauses by itself. */
+  'dead-man': [info: DeadManInfo];
+  /** A `start` or `pause` hook threw. */
+  error: [err: Error];
+}
+
+/** A listener of event `E`. */
+export type LeadershipListener<E extends keyof LeadershipEvents> = (...args: LeadershipEvents[E]) => void;
 
 /**
  * Handle of a worker under baton. `isLeader()` is true while the worker is running; `epoch()` is the
  * Lease's epoch as last read: pass it along with writes as a fencing token.
  */
 export class Leadership extends EventEmitter {
-  private readonly o: Required<Omit<LeadershipOptions, 'url' | 'clock' | 'signals' | 'warn' | 'sidecar'>>;
+  private readonly o: Required<Pick<LeadershipOptions, 'start' | 'pause' | 'startSignal' | 'pauseSignal' | 'deadManMs' | 'checkEveryMs'>>;
   private readonly sidecar: boolean;
   private readonly api: LocalApiClient;
   private readonly clock: Clock;
@@ -63,12 +99,14 @@ export class Leadership extends EventEmitter {
   private lastContact: number;
   private lastStatus: LeaderStatus | undefined;
   private timer: TimerHandle | undefined;
+  private deadManTimer: TimerHandle | undefined;
   private closed = false;
   private readonly onStart = () => this.signal('running');
   private readonly onPause = () => this.signal('paused');
   /** Resolves once the starting state has been read from the sidecar and applied. */
   readonly ready: Promise<void>;
 
+  /** Installs the signal handlers at once, then reads the starting state (see {@link leadership}). */
   constructor(opts: LeadershipOptions) {
     super();
     this.o = {
@@ -83,7 +121,7 @@ export class Leadership extends EventEmitter {
     this.sidecar = opts.sidecar ?? true;
     this.clock = opts.clock ?? systemClock;
     this.signals = opts.signals ?? process;
-    this.warn = opts.warn ?? ((m) => console.warn(`baton worker: ${m}`));
+    this.warn = opts.warn ?? ((m) => console.warn(`baton-worker: ${m}`));
     // Handlers first: without them SIGUSR2 kills the process and SIGUSR1 opens Node's inspector,
     // and baton signals nobody until /proc shows both caught.
     this.signals.on(this.o.startSignal, this.onStart);
@@ -92,6 +130,27 @@ export class Leadership extends EventEmitter {
     this.ready = this.sidecar ? this.boot() : Promise.resolve();
   }
 
+  /** Adds a listener of a typed event. */
+  override on<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Adds a one-time listener of a typed event. */
+  override once<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
+    return super.once(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Removes a listener. */
+  override off<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Emits a typed event (used by the kit itself). */
+  override emit<E extends keyof LeadershipEvents>(event: E, ...args: LeadershipEvents[E]): boolean {
+    return super.emit(event, ...args);
+  }
+
+  /** True while the worker runs (started and not paused since). */
   isLeader(): boolean {
     return this.running;
   }
@@ -110,6 +169,7 @@ export class Leadership extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true;
     this.timer?.cancel();
+    this.deadManTimer?.cancel();
     this.wanted = 'paused';
     await this.apply();
     while (this.applying) await this.applying;
@@ -125,7 +185,7 @@ export class Leadership extends EventEmitter {
         const status = await this.api.leader();
         this.contact(status);
         // A signal that arrived while we asked is newer than the answer.
-        if (this.signalSeq === seq) this.wanted = status.isLeader ? 'running' : 'paused';
+        if (this.signalSeq === seq) this.wanted = status.isLeader && this.leaseFresh() ? 'running' : 'paused';
         break;
       } catch {
         if (this.clock.now() - this.lastContact > this.o.deadManMs) {
@@ -136,8 +196,8 @@ export class Leadership extends EventEmitter {
       }
     }
     await this.apply();
-    // Starting paused is a pause too: confirming it tells the sidecar this worker confirms its pauses,
-    // so a handoff waits for our confirmation instead of a fixed drain.
+    // Starting paused is a pause too: confirming it tells the sidecar this worker confirms its pauses
+    // (so does the header on every request, for a sidecar that restarts later).
     if (!this.running && this.lastStatus) await this.confirm();
     this.schedule();
   }
@@ -157,6 +217,7 @@ export class Leadership extends EventEmitter {
           await this.o.start();
           this.running = true;
           this.emit('started');
+          this.armDeadMan();
         } else {
           await this.o.pause();
           this.running = false;
@@ -171,8 +232,9 @@ export class Leadership extends EventEmitter {
     const p: Promise<void> = run()
       .catch((err: unknown) => {
         failed = true;
-        this.warn(`could not ${this.wanted === 'running' ? 'start' : 'pause'}: ${(err as Error).message}`);
-        if (this.listenerCount('error') > 0) this.emit('error', err);
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.warn(`could not ${this.wanted === 'running' ? 'start' : 'pause'}: ${e.message}`);
+        if (this.listenerCount('error') > 0) this.emit('error', e);
       })
       .finally(() => {
         if (this.applying !== p) return;
@@ -199,6 +261,71 @@ export class Leadership extends EventEmitter {
   private contact(status: LeaderStatus): void {
     this.lastContact = this.clock.now();
     this.lastStatus = status;
+    this.armDeadMan();
+  }
+
+  /**
+   * When the dead-man's switch fires, in ms since the epoch: the Lease's last renewal (written by this
+   * pod's sidecar with the node's clock, which the containers share) plus the renew deadline. A
+   * standby may take the Lease no earlier than a lease duration after that renewal, so the worker is
+   * paused at least (lease duration − renew deadline) before. Undefined without timings (old sidecar).
+   */
+  private leaseDeadline(): number | undefined {
+    const s = this.lastStatus;
+    if (!s?.timings || !s.renewedAt) return undefined;
+    const renewed = Date.parse(s.renewedAt);
+    return Number.isFinite(renewed) ? renewed + s.timings.renewDeadlineMs : undefined;
+  }
+
+  /** False once the Lease has gone unrenewed for the renew deadline (never false without timings). */
+  private leaseFresh(): boolean {
+    const deadline = this.leaseDeadline();
+    return deadline === undefined || this.clock.wallClock() < deadline;
+  }
+
+  /** (Re)arms the Lease-based switch at the current deadline. */
+  private armDeadMan(): void {
+    this.deadManTimer?.cancel();
+    this.deadManTimer = undefined;
+    const deadline = this.leaseDeadline();
+    if (this.closed || !this.running || deadline === undefined) return;
+    this.deadManTimer = this.clock.setTimer(() => void this.deadManDue(deadline), deadline - this.clock.wallClock());
+  }
+
+  /**
+   * The deadline passed without a newer renewal seen. The last poll may just be late (a busy node), so
+   * one quick read first, bounded by a quarter of the margin (lease duration − renew deadline, at most
+   * 1 s): a fresher renewal re-arms the switch; no answer, or none fresher, pauses.
+   */
+  private async deadManDue(deadline: number): Promise<void> {
+    this.deadManTimer = undefined;
+    if (!this.running || this.wanted === 'paused') return;
+    if (this.leaseFresh()) return this.armDeadMan();
+    const t = this.lastStatus?.timings;
+    const quickMs = t ? Math.max(50, Math.min(1000, (t.leaseDurationMs - t.renewDeadlineMs) / 4)) : 250;
+    try {
+      this.contact(await this.api.leader(quickMs));
+    } catch {
+      // no answer: the sidecar is frozen or gone
+    }
+    // contact() re-armed the timer: this call decides now.
+    (this.deadManTimer as TimerHandle | undefined)?.cancel();
+    this.deadManTimer = undefined;
+    if (!this.running || (this.wanted as string) === 'paused') return;
+    if (this.leaseFresh()) return this.armDeadMan();
+    const renewDeadlineMs = this.lastStatus?.timings?.renewDeadlineMs ?? 0;
+    const renewedAt = (this.leaseDeadline() ?? deadline) - renewDeadlineMs;
+    this.fire({
+      reason: `the Lease has not been renewed since ${new Date(renewedAt).toISOString()} (renew deadline ${renewDeadlineMs} ms): pausing (dead-man's switch)`,
+      renewedAt,
+    });
+  }
+
+  private fire(info: DeadManInfo): void {
+    this.warn(info.reason);
+    this.emit('dead-man', info);
+    this.wanted = 'paused';
+    void this.apply();
   }
 
   private schedule(): void {
@@ -206,7 +333,7 @@ export class Leadership extends EventEmitter {
     this.timer = this.clock.setTimer(() => void this.check(), this.o.checkEveryMs);
   }
 
-  /** The dead-man's switch, and a backstop for a lost signal. */
+  /** Reads the Lease's renewals, backstops a lost signal; the fallback switch for an old sidecar. */
   private async check(): Promise<void> {
     const seq = this.signalSeq;
     try {
@@ -214,17 +341,16 @@ export class Leadership extends EventEmitter {
       this.contact(status);
       // A backstop for a lost or reordered signal (pending signals arrive lowest number first, so a
       // busy worker can see "pause, start" as "start, pause"). Applied only when no signal came while
-      // we asked: a signal is always newer than the answer.
-      if (seq === this.signalSeq && !this.applying && this.running !== status.isLeader) {
-        this.wanted = status.isLeader ? 'running' : 'paused';
+      // we asked: a signal is always newer than the answer. Never a start on a Lease gone stale.
+      const shouldRun = status.isLeader && this.leaseFresh();
+      if (seq === this.signalSeq && !this.applying && this.running !== shouldRun) {
+        this.wanted = shouldRun ? 'running' : 'paused';
         await this.apply();
       }
     } catch {
-      if (this.running && this.clock.now() - this.lastContact > this.o.deadManMs) {
-        this.warn(`the sidecar at ${this.api.url} has not answered for over ${this.o.deadManMs} ms: pausing (dead-man's switch)`);
-        this.emit('dead-man');
-        this.wanted = 'paused';
-        await this.apply();
+      const noTimings = this.leaseDeadline() === undefined;
+      if (noTimings && this.running && this.clock.now() - this.lastContact > this.o.deadManMs) {
+        this.fire({ reason: `the sidecar at ${this.api.url} has not answered for over ${this.o.deadManMs} ms: pausing (dead-man's switch)` });
       }
     } finally {
       this.schedule();
@@ -235,6 +361,10 @@ export class Leadership extends EventEmitter {
 /**
  * Puts a worker under baton: installs the signal handlers at once, then reads the starting state from
  * the sidecar. Call it before the worker does anything else.
+ *
+ * @example
+ * const lead = leadership({ start: () => poller.start(), pause: () => poller.stop() });
+ * await lead.ready;
  */
 export function leadership(opts: LeadershipOptions): Leadership {
   return new Leadership(opts);

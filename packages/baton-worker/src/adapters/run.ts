@@ -3,18 +3,32 @@
 import { leadership, type Leadership, type LeadershipOptions } from '../leadership.ts';
 import { UpdatePoller, type PollerOptions, type Update } from '../poller.ts';
 
-/** Options every adapter takes. */
+/** Options of {@link runUnderBaton}: the leadership's and the poller's. */
 export interface AdapterOptions extends Omit<LeadershipOptions, 'start' | 'pause'>, Omit<PollerOptions, 'token' | 'handle'> {
   /** Called before the first start (e.g. to fetch the bot's own info). */
   prepare?(): Promise<void>;
 }
 
+/**
+ * Options of the framework adapters: the same, less what is taken from the bot itself (its API root,
+ * test environment and client), so that nothing is said twice.
+ */
+export type FrameworkAdapterOptions = Omit<AdapterOptions, 'apiRoot' | 'testEnvironment' | 'call' | 'prepare'>;
+
 /** A running worker: its leadership and its poller. */
 export interface BatonWorker {
+  /** Signals, confirmations, dead-man's switch, events. */
   leadership: Leadership;
+  /** The getUpdates loop. */
   poller: UpdatePoller;
 }
 
+/**
+ * Runs any per-update handler under baton with the kit's poller: the plain form of every adapter.
+ *
+ * @param token the bot's token
+ * @param handle called for each update, in order; awaited
+ */
 export function runUnderBaton(token: string, handle: (u: Update) => Promise<void> | void, opts: AdapterOptions = {}): BatonWorker {
   const poller = new UpdatePoller({ ...opts, token, handle });
   let prepared: Promise<void> | undefined;
@@ -28,4 +42,11 @@ export function runUnderBaton(token: string, handle: (u: Update) => Promise<void
     pause: () => poller.stop(),
   });
   return { leadership: lead, poller };
+}
+
+/** Refuses a setting that belongs to the bot (JavaScript callers have no type check). */
+export function refuseBotSettings(adapter: string, opts: object, where: string): void {
+  for (const key of ['apiRoot', 'testEnvironment', 'call', 'token']) {
+    if (key in opts) throw new TypeError(`${adapter}: "${key}" is taken from the bot (${where}); do not pass it to the adapter`);
+  }
 }
