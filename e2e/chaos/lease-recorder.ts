@@ -44,7 +44,9 @@ export class LeaseRecorder {
 
   /** The versions seen so far, as a short history line for messages. */
   history(): string {
-    return this.versions.map((v) => `${v.type === 'DELETED' ? 'deleted' : `${v.holder || '""'}#${v.transitions}`}`).join(' → ');
+    const steps = this.versions.map((v) => (v.type === 'DELETED' ? 'deleted' : `${v.holder || '""'}#${v.transitions}`));
+    // Renewals repeat the same step: show each step once.
+    return steps.filter((x, i) => x !== steps[i - 1]).join(' → ');
   }
 
   private async run(): Promise<void> {

@@ -3,7 +3,7 @@
 // from the bots' own logs and the Telegram double's ledger. Prints a table (the README's "Fault suite")
 // and every check; writes e2e/results/chaos.json. Exits 1 when a scenario fails.
 //
-//   npm run chaos -- [--only api-freeze,lease-deleted] [--timings default|fast] [--rate 20] [--handler-ms 40] [--burst 40]
+//   npm run chaos -- [--only api-freeze,lease-deleted] [--timings default|fast] [--rate 20] [--handler-ms 30] [--burst 40]
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -20,7 +20,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     timings: { type: 'string', default: 'default' },
     rate: { type: 'string', default: '20' },
-    'handler-ms': { type: 'string', default: '40' },
+    'handler-ms': { type: 'string', default: '30' },
     burst: { type: 'string', default: '40' },
   },
 });

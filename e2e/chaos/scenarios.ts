@@ -311,7 +311,13 @@ const leaseDeleted: Scenario = {
     const t = ctx.timings;
     const { w } = await stage(ctx, s, 2);
     return play(ctx, s, async () => {
-      const leader = w.poller()!;
+      // One rolling handoff first, so that the epoch is above 0 and a fall can show.
+      const first = w.poller()!;
+      await w.addReadyPod();
+      await first.terminate();
+      w.mark(`handoff from ${first.opts.name}`);
+      const leader = await w.waitPoller(`${s.id}: a bot polls after the handoff`);
+      await sleep(1000);
       w.burst(ctx.burst);
       await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
       const before = (await readLease(w))?.spec?.leaseTransitions ?? 0;
@@ -328,6 +334,7 @@ const leaseDeleted: Scenario = {
       const lease = await readLease(w);
       const gap = longestGapIn(a, delAt);
       const checks: Check[] = [
+        check('epoch above 0 before the deletion (setup)', before > 0, String(before), '> 0'),
         check('Lease recreated by the next renew', back !== undefined && back.at <= recreateBound, fmt(back === undefined ? undefined : back.at - delAt), `≤ ${fmt(recreateBound - delAt)} (RP + request timeout + 1 s)`),
         check('recreated with an epoch no lower (S2)', (lease?.spec?.leaseTransitions ?? -1) >= before, `${before} → ${lease?.spec?.leaseTransitions ?? 'none'}`, `≥ ${before}`),
         check('the leader kept polling', gap === undefined, gap === undefined ? 'no gap' : fmt(gap.ms), 'no gap'),
@@ -627,34 +634,35 @@ const labelPatchFails: Scenario = {
   run: async (ctx) => {
     const s = labelPatchFails;
     const t = ctx.timings;
-    const pauseAckMs = 5000;
     const holder: { w?: ChaosWorld } = {};
     return play(ctx, s, async () => {
       const w = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: t, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
       holder.w = w;
       const noPatch = sidecarRules(w.lease).map((r) => (r.resources?.includes('pods') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
       const kubeconfig = await w.serviceAccount('baton-nopatch', noPatch);
-      const env = { BATON_PAUSE_ACK_TIMEOUT: `${pauseAckMs}ms` };
-      const a0 = await w.addPod({ kubeconfig, env });
+      const a0 = await w.addPod({ kubeconfig });
       await w.waitPoller(`${s.id}: the first bot polls`);
-      const b = await w.addReadyPod({ env });
+      const b = await w.addReadyPod();
       w.startLoad();
       await sleep(2000);
       w.burst(ctx.burst);
       await w.batchInHand(a0, Math.floor(ctx.burst * 0.75), now() - 100);
-      const bound = pauseAckMs + requestTimeoutMs(t);
+      const bound = t.pauseAckTimeoutMs + requestTimeoutMs(t);
       const pid = a0.sidecar!.pid!;
-      const ticks0 = cpuTicks(pid);
       const sigtermAt = w.mark(`SIGTERM ${a0.opts.name}`);
       let exitAt: number | undefined;
       void a0.sidecarExited().then(() => (exitAt = now()));
       void a0.terminate().catch(() => undefined);
-      await waitFor(`${a0.opts.name}'s sidecar exits`, () => exitAt !== undefined, bound + 2000).catch(() => undefined);
-      const waited = now() - sigtermAt;
-      const ticks1 = cpuTicks(pid);
-      const cpu = ticks0 !== undefined && ticks1 !== undefined ? ((ticks1 - ticks0) * 1000) / waited : undefined;
-      if (exitAt === undefined) {
-        w.mark(`${a0.opts.name}'s sidecar still running after ${fmt(waited)}: SIGKILL`);
+      await waitFor(`${a0.opts.name}'s sidecar exits`, () => exitAt !== undefined, bound).catch(() => undefined);
+      const exitedInTime = exitAt;
+      let cpu: number | undefined;
+      if (exitedInTime === undefined) {
+        // Still there at the bound: how busy is it? (Item 6 of the issue: a microtask loop at 100 %.)
+        const ticks0 = cpuTicks(pid);
+        await sleep(2000);
+        const ticks1 = cpuTicks(pid);
+        cpu = ticks0 !== undefined && ticks1 !== undefined ? ((ticks1 - ticks0) * 1000) / 2000 : undefined;
+        w.mark(`${a0.opts.name}'s sidecar still running ${fmt(now() - sigtermAt)} after SIGTERM: SIGKILL`);
         a0.kill();
       }
       await waitFor(`${b.opts.name} polls`, () => b.polling(), 20_000).catch(() => undefined);
@@ -664,11 +672,11 @@ const labelPatchFails: Scenario = {
       const bStart = w.workerLines().find((l) => l.pod === b && l.event === 'polling-start' && l.mono > sigtermAt);
       const handoffBound = SLACK_MS;
       const checks: Check[] = [
-        check('sidecar exits after SIGTERM (L3)', exitAt !== undefined && exitAt - sigtermAt <= bound, exitAt === undefined ? `still running after ${fmt(waited)}${cpu === undefined ? '' : `, ${cpu.toFixed(0)} % CPU`}` : fmt(exitAt - sigtermAt), `≤ ${fmt(bound)} (pause-ack timeout + request timeout)`),
+        check('sidecar exits after SIGTERM (L3)', exitedInTime !== undefined, exitedInTime === undefined ? `still running at the bound${cpu === undefined ? '' : ` (${cpu.toFixed(0)} % CPU)`}` : fmt(exitedInTime - sigtermAt), `≤ ${fmt(bound)} (pause-ack timeout + request timeout)`),
         check('handoff gap', aEnd !== undefined && bStart !== undefined && bStart.mono - aEnd <= handoffBound, fmt(aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined), `≤ ${fmt(handoffBound)} (watch-driven)`),
       ];
       return result(base(s, ctx), a, checks, { ms: aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined, bound: `≤ ${fmt(handoffBound)}` }, w.started, [
-        `exit ${exitAt === undefined ? 'never (SIGKILLed)' : fmt(exitAt - sigtermAt)} after SIGTERM; sidecar CPU while exiting ${cpu === undefined ? '-' : `${cpu.toFixed(0)} %`}`,
+        `exit ${exitedInTime === undefined ? `none by the bound (SIGKILLed; ${cpu === undefined ? '-' : `${cpu.toFixed(0)} %`} CPU in the 2 s after it)` : `${fmt(exitedInTime - sigtermAt)} after SIGTERM`}`,
       ]);
     }, async () => {
       await holder.w?.teardown();

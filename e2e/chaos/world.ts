@@ -22,12 +22,26 @@ export interface Timings {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** BATON_PAUSE_ACK_TIMEOUT and BATON_DRAIN. */
+  pauseAckTimeoutMs: number;
+  drainMs: number;
 }
 
 /** baton's defaults. */
-export const DEFAULT_TIMINGS: Timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
-/** Shorter timings with the same proportions of safety, for the scenarios in `npm test`. */
-export const FAST_TIMINGS: Timings = { leaseDurationMs: 8_000, renewDeadlineMs: 5_000, retryPeriodMs: 1_000 };
+export const DEFAULT_TIMINGS: Timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, pauseAckTimeoutMs: 15_000, drainMs: 5_000 };
+/**
+ * Shorter timings for the scenarios in `npm test`: the same margin LD − RD (5 s) between a leader's
+ * deadline and a standby's earliest start as the defaults, shorter waits everywhere else.
+ */
+export const FAST_TIMINGS: Timings = { leaseDurationMs: 10_000, renewDeadlineMs: 5_000, retryPeriodMs: 1_000, pauseAckTimeoutMs: 5_000, drainMs: 5_000 };
+
+/**
+ * The chart's rule for the bot's preStop sleep: the longest wait for the pause (confirmation or drain)
+ * plus one request timeout for the release. A shorter sleep SIGTERMs the bot mid-batch.
+ */
+export function preStopMs(t: Timings): number {
+  return Math.max(t.pauseAckTimeoutMs, t.drainMs) + requestTimeoutMs(t);
+}
 
 /** client-go's JitterFactor: a standby's backstop retry waits retryPeriod × [1, 2.2). */
 export const JITTER_MAX = 2.2;
@@ -117,6 +131,8 @@ export class ChaosWorld {
       BATON_LEASE_DURATION: `${t.leaseDurationMs / 1000}s`,
       BATON_RENEW_DEADLINE: `${t.renewDeadlineMs}ms`,
       BATON_RETRY_PERIOD: `${t.retryPeriodMs}ms`,
+      BATON_PAUSE_ACK_TIMEOUT: `${t.pauseAckTimeoutMs}ms`,
+      BATON_DRAIN: `${t.drainMs}ms`,
     };
   }
 
@@ -131,8 +147,8 @@ export class ChaosWorld {
       kc: this.kc,
       dir: this.o.dir,
       env: { ...this.timingEnv(), ...spec.env },
-      preStopMs: spec.preStopMs ?? 1000,
-      graceMs: spec.graceMs ?? 60_000,
+      preStopMs: spec.preStopMs ?? preStopMs(this.o.timings),
+      graceMs: spec.graceMs ?? preStopMs(this.o.timings) + 30_000,
       worker: {
         command: process.execPath,
         args: [BOT],

@@ -17,9 +17,9 @@ export function chaosContext(endpoint: KubeEndpoint, server?: TestApiServer): Sc
     ...(server ? { server } : {}),
     dir,
     timings: FAST_TIMINGS,
-    // ≥ 20 updates/s; 40 ms handlers and bursts of 40: batches of 1.6 s in hand at the fault.
+    // ≥ 20 updates/s; 30 ms handlers and bursts of 40: batches of 1.2 s (up to 3 s with the backlog) in hand at the fault.
     rate: 20,
-    handlerMs: 40,
+    handlerMs: 30,
     burst: 40,
     log: () => undefined,
   };
