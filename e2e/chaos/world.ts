@@ -241,8 +241,18 @@ export class ChaosWorld {
     await this.load?.stop();
     const injected = () => new Set(this.double.injected().filter((r) => r.updateId !== null).map((r) => r.updateId)).size;
     const handled = () => new Set(this.workerLines().filter((l) => l.event === 'handled').map((l) => (l as unknown as { update: number }).update)).size;
-    // An update still queued now is late, not lost: wait until the queue is worked off (or give up).
-    await waitFor(`${this.o.id}: the queue is worked off`, () => handled() >= injected(), 60_000).catch(() => undefined);
+    // An update still queued now is late, not lost: wait until the queue is worked off, as long as the
+    // bots make progress (a long outage leaves a long backlog); give up after 10 s without any.
+    let last = -1;
+    let lastProgress = now();
+    await waitFor(`${this.o.id}: the queue is worked off`, () => {
+      const n = handled();
+      if (n !== last) {
+        last = n;
+        lastProgress = now();
+      }
+      return n >= injected() || now() - lastProgress > 10_000;
+    }, 300_000).catch(() => undefined);
     return analyze({
       pods: this.pods,
       double: this.double,
