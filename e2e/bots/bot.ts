@@ -78,6 +78,8 @@ worker.leadership.on('started', () => log('polling-start'));
 worker.leadership.on('paused', () => log('polling-stop', { conflicts: worker.poller.conflicts }));
 worker.leadership.on('confirmed', (c: { pause: number; result: string }) => log('ack', c));
 worker.leadership.on('error', (err: Error) => log('error', { message: err.message }));
+// The kit paused by itself: the sidecar stopped answering (the fault suite measures its margin).
+worker.leadership.on('dead-man', () => log('dead-man'));
 for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => log('signal', { signal }));
 log('boot', { framework, sidecar: options.sidecar });
 process.on('SIGTERM', () => {

@@ -185,7 +185,15 @@ export class TestApiServer {
     if (child) await stopChild(child);
   }
 
+  /** Sends a signal to kube-apiserver (SIGSTOP/SIGCONT freeze and thaw it for fault scenarios). */
+  signalApiServer(signal: NodeJS.Signals): void {
+    if (!this.apiserver?.pid) throw new Error('kube-apiserver is not running');
+    this.apiserver.kill(signal);
+  }
+
   async stop(): Promise<void> {
+    // A frozen server cannot act on SIGTERM.
+    this.apiserver?.kill('SIGCONT');
     await this.stopApiServer();
     const etcd = this.etcd;
     this.etcd = undefined;

@@ -1,0 +1,137 @@
+// The verdict's raw material, computed the way `npm run e2e` computes its figures: polling intervals from
+// the bots' own logs (test/harness/timeline.ts), gaps/overlap/duplicates/lost by e2e/report/figures.ts,
+// plus what a fault run must also know: start signals that reached a bot while another polled, the
+// updates a SIGKILLed bot had in hand (Telegram redelivers an unconfirmed batch by design), the largest
+// batch the double handed out, 409s a live poller saw, and the Lease's epoch history.
+import type { SimPod } from '../../test/harness/sim-pod.ts';
+import { gaps, overlap, pollIntervals, readWorkerLog, type PollInterval } from '../../test/harness/timeline.ts';
+import { figures, type Figures } from '../report/figures.ts';
+import type { TelegramDouble } from '../telegram/server.ts';
+import type { LeaseVersion } from './lease-recorder.ts';
+
+export interface AnalysisInput {
+  pods: SimPod[];
+  double: TelegramDouble;
+  token: string;
+  end: number;
+  leaseVersions: LeaseVersion[];
+}
+
+export interface Analysis {
+  end: number;
+  intervals: PollInterval[];
+  figures: Figures;
+  /** ms with two or more bots polling. */
+  overlapMs: number;
+  /** Updates handled more than once (extra handlings), from the bots' logs. */
+  handledTwice: number;
+  /** Of those, handlings Telegram had to repeat: the unconfirmed batch of a bot that was SIGKILLed. */
+  handledTwiceAfterKill: number;
+  duplicateIds: number[];
+  lost: number;
+  injected: number;
+  /** Start signals (SIGUSR1) a bot received while another bot was polling. */
+  startsWhileAnotherPolls: Array<{ name: string; pid: number; at: number; other: string }>;
+  /** Stretches with no poller, from the first poll to the end. */
+  gaps: Array<{ from: number; to: number; ms: number }>;
+  /** Largest batch the double wrote to a live poller (updates). */
+  maxBatch: number;
+  /** 409s a live poller received: Telegram's own view of two pollers. */
+  conflictsSeen: number;
+  /** Where leaseTransitions fell between two versions of the Lease (S2), e.g. "5 → 0". */
+  epochFalls: string[];
+  leaseVersions: LeaseVersion[];
+}
+
+export function analyze(i: AnalysisInput): Analysis {
+  const deaths = new Map(i.pods.flatMap((p) => [...p.deaths]));
+  const intervals = i.pods.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), i.end, p.deaths));
+  const lines = i.pods.flatMap((p) => readWorkerLog(p.workerLog));
+  const handled = lines
+    .filter((l) => l.event === 'handled')
+    .map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, pid: l.pid, mono: l.mono }))
+    .sort((a, b) => a.mono - b.mono);
+  const injected = i.double.injected().filter((r) => r.updateId !== null && r.token === i.token);
+  const conflicts = i.double.conflicts({ token: i.token });
+  const f = figures({
+    intervals,
+    handled,
+    injected: injected.map((r) => ({ updateId: r.updateId!, at: r.at })),
+    conflicts409: conflicts.seen,
+    conflicts409Unseen: conflicts.total - conflicts.seen,
+    end: i.end,
+    downtime: [],
+    handoffs: 0,
+  });
+
+  // A SIGKILLed bot's last batch was never confirmed (the next getUpdates carries the offset): Telegram
+  // hands it out again. Those handlings are excused, and only those: the updates at or above the offset
+  // of the last getUpdates the dead bot's pod sent before it died.
+  const polls = i.double.requests().filter((r) => r.type === 'start' && r.token === i.token);
+  const unconfirmedFloor = new Map<number, number>();
+  for (const [pid, diedAt] of deaths) {
+    const pod = i.pods.find((p) => readWorkerLog(p.workerLog).some((l) => l.pid === pid));
+    if (!pod) continue;
+    const last = polls.filter((r) => r.client === pod.opts.name && r.at < diedAt).at(-1);
+    if (last && last.type === 'start') unconfirmedFloor.set(pid, last.offset);
+  }
+  const seen = new Set<number>();
+  let handledTwice = 0;
+  let excused = 0;
+  const duplicateIds: number[] = [];
+  const firstBy = new Map<number, number>();
+  for (const h of handled) {
+    if (!seen.has(h.update)) {
+      seen.add(h.update);
+      firstBy.set(h.update, h.pid);
+      continue;
+    }
+    handledTwice++;
+    duplicateIds.push(h.update);
+    const first = firstBy.get(h.update)!;
+    const floor = unconfirmedFloor.get(first);
+    if (floor !== undefined && h.update >= floor) excused++;
+  }
+
+  const startsWhileAnotherPolls: Analysis['startsWhileAnotherPolls'] = [];
+  for (const l of lines) {
+    if (l.event !== 'signal' || l.signal !== 'SIGUSR1') continue;
+    const other = intervals.find((iv) => iv.pid !== l.pid && iv.from < l.mono && l.mono < iv.to);
+    if (other) startsWhileAnotherPolls.push({ name: l.name, pid: l.pid, at: l.mono, other: `${other.name}(${other.pid})` });
+  }
+
+  const ends = i.double.requests().filter((r) => r.type === 'end' && r.token === i.token && r.written);
+  const maxBatch = Math.max(0, ...ends.map((r) => (r.type === 'end' ? r.updateIds.length : 0)));
+
+  const epochFalls: string[] = [];
+  let highest = -1;
+  for (const v of i.leaseVersions) {
+    if (v.type === 'DELETED') continue;
+    if (v.transitions < highest) epochFalls.push(`${highest} → ${v.transitions} (holder ${v.holder || '""'})`);
+    highest = Math.max(highest, v.transitions);
+  }
+
+  const start = Math.min(...intervals.map((x) => x.from));
+  return {
+    end: i.end,
+    intervals,
+    figures: f,
+    overlapMs: Math.round(overlap(intervals).totalMs * 10) / 10,
+    handledTwice,
+    handledTwiceAfterKill: excused,
+    duplicateIds,
+    lost: f.lost,
+    injected: injected.length,
+    startsWhileAnotherPolls,
+    gaps: Number.isFinite(start) ? gaps(intervals, start, i.end) : [],
+    maxBatch,
+    conflictsSeen: conflicts.seen,
+    epochFalls,
+    leaseVersions: i.leaseVersions,
+  };
+}
+
+/** The longest stretch without a poller that overlaps [from, to]. */
+export function longestGapIn(a: Analysis, from: number, to = a.end): { from: number; to: number; ms: number } | undefined {
+  return a.gaps.filter((g) => g.to > from && g.from < to).sort((x, y) => y.ms - x.ms)[0];
+}

@@ -1,0 +1,706 @@
+// The fault scenarios (issue 9, "Proof" 3). Each one stages pods of real processes against the real API
+// server under steady load, injects one fault, and judges the run by the rules of docs/protocol.md
+// (S1 start only on proof of pause, S2 the epoch only rises, L1 a leader without a live worker steps
+// aside, L2 a handoff never strands the Lease, L3 shutdown always ends): no two pollers, nothing handled
+// twice, nothing lost, and the gap the rules predict — a bound computed from the timings, never a
+// generous constant.
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import type { KubeEndpoint, TestApiServer } from '../../test/kube/apiserver.ts';
+import { FaultProxy, KubeHttpProxy, type FaultRecord } from '../../test/kube/fault-proxy.ts';
+import { sidecarRules } from '../../test/kube/cluster.ts';
+import { waitFor, type SimPod } from '../../test/harness/sim-pod.ts';
+import { longestGapIn, type Analysis } from './analysis.ts';
+import { check, fmt, result, type Check, type ScenarioResult } from './verdict.ts';
+import { ChaosWorld, JITTER_MAX, now, requestTimeoutMs, type Timings } from './world.ts';
+
+export interface ScenarioContext {
+  endpoint: KubeEndpoint;
+  /** The API server itself, for scenarios that freeze or kill it (never the one shared by other tests). */
+  server?: TestApiServer;
+  dir: string;
+  timings: Timings;
+  /** Updates per second (≥ 20). */
+  rate: number;
+  /** ms per update; a burst of `burst` updates is a batch over a second. */
+  handlerMs: number;
+  burst: number;
+  log: (line: string) => void;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  rules: string;
+  /** Freezes or stops the API server: needs a private one. */
+  ownsApiServer?: boolean;
+  run(ctx: ScenarioContext): Promise<ScenarioResult>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Time for a signal, a worker's start and one scheduling hiccup on a loaded 2-core machine. */
+const SLACK_MS = 1000;
+
+/** Stages a world: the first pod polls, the others are Ready, the load runs and has warmed up. */
+async function stage(ctx: ScenarioContext, s: Scenario, pods: number, specs: Parameters<ChaosWorld['addPod']>[0][] = []): Promise<{ w: ChaosWorld; pods: SimPod[] }> {
+  const w = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: ctx.timings, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
+  const list: SimPod[] = [];
+  try {
+    list.push(await w.addPod(specs[0]));
+    await w.waitPoller(`${s.id}: the first bot polls`);
+    for (let i = 1; i < pods; i++) list.push(await w.addReadyPod(specs[i]));
+    w.startLoad();
+    await sleep(2000);
+  } catch (err) {
+    await w.teardown();
+    throw err;
+  }
+  return { w, pods: list };
+}
+
+/** Runs `body` on a staged world, always tearing it down; an exception becomes an ERROR row. */
+async function play(ctx: ScenarioContext, s: Scenario, body: () => Promise<ScenarioResult>, cleanup: () => Promise<void>): Promise<ScenarioResult> {
+  try {
+    return await body();
+  } catch (err) {
+    return {
+      id: s.id,
+      title: s.title,
+      rules: s.rules,
+      timings: ctx.timings,
+      pass: false,
+      checks: [],
+      row: { twoPollersMs: undefined, handledTwice: undefined, lost: undefined, gap: '-', bound: '-' },
+      durationMs: 0,
+      notes: [],
+      error: (err as Error).stack ?? String(err),
+    };
+  } finally {
+    await cleanup();
+  }
+}
+
+const base = (s: Scenario, ctx: ScenarioContext) => ({ id: s.id, title: s.title, rules: s.rules, timings: ctx.timings });
+const secs = (ms: number) => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+
+/** The end of `pod`'s polling that was under way at `t` (its stop, or its death). */
+function pollingEndAfter(a: Analysis, pod: SimPod, t: number): number | undefined {
+  const iv = a.intervals.find((i) => i.name === pod.opts.name && i.from <= t && i.to >= t);
+  return iv?.to;
+}
+
+async function leaseApi(w: ChaosWorld): Promise<k8s.CoordinationV1Api> {
+  return w.kc.makeApiClient(k8s.CoordinationV1Api);
+}
+
+async function readLease(w: ChaosWorld): Promise<k8s.V1Lease | undefined> {
+  return (await leaseApi(w)).readNamespacedLease({ name: w.lease, namespace: w.namespace }).catch(() => undefined);
+}
+
+/** Edits the Lease as a person or a tool would: read, change, replace (retried on a conflict). */
+async function editLease(w: ChaosWorld, change: (spec: k8s.V1LeaseSpec) => void): Promise<number> {
+  const api = await leaseApi(w);
+  for (;;) {
+    const lease = await api.readNamespacedLease({ name: w.lease, namespace: w.namespace });
+    change(lease.spec!);
+    const sentAt = now();
+    try {
+      await api.replaceNamespacedLease({ name: w.lease, namespace: w.namespace, body: lease });
+      return sentAt;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+  }
+}
+
+// ——— the API server frozen and stopped —————————————————————————————————————————————————————————————
+
+/**
+ * The API server disappears for longer than the renew deadline, with three pods: the leader must pause by
+ * its renew deadline (before its Lease could expire for anyone), nobody may poll while nobody can prove
+ * anything, and after the API returns exactly one pod must take over within one backstop retry.
+ */
+function apiOutage(kind: 'freeze' | 'kill'): Scenario {
+  const s: Scenario = {
+    id: kind === 'freeze' ? 'api-freeze' : 'api-kill',
+    title: kind === 'freeze' ? 'API server frozen (SIGSTOP), 3 pods' : 'API server stopped > renew deadline, 3 pods',
+    rules: 'S1, S2',
+    ownsApiServer: true,
+    run: async (ctx) => {
+      const server = ctx.server;
+      if (!server) throw new Error(`${s.id} needs its own API server`);
+      const t = ctx.timings;
+      const { w } = await stage(ctx, s, 3);
+      return play(ctx, s, async () => {
+        const leader = w.poller()!;
+        w.burst(ctx.burst);
+        await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+        const outMs = kind === 'freeze' ? t.leaseDurationMs + 10_000 : t.renewDeadlineMs + 5_000;
+        const faultAt = w.mark(kind === 'freeze' ? 'SIGSTOP kube-apiserver' : 'stop kube-apiserver');
+        if (kind === 'freeze') server.signalApiServer('SIGSTOP');
+        else await server.stopApiServer();
+        await sleep(outMs);
+        let backAt: number;
+        if (kind === 'freeze') {
+          server.signalApiServer('SIGCONT');
+          backAt = w.mark('SIGCONT kube-apiserver');
+        } else {
+          w.mark('start kube-apiserver');
+          await server.startApiServer();
+          backAt = w.mark('kube-apiserver ready');
+        }
+        // Anyone may take over once the API is back and a lease duration has passed since the last renew.
+        const canTakeFrom = Math.max(backAt, faultAt + t.leaseDurationMs);
+        const bound = canTakeFrom + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+        await waitFor(`${s.id}: a bot polls again`, () => w.firstStartAfter(faultAt) !== undefined, bound - now() + 30_000).catch(() => undefined);
+        await sleep(3000);
+        const a = await w.finish();
+        const oldEnd = pollingEndAfter(a, leader, faultAt);
+        const next = w.firstStartAfter(faultAt);
+        const gap = longestGapIn(a, faultAt);
+        const checks: Check[] = [
+          check('old leader paused before its Lease could expire', oldEnd !== undefined && oldEnd < faultAt + t.leaseDurationMs, fmt(oldEnd === undefined ? undefined : oldEnd - faultAt), `< ${secs(t.leaseDurationMs)} after the fault (LD)`),
+          check('a bot polls again after the outage', next !== undefined && next.mono <= bound, fmt(next === undefined ? undefined : next.mono - backAt), `≤ ${fmt(bound - backAt)} after the API is back (max(back, fault + LD) + 2.2·RP + 1 s)`),
+        ];
+        const gapBound = oldEnd === undefined ? undefined : bound - oldEnd;
+        return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(gapBound)}` }, w.started, [
+          `outage ${secs(outMs)}; new poller ${next ? `${next.name} ${fmt(next.mono - backAt)} after the API was back` : 'none'}; Lease history ${w.recorder.history()}`,
+        ]);
+      }, async () => {
+        try {
+          server.signalApiServer('SIGCONT');
+        } catch {
+          await server.startApiServer().catch(() => undefined);
+        }
+        await w.teardown();
+      });
+    },
+  };
+  return s;
+}
+
+// ——— watch connections cut ———————————————————————————————————————————————————————————————————————————
+
+const watchCuts: Scenario = {
+  id: 'watch-cuts',
+  title: 'every connection to the API cut every 3 s, 2 rolling handoffs',
+  rules: 'S1, watch-driven handoff',
+  run: async (ctx) => {
+    const t = ctx.timings;
+    const proxy = new FaultProxy(ctx.endpoint.server);
+    const url = await proxy.start();
+    let kubeconfig = '';
+    const s = watchCuts;
+    const w0 = { w: undefined as ChaosWorld | undefined };
+    return play(ctx, s, async () => {
+      // Every sidecar reaches the API server through the proxy.
+      const { w } = await (async () => {
+        const staged = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: t, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
+        w0.w = staged;
+        kubeconfig = staged.via(staged.kubeconfig, url, 'proxy');
+        await staged.addPod({ kubeconfig });
+        await staged.waitPoller(`${s.id}: the first bot polls`);
+        await staged.addReadyPod({ kubeconfig });
+        staged.startLoad();
+        await sleep(2000);
+        return { w: staged };
+      })();
+      let cuts = 0;
+      let cutting = true;
+      const cutter = (async () => {
+        while (cutting) {
+          await sleep(3000);
+          if (!cutting) break;
+          cuts += proxy.cut() > 0 ? 1 : 0;
+        }
+      })();
+      const handoffs: Array<{ at: number; from: SimPod }> = [];
+      const startedAt = w.mark('cutting every 3 s');
+      for (let i = 0; i < 2; i++) {
+        await sleep(7000);
+        const leader = w.poller();
+        if (!leader) throw new Error('no single poller before a handoff');
+        w.burst(ctx.burst);
+        handoffs.push({ at: w.mark(`rollout ${i + 1}: terminate ${leader.opts.name}`), from: leader });
+        void leader.terminate().catch(() => undefined);
+        await w.addReadyPod({ kubeconfig });
+      }
+      await sleep(7000);
+      cutting = false;
+      await cutter;
+      w.mark('cuts stop');
+      const a = await w.finish();
+      const bound = JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+      const checks: Check[] = [];
+      const handoffGaps = handoffs.map((h) => longestGapIn(a, h.at, h.at + 15_000));
+      handoffs.forEach((h, i) => {
+        const g = handoffGaps[i];
+        checks.push(check(`handoff ${i + 1} gap`, (g?.ms ?? 0) <= bound, fmt(g?.ms ?? 0), `≤ ${fmt(bound)} (release seen by watch, else the 2.2·RP backstop, + 1 s)`));
+      });
+      const stray = a.gaps.filter((g) => g.from >= startedAt && !handoffGaps.includes(g));
+      checks.push(check('no leadership lost outside the handoffs', stray.length === 0, stray.length === 0 ? 'none' : stray.map((g) => fmt(g.ms)).join(', '), 'no other gap'));
+      const holders = w.recorder.versions.filter((v, i, all) => i > 0 && v.holder !== all[i - 1]!.holder && v.holder !== '').length;
+      checks.push(check('changes of holder', holders === handoffs.length, String(holders), `= ${handoffs.length} (the handoffs)`));
+      checks.push(check('connections cut', cuts >= 5, String(cuts), '≥ 5 cuts'));
+      const worst = Math.max(0, ...handoffGaps.map((g) => g?.ms ?? 0));
+      return result(base(s, ctx), a, checks, { ms: worst, bound: `≤ ${fmt(bound)}` }, w.started, [`${cuts} cuts; ${proxy.connections} connections through the proxy`]);
+    }, async () => {
+      await w0.w?.teardown();
+      await proxy.stop();
+    });
+  },
+};
+
+// ——— the Lease edited from outside ———————————————————————————————————————————————————————————————————
+
+/**
+ * holderIdentity set by hand to a standby or to a pod that does not exist: the record is someone else's
+ * (S1), so whoever starts next starts no sooner than one lease duration after the edit, and no later
+ * than one backstop retry after that; the epoch rises with the new holder (S2).
+ */
+function leaseHolderEdit(to: 'standby' | 'ghost'): Scenario {
+  const s: Scenario = {
+    id: to === 'standby' ? 'lease-names-standby' : 'lease-names-ghost',
+    title: to === 'standby' ? 'Lease edited to name a standby' : 'Lease edited to name a ghost pod',
+    rules: 'S1, S2',
+    run: async (ctx) => {
+      const t = ctx.timings;
+      const { w, pods } = await stage(ctx, s, 2);
+      return play(ctx, s, async () => {
+        const leader = w.poller()!;
+        const standby = pods.find((p) => p !== leader)!;
+        w.burst(ctx.burst);
+        await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+        const before = (await readLease(w))?.spec?.leaseTransitions ?? 0;
+        const name = to === 'standby' ? standby.opts.name : `${w.lease}-ghost`;
+        const editAt = await editLease(w, (spec) => {
+          spec.holderIdentity = name;
+        });
+        w.mark(`Lease edited: holder ${name}`);
+        const latest = editAt + t.leaseDurationMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+        await waitFor(`${s.id}: a bot polls after the edit`, () => w.firstStartAfter(editAt) !== undefined, latest - now() + 20_000).catch(() => undefined);
+        await sleep(3000);
+        const a = await w.finish();
+        const next = w.firstStartAfter(editAt);
+        const after = (await readLease(w))?.spec?.leaseTransitions ?? 0;
+        const gap = longestGapIn(a, editAt);
+        const checks: Check[] = [
+          check('next start no sooner than LD after the edit (S1)', next !== undefined && next.mono >= editAt + t.leaseDurationMs, fmt(next === undefined ? undefined : next.mono - editAt), `≥ ${secs(t.leaseDurationMs)} (LD)`),
+          check('next start within one backstop retry after that', next !== undefined && next.mono <= latest, fmt(next === undefined ? undefined : next.mono - editAt), `≤ ${fmt(latest - editAt)} (LD + 2.2·RP + 1 s)`),
+          check('epoch rose with the new holder (S2)', after > before, `${before} → ${after}`, 'rises'),
+        ];
+        const oldEnd = pollingEndAfter(a, leader, editAt);
+        return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `${fmt(editAt + t.leaseDurationMs - (oldEnd ?? editAt))} … ${fmt(latest - (oldEnd ?? editAt))}` }, w.started, [
+          `new poller ${next ? `${next.name} ${fmt(next.mono - editAt)} after the edit` : 'none'}; Lease history ${w.recorder.history()}`,
+        ]);
+      }, () => w.teardown());
+    },
+  };
+  return s;
+}
+
+/** The Lease deleted under a leader: the leader keeps its worker (nobody else may start for a lease
+ * duration) and recreates the Lease at its next renew, with an epoch no lower than before (S2). */
+const leaseDeleted: Scenario = {
+  id: 'lease-deleted',
+  title: 'Lease deleted under the leader',
+  rules: 'S1, S2',
+  run: async (ctx) => {
+    const s = leaseDeleted;
+    const t = ctx.timings;
+    const { w } = await stage(ctx, s, 2);
+    return play(ctx, s, async () => {
+      // One rolling handoff first, so that the epoch is above 0 and a fall can show.
+      const first = w.poller()!;
+      await w.addReadyPod();
+      await first.terminate();
+      w.mark(`handoff from ${first.opts.name}`);
+      const leader = await w.waitPoller(`${s.id}: a bot polls after the handoff`);
+      await sleep(1000);
+      w.burst(ctx.burst);
+      await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+      const before = (await readLease(w))?.spec?.leaseTransitions ?? 0;
+      const api = await leaseApi(w);
+      const delAt = now();
+      await api.deleteNamespacedLease({ name: w.lease, namespace: w.namespace });
+      w.mark('Lease deleted');
+      // The leader learns it by the watch or at its next renew, and recreates it then.
+      const recreateBound = delAt + t.retryPeriodMs + requestTimeoutMs(t) + SLACK_MS;
+      await waitFor(`${s.id}: the Lease exists again`, async () => (await readLease(w)) !== undefined, recreateBound - now() + 10_000).catch(() => undefined);
+      const back = w.recorder.versions.find((v) => v.at > delAt && v.type === 'ADDED');
+      await sleep(t.leaseDurationMs + 2000);
+      const a = await w.finish();
+      const lease = await readLease(w);
+      const gap = longestGapIn(a, delAt);
+      const checks: Check[] = [
+        check('epoch above 0 before the deletion (setup)', before > 0, String(before), '> 0'),
+        check('Lease recreated by the next renew', back !== undefined && back.at <= recreateBound, fmt(back === undefined ? undefined : back.at - delAt), `≤ ${fmt(recreateBound - delAt)} (RP + request timeout + 1 s)`),
+        check('recreated with an epoch no lower (S2)', (lease?.spec?.leaseTransitions ?? -1) >= before, `${before} → ${lease?.spec?.leaseTransitions ?? 'none'}`, `≥ ${before}`),
+        check('the leader kept polling', gap === undefined, gap === undefined ? 'no gap' : fmt(gap.ms), 'no gap'),
+      ];
+      return result(base(s, ctx), a, checks, { ms: gap?.ms ?? 0, bound: '= 0 ms' }, w.started, [`Lease history ${w.recorder.history()}`]);
+    }, () => w.teardown());
+  },
+};
+
+/** leaseDurationSeconds edited to 1 s and to 1 h: no standby takes over early (a record's short duration never
+ * shortens this pod's own), and the leader's next renew writes its own duration back. */
+const leaseDuration: Scenario = {
+  id: 'lease-duration',
+  title: 'Lease duration edited (1 s, then 1 h)',
+  rules: 'S1, C1',
+  run: async (ctx) => {
+    const s = leaseDuration;
+    const t = ctx.timings;
+    const { w } = await stage(ctx, s, 2);
+    return play(ctx, s, async () => {
+      const leader = w.poller()!;
+      const own = t.leaseDurationMs / 1000;
+      const checks: Check[] = [];
+      const firstEdit = now();
+      for (const seconds of [1, 3600]) {
+        w.burst(ctx.burst);
+        await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+        const editAt = await editLease(w, (spec) => {
+          spec.leaseDurationSeconds = seconds;
+        });
+        w.mark(`leaseDurationSeconds = ${seconds}`);
+        const restoreBound = editAt + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+        await waitFor('the duration is written back', () => w.recorder.versions.some((v) => v.at > editAt && v.durationSeconds === own), restoreBound - now() + 5000).catch(() => undefined);
+        const restored = w.recorder.versions.find((v) => v.at > editAt && v.durationSeconds === own);
+        checks.push(check(`${seconds} s: own duration written back by a renew`, restored !== undefined && restored.at <= restoreBound, fmt(restored === undefined ? undefined : restored.at - editAt), `≤ ${fmt(restoreBound - editAt)} (2.2·RP + 1 s)`));
+        await sleep(seconds === 1 ? t.leaseDurationMs : 3000);
+      }
+      const a = await w.finish();
+      const gap = longestGapIn(a, firstEdit);
+      const holders = new Set(w.recorder.versions.filter((v) => v.at > firstEdit).map((v) => v.holder));
+      checks.push(check('the leader kept polling', gap === undefined, gap === undefined ? 'no gap' : fmt(gap.ms), 'no gap'));
+      checks.push(check('holder unchanged', holders.size <= 1 && (holders.size === 0 || holders.has(leader.opts.name)), [...holders].join(', ') || leader.opts.name, leader.opts.name));
+      return result(base(s, ctx), a, checks, { ms: gap?.ms ?? 0, bound: '= 0 ms' }, w.started, [`Lease history ${w.recorder.history()}`]);
+    }, () => w.teardown());
+  },
+};
+
+// ——— the leader's sidecar frozen ——————————————————————————————————————————————————————————————————————
+
+/**
+ * SIGSTOP of the leader's sidecar with batches in hand: nobody can pause the worker but the worker kit's
+ * dead-man's switch, which must fire at least (leaseDuration − renewDeadline) before any standby may start.
+ */
+const sidecarFreeze: Scenario = {
+  id: 'sidecar-freeze',
+  title: "leader's sidecar frozen (SIGSTOP) with batches in hand",
+  rules: 'S1 (dead-man margin)',
+  run: async (ctx) => {
+    const s = sidecarFreeze;
+    const t = ctx.timings;
+    const { w } = await stage(ctx, s, 2);
+    return play(ctx, s, async () => {
+      const leader = w.poller()!;
+      const freezeMs = t.leaseDurationMs + 5000;
+      const freezeAt = w.mark(`SIGSTOP ${leader.opts.name}'s sidecar`);
+      leader.sidecar!.kill('SIGSTOP');
+      // A batch in hand when the switch can first fire (the Lease renewed last at most RP before the freeze).
+      await sleep(Math.max(0, t.renewDeadlineMs - t.retryPeriodMs - 500));
+      w.burst(ctx.burst);
+      w.mark(`burst of ${ctx.burst}`);
+      await sleep(Math.max(0, freezeAt + freezeMs - now()));
+      leader.sidecar!.kill('SIGCONT');
+      w.mark('SIGCONT');
+      await sleep(JITTER_MAX * t.retryPeriodMs + 3000);
+      const a = await w.finish();
+      const lines = w.workerLines();
+      const switched = lines.find((l) => l.pod === leader && l.event === 'dead-man' && l.mono > freezeAt);
+      const standbyStart = lines
+        .filter((l) => l.pod !== leader && l.event === 'polling-start' && l.mono > freezeAt)
+        .sort((x, y) => x.mono - y.mono)[0];
+      const margin = switched && standbyStart ? standbyStart.mono - switched.mono : undefined;
+      const needed = t.leaseDurationMs - t.renewDeadlineMs;
+      const latest = freezeAt + t.leaseDurationMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+      const oldEnd = pollingEndAfter(a, leader, freezeAt);
+      const inHand = w.double
+        .requests()
+        .filter((r) => r.type === 'end' && r.client === leader.opts.name && r.written && (!switched || r.at < switched.mono))
+        .at(-1);
+      const checks: Check[] = [
+        check('dead-man margin: standby start − switch', margin !== undefined && margin >= needed, fmt(margin), `≥ ${secs(needed)} (LD − RD)`),
+        check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), `≤ ${fmt(latest - freezeAt)} after the freeze (LD + 2.2·RP + 1 s)`),
+      ];
+      return result(
+        base(s, ctx),
+        a,
+        checks,
+        { ms: longestGapIn(a, freezeAt)?.ms, bound: `≤ ${fmt(oldEnd === undefined ? undefined : latest - oldEnd)}` },
+        w.started,
+        [
+          `switch fired ${fmt(switched ? switched.mono - freezeAt : undefined)} after the freeze; frozen bot stopped polling ${fmt(oldEnd === undefined ? undefined : oldEnd - freezeAt)} after; standby started ${fmt(standbyStart ? standbyStart.mono - freezeAt : undefined)} after`,
+          `last batch before the switch: ${inHand && inHand.type === 'end' ? inHand.updateIds.length : 0} updates (${inHand && inHand.type === 'end' ? fmt(inHand.updateIds.length * ctx.handlerMs) : '-'} of work)`,
+        ],
+      );
+    }, () => w.teardown());
+  },
+};
+
+// ——— the leader's worker gone (L1) ————————————————————————————————————————————————————————————————————
+
+/** `BATON_WORKER_GRACE`'s default (rule L1). */
+export const WORKER_GRACE_MS = 5000;
+
+/**
+ * The leader's bot is SIGKILLed and its container comes back only after CrashLoopBackOff's first
+ * back-off (10 s): the leader must release after the grace, and the standby's bot poll within grace + 1 s.
+ */
+const workerKilled: Scenario = {
+  id: 'worker-killed',
+  title: "leader's bot killed, back after 10 s",
+  rules: 'L1',
+  run: async (ctx) => {
+    const s = workerKilled;
+    const { w, pods } = await stage(ctx, s, 2);
+    return play(ctx, s, async () => {
+      const leader = w.poller()!;
+      const standby = pods.find((p) => p !== leader)!;
+      w.burst(ctx.burst);
+      await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+      const diedAt = await w.killWorker(leader);
+      w.mark(`SIGKILL ${leader.opts.name}'s bot`);
+      await sleep(10_000);
+      w.restartWorker(leader);
+      w.mark(`${leader.opts.name}'s bot restarted`);
+      await sleep(6000);
+      const a = await w.finish();
+      const takeover = w.workerLines().filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > diedAt).sort((x, y) => x.mono - y.mono)[0];
+      const bound = WORKER_GRACE_MS + 1000;
+      const gap = longestGapIn(a, diedAt);
+      const checks: Check[] = [
+        check("standby's bot polls within grace + 1 s (L1)", takeover !== undefined && takeover.mono - diedAt <= bound, fmt(takeover === undefined ? undefined : takeover.mono - diedAt), `≤ ${fmt(bound)} after the death`),
+      ];
+      return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(bound)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
+    }, () => w.teardown());
+  },
+};
+
+/**
+ * The leader's bot crash-loops: it dies, comes back at once (a plain restart within the grace keeps the
+ * leader), dies again after 2 s and stays away for 10 s, then 20 s (CrashLoopBackOff): the standby must
+ * take over within grace + 1 s of the death that outlasts the grace, and the crash-looping pod must never
+ * take the Lease back while its bot flickers.
+ */
+const workerCrashLoop: Scenario = {
+  id: 'worker-crashloop',
+  title: "leader's bot crash-looping",
+  rules: 'L1',
+  run: async (ctx) => {
+    const s = workerCrashLoop;
+    const { w, pods } = await stage(ctx, s, 2);
+    return play(ctx, s, async () => {
+      const leader = w.poller()!;
+      const standby = pods.find((p) => p !== leader)!;
+      const death1 = await w.killWorker(leader);
+      w.mark('crash 1; restarted at once');
+      w.restartWorker(leader);
+      await waitFor(`${leader.opts.name}'s new bot polls`, () => leader.polling(), WORKER_GRACE_MS + 5000).catch(() => undefined);
+      const back1 = w.workerLines().filter((l) => l.pod === leader && l.event === 'polling-start' && l.mono > death1)[0];
+      await sleep(2000);
+      const death2 = await w.killWorker(leader);
+      w.mark('crash 2; back-off 10 s');
+      await sleep(10_000);
+      for (const backoff of [20_000]) {
+        w.restartWorker(leader);
+        w.mark('restarted; crashes again after 2 s');
+        await sleep(2000);
+        if (leader.worker?.exitCode === null) await w.killWorker(leader);
+        w.mark(`crash; back-off ${backoff / 1000} s`);
+        await sleep(Math.min(backoff, 8000));
+      }
+      const a = await w.finish();
+      const takeover = w.workerLines().filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > death2).sort((x, y) => x.mono - y.mono)[0];
+      const bound = WORKER_GRACE_MS + 1000;
+      const laterStarts = w.workerLines().filter((l) => l.pod === leader && l.event === 'polling-start' && l.mono > death2);
+      const checks: Check[] = [
+        check('a restart within the grace keeps the leader', back1 !== undefined && back1.mono - death1 <= WORKER_GRACE_MS, fmt(back1 === undefined ? undefined : back1.mono - death1), `same pod polls again ≤ ${fmt(WORKER_GRACE_MS)} after the crash`),
+        check("standby's bot polls within grace + 1 s (L1)", takeover !== undefined && takeover.mono - death2 <= bound, fmt(takeover === undefined ? undefined : takeover.mono - death2), `≤ ${fmt(bound)} after the crash that outlasts the grace`),
+        check('the crash-looping pod never polls again', laterStarts.length === 0, String(laterStarts.length), '= 0'),
+      ];
+      return result(base(s, ctx), a, checks, { ms: longestGapIn(a, death2)?.ms, bound: `≤ ${fmt(bound)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
+    }, () => w.teardown());
+  },
+};
+
+// ——— SIGTERM during an acquire (L2) ————————————————————————————————————————————————————————————————————
+
+/**
+ * The leader is replaced; the standby's acquiring PUT is slowed on its way to the API server (a fault
+ * proxy holds it for less than one request timeout) and the standby gets SIGTERM while it is in flight.
+ * L2: the exiting pod's bot is never started, and the Lease ends released or never taken, so the next
+ * pod polls as soon as its own bot is up, not a lease duration later.
+ */
+const sigtermDuringAcquire: Scenario = {
+  id: 'sigterm-acquire',
+  title: 'SIGTERM while the acquire is in flight',
+  rules: 'L2',
+  run: async (ctx) => {
+    const s = sigtermDuringAcquire;
+    const t = ctx.timings;
+    const proxy = new KubeHttpProxy(ctx.endpoint);
+    const url = await proxy.start();
+    const holder: { w?: ChaosWorld } = {};
+    return play(ctx, s, async () => {
+      const w = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: t, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
+      holder.w = w;
+      const a0 = await w.addPod();
+      await w.waitPoller(`${s.id}: the first bot polls`);
+      const b = await w.addReadyPod({ kubeconfig: w.via(w.kubeconfig, url, 'b-proxy') });
+      w.startLoad();
+      await sleep(2000);
+      const delayMs = Math.min(3000, requestTimeoutMs(t) - 1000);
+      let armed = true;
+      const leasePath = new RegExp(`/namespaces/${w.namespace}/leases/${w.lease}(\\?|$)`);
+      proxy.rule((call) => {
+        if (!armed || call.method !== 'PUT' || !leasePath.test(call.url)) return undefined;
+        armed = false;
+        return { kind: 'delay', ms: delayMs };
+      });
+      let held: FaultRecord | undefined;
+      let termB: Promise<unknown> | undefined;
+      let sigtermAt = 0;
+      proxy.onFault = (r) => {
+        held = r;
+        sigtermAt = w.mark(`${b.opts.name}'s acquire held ${delayMs} ms; SIGTERM ${b.opts.name}`);
+        termB = b.terminate().catch(() => undefined);
+      };
+      w.mark(`terminate ${a0.opts.name}`);
+      const termA = a0.terminate().catch(() => undefined);
+      await waitFor(`${b.opts.name} sends its acquire`, () => held !== undefined, 30_000);
+      await waitFor('the held acquire reaches the API server', () => held?.status !== undefined, delayMs + 10_000);
+      await termB;
+      await termA;
+      const bExitAt = w.mark(`${b.opts.name} exited`);
+      const lease = await readLease(w);
+      const holderAfter = lease?.spec?.holderIdentity ?? '';
+      const c = await w.addPod();
+      const cStart = w.mark(`${c.opts.name} created`);
+      let cReadyAt: number | undefined;
+      await waitFor(`${c.opts.name} polls`, async () => {
+        if (cReadyAt === undefined && (await c.ready())) cReadyAt = now();
+        return c.polling() && cReadyAt !== undefined;
+      }, t.leaseDurationMs * 2 + 10_000).catch(() => undefined);
+      await sleep(2000);
+      const a = await w.finish();
+      const lines = w.workerLines();
+      const bStarts = lines.filter((l) => l.pod === b && (l.event === 'polling-start' || (l.event === 'signal' && l.signal === 'SIGUSR1')));
+      const cBoot = lines.find((l) => l.pod === c && l.event === 'boot');
+      const cPoll = lines.find((l) => l.pod === c && l.event === 'polling-start');
+      // Up = its bot has its handlers and its sidecar is Ready; from then on only the Lease can hold it back.
+      const cUp = Math.max(cBoot?.mono ?? cStart, cReadyAt ?? cStart);
+      const cBound = cUp + SLACK_MS;
+      const checks: Check[] = [
+        check("the exiting pod's bot is never started", bStarts.length === 0, String(bStarts.length), '= 0 start signals, 0 polls'),
+        check('Lease after the exit: released or never taken', holderAfter !== b.opts.name, holderAfter === '' ? '"" (released)' : holderAfter, `≠ ${b.opts.name}`),
+        check('next pod polls as soon as it is up', cPoll !== undefined && cPoll.mono <= cBound, fmt(cPoll === undefined ? undefined : cPoll.mono - cUp), `≤ ${fmt(SLACK_MS)} after its bot booted and its sidecar was Ready (not LD = ${secs(t.leaseDurationMs)})`),
+      ];
+      return result(base(s, ctx), a, checks, { ms: cPoll ? cPoll.mono - cUp : undefined, bound: `≤ ${fmt(SLACK_MS)} after up` }, w.started, [
+        `next pod up ${fmt(cUp - cStart)} after it was created;`,
+        `held PUT answered ${held?.status ?? '-'} (${held?.clientWaiting ? 'client waiting' : 'client gone'}); SIGTERM → exit ${fmt(bExitAt - sigtermAt)}; Lease history ${w.recorder.history()}`,
+      ]);
+    }, async () => {
+      await holder.w?.teardown();
+      await proxy.stop();
+    });
+  },
+};
+
+// ——— shutdown with a failing label patch (L3) ———————————————————————————————————————————————————————
+
+function cpuTicks(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The leader's ServiceAccount may not `patch pods` (its label patch fails, as under an admission policy
+ * or a stripped Role); SIGTERM must still end the process within pause-ack timeout + one request timeout,
+ * and the handoff must still be a watch-driven one.
+ */
+const labelPatchFails: Scenario = {
+  id: 'label-patch-fails',
+  title: 'shutdown while the pod-label patch fails (no `patch pods`)',
+  rules: 'L3',
+  run: async (ctx) => {
+    const s = labelPatchFails;
+    const t = ctx.timings;
+    const holder: { w?: ChaosWorld } = {};
+    return play(ctx, s, async () => {
+      const w = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: t, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
+      holder.w = w;
+      const noPatch = sidecarRules(w.lease).map((r) => (r.resources?.includes('pods') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
+      const kubeconfig = await w.serviceAccount('baton-nopatch', noPatch);
+      const a0 = await w.addPod({ kubeconfig });
+      await w.waitPoller(`${s.id}: the first bot polls`);
+      const b = await w.addReadyPod();
+      w.startLoad();
+      await sleep(2000);
+      w.burst(ctx.burst);
+      await w.batchInHand(a0, Math.floor(ctx.burst * 0.75), now() - 100);
+      const bound = t.pauseAckTimeoutMs + requestTimeoutMs(t);
+      const pid = a0.sidecar!.pid!;
+      const sigtermAt = w.mark(`SIGTERM ${a0.opts.name}`);
+      let exitAt: number | undefined;
+      void a0.sidecarExited().then(() => (exitAt = now()));
+      void a0.terminate().catch(() => undefined);
+      await waitFor(`${a0.opts.name}'s sidecar exits`, () => exitAt !== undefined, bound).catch(() => undefined);
+      const exitedInTime = exitAt;
+      let cpu: number | undefined;
+      if (exitedInTime === undefined) {
+        // Still there at the bound: how busy is it? (Item 6 of the issue: a microtask loop at 100 %.)
+        const ticks0 = cpuTicks(pid);
+        await sleep(2000);
+        const ticks1 = cpuTicks(pid);
+        cpu = ticks0 !== undefined && ticks1 !== undefined ? ((ticks1 - ticks0) * 1000) / 2000 : undefined;
+        w.mark(`${a0.opts.name}'s sidecar still running ${fmt(now() - sigtermAt)} after SIGTERM: SIGKILL`);
+        a0.kill();
+      }
+      await waitFor(`${b.opts.name} polls`, () => b.polling(), 20_000).catch(() => undefined);
+      await sleep(2000);
+      const a = await w.finish();
+      const aEnd = pollingEndAfter(a, a0, sigtermAt);
+      const bStart = w.workerLines().find((l) => l.pod === b && l.event === 'polling-start' && l.mono > sigtermAt);
+      const handoffBound = SLACK_MS;
+      const checks: Check[] = [
+        check('sidecar exits after SIGTERM (L3)', exitedInTime !== undefined, exitedInTime === undefined ? `still running at the bound${cpu === undefined ? '' : ` (${cpu.toFixed(0)} % CPU)`}` : fmt(exitedInTime - sigtermAt), `≤ ${fmt(bound)} (pause-ack timeout + request timeout)`),
+        check('handoff gap', aEnd !== undefined && bStart !== undefined && bStart.mono - aEnd <= handoffBound, fmt(aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined), `≤ ${fmt(handoffBound)} (watch-driven)`),
+      ];
+      return result(base(s, ctx), a, checks, { ms: aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined, bound: `≤ ${fmt(handoffBound)}` }, w.started, [
+        `exit ${exitedInTime === undefined ? `none by the bound (SIGKILLed; ${cpu === undefined ? '-' : `${cpu.toFixed(0)} %`} CPU in the 2 s after it)` : `${fmt(exitedInTime - sigtermAt)} after SIGTERM`}`,
+      ]);
+    }, async () => {
+      await holder.w?.teardown();
+    });
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  apiOutage('freeze'),
+  apiOutage('kill'),
+  watchCuts,
+  leaseHolderEdit('standby'),
+  leaseHolderEdit('ghost'),
+  leaseDeleted,
+  leaseDuration,
+  sidecarFreeze,
+  workerKilled,
+  workerCrashLoop,
+  sigtermDuringAcquire,
+  labelPatchFails,
+];
+
+export function scenario(id: string): Scenario {
+  const s = SCENARIOS.find((x) => x.id === id);
+  if (!s) throw new Error(`no scenario ${id}; known: ${SCENARIOS.map((x) => x.id).join(', ')}`);
+  return s;
+}
