@@ -3,11 +3,13 @@
 #   - Node 24: the `node` devDependency (npm ci), checked here;
 #   - Go: builds kube-apiserver and etcd from the Go module proxy (a prerequisite; we only check it);
 #   - openssl: the test API server's certificates;
-#   - promtool: Debian package `prometheus` (its Go module cannot be built through the proxy).
+#   - promtool: Debian package `prometheus` (its Go module cannot be built through the proxy);
+#   - shellcheck: checks e2e/kind/run.sh, which cannot run here (no Docker).
 # Installs with apt-get only when something is missing and we are root; otherwise says what to install.
 set -euo pipefail
 missing_apt=()
 command -v openssl >/dev/null 2>&1 || missing_apt+=(openssl)
+command -v shellcheck >/dev/null 2>&1 || missing_apt+=(shellcheck)
 if [ -z "${PROMTOOL:-}" ] && ! command -v promtool >/dev/null 2>&1; then missing_apt+=(prometheus); fi
 if [ ${#missing_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

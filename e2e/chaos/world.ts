@@ -153,7 +153,7 @@ export class ChaosWorld {
         command: process.execPath,
         args: [BOT],
         env: {
-          BOT_TOKEN: this.token,
+          TELEGRAM_BOT_TOKEN: this.token,
           // The path prefix names the pod in the double's ledger.
           TELEGRAM_API_ROOT: `${this.url}/${name}`,
           BOT_NAME: name,
