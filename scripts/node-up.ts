@@ -14,5 +14,6 @@ if (values.images) {
   node.importImage(images.baton);
   node.importImage(images.bot);
 }
+node.detach();
 console.log(`export KUBECONFIG=${info.kubeconfig}`);
 console.log(`# kubectl: ${info.kubectl}; API server ${info.server}; host address for pods ${info.gateway}; logs ${info.logs}`);

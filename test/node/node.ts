@@ -48,6 +48,11 @@ interface Daemon {
 
 interface NodeState {
   startedAt: string;
+  /**
+   * The process that uses the node (a test run, e2e:node) and takes it down when done; 0 once `node:up`
+   * has returned (the node is the user's until `node:down`). A live owner's node is never cleaned away.
+   */
+  owner: number;
   snapshot: HostSnapshot;
   daemons: Record<string, Daemon>;
 }
@@ -171,6 +176,7 @@ export class RealNode {
     const t0 = Date.now();
     installPrerequisites(this.log);
     checkHost();
+    await this.waitForOtherOwner();
     if (readState() || existsSync(NODE_DIR) || linkExists(BRIDGE)) {
       this.log(`a previous node was not taken down (state in ${NODE_DIR}): cleaning it up first`);
       await down(this.log);
@@ -180,7 +186,7 @@ export class RealNode {
     const tBuilt = Date.now();
     for (const d of [NODE_DIR, this.pki, this.logs, RUN_DIR]) mkdirSync(d, { recursive: true });
     // The snapshot is on disk before the host is touched: a run killed from here on is undone by the next.
-    this.state = { startedAt: new Date().toISOString(), snapshot: snapshotHost(), daemons: {} };
+    this.state = { startedAt: new Date().toISOString(), owner: process.pid, snapshot: snapshotHost(), daemons: {} };
     writeState(this.state);
     try {
       this.bridge();
@@ -200,6 +206,24 @@ export class RealNode {
     }
     this.log(`node ${NODE_NAME} Ready in ${((Date.now() - tBuilt) / 1000).toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s with build checks); KUBECONFIG=${this.info.kubeconfig}`);
     return this.info;
+  }
+
+  /** Another live process (a test run elsewhere on this machine) owns the node: wait until it is done. */
+  private async waitForOtherOwner(): Promise<void> {
+    let warned = false;
+    for (;;) {
+      const s = readState();
+      if (!s || !s.owner || s.owner === process.pid || !pidAlive(s.owner)) return;
+      if (!warned) this.log(`the node is in use by process ${s.owner}; waiting for it to finish`);
+      warned = true;
+      await sleep(2000);
+    }
+  }
+
+  /** Hands the node over to the user (`node:up`): the next `up` may replace it, only `down` must stop it. */
+  detach(): void {
+    this.state.owner = 0;
+    writeState(this.state);
   }
 
   private spawnDaemon(name: string, bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
@@ -262,7 +286,9 @@ export class RealNode {
       name: 'baton-node',
       plugins: [{
         type: 'bridge', bridge: BRIDGE, isGateway: true, ipMasq: false, hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR, gateway: GATEWAY }]], dataDir: join(NODE_DIR, 'cni', 'ipam') },
+        // One route, to the Service range (the `kubernetes` Service, DNATed on the host): pods reach the host on
+        // the bridge and nothing beyond it.
+        ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR, gateway: GATEWAY }]], routes: [{ dst: SERVICE_CIDR, gw: GATEWAY }], dataDir: join(NODE_DIR, 'cni', 'ipam') },
       }],
     }, null, 2)}\n`);
     const config = join(NODE_DIR, 'containerd.toml');
@@ -308,7 +334,8 @@ export class RealNode {
     this.spawnDaemon('kube-controller-manager', this.bins.kubeControllerManager, [
       `--kubeconfig=${kcm}`, `--authentication-kubeconfig=${kcm}`, `--authorization-kubeconfig=${kcm}`,
       '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false',
-      '--controllers=serviceaccount-token-controller,serviceaccount-controller,deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,root-ca-certificate-publisher-controller,disruption-controller,pod-garbage-collector-controller',
+      '--controllers=serviceaccount-token-controller,serviceaccount-controller,deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,root-ca-certificate-publisher-controller,disruption-controller,pod-garbage-collector-controller,node-lifecycle-controller',
+      // node-lifecycle removes the not-ready taint the kubelet registers the Node with.
       '--use-service-account-credentials=true',
       `--service-account-private-key-file=${p('sa.key')}`, `--root-ca-file=${p('ca.crt')}`,
       `--cluster-signing-cert-file=${p('ca.crt')}`, `--cluster-signing-key-file=${p('ca.key')}`,
@@ -380,6 +407,7 @@ export class RealNode {
 
   private async ready(): Promise<void> {
     await waitFor(`Node ${NODE_NAME} Ready`, () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])?.trim() === 'True', 120_000, this.kubeletLog);
+    await waitFor(`Node ${NODE_NAME} untainted (node-lifecycle controller)`, () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.spec.taints}'])?.trim() === '', 120_000, join(this.logs, 'kube-controller-manager.log'));
     await waitFor('the default ServiceAccount (controller-manager)', () => this.kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']) !== undefined, 60_000, join(this.logs, 'kube-controller-manager.log'));
   }
 }
@@ -447,6 +475,15 @@ export async function down(log: Log = stderr): Promise<string[]> {
   rmSync(RUN_DIR, { recursive: true, force: true });
   for (const l of done) log(l);
   return done;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function tryKill(pid: number): void {
