@@ -128,11 +128,43 @@ export async function ensureGoTool(pkg: string, version: string, binary: string,
 export async function ensureKubebinCommand(pkg: string, binary: string, log: Log = stderr): Promise<string> {
   checkPins();
   const dir = join(cacheRoot(), `${binary}-${KUBERNETES_VERSION}`);
-  // Stamp the release into the binary (`kubectl version`), as Kubernetes' own build does.
-  const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
-  const stamp = ['gitVersion=' + KUBERNETES_VERSION, `gitMajor=${major}`, `gitMinor=${minor}`, 'gitTreeState=clean'].map((kv) => `-X k8s.io/component-base/version.${kv}`);
-  await buildOnce(dir, [binary], `${binary} ${KUBERNETES_VERSION}`, (staging) => runGo(['build', '-trimpath', `-ldflags=-s -w ${stamp.join(' ')}`, '-o', join(staging, binary), pkg], moduleDir), log);
+  await buildOnce(dir, [binary], `${binary} ${KUBERNETES_VERSION}`, (staging) => runGo(['build', '-trimpath', `-ldflags=-s -w ${versionStamp().join(' ')}`, '-o', join(staging, binary), pkg], moduleDir), log);
   return join(dir, binary);
+}
+
+/** The node's own programs (`npm run node:up`): the kubelet, the control plane and kubectl. */
+export interface NodeBinaries {
+  /**
+   * kube-apiserver with the release stamped in (the test API server's is not): helm reads the server's
+   * version (`.Capabilities.KubeVersion`), and the chart picks the preStop sleep action only from 1.30 on.
+   */
+  kubeApiserver: string;
+  kubelet: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubectl: string;
+}
+
+/**
+ * Builds the real node's binaries of the pinned release from the same wrapper module (one `go build` for
+ * the three node programs, so they share one link step's worth of compiled packages) and kubectl, cached
+ * like kube-apiserver. A cold build takes several minutes on 2 cores.
+ */
+export async function ensureNodeBinaries(log: Log = stderr): Promise<NodeBinaries> {
+  checkPins();
+  const dir = join(cacheRoot(), `kube-node-${KUBERNETES_VERSION}`);
+  const cmds = ['kubelet', 'kube-controller-manager', 'kube-scheduler'];
+  await buildOnce(dir, cmds, `kubelet, kube-controller-manager and kube-scheduler ${KUBERNETES_VERSION}`, (staging) =>
+    runGo(['build', '-trimpath', `-ldflags=-s -w ${versionStamp().join(' ')}`, '-o', staging + '/', ...cmds.map((c) => `k8s.io/kubernetes/cmd/${c}`)], moduleDir), log);
+  const kubectl = await ensureKubebinCommand('k8s.io/kubernetes/cmd/kubectl', 'kubectl', log);
+  const kubeApiserver = await ensureKubebinCommand('k8s.io/kubernetes/cmd/kube-apiserver', 'kube-apiserver', log);
+  return { kubeApiserver, kubelet: join(dir, 'kubelet'), kubeControllerManager: join(dir, 'kube-controller-manager'), kubeScheduler: join(dir, 'kube-scheduler'), kubectl };
+}
+
+/** `-X` flags that stamp the release into a binary (`kubectl version`, the Node's kubeletVersion), as Kubernetes' own build does. */
+function versionStamp(): string[] {
+  const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
+  return ['gitVersion=' + KUBERNETES_VERSION, `gitMajor=${major}`, `gitMinor=${minor}`, 'gitTreeState=clean'].map((kv) => `-X k8s.io/component-base/version.${kv}`);
 }
 
 /** A lock file so that two runs never build into the same folder at once. */

@@ -1,0 +1,107 @@
+// npm run e2e:node — baton on a real node (kubelet + containerd, test/node): brings the node up, builds and
+// imports the images (the repository's Dockerfile with buildah; the sample bot), installs the chart with helm
+// in both layouts (regular and native sidecar) and runs the real rollout scenario (e2e/node/scenario.ts) in
+// each; writes e2e/results/node.json and prints the figures; takes the node down (always). Exits 1 when two
+// pollers overlapped, an update was handled twice or lost, or a step failed.
+//
+//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--only regular|native] [--keep]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { RealNode, down } from '../../test/node/node.ts';
+import { ensureImages } from '../../test/node/images.ts';
+import { ensureHelm } from '../../test/kube/helm.ts';
+import { runNodeScenario, type NodeScenarioResult } from './scenario.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values } = parseArgs({
+  options: {
+    rollouts: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '20' },
+    'handler-ms': { type: 'string', default: '20' },
+    crashes: { type: 'string', default: '3' },
+    only: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${s}\n`);
+
+export interface NodeRunTimings {
+  /** Binaries, images and helm: built now (cold) or taken from the cache (warm). */
+  prepareMs: number;
+  nodeUpMs: number;
+  scenariosMs: number;
+  nodeDownMs: number;
+  totalMs: number;
+}
+
+const t0 = Date.now();
+const results: NodeScenarioResult[] = [];
+const timings: Partial<NodeRunTimings> = {};
+let failed: Error | undefined;
+const node = new RealNode(log);
+try {
+  const tPrep = Date.now();
+  const [helmBin, images] = await Promise.all([ensureHelm(log), ensureImages(log)]);
+  const tUp = Date.now();
+  timings.prepareMs = tUp - tPrep;
+  const info = await node.up();
+  node.importImage(images.baton);
+  node.importImage(images.bot);
+  timings.nodeUpMs = Date.now() - tUp;
+  const tRun = Date.now();
+  for (const layout of ['regular', 'native'] as const) {
+    if (values.only && values.only !== layout) continue;
+    log(`— ${layout} layout`);
+    results.push(await runNodeScenario({
+      node: info,
+      helm: helmBin,
+      native: layout === 'native',
+      rollouts: Number(values.rollouts),
+      rate: Number(values.rate),
+      handlerMs: Number(values['handler-ms']),
+      crashes: Number(values.crashes),
+      log,
+    }));
+  }
+  timings.scenariosMs = Date.now() - tRun;
+} catch (err) {
+  failed = err as Error;
+  log(`e2e:node failed: ${failed.stack ?? failed.message}`);
+} finally {
+  const tDown = Date.now();
+  if (!values.keep) await down(log);
+  timings.nodeDownMs = Date.now() - tDown;
+  timings.totalMs = Date.now() - t0;
+}
+
+const resultsDir = join(root, 'e2e', 'results');
+mkdirSync(resultsDir, { recursive: true });
+const json = {
+  generatedAt: new Date().toISOString(),
+  settings: { rollouts: Number(values.rollouts), ratePerSecond: Number(values.rate), handlerMs: Number(values['handler-ms']), crashes: Number(values.crashes) },
+  timings,
+  error: failed?.message,
+  results,
+};
+writeFileSync(join(resultsDir, 'node.json'), `${JSON.stringify(json, null, 2)}\n`);
+
+const ms = (x: number | undefined) => (x === undefined ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
+console.log('');
+console.log(`real node: ${values.rollouts} × kubectl rollout restart, delete the leader pod, ${values.crashes} × SIGKILL of the leader's bot container, scale 0 and back; ${values.rate} updates/s, handlers ${values['handler-ms']} ms`);
+for (const r of results) {
+  console.log(`\n${r.layout} sidecar (${r.replicas} replicas), ${(r.durationMs / 1000).toFixed(0)} s:`);
+  console.log('| step | took | two pollers | handled twice | lost | handoff gaps | longest gap |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const s of r.steps) {
+    const f = s.figures;
+    console.log(`| ${s.step} | ${(s.durationMs / 1000).toFixed(1)} s | ${ms(f.twoPollersMs)} | ${f.handledTwice} | ${f.lost} | ${f.handoffGapsMs.map((g) => ms(g)).join(', ') || '-'} | ${ms(f.gap.maxMs)} |`);
+  }
+  const t = r.total;
+  console.log(`total: two pollers ${ms(t.twoPollersMs)}, 409s ${t.conflicts409}, handled twice ${t.handledTwice}, lost ${t.lost} (of ${t.injected}); rollout gap median ${ms(t.rolloutGapP50Ms)}, max ${ms(t.rolloutGapMaxMs)}; rolling update of ${r.replicas} replicas end to end: ${r.rolloutMs.map((x) => `${(x / 1000).toFixed(1)} s`).join(', ')}`);
+  if (r.failures.length) console.log(`FAIL: ${r.failures.join('; ')}`);
+}
+console.log(`\ntimings: prepare ${ms(timings.prepareMs)}, node up ${ms(timings.nodeUpMs)}, scenarios ${ms(timings.scenariosMs)}, node down ${ms(timings.nodeDownMs)}, total ${ms(timings.totalMs)}`);
+console.log(`results: ${join('e2e', 'results', 'node.json')}`);
+if (failed || results.some((r) => r.failures.length > 0)) process.exit(1);

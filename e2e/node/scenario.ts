@@ -1,0 +1,402 @@
+// baton on real pods: the chart installed with helm as README tells users (the sample bot in its own image,
+// the real baton image, pullPolicy Never), the Telegram double on the host at the bridge's gateway address,
+// steady load, then real Kubernetes operations: `kubectl rollout restart` N times, `kubectl delete pod` of
+// the leader, the leader's bot container SIGKILLed from the host (ctr) until it crash-loops, scale to 0 and
+// back. The verdict comes from the double's ledger and the bots' own logs (kubectl logs), with the same
+// analysis as `npm run e2e` (e2e/report/figures.ts, test/harness/timeline.ts); after each step the truth as
+// kubectl shows it (pods with their baton/role, the Lease, the Events) is kept with the figures.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { TelegramDouble } from '../telegram/server.ts';
+import { figures, type Figures, type HandledRecord, type Injected } from '../report/figures.ts';
+import { pollIntervals, type PollInterval, type WorkerLogLine } from '../../test/harness/timeline.ts';
+import { helm, runTool, CHART_DIR } from '../../test/kube/helm.ts';
+import type { NodeInfo } from '../../test/node/node.ts';
+import { BATON_IMAGE, BOT_IMAGE } from '../../test/node/images.ts';
+import { LogCollector } from './logs.ts';
+
+export interface NodeScenarioOptions {
+  node: NodeInfo;
+  helm: string;
+  /** The sidecar as a native sidecar (an init container with restartPolicy: Always). */
+  native: boolean;
+  rollouts: number;
+  /** Updates per second. */
+  rate: number;
+  handlerMs: number;
+  /** Times the leader's bot container is SIGKILLed in a row (each after it came back). */
+  crashes: number;
+  log?: (line: string) => void;
+}
+
+/** The figures of one step (or of the whole run), in the issue's names. */
+export interface StepFigures {
+  twoPollersMs: number;
+  handledTwice: number;
+  lost: number;
+  /** Stretches with nobody polling (intended downtime excluded). */
+  gap: { count: number; p50Ms: number; maxMs: number; totalMs: number };
+  /** The gap of the handoff(s) in this step: between the last poll of one bot and the first of the next. */
+  handoffGapsMs: number[];
+  conflicts409: number;
+  injected: number;
+  handled: number;
+}
+
+export interface StepRecord {
+  step: string;
+  from: number;
+  to: number;
+  durationMs: number;
+  figures: StepFigures;
+  /** kubectl's view after the step. */
+  pods: string;
+  lease: string;
+  events: string;
+}
+
+export interface NodeScenarioResult {
+  layout: 'regular' | 'native';
+  namespace: string;
+  release: string;
+  steps: StepRecord[];
+  total: StepFigures & { rolloutGapP50Ms: number; rolloutGapMaxMs: number; latencyP99Ms: number };
+  /** End-to-end time of each `kubectl rollout restart` until the last old pod was gone. */
+  rolloutMs: number[];
+  replicas: number;
+  pollers: Array<{ name: string; fromMs: number; toMs: number; cut: boolean }>;
+  failures: string[];
+  logsDir: string;
+  durationMs: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+}
+
+export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScenarioResult> {
+  const layout = o.native ? 'native' : 'regular';
+  const log = (l: string) => o.log?.(`${layout}: ${l}`);
+  const started = now();
+  const namespace = `baton-node-${layout}`;
+  const release = 'bot';
+  const deployment = `${release}-baton`;
+  const lease = deployment;
+  const replicas = 2;
+  const token = '123456:node-token';
+  const dir = mkdtempSync(join(tmpdir(), `baton-node-e2e-${layout}-`));
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(o.node.kubeconfig);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const coord = kc.makeApiClient(k8s.CoordinationV1Api);
+  const kubectl = async (args: string[], input?: string) => {
+    const r = await runTool(o.node.kubectl, ['--kubeconfig', o.node.kubeconfig, '-n', namespace, ...args], { input });
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  const kubectlSoft = async (args: string[]) => {
+    const r = await runTool(o.node.kubectl, ['--kubeconfig', o.node.kubeconfig, '-n', namespace, ...args]);
+    return `${r.stdout}${r.stderr}`;
+  };
+
+  // The double listens on the bridge's gateway: the one host address pods can reach.
+  const double = new TelegramDouble();
+  const { url } = await double.start({ tokens: [token], host: o.node.gateway, seed: 1 });
+  const collector = new LogCollector({ kubectl: o.node.kubectl, kubeconfig: o.node.kubeconfig, namespace, core, containers: ['bot', 'baton'], dir, log });
+  const steps: StepRecord[] = [];
+  const downtime: Array<{ from: number; to: number }> = [];
+  /** Bot processes killed from the host: their polling ends at the kill (no polling-stop line). */
+  const kills: Array<{ pod: string; id: string; at: number }> = [];
+  const rolloutMs: number[] = [];
+  let stepStart = now();
+  const lastDelivery = () => double.deliveries().at(-1)?.at ?? 0;
+  const someonePolls = () => now() - lastDelivery() < 1500;
+
+  const holder = async () => {
+    try {
+      return (await coord.readNamespacedLease({ name: lease, namespace })).spec?.holderIdentity ?? '';
+    } catch {
+      return '';
+    }
+  };
+  const pods = async () => (await core.listNamespacedPod({ namespace })).items;
+  /** All pods Ready, as many as the replicas, none terminating. */
+  const settled = async (n = replicas) => {
+    const ps = await pods();
+    return ps.length === n && ps.every((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  };
+  /** Lets the bot work off what queued during the step, then a few quiet seconds of steady state. */
+  const calm = async () => {
+    const queued = () => new Set(double.injected().filter((r) => r.updateId !== null).map((r) => r.updateId)).size;
+    const delivered = () => new Set(double.deliveries().map((d) => d.updateId)).size;
+    await waitFor('the backlog is worked off', () => delivered() >= queued() - o.rate, 90_000).catch(() => undefined);
+    await sleep(3000);
+  };
+  const endStep = async (step: string) => {
+    const to = now();
+    const [podsView, leaseView, eventsView] = await Promise.all([
+      kubectlSoft(['get', 'pods', '-o', 'wide', '-L', 'baton/role']),
+      kubectlSoft(['get', 'lease', '-o', 'wide']),
+      kubectlSoft(['get', 'events', '--sort-by=.lastTimestamp']),
+    ]);
+    steps.push({ step, from: stepStart, to, durationMs: Math.round(to - stepStart), figures: emptyFigures(), pods: podsView, lease: leaseView, events: eventsView });
+    log(`${step}: done in ${((to - stepStart) / 1000).toFixed(1)} s; leader ${await holder()}`);
+    stepStart = to;
+  };
+
+  let load: ReturnType<TelegramDouble['startLoad']> | undefined;
+  try {
+    await runTool(o.node.kubectl, ['--kubeconfig', o.node.kubeconfig, 'create', 'namespace', namespace]);
+    // The values a user gives (charts/baton/README.md): the bot's image and the sidecar's; plus the sample
+    // bot's settings. Everything else is the chart's default: BATON_TARGET_CONTAINER, the least-privilege
+    // Role, maxSurge 1 / maxUnavailable 0, the preStop sleep, the grace period.
+    const values = join(dir, 'values.yaml');
+    writeFileSync(values, [
+      'bot:',
+      '  env:',
+      '    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}',
+      '    # The double tells pollers apart by the first path segment: one per pod.',
+      `    - {name: TELEGRAM_API_ROOT, value: "${url}/$(POD_NAME)"}`,
+      '    - {name: BOT_NAME, value: "$(POD_NAME)"}',
+      `    - {name: BOT_TOKEN, value: "${token}"}`,
+      '    - {name: BOT_FRAMEWORK, value: plain}',
+      `    - {name: BOT_HANDLER_MS, value: "${o.handlerMs}"}`,
+      '    - {name: BOT_LIMIT, value: "100"}',
+      '    # The bot logs what it does as JSON lines on stdout: `kubectl logs` is the record.',
+      '    - {name: BOT_LOG, value: /dev/stdout}',
+      'sidecar:',
+      '  logLevel: debug',
+      '',
+    ].join('\n'));
+    const install = await helm(o.helm, [
+      'install', release, CHART_DIR, '--kubeconfig', o.node.kubeconfig, '--namespace', namespace,
+      '--set', `bot.image.repository=${BOT_IMAGE.repository}`, '--set', `bot.image.tag=${BOT_IMAGE.tag}`, '--set', 'bot.image.pullPolicy=Never',
+      '--set', `sidecar.image.repository=${BATON_IMAGE.repository}`, '--set', `sidecar.image.tag=${BATON_IMAGE.tag}`, '--set', 'sidecar.image.pullPolicy=Never',
+      '--set', `sidecar.native=${o.native}`, '-f', values, '--wait', '--timeout', '5m',
+    ]);
+    if (install.code !== 0) throw new Error(`helm install failed (${install.code}):\n${install.stderr}${install.stdout}\n${await kubectlSoft(['get', 'pods', '-o', 'wide'])}\n${await kubectlSoft(['get', 'events'])}`);
+    collector.start();
+    log(`helm install done; waiting for a leader`);
+    await waitFor(`a holder of Lease ${lease}`, async () => (await holder()) !== '', 90_000);
+    load = double.startLoad({ ratePerSecond: o.rate, token });
+    stepStart = now();
+    await waitFor('a bot polls under load', someonePolls, 60_000);
+    await calm();
+    await endStep('install');
+
+    for (let i = 1; i <= o.rollouts; i++) {
+      load = double.startLoad({ ratePerSecond: o.rate, token });
+      const t = now();
+      const before = new Set((await pods()).map((p) => p.metadata!.name!));
+      await kubectl(['rollout', 'restart', `deployment/${deployment}`]);
+      await kubectl(['rollout', 'status', `deployment/${deployment}`, '--timeout=300s']);
+      // `rollout status` returns before the old pods are gone (REALNODE.md): wait for their deletion too.
+      await waitFor(`rollout ${i}: the old pods are gone`, async () => (await pods()).every((p) => !before.has(p.metadata!.name!)), 180_000);
+      await waitFor(`rollout ${i}: settled`, () => settled(), 120_000);
+      rolloutMs.push(Math.round(now() - t));
+      await waitFor(`a bot polls after rollout ${i}`, someonePolls, 90_000);
+      await calm();
+      await endStep(`rollout ${i}`);
+    }
+
+    {
+      load = double.startLoad({ ratePerSecond: o.rate, token });
+      const leader = await holder();
+      log(`kubectl delete pod ${leader}`);
+      await kubectl(['delete', 'pod', leader, '--wait=false']);
+      await waitFor('the deleted leader is gone', async () => !(await pods()).some((p) => p.metadata!.name === leader), 180_000);
+      await waitFor('settled after delete pod', () => settled(), 120_000);
+      await waitFor('a bot polls after delete pod', someonePolls, 90_000);
+      await calm();
+      await endStep('delete leader pod');
+    }
+
+    {
+      load = double.startLoad({ ratePerSecond: o.rate, token });
+      const leader = await holder();
+      for (let k = 1; k <= o.crashes; k++) {
+        // Kill only an instance whose logs are being followed, and that has booted (its handlers are in).
+        const id = await waitForRunningBot(core, namespace, leader, collector, 180_000);
+        const killAt = now();
+        const r = await runTool('ctr', ['-a', o.node.containerdSock, '-n', 'k8s.io', 'tasks', 'kill', '-s', 'SIGKILL', id]);
+        if (r.code !== 0) throw new Error(`ctr tasks kill ${id} failed: ${r.stderr}`);
+        kills.push({ pod: leader, id, at: killAt });
+        log(`crash ${k}/${o.crashes}: SIGKILLed the bot container of ${leader} (${id.slice(0, 12)}) from the host`);
+        await waitFor(`the kubelet notices crash ${k}`, async () => {
+          const p = (await pods()).find((x) => x.metadata!.name === leader);
+          const s = p?.status?.containerStatuses?.find((c) => c.name === 'bot');
+          // Back-off (waiting, CrashLoopBackOff) or already the next instance.
+          return !s?.state?.running || s.containerID !== `containerd://${id}`;
+        }, 60_000);
+      }
+      const crashView = await kubectlSoft(['get', 'pods', '-o', 'wide', '-L', 'baton/role']);
+      log(`after ${o.crashes} kills:\n${crashView}`);
+      // The container comes back after the kubelet's back-off; the run waits for it and for a poller.
+      await waitForRunningBot(core, namespace, leader, collector, 300_000);
+      await waitFor('settled after the crash loop', () => settled(), 180_000);
+      await waitFor('a bot polls after the crash loop', someonePolls, 120_000);
+      await calm();
+      await endStep(`bot container killed ${o.crashes}× (crash loop)`);
+    }
+
+    {
+      load = double.startLoad({ ratePerSecond: o.rate, token });
+      const from = now();
+      await kubectl(['scale', `deployment/${deployment}`, '--replicas=0']);
+      await waitFor('scaled to 0', async () => (await pods()).length === 0, 180_000);
+      await sleep(2000);
+      await kubectl(['scale', `deployment/${deployment}`, `--replicas=${replicas}`]);
+      await waitFor('scaled back', () => settled(), 180_000);
+      await waitFor('a bot polls after scaling back', someonePolls, 120_000);
+      // Until a poller is back the outage is the intended one; from then on a gap counts as usual.
+      downtime.push({ from, to: now() });
+      await calm();
+      await endStep('scale to 0 and back');
+    }
+
+    await load.stop();
+    // An update still queued now is late, not lost: let the last bot work it off.
+    const injectedAll = double.injected().filter((r) => r.updateId !== null);
+    await waitFor('the queue is worked off', () => new Set(double.deliveries().map((d) => d.updateId)).size >= new Set(injectedAll.map((r) => r.updateId)).size, 60_000).catch(() => undefined);
+    await sleep(1500);
+    await collector.stop();
+    const end = now();
+
+    // ---- the verdict ----
+    const lines = collector.lines('bot');
+    const deaths = kills.flatMap((k) => {
+      const boot = collector.firstLine(k.pod, 'bot', `containerd://${k.id}`, 'boot');
+      return boot ? [{ pod: k.pod, pid: boot.pid, bootMono: boot.mono, at: k.at }] : [];
+    });
+    const intervals = intervalsOf(lines, end, deaths);
+    const handled: HandledRecord[] = lines.filter((l) => l.event === 'handled').map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, mono: l.mono }));
+    const injected: Injected[] = injectedAll.map((r) => ({ updateId: r.updateId!, at: r.at }));
+    const conflicts = double.conflicts({ token });
+    const rolloutsEnd = steps.find((s) => s.step === 'delete leader pod')?.from ?? end;
+    const whole = figures({ intervals, handled, injected, conflicts409: conflicts.seen, conflicts409Unseen: conflicts.total - conflicts.seen, end, downtime, handoffs: Math.max(0, intervals.length - 1), rolloutsEnd });
+    for (const s of steps) s.figures = stepFigures(s, intervals, handled, injected, downtime);
+    const total: NodeScenarioResult['total'] = {
+      ...toStep(whole, intervals, { from: Math.min(...intervals.map((i) => i.from)), to: end }, downtime),
+      conflicts409: conflicts.seen,
+      rolloutGapP50Ms: whole.rollouts.gapP50Ms,
+      rolloutGapMaxMs: whole.rollouts.gapMaxMs,
+      latencyP99Ms: whole.latencyMs.p99,
+    };
+    const failures: string[] = [];
+    if (total.twoPollersMs > 0) failures.push(`two pollers for ${total.twoPollersMs} ms`);
+    if (conflicts.seen > 0) failures.push(`${conflicts.seen} 409 Conflict(s) reached a live poller`);
+    if (total.handledTwice > 0) failures.push(`${total.handledTwice} update(s) handled twice`);
+    if (total.lost > 0) failures.push(`${total.lost} update(s) lost`);
+    if (lines.length === 0) failures.push('no bot log lines were collected (kubectl logs)');
+    const t0 = Math.min(...intervals.map((i) => i.from));
+    return {
+      layout, namespace, release, steps, total, rolloutMs, replicas,
+      pollers: intervals.map((i) => ({ name: i.name, fromMs: Math.round(i.from - t0), toMs: Math.round(i.to - t0), cut: i.cut })),
+      failures, logsDir: dir, durationMs: Math.round(now() - started),
+    };
+  } finally {
+    await load?.stop();
+    await collector.stop().catch(() => undefined);
+    await helm(o.helm, ['uninstall', release, '--kubeconfig', o.node.kubeconfig, '--namespace', namespace, '--wait', '--timeout', '3m']).catch(() => undefined);
+    await runTool(o.node.kubectl, ['--kubeconfig', o.node.kubeconfig, 'delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+    await double.stop();
+  }
+}
+
+/** The bot container of `pod` once it runs, its logs are followed, and it has booted; returns its id. */
+async function waitForRunningBot(core: k8s.CoreV1Api, namespace: string, pod: string, collector: LogCollector, timeoutMs: number): Promise<string> {
+  let id = '';
+  await waitFor(`the bot container of ${pod} runs`, async () => {
+    const p = (await core.listNamespacedPod({ namespace })).items.find((x) => x.metadata!.name === pod);
+    const s = p?.status?.containerStatuses?.find((c) => c.name === 'bot');
+    if (!s?.state?.running || !s.containerID) return false;
+    id = s.containerID.replace(/^\w+:\/\//, '');
+    return collector.following(s.containerID) && collector.firstLine(pod, 'bot', s.containerID, 'boot') !== undefined;
+  }, timeoutMs);
+  return id;
+}
+
+/**
+ * Polling intervals per bot process. Pods share PID numbers (each pod has its own PID namespace) and a
+ * restarted container may reuse one: a process is a (pod, pid) from its boot line to the next boot.
+ */
+function intervalsOf(lines: WorkerLogLine[], end: number, deaths: Array<{ pod: string; pid: number; bootMono: number; at: number }>): PollInterval[] {
+  const current = new Map<string, number>();
+  let seq = 0;
+  const deathByPid = new Map<number, number>();
+  const mapped = lines.map((l) => {
+    const key = `${l.name}/${l.pid}`;
+    if (l.event === 'boot' || !current.has(key)) {
+      current.set(key, ++seq);
+      const d = deaths.find((x) => x.pod === l.name && x.pid === l.pid && x.bootMono === l.mono);
+      if (d) deathByPid.set(seq, d.at);
+    }
+    return { ...l, pid: current.get(key)! };
+  });
+  return pollIntervals(mapped, end, deathByPid);
+}
+
+function emptyFigures(): StepFigures {
+  return { twoPollersMs: 0, handledTwice: 0, lost: 0, gap: { count: 0, p50Ms: 0, maxMs: 0, totalMs: 0 }, handoffGapsMs: [], conflicts409: 0, injected: 0, handled: 0 };
+}
+
+function clip(intervals: PollInterval[], from: number, to: number): PollInterval[] {
+  return intervals.filter((i) => i.to > from && i.from < to).map((i) => ({ ...i, from: Math.max(i.from, from), to: Math.min(i.to, to) }));
+}
+
+function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: number }, downtime: Array<{ from: number; to: number }>): StepFigures {
+  // A handoff gap: from the end of one process's polling to the start of the next one's, inside the window.
+  const sorted = [...intervals].sort((a, b) => a.from - b.from);
+  const handoffGapsMs: number[] = [];
+  for (let i = 1; i < sorted.length; i++) {
+    const prevEnd = Math.max(...sorted.slice(0, i).map((x) => x.to));
+    const next = sorted[i]!;
+    if (next.from < w.from || next.from > w.to) continue;
+    if (downtime.some((d) => next.from >= d.from && next.from <= d.to + 1)) continue;
+    handoffGapsMs.push(Math.round(Math.max(0, next.from - prevEnd) * 10) / 10);
+  }
+  return {
+    twoPollersMs: f.overlapMs,
+    handledTwice: f.duplicates,
+    lost: f.lost,
+    gap: { count: f.gapMs.count, p50Ms: f.gapMs.p50, maxMs: f.gapMs.max, totalMs: f.gapMs.total },
+    handoffGapsMs,
+    conflicts409: f.conflicts409,
+    injected: f.injected,
+    handled: f.handled,
+  };
+}
+
+function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledRecord[], injected: Injected[], downtime: Array<{ from: number; to: number }>): StepFigures {
+  const inStep = injected.filter((u) => u.at >= s.from && u.at < s.to);
+  const ids = new Set(inStep.map((u) => u.updateId));
+  const clipped = clip(intervals, s.from, s.to);
+  if (clipped.length === 0) return { ...emptyFigures(), lost: inStep.filter((u) => !handled.some((h) => h.update === u.updateId)).length, injected: inStep.length };
+  const f = figures({
+    intervals: clipped,
+    handled: handled.filter((h) => ids.has(h.update)),
+    injected: inStep,
+    conflicts409: 0,
+    conflicts409Unseen: 0,
+    end: s.to,
+    downtime: downtime.filter((d) => d.to > s.from && d.from < s.to),
+    handoffs: 0,
+  });
+  // figures() measures from the first poll in the window; a step that starts with nobody polling has a gap from its start.
+  const lead = Math.min(...clipped.map((i) => i.from)) - s.from;
+  const out = toStep(f, intervals, s, downtime);
+  if (lead > 0 && !downtime.some((d) => d.from <= s.from && d.to >= s.from + lead)) {
+    out.gap = { ...out.gap, count: out.gap.count + 1, maxMs: Math.max(out.gap.maxMs, Math.round(lead * 10) / 10), totalMs: Math.round((out.gap.totalMs + lead) * 10) / 10 };
+  }
+  return out;
+}
