@@ -133,25 +133,35 @@ class Leadership:
         deadline = self._lease_deadline()
         if self._loop is None or self._closed or not self.is_leader or deadline is None:
             return
-        self._dead_man_handle = self._loop.call_later(max(0.0, deadline - time.time()), self._dead_man_fired)
+        # One quick read before the deadline, so that the read never delays the pause past it.
+        due = deadline - self._quick_read()
+        self._dead_man_handle = self._loop.call_later(max(0.0, due - time.time()), self._dead_man_fired, deadline)
 
-    def _dead_man_fired(self) -> None:
+    def _quick_read(self) -> float:
+        """Bound of the switch's last read: a quarter of (lease duration - renew deadline), 0.05 s to 1 s."""
+        t = (self.status or {}).get("timings") or {}
+        return max(0.05, min(1.0, (t.get("leaseDurationMs", 0) - t.get("renewDeadlineMs", 0)) / 4000.0)) if t else 0.25
+
+    def _deadline_moved(self, deadline: float) -> bool:
+        now = self._lease_deadline()
+        return now is not None and now > deadline
+
+    def _dead_man_fired(self, deadline: float) -> None:
         self._dead_man_handle = None
         if not self.is_leader or self._wanted == "paused":
             return
-        if self._lease_fresh():
+        if self._deadline_moved(deadline):
             self._arm_dead_man()
             return
         # At once, not when the serve loop is next free: it may be waiting on the frozen sidecar.
         if self._loop is not None:
-            self._dead_man_task = self._loop.create_task(self._dead_man_due())  # kept: the loop holds tasks weakly
+            self._dead_man_task = self._loop.create_task(self._dead_man_due(deadline))  # kept: the loop holds tasks weakly
 
-    async def _dead_man_due(self) -> None:
-        """The last poll may just be late (a busy node): one quick read first, bounded by a quarter of the
-        margin (lease duration - renew deadline, at most 1 s). A fresher renewal re-arms the switch; no
-        answer, or none fresher, pauses."""
-        t = (self.status or {}).get("timings") or {}
-        quick = max(0.05, min(1.0, (t.get("leaseDurationMs", 0) - t.get("renewDeadlineMs", 0)) / 4000.0)) if t else 0.25
+    async def _dead_man_due(self, deadline: float) -> None:
+        """The deadline is one quick read away: the last poll may just be late (a busy node), so one read,
+        bounded so that it ends by the deadline. A fresher renewal (a later deadline) re-arms the switch; no
+        answer, or none fresher, pauses, at the deadline at the latest."""
+        quick = max(0.001, min(self._quick_read(), deadline - time.time()))
         try:
             self.status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick)
             self._last_contact = time.monotonic()
@@ -159,7 +169,7 @@ class Leadership:
             pass  # no answer: the sidecar is frozen or gone
         if not self.is_leader or self._wanted == "paused":
             return
-        if self._lease_fresh():
+        if self._deadline_moved(deadline):
             self._arm_dead_man()
             return
         self._log("the Lease has not been renewed for the renew deadline: pausing (dead-man's switch)")

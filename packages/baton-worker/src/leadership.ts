@@ -283,26 +283,35 @@ export class Leadership extends EventEmitter {
     return deadline === undefined || this.clock.wallClock() < deadline;
   }
 
-  /** (Re)arms the Lease-based switch at the current deadline. */
+  /** The bound of the switch's last quick read: a quarter of (lease duration − renew deadline), 50 ms to 1 s. */
+  private quickReadMs(): number {
+    const t = this.lastStatus?.timings;
+    return t ? Math.max(50, Math.min(1000, (t.leaseDurationMs - t.renewDeadlineMs) / 4)) : 250;
+  }
+
+  /**
+   * (Re)arms the Lease-based switch one quick read before the deadline, so that the read never delays
+   * the pause past the deadline: the margin (lease duration − renew deadline) stays whole.
+   */
   private armDeadMan(): void {
     this.deadManTimer?.cancel();
     this.deadManTimer = undefined;
     const deadline = this.leaseDeadline();
     if (this.closed || !this.running || deadline === undefined) return;
-    this.deadManTimer = this.clock.setTimer(() => void this.deadManDue(deadline), deadline - this.clock.wallClock());
+    const due = deadline - this.quickReadMs();
+    this.deadManTimer = this.clock.setTimer(() => void this.deadManDue(deadline), Math.max(0, due - this.clock.wallClock()));
   }
 
   /**
-   * The deadline passed without a newer renewal seen. The last poll may just be late (a busy node), so
-   * one quick read first, bounded by a quarter of the margin (lease duration − renew deadline, at most
-   * 1 s): a fresher renewal re-arms the switch; no answer, or none fresher, pauses.
+   * The deadline is one quick read away without a newer renewal seen. The last poll may just be late (a
+   * busy node), so one quick read, bounded so that it ends by the deadline: a fresher renewal (a later
+   * deadline) re-arms the switch; no answer, or none fresher, pauses — at the deadline at the latest.
    */
   private async deadManDue(deadline: number): Promise<void> {
     this.deadManTimer = undefined;
     if (!this.running || this.wanted === 'paused') return;
-    if (this.leaseFresh()) return this.armDeadMan();
-    const t = this.lastStatus?.timings;
-    const quickMs = t ? Math.max(50, Math.min(1000, (t.leaseDurationMs - t.renewDeadlineMs) / 4)) : 250;
+    if ((this.leaseDeadline() ?? deadline) > deadline) return this.armDeadMan();
+    const quickMs = Math.max(1, Math.min(this.quickReadMs(), deadline - this.clock.wallClock()));
     try {
       this.contact(await this.api.leader(quickMs));
     } catch {
@@ -312,7 +321,7 @@ export class Leadership extends EventEmitter {
     (this.deadManTimer as TimerHandle | undefined)?.cancel();
     this.deadManTimer = undefined;
     if (!this.running || (this.wanted as string) === 'paused') return;
-    if (this.leaseFresh()) return this.armDeadMan();
+    if ((this.leaseDeadline() ?? deadline) > deadline) return this.armDeadMan();
     const renewDeadlineMs = this.lastStatus?.timings?.renewDeadlineMs ?? 0;
     const renewedAt = (this.leaseDeadline() ?? deadline) - renewDeadlineMs;
     this.fire({
