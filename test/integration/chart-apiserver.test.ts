@@ -3,9 +3,9 @@
 // the pods meet the Pod Security Standard they claim; `helm install` works and prints the NOTES; and the
 // sidecar, run with a token of the chart's own ServiceAccount, does its whole job while that token is refused
 // everything else.
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
@@ -212,6 +212,15 @@ const LAYOUTS: Layout[] = [
   { name: 'nolabel', set: ['rbac.podLabel=false'], botReadsToken: true, label: false },
 ];
 
+/** Adds search permission for others (o+x, never read or write) to every directory above `path` that lacks it. */
+function searchableAbove(path: string): void {
+  for (let dir = dirname(resolve(path)); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+    if (dir === dirname(dir)) return;
+  }
+}
+
 type SecurityContext = { runAsUser?: number; runAsGroup?: number; allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[]; drop?: string[] } };
 type FullContainer = Container & { securityContext?: SecurityContext };
 type FullPodSpec = PodSpec & { containers: FullContainer[]; initContainers?: FullContainer[]; securityContext?: SecurityContext; volumes?: { name: string; projected?: { defaultMode?: number } }[] };
@@ -258,6 +267,10 @@ for (const layout of LAYOUTS) {
       const { sidecar, bot } = containersOf(pod);
       const podSc = pod.securityContext ?? {};
       runAs = { sidecar: setprivFor(sidecar.securityContext ?? {}, podSc), worker: setprivFor(bot.securityContext ?? {}, podSc) };
+      // The sidecar and the bot run from this checkout under the chart's UIDs: every directory above it must be
+      // searchable by them (a checkout under a `mktemp -d` folder, mode 0700, is not: MODULE_NOT_FOUND as UID 1000).
+      searchableAbove(join(import.meta.dirname, '..', '..'));
+      searchableAbove(process.execPath);
       const uidOf = (c: FullContainer) => c.securityContext?.runAsUser ?? podSc.runAsUser ?? 0;
       // Kubernetes reads YAML 1.1, where `defaultMode: 0400` is octal; js-yaml (YAML 1.2) reads the digits as decimal.
       const written = pod.volumes?.find((v) => v.name === 'baton-token')?.projected?.defaultMode;
