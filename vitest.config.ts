@@ -23,6 +23,18 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        test: {
+          // A real one-node cluster (test/node): root, containerd, the kubelet. Alone and last, one file at a
+          // time; a cold run builds the node's binaries and images first (beforeAll).
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          testTimeout: 30 * 60_000,
+          hookTimeout: 60 * 60_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

@@ -80,6 +80,9 @@ class Leadership:
         self.status: Optional[dict] = None
         self._wanted = "paused"
         self._signal_seq = 0
+        # _signal_seq of the last start signal, and when the last answer from /leader came (same counter).
+        self._start_seq = -1
+        self._status_seq = -1
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._wake: Optional[asyncio.Event] = None
         self._last_contact = time.monotonic()
@@ -97,6 +100,8 @@ class Leadership:
 
     def _on_signal(self, state: str) -> None:
         self._signal_seq += 1
+        if state == "running":
+            self._start_seq = self._signal_seq
         self._wanted = state
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
@@ -105,6 +110,7 @@ class Leadership:
         status = await asyncio.to_thread(_http_json, f"{self.url}/leader")
         self._last_contact = time.monotonic()
         self.status = status
+        self._status_seq = self._signal_seq
         self._arm_dead_man()
         return status
 
@@ -123,8 +129,10 @@ class Leadership:
         return at + timings["renewDeadlineMs"] / 1000.0
 
     def _lease_fresh(self) -> bool:
+        # False from where the switch may fire (one quick read before the deadline) on: the backstop and
+        # the boot must not start what the switch paused until a fresher renewal.
         deadline = self._lease_deadline()
-        return deadline is None or time.time() < deadline
+        return deadline is None or time.time() < deadline - self._quick_read()
 
     def _arm_dead_man(self) -> None:
         if self._dead_man_handle is not None:
@@ -161,9 +169,13 @@ class Leadership:
         """The deadline is one quick read away: the last poll may just be late (a busy node), so one read,
         bounded so that it ends by the deadline. A fresher renewal (a later deadline) re-arms the switch; no
         answer, or none fresher, pauses, at the deadline at the latest."""
-        quick = max(0.001, min(self._quick_read(), deadline - time.time()))
+        # A renewal read before the last start signal says nothing of the Lease that signal came from (the
+        # sidecar signals right after writing a fresh renewal): the read then gets its whole bound.
+        before_start = self._status_seq < self._start_seq
+        quick = self._quick_read() if before_start else max(0.001, min(self._quick_read(), deadline - time.time()))
         try:
             self.status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick)
+            self._status_seq = self._signal_seq
             self._last_contact = time.monotonic()
         except Exception:
             pass  # no answer: the sidecar is frozen or gone

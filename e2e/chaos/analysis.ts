@@ -8,6 +8,7 @@ import { gaps, overlap, pollIntervals, readWorkerLog, type PollInterval } from '
 import { figures, type Figures } from '../report/figures.ts';
 import type { TelegramDouble } from '../telegram/server.ts';
 import type { LeaseVersion } from './lease-recorder.ts';
+import { repeats, unconfirmedOffset } from '../report/redelivery.ts';
 
 export interface AnalysisInput {
   pods: SimPod[];
@@ -64,34 +65,15 @@ export function analyze(i: AnalysisInput): Analysis {
     handoffs: 0,
   });
 
-  // A SIGKILLed bot's last batch was never confirmed (the next getUpdates carries the offset): Telegram
-  // hands it out again. Those handlings are excused, and only those: the updates at or above the offset
-  // of the last getUpdates the dead bot's pod sent before it died.
-  const polls = i.double.requests().filter((r) => r.type === 'start' && r.token === i.token);
+  // A SIGKILLed bot's last batch was never confirmed: Telegram hands it out again (e2e/report/redelivery.ts).
+  const requests = i.double.requests();
   const unconfirmedFloor = new Map<number, number>();
   for (const [pid, diedAt] of deaths) {
     const pod = i.pods.find((p) => readWorkerLog(p.workerLog).some((l) => l.pid === pid));
-    if (!pod) continue;
-    const last = polls.filter((r) => r.client === pod.opts.name && r.at < diedAt).at(-1);
-    if (last && last.type === 'start') unconfirmedFloor.set(pid, last.offset);
+    const offset = pod && unconfirmedOffset(requests, i.token, pod.opts.name, diedAt);
+    if (offset !== undefined) unconfirmedFloor.set(pid, offset);
   }
-  const seen = new Set<number>();
-  let handledTwice = 0;
-  let excused = 0;
-  const duplicateIds: number[] = [];
-  const firstBy = new Map<number, number>();
-  for (const h of handled) {
-    if (!seen.has(h.update)) {
-      seen.add(h.update);
-      firstBy.set(h.update, h.pid);
-      continue;
-    }
-    handledTwice++;
-    duplicateIds.push(h.update);
-    const first = firstBy.get(h.update)!;
-    const floor = unconfirmedFloor.get(first);
-    if (floor !== undefined && h.update >= floor) excused++;
-  }
+  const r = repeats(handled.map((h) => ({ update: h.update, process: h.pid, mono: h.mono })), unconfirmedFloor);
 
   const startsWhileAnotherPolls: Analysis['startsWhileAnotherPolls'] = [];
   for (const l of lines) {
@@ -117,9 +99,9 @@ export function analyze(i: AnalysisInput): Analysis {
     intervals,
     figures: f,
     overlapMs: Math.round(overlap(intervals).totalMs * 10) / 10,
-    handledTwice,
-    handledTwiceAfterKill: excused,
-    duplicateIds,
+    handledTwice: r.extra.length,
+    handledTwiceAfterKill: r.afterKill.length,
+    duplicateIds: r.extra,
     lost: f.lost,
     injected: injected.length,
     startsWhileAnotherPolls,

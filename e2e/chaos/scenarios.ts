@@ -90,6 +90,12 @@ function pollingEndAfter(a: Analysis, pod: SimPod, t: number): number | undefine
   return iv?.to;
 }
 
+/** The latest end of `pod`'s polling that began before `t`. */
+function lastPollingEndBefore(a: Analysis, pod: SimPod, t: number): number | undefined {
+  const ends = a.intervals.filter((i) => i.name === pod.opts.name && i.from < t).map((i) => i.to);
+  return ends.length > 0 ? Math.max(...ends) : undefined;
+}
+
 async function leaseApi(w: ChaosWorld): Promise<k8s.CoordinationV1Api> {
   return w.kc.makeApiClient(k8s.CoordinationV1Api);
 }
@@ -153,11 +159,12 @@ function apiOutage(kind: 'freeze' | 'kill'): Scenario {
         // Anyone may take over once the API is back and a lease duration has passed since the last renew.
         const canTakeFrom = Math.max(backAt, faultAt + t.leaseDurationMs);
         const bound = canTakeFrom + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
-        await waitFor(`${s.id}: a bot polls again`, () => w.firstStartAfter(faultAt) !== undefined, bound - now() + 30_000).catch(() => undefined);
+        await waitFor(`${s.id}: a bot polls again`, () => w.firstStartAfter(faultAt + t.renewDeadlineMs) !== undefined, bound - now() + 30_000).catch(() => undefined);
         await sleep(3000);
         const a = await w.finish();
-        const oldEnd = pollingEndAfter(a, leader, faultAt);
-        const next = w.firstStartAfter(faultAt);
+        // The old leader's last polling that began before the API was back, a resumed poll included.
+        const oldEnd = lastPollingEndBefore(a, leader, backAt);
+        const next = oldEnd === undefined ? undefined : w.firstStartAfter(oldEnd);
         const gap = longestGapIn(a, faultAt);
         const checks: Check[] = [
           check('old leader paused before its Lease could expire', oldEnd !== undefined && oldEnd < faultAt + t.leaseDurationMs, fmt(oldEnd === undefined ? undefined : oldEnd - faultAt), `< ${secs(t.leaseDurationMs)} after the fault (LD)`),

@@ -13,6 +13,7 @@ import { RealNode, down } from '../../test/node/node.ts';
 import { ensureImages } from '../../test/node/images.ts';
 import { ensureHelm } from '../../test/kube/helm.ts';
 import { runNodeScenario, type NodeScenarioResult } from './scenario.ts';
+import { ms, nodeReport } from './report.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
@@ -87,21 +88,9 @@ const json = {
 };
 writeFileSync(join(resultsDir, 'node.json'), `${JSON.stringify(json, null, 2)}\n`);
 
-const ms = (x: number | undefined) => (x === undefined ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
 console.log('');
 console.log(`real node: ${values.rollouts} × kubectl rollout restart, delete the leader pod, ${values.crashes} × SIGKILL of the leader's bot container, scale 0 and back; ${values.rate} updates/s, handlers ${values['handler-ms']} ms`);
-for (const r of results) {
-  console.log(`\n${r.layout} sidecar (${r.replicas} replicas), ${(r.durationMs / 1000).toFixed(0)} s:`);
-  console.log('| step | took | two pollers | handled twice | lost | handoff gaps | longest gap |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const s of r.steps) {
-    const f = s.figures;
-    console.log(`| ${s.step} | ${(s.durationMs / 1000).toFixed(1)} s | ${ms(f.twoPollersMs)} | ${f.handledTwice} | ${f.lost} | ${f.handoffGapsMs.map((g) => ms(g)).join(', ') || '-'} | ${ms(f.gap.maxMs)} |`);
-  }
-  const t = r.total;
-  console.log(`total: two pollers ${ms(t.twoPollersMs)}, 409s ${t.conflicts409}, handled twice ${t.handledTwice}, lost ${t.lost} (of ${t.injected}); rollout gap median ${ms(t.rolloutGapP50Ms)}, max ${ms(t.rolloutGapMaxMs)}; rolling update of ${r.replicas} replicas end to end: ${r.rolloutMs.map((x) => `${(x / 1000).toFixed(1)} s`).join(', ')}`);
-  if (r.failures.length) console.log(`FAIL: ${r.failures.join('; ')}`);
-}
+for (const r of results) console.log(`\n${nodeReport(r)}`);
 console.log(`\ntimings: prepare ${ms(timings.prepareMs)}, node up ${ms(timings.nodeUpMs)}, scenarios ${ms(timings.scenariosMs)}, node down ${ms(timings.nodeDownMs)}, total ${ms(timings.totalMs)}`);
 console.log(`results: ${join('e2e', 'results', 'node.json')}`);
 if (failed || results.some((r) => r.failures.length > 0)) process.exit(1);

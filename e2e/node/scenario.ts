@@ -15,6 +15,7 @@ import { pollIntervals, type PollInterval, type WorkerLogLine } from '../../test
 import { helm, runTool, CHART_DIR } from '../../test/kube/helm.ts';
 import type { NodeInfo } from '../../test/node/node.ts';
 import { BATON_IMAGE, BOT_IMAGE } from '../../test/node/images.ts';
+import { repeats, unconfirmedOffset } from '../report/redelivery.ts';
 import { LogCollector } from './logs.ts';
 
 export interface NodeScenarioOptions {
@@ -26,15 +27,25 @@ export interface NodeScenarioOptions {
   /** Updates per second. */
   rate: number;
   handlerMs: number;
-  /** Times the leader's bot container is SIGKILLed in a row (each after it came back). */
+  /** Times the leader's bot container is SIGKILLed in a row (each after it came back); 0: no crash step. */
   crashes: number;
+  /** `kubectl delete pod` of the leader (default true). */
+  deleteLeader?: boolean;
+  /** Scale to 0 and back (default true). */
+  scale?: boolean;
   log?: (line: string) => void;
 }
 
 /** The figures of one step (or of the whole run), in the issue's names. */
 export interface StepFigures {
   twoPollersMs: number;
+  /** Extra handlings baton answers for: every repeat except {@link redeliveredAfterKill}. */
   handledTwice: number;
+  /**
+   * Extra handlings Telegram had to repeat because the bot that had the batch was SIGKILLed before confirming
+   * it (e2e/report/redelivery.ts): the crash's cost, counted apart as the fault suite counts it.
+   */
+  redeliveredAfterKill: number;
   lost: number;
   /** Stretches with nobody polling (intended downtime excluded). */
   gap: { count: number; p50Ms: number; maxMs: number; totalMs: number };
@@ -209,7 +220,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       await endStep(`rollout ${i}`);
     }
 
-    {
+    if (o.deleteLeader ?? true) {
       load = double.startLoad({ ratePerSecond: o.rate, token });
       const leader = await holder();
       log(`kubectl delete pod ${leader}`);
@@ -221,7 +232,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       await endStep('delete leader pod');
     }
 
-    {
+    if (o.crashes > 0) {
       load = double.startLoad({ ratePerSecond: o.rate, token });
       const leader = await holder();
       for (let k = 1; k <= o.crashes; k++) {
@@ -249,7 +260,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       await endStep(`bot container killed ${o.crashes}× (crash loop)`);
     }
 
-    {
+    if (o.scale ?? true) {
       load = double.startLoad({ ratePerSecond: o.rate, token });
       const from = now();
       await kubectl(['scale', `deployment/${deployment}`, '--replicas=0']);
@@ -273,20 +284,26 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     const end = now();
 
     // ---- the verdict ----
-    const lines = collector.lines('bot');
     const deaths = kills.flatMap((k) => {
       const boot = collector.firstLine(k.pod, 'bot', `containerd://${k.id}`, 'boot');
       return boot ? [{ pod: k.pod, pid: boot.pid, bootMono: boot.mono, at: k.at }] : [];
     });
-    const intervals = intervalsOf(lines, end, deaths);
-    const handled: HandledRecord[] = lines.filter((l) => l.event === 'handled').map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, mono: l.mono }));
+    const { lines, deathOf } = processes(collector.lines('bot'), deaths);
+    const intervals = pollIntervals(lines, end, new Map([...deathOf].map(([seq, d]) => [seq, d.at])));
+    const handled = lines.filter((l) => l.event === 'handled').map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, process: l.pid, mono: l.mono }));
+    const requests = double.requests();
+    const floors = new Map([...deathOf].flatMap(([seq, d]) => {
+      const offset = unconfirmedOffset(requests, token, d.pod, d.at);
+      return offset === undefined ? [] : [[seq, offset] as const];
+    }));
+    const afterKill = repeats(handled, floors).afterKill;
     const injected: Injected[] = injectedAll.map((r) => ({ updateId: r.updateId!, at: r.at }));
     const conflicts = double.conflicts({ token });
-    const rolloutsEnd = steps.find((s) => s.step === 'delete leader pod')?.from ?? end;
+    const rolloutsEnd = steps.filter((s) => s.step.startsWith('rollout')).at(-1)?.to ?? end;
     const whole = figures({ intervals, handled, injected, conflicts409: conflicts.seen, conflicts409Unseen: conflicts.total - conflicts.seen, end, downtime, handoffs: Math.max(0, intervals.length - 1), rolloutsEnd });
-    for (const s of steps) s.figures = stepFigures(s, intervals, handled, injected, downtime);
+    for (const s of steps) s.figures = stepFigures(s, intervals, handled, injected, downtime, afterKill);
     const total: NodeScenarioResult['total'] = {
-      ...toStep(whole, intervals, { from: Math.min(...intervals.map((i) => i.from)), to: end }, downtime),
+      ...toStep(whole, intervals, { from: Math.min(...intervals.map((i) => i.from)), to: end }, downtime, afterKill),
       conflicts409: conflicts.seen,
       rolloutGapP50Ms: whole.rollouts.gapP50Ms,
       rolloutGapMaxMs: whole.rollouts.gapMaxMs,
@@ -326,35 +343,44 @@ async function waitForRunningBot(core: k8s.CoreV1Api, namespace: string, pod: st
   return id;
 }
 
+interface Death {
+  pod: string;
+  pid: number;
+  bootMono: number;
+  at: number;
+}
+
 /**
- * Polling intervals per bot process. Pods share PID numbers (each pod has its own PID namespace) and a
- * restarted container may reuse one: a process is a (pod, pid) from its boot line to the next boot.
+ * Bot processes. Pods share PID numbers (each pod has its own PID namespace) and a restarted container may
+ * reuse one: a process is a (pod, pid) from its boot line to the next boot. Returns the lines with `pid`
+ * replaced by a process number unique in the run, and the kill of each killed process.
  */
-function intervalsOf(lines: WorkerLogLine[], end: number, deaths: Array<{ pod: string; pid: number; bootMono: number; at: number }>): PollInterval[] {
+function processes(lines: WorkerLogLine[], deaths: Death[]): { lines: WorkerLogLine[]; deathOf: Map<number, Death> } {
   const current = new Map<string, number>();
   let seq = 0;
-  const deathByPid = new Map<number, number>();
+  const deathOf = new Map<number, Death>();
   const mapped = lines.map((l) => {
     const key = `${l.name}/${l.pid}`;
     if (l.event === 'boot' || !current.has(key)) {
       current.set(key, ++seq);
       const d = deaths.find((x) => x.pod === l.name && x.pid === l.pid && x.bootMono === l.mono);
-      if (d) deathByPid.set(seq, d.at);
+      if (d) deathOf.set(seq, d);
     }
     return { ...l, pid: current.get(key)! };
   });
-  return pollIntervals(mapped, end, deathByPid);
+  return { lines: mapped, deathOf };
 }
 
 function emptyFigures(): StepFigures {
-  return { twoPollersMs: 0, handledTwice: 0, lost: 0, gap: { count: 0, p50Ms: 0, maxMs: 0, totalMs: 0 }, handoffGapsMs: [], conflicts409: 0, injected: 0, handled: 0 };
+  return { twoPollersMs: 0, handledTwice: 0, redeliveredAfterKill: 0, lost: 0, gap: { count: 0, p50Ms: 0, maxMs: 0, totalMs: 0 }, handoffGapsMs: [], conflicts409: 0, injected: 0, handled: 0 };
 }
 
 function clip(intervals: PollInterval[], from: number, to: number): PollInterval[] {
   return intervals.filter((i) => i.to > from && i.from < to).map((i) => ({ ...i, from: Math.max(i.from, from), to: Math.min(i.to, to) }));
 }
 
-function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: number }, downtime: Array<{ from: number; to: number }>): StepFigures {
+function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: number; ids?: ReadonlySet<number> }, downtime: Array<{ from: number; to: number }>, afterKill: number[]): StepFigures {
+  const excused = afterKill.filter((u) => w.ids === undefined || w.ids.has(u)).length;
   // A handoff gap: from the end of one process's polling to the start of the next one's, inside the window.
   const sorted = [...intervals].sort((a, b) => a.from - b.from);
   const handoffGapsMs: number[] = [];
@@ -367,7 +393,8 @@ function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: nu
   }
   return {
     twoPollersMs: f.overlapMs,
-    handledTwice: f.duplicates,
+    handledTwice: f.duplicates - excused,
+    redeliveredAfterKill: excused,
     lost: f.lost,
     gap: { count: f.gapMs.count, p50Ms: f.gapMs.p50, maxMs: f.gapMs.max, totalMs: f.gapMs.total },
     handoffGapsMs,
@@ -377,7 +404,7 @@ function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: nu
   };
 }
 
-function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledRecord[], injected: Injected[], downtime: Array<{ from: number; to: number }>): StepFigures {
+function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledRecord[], injected: Injected[], downtime: Array<{ from: number; to: number }>, afterKill: number[]): StepFigures {
   const inStep = injected.filter((u) => u.at >= s.from && u.at < s.to);
   const ids = new Set(inStep.map((u) => u.updateId));
   const clipped = clip(intervals, s.from, s.to);
@@ -394,7 +421,7 @@ function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledR
   });
   // figures() measures from the first poll in the window; a step that starts with nobody polling has a gap from its start.
   const lead = Math.min(...clipped.map((i) => i.from)) - s.from;
-  const out = toStep(f, intervals, s, downtime);
+  const out = toStep(f, intervals, { from: s.from, to: s.to, ids }, downtime, afterKill);
   if (lead > 0 && !downtime.some((d) => d.from <= s.from && d.to >= s.from + lead)) {
     out.gap = { ...out.gap, count: out.gap.count + 1, maxMs: Math.max(out.gap.maxMs, Math.round(lead * 10) / 10), totalMs: Math.round((out.gap.totalMs + lead) * 10) / 10 };
   }

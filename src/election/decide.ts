@@ -6,7 +6,8 @@
 // The rules (docs/protocol.md has them in full, with the tests that try to break them):
 //   S1  a worker starts only on proof of the previous holder's pause: a release, or one full lease
 //       duration, measured locally, since this pod saw someone else's record change; a record naming
-//       this pod that this process did not write is someone else's.
+//       this pod that this process did not write is someone else's (a write whose answer was lost and
+//       that landed later is one this process wrote).
 //   S2  every change of holder writes an epoch above every epoch this process has seen, across deletion.
 //   L1  a leader whose worker has been gone for the worker grace releases and stands by.
 //   L2  a handoff never strands the Lease: an acquire won while retiring is released at once, unstarted.
@@ -100,6 +101,11 @@ export interface ElectionState {
   maxEpoch: number;
   /** S1: the last record this process wrote. A record naming us that is not this one is someone else's. */
   written: LeaderRecord | undefined;
+  /**
+   * S1: writes this process sent whose answer never came (timed out, abandoned, failed in transit): they may
+   * still land — a frozen API server carries them out when it resumes. Seen landed, they are ours (`written`).
+   */
+  unanswered: LeaderRecord[];
   /** The resourceVersion a `verify` read found; the acquire that follows uses it (S1, item 1). */
   verifiedVersion: string | undefined;
   /** Monotonic start of the last successful acquire or renew. */
@@ -141,6 +147,7 @@ export function initialState(): ElectionState {
     freeSince: undefined,
     maxEpoch: -1,
     written: undefined,
+    unanswered: [],
     verifiedVersion: undefined,
     lastRenewAt: undefined,
     renewNow: false,
@@ -240,6 +247,11 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   if (Number.isFinite(lease.record.leaseTransitions)) s.maxEpoch = Math.max(s.maxEpoch, lease.record.leaseTransitions);
   const changed = before === undefined || !sameRecord(before.record, lease.record);
   s.observed = lease;
+  // S1: a write of ours that was never answered has landed after all: the record is ours, not someone else's.
+  if (s.unanswered.some((r) => sameRecord(r, lease.record))) {
+    s.written = lease.record;
+    s.unanswered = [];
+  }
   if (changed) {
     // S1: the expiry of someone else's claim counts from the moment this pod saw it change.
     s.observedAt = now;
@@ -277,6 +289,8 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
   const s = d.state;
   const op = s.inflight!;
   s.inflight = undefined;
+  // A write that got no answer may still land (S1): remember it, so that seeing it later is seeing our own.
+  if (op.record && (op.aborted || (!outcome.ok && outcome.error === 'failed'))) s.unanswered = [...s.unanswered.slice(-(MAX_UNANSWERED - 1)), op.record];
   if (op.aborted) return; // abandoned (a loss, a stop): what it did is learned from the next observation
   const durationMs = now - op.startedAt;
   if (outcome.ok) {
@@ -434,6 +448,12 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   if (ownRecord) record.acquireTime = wallNow;
   request(d, { kind: 'acquire', op: 'update', record, base: current }, now);
 }
+
+/**
+ * Unanswered writes remembered. Only the most recent can still land in practice: each one is based on the
+ * resourceVersion its sender last saw, so once one lands the others conflict.
+ */
+const MAX_UNANSWERED = 8;
 
 function read(d: Decision, kind: 'read' | 'verify', now: number): void {
   request(d, { kind, op: 'get' }, now);

@@ -86,6 +86,34 @@ describe('Elector at the edges', () => {
     expect(b.events.filter((e) => e.type === 'acquired' && e.at < editedAt + timings.leaseDurationMs)).toEqual([]);
   });
 
+  it('a write that timed out but landed later is still this process\'s own: after an API freeze its writer takes the Lease back at once', async () => {
+    // Seen in the fault suite (api-freeze, default timings): the frozen API server carried out the leader's
+    // abandoned renew when it resumed. Every pod saw "a new record naming a" and waited a lease duration from
+    // then — a included, since it never heard that its write landed: 15 s more without a poller.
+    const { clock, store, add, leaders } = setup();
+    const a = add('a');
+    await clock.advanceAsync(0);
+    const b = add('b');
+    await clock.advanceAsync(3_000);
+    store.freeze();
+    const frozenAt = clock.now();
+    await clock.until(() => !a.elector.isLeader(), 20_000); // the renew deadline
+    await clock.advanceAsync(30_000 - (clock.now() - frozenAt));
+    expect(leaders()).toEqual([]);
+    const before = store.rv;
+    store.resume();
+    const resumedAt = clock.now();
+    await flush();
+    expect(store.rv).toBeGreaterThan(before); // one of a's abandoned writes landed, naming a
+    expect(store.record?.holderIdentity).toBe('a');
+    // a wrote that record: its worker was paused by a itself, so no one else's claim is in the way (S1).
+    await clock.until(() => leaders().length > 0, 40_000);
+    expect(clock.now() - resumedAt).toBeLessThan(timings.retryPeriodMs * 2.2 + 100);
+    expect(leaders()).toEqual(['a']);
+    // b saw a record change at the resume: it may not take over before a lease duration from then.
+    expect(b.events.filter((e) => e.type === 'acquired')).toEqual([]);
+  });
+
   it('item 3: the epoch never goes backwards, across deletion and recreation', async () => {
     const { clock, store, add } = setup();
     const a = add('a');

@@ -17,6 +17,11 @@ export class MemoryLease {
   /** Called before every call; a returned promise holds the call until it settles (to order races by hand). */
   hook: ((who: string, op: LockCall['op']) => Promise<void> | undefined) | undefined;
   readonly clock: FakeClock;
+  /**
+   * A frozen API server (SIGSTOP): every call hangs until its caller gives up, no watch event goes out, and the
+   * writes that arrived meanwhile are carried out, in order, when it resumes (nobody hears their answers).
+   */
+  private frozen: Array<() => void> | undefined;
 
   constructor(clock: FakeClock) {
     this.clock = clock;
@@ -34,6 +39,27 @@ export class MemoryLease {
 
   current(): ObservedLease | undefined {
     return this.record ? { record: { ...this.record }, resourceVersion: String(this.rv) } : undefined;
+  }
+
+  freeze(): void {
+    this.frozen ??= [];
+  }
+
+  /** Resumes a frozen server: the writes it took meanwhile land now (the first wins, the rest conflict). */
+  resume(): void {
+    const queued = this.frozen ?? [];
+    this.frozen = undefined;
+    for (const apply of queued) apply();
+  }
+
+  /** While frozen: queues `apply` for the resume, and fails the call when its caller aborts. */
+  async frozenCall(apply: () => void, signal: AbortSignal): Promise<never> {
+    this.frozen!.push(apply);
+    return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+  }
+
+  isFrozen(): boolean {
+    return this.frozen !== undefined;
   }
 
   /** A write from outside the election (kubectl edit, say). */
@@ -93,17 +119,20 @@ export class MemoryLock implements LeaseLock {
 
   async get(signal: AbortSignal): Promise<ObservedLease | undefined> {
     await this.gate('get', signal);
+    if (this.store.isFrozen()) return this.store.frozenCall(() => undefined, signal);
     return this.store.current();
   }
 
   async create(record: LeaderRecord, signal: AbortSignal): Promise<ObservedLease> {
     await this.gate('create', signal);
+    if (this.store.isFrozen()) return this.store.frozenCall(() => void (this.store.record ? undefined : this.store.write(record)), signal);
     if (this.store.record) throw new LockConflictError('already exists');
     return this.store.write(record);
   }
 
   async update(record: LeaderRecord, base: ObservedLease, signal: AbortSignal): Promise<ObservedLease> {
     await this.gate('update', signal);
+    if (this.store.isFrozen()) return this.store.frozenCall(() => void (this.store.record && String(this.store.rv) === base.resourceVersion ? this.store.write(record) : undefined), signal);
     const resourceVersion = base.resourceVersion;
     // As the real API server answers a lock that sends the uid it read: a deleted Lease is a conflict.
     if (!this.store.record) throw new LockConflictError('precondition failed: uid');

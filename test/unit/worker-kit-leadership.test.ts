@@ -204,6 +204,48 @@ describe('worker kit: leadership()', () => {
     expect(events).toHaveLength(1);
   });
 
+  it("once the switch fires, the backstop does not start the worker again before a fresher renewal", async () => {
+    // Seen in the fault suite (api-freeze): the API froze, the sidecar still answered "leader" with the old
+    // renewal; the switch paused one quick read before the deadline, and the backstop, judging the Lease fresh
+    // until the deadline itself, started the worker again for a new poll — the switch and the backstop disagreed.
+    const { sidecar, lead, calls } = await setup({ isLeader: true, deadManMs: 60_000, renewDeadlineMs: 1_000 });
+    await lead.ready;
+    expect(lead.isLeader()).toBe(true);
+    const fired: number[] = [];
+    lead.on('dead-man', () => fired.push(calls.length));
+    // Renewals stop (the API is frozen); the sidecar keeps answering that it leads.
+    const deadline = Date.parse(sidecar.renewedAt!) + 1_000;
+    await until(() => fired.length > 0, 2_000);
+    await until(() => !lead.isLeader(), 1_000);
+    while (Date.now() < deadline + 200) await new Promise((r) => setTimeout(r, 20));
+    expect(calls.slice(fired[0]).filter((c) => c === 'start>')).toEqual([]);
+    expect(fired).toHaveLength(1);
+    // A fresher renewal lets the backstop start it again.
+    sidecar.renewedAt = new Date().toISOString();
+    await until(() => lead.isLeader(), 1_000);
+  });
+
+  it('a start signal is not judged by a renewal read before it: a new leader does not trip the switch', async () => {
+    // Seen in the fault suite (api-kill): a standby's last answer carried the old leader's renewal from before
+    // the outage; when it won the Lease and got the start signal, the switch judged that old renewal, gave its
+    // quick read a deadline already past (1 ms), paused the new leader at once and started it a second later.
+    const stale = new Date(Date.now() - 5_000).toISOString();
+    const { sidecar, signals, lead, calls } = await setup({ isLeader: false, deadManMs: 60_000, renewDeadlineMs: 1_000, renewedAt: stale });
+    await lead.ready;
+    await new Promise((r) => setTimeout(r, 100)); // the backstop has read the stale renewal again
+    const fired: unknown[] = [];
+    lead.on('dead-man', (info) => fired.push(info));
+    // The sidecar has just acquired (a fresh renewal), then signals.
+    sidecar.isLeader = true;
+    sidecar.renewedAt = new Date().toISOString();
+    signals.emit('SIGUSR1');
+    await until(() => lead.isLeader(), 1_000);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(fired).toEqual([]);
+    expect(calls.filter((c) => c === 'pause>')).toEqual([]);
+    expect(lead.isLeader()).toBe(true);
+  });
+
   it('never starts on a Lease that has gone unrenewed for the renew deadline', async () => {
     const stale = new Date(Date.now() - 5_000).toISOString();
     const { lead, calls } = await setup({ isLeader: true, renewDeadlineMs: 1_000, renewedAt: stale });

@@ -95,6 +95,9 @@ export class Leadership extends EventEmitter {
   private wanted: 'running' | 'paused' = 'paused';
   /** Increments on every signal, so an answer from /leader older than a signal never overrides it. */
   private signalSeq = 0;
+  /** `signalSeq` of the last start signal, and when the last answer from /leader came (same counter). */
+  private startSeq = -1;
+  private statusSeq = -1;
   private applying: Promise<void> | undefined;
   private lastContact: number;
   private lastStatus: LeaderStatus | undefined;
@@ -204,6 +207,7 @@ export class Leadership extends EventEmitter {
 
   private signal(state: 'running' | 'paused'): void {
     this.signalSeq += 1;
+    if (state === 'running') this.startSeq = this.signalSeq;
     this.wanted = state;
     void this.apply();
   }
@@ -261,6 +265,7 @@ export class Leadership extends EventEmitter {
   private contact(status: LeaderStatus): void {
     this.lastContact = this.clock.now();
     this.lastStatus = status;
+    this.statusSeq = this.signalSeq;
     this.armDeadMan();
   }
 
@@ -277,10 +282,13 @@ export class Leadership extends EventEmitter {
     return Number.isFinite(renewed) ? renewed + s.timings.renewDeadlineMs : undefined;
   }
 
-  /** False once the Lease has gone unrenewed for the renew deadline (never false without timings). */
+  /**
+   * False from where the switch may fire — one quick read before the deadline — on (never false without
+   * timings): the backstop and the boot must not start what the switch paused until a fresher renewal.
+   */
   private leaseFresh(): boolean {
     const deadline = this.leaseDeadline();
-    return deadline === undefined || this.clock.wallClock() < deadline;
+    return deadline === undefined || this.clock.wallClock() < deadline - this.quickReadMs();
   }
 
   /** The bound of the switch's last quick read: a quarter of (lease duration − renew deadline), 50 ms to 1 s. */
@@ -311,7 +319,11 @@ export class Leadership extends EventEmitter {
     this.deadManTimer = undefined;
     if (!this.running || this.wanted === 'paused') return;
     if ((this.leaseDeadline() ?? deadline) > deadline) return this.armDeadMan();
-    const quickMs = Math.max(1, Math.min(this.quickReadMs(), deadline - this.clock.wallClock()));
+    // A renewal read before the last start signal says nothing of the Lease that signal came from (the sidecar
+    // signals right after writing a fresh renewal): the read then gets its whole bound, well inside that
+    // renewal's deadline. Otherwise it ends by the deadline, so the margin stays whole.
+    const beforeStart = this.statusSeq < this.startSeq;
+    const quickMs = beforeStart ? this.quickReadMs() : Math.max(1, Math.min(this.quickReadMs(), deadline - this.clock.wallClock()));
     try {
       this.contact(await this.api.leader(quickMs));
     } catch {
