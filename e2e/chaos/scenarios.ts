@@ -81,6 +81,30 @@ async function play(ctx: ScenarioContext, s: Scenario, body: () => Promise<Scena
   }
 }
 
+/** A staged world (see `stage`), with the pod that polls and another one. */
+interface Staged {
+  w: ChaosWorld;
+  /** The pod whose bot polls when the scenario begins. */
+  leader: SimPod;
+  /** The first other pod (every caller stages two pods or more). */
+  standby: SimPod;
+}
+
+/**
+ * The shape most scenarios share: stage `n` pods, `play` the fault and the verdict in `body`, then
+ * `cleanup` (what the fault needs undone, if anything) and tear the world down.
+ */
+async function onStage(ctx: ScenarioContext, s: Scenario, n: number, body: (x: Staged) => Promise<ScenarioResult>, cleanup?: () => Promise<void>): Promise<ScenarioResult> {
+  const { w, pods } = await stage(ctx, s, n);
+  return play(ctx, s, () => {
+    const leader = w.poller()!;
+    return body({ w, leader, standby: pods.find((p) => p !== leader)! });
+  }, async () => {
+    await cleanup?.();
+    await w.teardown();
+  });
+}
+
 const base = (s: Scenario, ctx: ScenarioContext) => ({ id: s.id, title: s.title, rules: s.rules, timings: ctx.timings });
 const secs = (ms: number) => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 
@@ -137,11 +161,8 @@ function apiOutage(kind: 'freeze' | 'kill'): Scenario {
       const server = ctx.server;
       if (!server) throw new Error(`${s.id} needs its own API server`);
       const t = ctx.timings;
-      const { w } = await stage(ctx, s, 3);
-      return play(ctx, s, async () => {
-        const leader = w.poller()!;
-        w.burst(ctx.burst);
-        await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+      return onStage(ctx, s, 3, async ({ w, leader }) => {
+        await w.burstInHand(leader, ctx.burst);
         const outMs = kind === 'freeze' ? t.leaseDurationMs + 10_000 : t.renewDeadlineMs + 5_000;
         const faultAt = w.mark(kind === 'freeze' ? 'SIGSTOP kube-apiserver' : 'stop kube-apiserver');
         if (kind === 'freeze') server.signalApiServer('SIGSTOP');
@@ -180,7 +201,6 @@ function apiOutage(kind: 'freeze' | 'kill'): Scenario {
         } catch {
           await server.startApiServer().catch(() => undefined);
         }
-        await w.teardown();
       });
     },
   };
@@ -273,12 +293,8 @@ function leaseHolderEdit(to: 'standby' | 'ghost'): Scenario {
     rules: 'S1, S2',
     run: async (ctx) => {
       const t = ctx.timings;
-      const { w, pods } = await stage(ctx, s, 2);
-      return play(ctx, s, async () => {
-        const leader = w.poller()!;
-        const standby = pods.find((p) => p !== leader)!;
-        w.burst(ctx.burst);
-        await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+      return onStage(ctx, s, 2, async ({ w, leader, standby }) => {
+        await w.burstInHand(leader, ctx.burst);
         const before = (await readLease(w))?.spec?.leaseTransitions ?? 0;
         const name = to === 'standby' ? standby.opts.name : `${w.lease}-ghost`;
         const editAt = await editLease(w, (spec) => {
@@ -301,7 +317,7 @@ function leaseHolderEdit(to: 'standby' | 'ghost'): Scenario {
         return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `${fmt(editAt + t.leaseDurationMs - (oldEnd ?? editAt))} … ${fmt(latest - (oldEnd ?? editAt))}` }, w.started, [
           `new poller ${next ? `${next.name} ${fmt(next.mono - editAt)} after the edit` : 'none'}; Lease history ${w.recorder.history()}`,
         ]);
-      }, () => w.teardown());
+      });
     },
   };
   return s;
@@ -316,17 +332,14 @@ const leaseDeleted: Scenario = {
   run: async (ctx) => {
     const s = leaseDeleted;
     const t = ctx.timings;
-    const { w } = await stage(ctx, s, 2);
-    return play(ctx, s, async () => {
+    return onStage(ctx, s, 2, async ({ w, leader: first }) => {
       // One rolling handoff first, so that the epoch is above 0 and a fall can show.
-      const first = w.poller()!;
       await w.addReadyPod();
       await first.terminate();
       w.mark(`handoff from ${first.opts.name}`);
       const leader = await w.waitPoller(`${s.id}: a bot polls after the handoff`);
       await sleep(1000);
-      w.burst(ctx.burst);
-      await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+      await w.burstInHand(leader, ctx.burst);
       const before = (await readLease(w))?.spec?.leaseTransitions ?? 0;
       const api = await leaseApi(w);
       const delAt = now();
@@ -347,7 +360,7 @@ const leaseDeleted: Scenario = {
         check('the leader kept polling', gap === undefined, gap === undefined ? 'no gap' : fmt(gap.ms), 'no gap'),
       ];
       return result(base(s, ctx), a, checks, { ms: gap?.ms ?? 0, bound: '= 0 ms' }, w.started, [`Lease history ${w.recorder.history()}`]);
-    }, () => w.teardown());
+    });
   },
 };
 
@@ -360,15 +373,12 @@ const leaseDuration: Scenario = {
   run: async (ctx) => {
     const s = leaseDuration;
     const t = ctx.timings;
-    const { w } = await stage(ctx, s, 2);
-    return play(ctx, s, async () => {
-      const leader = w.poller()!;
+    return onStage(ctx, s, 2, async ({ w, leader }) => {
       const own = t.leaseDurationMs / 1000;
       const checks: Check[] = [];
       const firstEdit = now();
       for (const seconds of [1, 3600]) {
-        w.burst(ctx.burst);
-        await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+        await w.burstInHand(leader, ctx.burst);
         const editAt = await editLease(w, (spec) => {
           spec.leaseDurationSeconds = seconds;
         });
@@ -385,7 +395,7 @@ const leaseDuration: Scenario = {
       checks.push(check('the leader kept polling', gap === undefined, gap === undefined ? 'no gap' : fmt(gap.ms), 'no gap'));
       checks.push(check('holder unchanged', holders.size <= 1 && (holders.size === 0 || holders.has(leader.opts.name)), [...holders].join(', ') || leader.opts.name, leader.opts.name));
       return result(base(s, ctx), a, checks, { ms: gap?.ms ?? 0, bound: '= 0 ms' }, w.started, [`Lease history ${w.recorder.history()}`]);
-    }, () => w.teardown());
+    });
   },
 };
 
@@ -402,9 +412,7 @@ const sidecarFreeze: Scenario = {
   run: async (ctx) => {
     const s = sidecarFreeze;
     const t = ctx.timings;
-    const { w } = await stage(ctx, s, 2);
-    return play(ctx, s, async () => {
-      const leader = w.poller()!;
+    return onStage(ctx, s, 2, async ({ w, leader }) => {
       const freezeMs = t.leaseDurationMs + 5000;
       const freezeAt = w.mark(`SIGSTOP ${leader.opts.name}'s sidecar`);
       leader.sidecar!.kill('SIGSTOP');
@@ -445,7 +453,7 @@ const sidecarFreeze: Scenario = {
           `last batch before the switch: ${inHand && inHand.type === 'end' ? inHand.updateIds.length : 0} updates (${inHand && inHand.type === 'end' ? fmt(inHand.updateIds.length * ctx.handlerMs) : '-'} of work)`,
         ],
       );
-    }, () => w.teardown());
+    });
   },
 };
 
@@ -464,12 +472,8 @@ const workerKilled: Scenario = {
   rules: 'L1',
   run: async (ctx) => {
     const s = workerKilled;
-    const { w, pods } = await stage(ctx, s, 2);
-    return play(ctx, s, async () => {
-      const leader = w.poller()!;
-      const standby = pods.find((p) => p !== leader)!;
-      w.burst(ctx.burst);
-      await w.batchInHand(leader, Math.floor(ctx.burst * 0.75), now() - 100);
+    return onStage(ctx, s, 2, async ({ w, leader, standby }) => {
+      await w.burstInHand(leader, ctx.burst);
       const diedAt = await w.killWorker(leader);
       w.mark(`SIGKILL ${leader.opts.name}'s bot`);
       await sleep(10_000);
@@ -484,7 +488,7 @@ const workerKilled: Scenario = {
         check("standby's bot polls within grace + 1 s (L1)", takeover !== undefined && takeover.mono - diedAt <= bound, fmt(takeover === undefined ? undefined : takeover.mono - diedAt), `≤ ${fmt(bound)} after the death`),
       ];
       return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(bound)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
-    }, () => w.teardown());
+    });
   },
 };
 
@@ -500,10 +504,7 @@ const workerCrashLoop: Scenario = {
   rules: 'L1',
   run: async (ctx) => {
     const s = workerCrashLoop;
-    const { w, pods } = await stage(ctx, s, 2);
-    return play(ctx, s, async () => {
-      const leader = w.poller()!;
-      const standby = pods.find((p) => p !== leader)!;
+    return onStage(ctx, s, 2, async ({ w, leader, standby }) => {
       const death1 = await w.killWorker(leader);
       w.mark('crash 1; restarted at once');
       w.restartWorker(leader);
@@ -531,7 +532,7 @@ const workerCrashLoop: Scenario = {
         check('the crash-looping pod never polls again', laterStarts.length === 0, String(laterStarts.length), '= 0'),
       ];
       return result(base(s, ctx), a, checks, { ms: longestGapIn(a, death2)?.ms, bound: `≤ ${fmt(bound)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
-    }, () => w.teardown());
+    });
   },
 };
 
@@ -652,8 +653,7 @@ const labelPatchFails: Scenario = {
       const b = await w.addReadyPod();
       w.startLoad();
       await sleep(2000);
-      w.burst(ctx.burst);
-      await w.batchInHand(a0, Math.floor(ctx.burst * 0.75), now() - 100);
+      await w.burstInHand(a0, ctx.burst);
       const bound = t.pauseAckTimeoutMs + requestTimeoutMs(t);
       const pid = a0.sidecar!.pid!;
       const sigtermAt = w.mark(`SIGTERM ${a0.opts.name}`);

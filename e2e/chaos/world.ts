@@ -196,6 +196,15 @@ export class ChaosWorld {
     for (let i = 0; i < n; i++) this.double.inject(`burst #${i + 1}`, { token: this.token });
   }
 
+  /**
+   * A burst of `n` updates, then waits until `pod` holds a batch of at least ¾ of it: the fault that follows
+   * comes with work in hand. Returns the batch's size.
+   */
+  async burstInHand(pod: SimPod, n: number): Promise<number> {
+    this.burst(n);
+    return this.batchInHand(pod, Math.floor(n * 0.75), now() - 100);
+  }
+
   /** Waits until the ledger shows a batch of at least `n` updates delivered to `pod` after `since`. */
   async batchInHand(pod: SimPod, n: number, since: number, timeoutMs = 15_000): Promise<number> {
     let size = 0;

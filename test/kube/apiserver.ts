@@ -1,7 +1,7 @@
 // A real Kubernetes API server on loopback: etcd + kube-apiserver built from their Go modules,
 // TLS from a generated CA, RBAC on, an admin token, and ServiceAccount tokens through the
 // TokenRequest API. No controller-manager and no kubelet run: tests play those parts themselves.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { request } from 'node:https';
@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ensureKubeBinaries, type KubeBinaries } from './binaries.ts';
+import { kubeconfig } from './kubeconfig.ts';
+import { Pki } from './pki.ts';
 
 /** What a test needs to reach the API server; serialisable, so vitest's globalSetup can `provide` it. */
 export interface KubeEndpoint {
@@ -38,53 +40,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function openssl(args: string[], cwd: string): void {
-  try {
-    execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('baton tests: `openssl` was not found; it makes the test API server\'s certificates. Install it: apt-get install openssl', { cause: err });
-    }
-    throw err;
-  }
-}
-
-/** A CA, a serving certificate for 127.0.0.1/localhost, and the ServiceAccount token signing key. */
+/** A CA, a serving certificate for loopback and the `kubernetes` Service, and the ServiceAccount token signing key. */
 function makePki(dir: string): void {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=baton-test-ca'], dir);
-  writeFileSync(
-    join(dir, 'server.ext'),
-    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
-      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1\n',
-  );
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=kube-apiserver'], dir);
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext'], dir);
-  openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key'], dir);
-  openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
+  const pki = new Pki(dir, { caSubject: '/CN=baton-test-ca', days: 2, algorithm: 'rsa' });
+  pki.apiServer('server', ['10.0.0.1']); // the first address of --service-cluster-ip-range
+  pki.serviceAccountKey();
 }
 
 export function kubeconfigYaml(server: string, caData: string, token: string, user = 'admin', namespace = 'default'): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: test',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority-data: ${caData}`,
-    'users:',
-    `- name: ${user}`,
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: test',
-    '  context:',
-    '    cluster: test',
-    `    user: ${user}`,
-    `    namespace: ${namespace}`,
-    'current-context: test',
-    '',
-  ].join('\n');
+  return kubeconfig({ server, name: 'test', ca: { data: caData }, user, auth: { token }, namespace });
 }
 
 /** One etcd + kube-apiserver pair. `stopApiServer`/`startApiServer` let fault tests take the API away and bring it back. */

@@ -1,8 +1,16 @@
 // Fakes for the election's unit tests: an in-memory Lease
-// with optimistic concurrency, failure injection and a simulated watch.
+// with optimistic concurrency, failure injection and a simulated watch; and a whole Sidecar on it
+// with a fake worker (`sidecarWithFakes`).
+import { pino } from 'pino';
 import { FakeClock } from './fake-clock.ts';
+import { StubSource } from './worker-fakes.ts';
+import { Elector } from '../../src/election/elector.ts';
 import { LockConflictError, type LeaseLock } from '../../src/election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../../src/election/record.ts';
+import { BatonMetrics } from '../../src/metrics.ts';
+import { PauseTracker } from '../../src/pause-tracker.ts';
+import { Sidecar } from '../../src/sidecar.ts';
+import { WorkerController } from '../../src/worker/controller.ts';
 
 export type LockCall = { who: string; op: 'get' | 'create' | 'update'; at: number };
 
@@ -139,4 +147,77 @@ export class MemoryLock implements LeaseLock {
     if (String(this.store.rv) !== resourceVersion) throw new LockConflictError('conflict');
     return this.store.write(record);
   }
+}
+
+/** The Lease timings of every `sidecarWithFakes` pod. */
+export const sidecarTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+export interface SidecarFakesOptions {
+  /** The Lease the pod competes for; its clock is the pod's clock. */
+  store: MemoryLease;
+  identity: string;
+  /** The pid of the worker the pod finds at once. */
+  pid: number;
+  /** Whether that worker has installed its signal handlers (default true). */
+  handlers?: boolean;
+  /** The elector's grace for a vanished worker (default: the elector's). */
+  workerGraceMs?: number;
+  /** The sidecar's request timeout (default: the sidecar's). */
+  requestTimeoutMs?: number;
+  /** Where every log line goes, at level debug, as pino writes it (one JSON line a call); default: no logs. */
+  logSink?: (line: string) => void;
+  /** Called after each signal sent to the worker is recorded (a worker that confirms its pauses, say). */
+  onSignal?: (signal: string, sidecar: Sidecar) => void;
+}
+
+export type SignalSent = { pid: number; signal: string; at: number };
+
+/**
+ * One pod with a fake clock: a started Sidecar on `store` (a real Elector, WorkerController, PauseTracker and
+ * metrics) whose worker is a `StubSource` process and whose signals, pod labels and Event reasons are recorded.
+ */
+export function sidecarWithFakes(o: SidecarFakesOptions) {
+  const { store, identity } = o;
+  const clock = store.clock;
+  const source = new StubSource();
+  source.worker(o.pid, o.handlers ?? true);
+  const kills: SignalSent[] = [];
+  const worker = new WorkerController({
+    finder: source,
+    clock,
+    scanIntervalMs: 500,
+    kill: (pid, signal) => {
+      kills.push({ pid, signal, at: clock.now() });
+      o.onSignal?.(signal, sidecar);
+    },
+  });
+  const elector = new Elector({ ...sidecarTimings, workerGraceMs: o.workerGraceMs, identity, lock: store.lockFor(identity), clock, random: () => 0.5 });
+  store.watch((lease) => elector.observe(lease));
+  const metrics = new BatonMetrics({ defaultMetrics: false });
+  const labels: string[] = [];
+  const events: string[] = [];
+  const pauses = new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 });
+  const logger = o.logSink ? pino({ level: 'debug' }, { write: o.logSink }) : pino({ level: 'silent' });
+  // Declared after the worker, whose kill function (called only once started) refers to it.
+  const sidecar: Sidecar = new Sidecar({
+    identity,
+    leaseName: 'bot',
+    namespace: 'ns',
+    leaseDurationMs: sidecarTimings.leaseDurationMs,
+    requestTimeoutMs: o.requestTimeoutMs,
+    clock,
+    logger,
+    metrics,
+    elector,
+    worker,
+    pauses,
+    api: { problem: () => undefined },
+    reporters: { label: (r) => labels.push(r), event: (_t, reason) => events.push(reason) },
+  });
+  sidecar.start();
+  /** The baton_leader gauge as /metrics shows it. */
+  const leaderGauge = async () => Number(/^baton_leader (\d)$/m.exec(await metrics.text())?.[1]);
+  /** The SIGUSR1s (start polling) sent so far. */
+  const starts = () => kills.filter((k) => k.signal === 'SIGUSR1');
+  return { sidecar, elector, worker, source, pauses, metrics, kills, starts, labels, events, leaderGauge };
 }

@@ -1,59 +1,45 @@
 // Regression tests for the edges of issue 9 at the sidecar level (items 4, 5, 8 and 9): each one failed
 // on the sidecar before the one-decider rebuild.
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { Elector } from '../../src/election/elector.ts';
-import { BatonMetrics } from '../../src/metrics.ts';
-import { PauseTracker } from '../../src/pause-tracker.ts';
-import { Sidecar } from '../../src/sidecar.ts';
-import { WorkerController } from '../../src/worker/controller.ts';
-import { MemoryLease } from './election-fakes.ts';
+import { MemoryLease, sidecarWithFakes } from './election-fakes.ts';
 import { FakeClock, flush } from './fake-clock.ts';
-import { StubSource } from './worker-fakes.ts';
 
-const timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 const WORKER_GRACE_MS = 5_000;
 
-function pod(store: MemoryLease, clock: FakeClock, identity: string, pid: number) {
-  const source = new StubSource();
-  source.worker(pid, true);
-  const kills: Array<{ pid: number; signal: string; at: number }> = [];
-  const worker = new WorkerController({ finder: source, clock, scanIntervalMs: 500, kill: (p, signal) => void kills.push({ pid: p, signal, at: clock.now() }) });
-  const elector = new Elector({ ...timings, workerGraceMs: WORKER_GRACE_MS, identity, lock: store.lockFor(identity), clock, random: () => 0.5 });
-  store.watch((lease) => elector.observe(lease));
-  const metrics = new BatonMetrics({ defaultMetrics: false });
-  const labels: string[] = [];
-  const events: string[] = [];
-  const pauses = new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 });
-  const sidecar = new Sidecar({
-    identity,
-    leaseName: 'bot',
-    namespace: 'ns',
-    leaseDurationMs: timings.leaseDurationMs,
-    requestTimeoutMs: 5_000,
-    clock,
-    logger: pino({ level: 'silent' }),
-    metrics,
-    elector,
-    worker,
-    pauses,
-    api: { problem: () => undefined },
-    reporters: { label: (r) => labels.push(r), event: (_t, reason) => events.push(reason) },
-  });
-  sidecar.start();
-  const leaderGauge = async () => Number(/^baton_leader (\d)$/m.exec(await metrics.text())?.[1]);
-  const starts = () => kills.filter((k) => k.signal === 'SIGUSR1');
-  return { sidecar, elector, worker, kills, starts, labels, events, source, pauses, leaderGauge };
+type Pod = ReturnType<typeof pod>;
+
+function pod(store: MemoryLease, identity: string, pid: number) {
+  return sidecarWithFakes({ store, identity, pid, workerGraceMs: WORKER_GRACE_MS, requestTimeoutMs: 5_000 });
+}
+
+/** Pod a takes the Lease. */
+async function leader() {
+  const clock = new FakeClock(0);
+  const store = new MemoryLease(clock);
+  const a = pod(store, 'a', 100);
+  await clock.advanceAsync(600);
+  return { clock, store, a };
+}
+
+/** Pod a takes the Lease; then pod b joins and `standbyAfterMs` more pass. */
+async function leaderAndStandby(standbyAfterMs: number) {
+  const world = await leader();
+  const b = pod(world.store, 'b', 200);
+  await world.clock.advanceAsync(standbyAfterMs);
+  return { ...world, b };
+}
+
+/** The leader `p` is told to terminate and its worker confirms the pause at once; resolves when the handoff has ended. */
+async function handOverConfirmed(clock: FakeClock, p: Pod): Promise<void> {
+  const handoff = p.sidecar.handOver('SIGTERM');
+  await clock.advanceAsync(0);
+  p.sidecar.confirmPause(p.sidecar.status().pause.id);
+  await handoff;
 }
 
 describe('Sidecar at the edges', () => {
   it('item 4 (L1): a leader whose worker is gone steps aside after the grace; the standby\'s worker runs within grace + 1 s', async () => {
-    const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
-    await clock.advanceAsync(600);
-    const b = pod(store, clock, 'b', 200);
-    await clock.advanceAsync(2_000);
+    const { clock, a, b } = await leaderAndStandby(2_000);
     expect(a.sidecar.status().isLeader).toBe(true);
     a.source.current = undefined; // the bot container died
     const diedAt = clock.now();
@@ -71,12 +57,7 @@ describe('Sidecar at the edges', () => {
   });
 
   it('item 4 (L1): a plain worker restart within the grace keeps the leader', async () => {
-    const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
-    await clock.advanceAsync(600);
-    const b = pod(store, clock, 'b', 200);
-    await clock.advanceAsync(2_000);
+    const { clock, a, b } = await leaderAndStandby(2_000);
     a.source.current = undefined;
     await clock.advanceAsync(2_000);
     a.source.worker(101, true);
@@ -87,19 +68,11 @@ describe('Sidecar at the edges', () => {
   });
 
   it('item 5 (L2): SIGTERM during an in-flight acquire: the worker is never started and the Lease ends released', async () => {
-    const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
-    await clock.advanceAsync(600);
-    const b = pod(store, clock, 'b', 200);
-    await clock.advanceAsync(600);
+    const { clock, store, a, b } = await leaderAndStandby(600);
     let letGo: () => void = () => undefined;
     const held = new Promise<void>((r) => (letGo = r));
     store.hook = (who, op) => (who === 'b' && op === 'update' ? held : undefined);
-    const handoff = a.sidecar.handOver('SIGTERM');
-    await clock.advanceAsync(0);
-    a.sidecar.confirmPause(a.sidecar.status().pause.id);
-    await handoff;
+    await handOverConfirmed(clock, a);
     await flush();
     // b has seen the release and its acquire is in flight: now b is told to terminate.
     expect(store.calls.filter((c) => c.who === 'b' && c.op === 'update')).toHaveLength(1);
@@ -115,17 +88,9 @@ describe('Sidecar at the edges', () => {
   });
 
   it('item 5 (L2): SIGTERM during an acquire whose answer never comes: the handoff still ends', async () => {
-    const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
-    await clock.advanceAsync(600);
-    const b = pod(store, clock, 'b', 200);
-    await clock.advanceAsync(600);
+    const { clock, store, a, b } = await leaderAndStandby(600);
     store.hook = (who, op) => (who === 'b' && op === 'update' ? new Promise<void>(() => undefined) : undefined);
-    const handoff = a.sidecar.handOver('SIGTERM');
-    await clock.advanceAsync(0);
-    a.sidecar.confirmPause(a.sidecar.status().pause.id);
-    await handoff;
+    await handOverConfirmed(clock, a);
     let bDone = false;
     void b.sidecar.handOver('SIGTERM').then(() => (bDone = true));
     await clock.advanceAsync(20_000);
@@ -134,25 +99,16 @@ describe('Sidecar at the edges', () => {
   });
 
   it('item 8 (C2): a handoff whose release cannot be written still reports the end of leadership as an Event', async () => {
-    const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
-    await clock.advanceAsync(600);
+    const { clock, store, a } = await leader();
     store.failing.set('a', 'error');
-    const handoff = a.sidecar.handOver('SIGTERM');
-    await clock.advanceAsync(0);
-    a.sidecar.confirmPause(a.sidecar.status().pause.id);
-    await handoff;
+    await handOverConfirmed(clock, a);
     expect(a.events).toEqual(['LeaderElected', 'LeaderLost']);
     expect(a.labels.at(-1)).toBe('standby');
     expect(await a.leaderGauge()).toBe(0);
   });
 
   it('item 9 (L4): /healthz fails when an election step has been unsettled for longer than twice the request timeout', async () => {
-    const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
-    await clock.advanceAsync(600);
+    const { clock, store, a } = await leader();
     expect(a.sidecar.health()).toEqual({ healthy: true });
     store.failing.set('a', 'stuck'); // a request that never settles, not even when aborted
     await clock.advanceAsync(9_000);
@@ -164,10 +120,7 @@ describe('Sidecar at the edges', () => {
   });
 
   it('item 9 (L4): a standby that merely cannot reach the API is healthy', async () => {
-    const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
-    await clock.advanceAsync(600);
+    const { clock, store, a } = await leader();
     store.failing.set('a', 'hang');
     await clock.advanceAsync(60_000);
     expect(a.sidecar.health()).toEqual({ healthy: true });

@@ -1,60 +1,26 @@
 // The sidecar's orchestration with a fake clock: the order of pause, wait and release; pausing first
 // on a loss; and invariant 6 — /leader, the label, the metric and the Events agree at every step.
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { Elector } from '../../src/election/elector.ts';
-import { BatonMetrics } from '../../src/metrics.ts';
-import { PauseTracker } from '../../src/pause-tracker.ts';
-import { Sidecar } from '../../src/sidecar.ts';
-import { WorkerController } from '../../src/worker/controller.ts';
-import { MemoryLease } from './election-fakes.ts';
+import { MemoryLease, sidecarWithFakes } from './election-fakes.ts';
 import { FakeClock } from './fake-clock.ts';
-import { StubSource } from './worker-fakes.ts';
 
-const timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
-
-function pod(store: MemoryLease, clock: FakeClock, identity: string, pid: number, handlers = true) {
-  const source = new StubSource();
-  source.worker(pid, handlers);
-  const kills: Array<{ pid: number; signal: string; at: number }> = [];
-  const worker = new WorkerController({ finder: source, clock, scanIntervalMs: 500, kill: (p, signal) => void kills.push({ pid: p, signal, at: clock.now() }) });
-  const elector = new Elector({ ...timings, identity, lock: store.lockFor(identity), clock, random: () => 0.5 });
-  store.watch((lease) => elector.observe(lease));
-  const metrics = new BatonMetrics({ defaultMetrics: false });
-  const labels: string[] = [];
-  const events: string[] = [];
-  const pauses = new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 });
-  const sidecar = new Sidecar({
-    identity,
-    leaseName: 'bot',
-    namespace: 'ns',
-    leaseDurationMs: timings.leaseDurationMs,
-    clock,
-    logger: pino({ level: 'silent' }),
-    metrics,
-    elector,
-    worker,
-    pauses,
-    api: { problem: () => undefined },
-    reporters: { label: (r) => labels.push(r), event: (_t, reason) => events.push(reason) },
-  });
-  sidecar.start();
-  const leaderGauge = async () => Number(/^baton_leader (\d)$/m.exec(await metrics.text())?.[1]);
+function pod(store: MemoryLease, identity: string, pid: number, handlers = true) {
+  const p = sidecarWithFakes({ store, identity, pid, handlers });
   /** Invariant 6 at this instant. */
   const agree = async () => {
-    const s = sidecar.status();
-    expect(labels.at(-1)).toBe(s.isLeader ? 'leader' : 'standby');
-    expect(await leaderGauge()).toBe(s.isLeader ? 1 : 0);
-    expect(worker.status().desired).toBe(s.isLeader ? 'running' : 'paused');
+    const s = p.sidecar.status();
+    expect(p.labels.at(-1)).toBe(s.isLeader ? 'leader' : 'standby');
+    expect(await p.leaderGauge()).toBe(s.isLeader ? 1 : 0);
+    expect(p.worker.status().desired).toBe(s.isLeader ? 'running' : 'paused');
   };
-  return { sidecar, elector, worker, kills, labels, events, source, agree, pauses };
+  return { ...p, agree };
 }
 
 describe('Sidecar', () => {
   it('starts the worker on acquiring, and every report agrees', async () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
+    const a = pod(store, 'a', 100);
     await clock.advanceAsync(600);
     expect(a.sidecar.status()).toMatchObject({ isLeader: true, holder: 'a', epoch: 0, lease: { name: 'bot', namespace: 'ns' } });
     expect(a.kills.map((k) => k.signal)).toEqual(['SIGUSR2', 'SIGUSR1']); // paused when found, then started
@@ -66,9 +32,9 @@ describe('Sidecar', () => {
   it('hands over: pause, wait for the confirmation, release; the standby starts only after the confirmation', async () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
+    const a = pod(store, 'a', 100);
     await clock.advanceAsync(600);
-    const b = pod(store, clock, 'b', 200);
+    const b = pod(store, 'b', 200);
     await clock.advanceAsync(600);
     expect(a.sidecar.confirmPause(0)).toBe('not-paused');
 
@@ -103,9 +69,9 @@ describe('Sidecar', () => {
   it('a standby hands over at once: nothing to wait for', async () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock);
-    pod(store, clock, 'a', 100);
+    pod(store, 'a', 100);
     await clock.advanceAsync(600);
-    const b = pod(store, clock, 'b', 200);
+    const b = pod(store, 'b', 200);
     await clock.advanceAsync(600);
     let done = false;
     void b.sidecar.handOver('deletion').then(() => (done = true));
@@ -117,9 +83,9 @@ describe('Sidecar', () => {
   it('pauses the worker the moment leadership is lost, before a standby could start', async () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
+    const a = pod(store, 'a', 100);
     await clock.advanceAsync(600);
-    const b = pod(store, clock, 'b', 200);
+    const b = pod(store, 'b', 200);
     await clock.advanceAsync(600);
     store.failing.set('a', 'error');
     await clock.until(() => !a.sidecar.status().isLeader, 20_000);
@@ -135,7 +101,7 @@ describe('Sidecar', () => {
   it('is not Ready while the worker has no handlers, and says so; never depends on leadership', async () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100, false);
+    const a = pod(store, 'a', 100, false);
     await clock.advanceAsync(600);
     const r = a.sidecar.readiness();
     expect(r.ready).toBe(false);
@@ -151,7 +117,7 @@ describe('Sidecar', () => {
   it('reports itself stuck only when a leader has not renewed for longer than the lease duration', async () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
+    const a = pod(store, 'a', 100);
     await clock.advanceAsync(600);
     expect(a.sidecar.health()).toEqual({ healthy: true });
     store.failing.set('a', 'hang');

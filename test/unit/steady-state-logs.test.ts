@@ -3,17 +3,9 @@
 // or above; a change must log one line. Two pods on one Lease, workers that confirm every pause signal
 // (as the worker kit does), a fake clock through many resync periods, every log line captured.
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { Elector } from '../../src/election/elector.ts';
-import { BatonMetrics } from '../../src/metrics.ts';
-import { PauseTracker } from '../../src/pause-tracker.ts';
-import { Sidecar } from '../../src/sidecar.ts';
-import { WorkerController } from '../../src/worker/controller.ts';
-import { MemoryLease } from './election-fakes.ts';
+import { MemoryLease, sidecarWithFakes } from './election-fakes.ts';
 import { FakeClock } from './fake-clock.ts';
-import { StubSource } from './worker-fakes.ts';
 
-const timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 const RESYNC_MS = 30_000; // the WorkerController's default, which the real sidecar uses
 
 interface Line {
@@ -27,54 +19,33 @@ interface Line {
 
 const INFO = 30;
 
-function pod(store: MemoryLease, clock: FakeClock, identity: string, pid: number) {
+function pod(store: MemoryLease, identity: string, pid: number) {
   const lines: Line[] = [];
-  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
-  const source = new StubSource();
-  source.worker(pid, true);
-  const signals: string[] = [];
-  const worker = new WorkerController({
-    finder: source,
-    clock,
-    kill: (_pid, signal) => {
-      signals.push(signal);
-      // The worker kit confirms every pause signal it gets, re-sent ones included, with the id /leader shows.
+  const p = sidecarWithFakes({
+    store,
+    identity,
+    pid,
+    logSink: (s) => void lines.push(JSON.parse(s) as Line),
+    // The worker kit confirms every pause signal it gets, re-sent ones included, with the id /leader shows.
+    onSignal: (signal, sidecar) => {
       if (signal === 'SIGUSR2') queueMicrotask(() => sidecar.confirmPause(sidecar.status().pause.id));
     },
   });
-  const elector = new Elector({ ...timings, identity, lock: store.lockFor(identity), clock, random: () => 0.5 });
-  store.watch((lease) => elector.observe(lease));
-  // Declared after the worker, whose kill function (called only once started) refers to it.
-  const sidecar: Sidecar = new Sidecar({
-    identity,
-    leaseName: 'bot',
-    namespace: 'ns',
-    leaseDurationMs: timings.leaseDurationMs,
-    clock,
-    logger,
-    metrics: new BatonMetrics({ defaultMetrics: false }),
-    elector,
-    worker,
-    pauses: new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 }),
-    api: { problem: () => undefined },
-    reporters: {},
-  });
-  sidecar.start();
   /** The lines logged since `mark()`. */
   let from = 0;
   const mark = () => void (from = lines.length);
   const since = () => lines.slice(from);
   const shown = (ls: Line[]) => ls.map((l) => `${l.level} ${l.msg}`).join('\n');
-  return { sidecar, lines, signals, mark, since, shown };
+  return { sidecar: p.sidecar, lines, signals: p.kills, mark, since, shown };
 }
 
 describe('steady state logs nothing at info; a change logs one line', () => {
   it('a leader and a standby whose workers confirm every pause, through 10 resync periods', async () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock);
-    const a = pod(store, clock, 'a', 100);
+    const a = pod(store, 'a', 100);
     await clock.advanceAsync(1_000);
-    const b = pod(store, clock, 'b', 200);
+    const b = pod(store, 'b', 200);
     await clock.advanceAsync(1_000);
     expect(a.sidecar.status().isLeader).toBe(true);
     expect(b.sidecar.status().isLeader).toBe(false);
@@ -115,7 +86,7 @@ describe('steady state logs nothing at info; a change logs one line', () => {
   it('a worker that confirms the same pause three times: the first is one info line, the repeats are debug', () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock);
-    const p = pod(store, clock, 'a', 100);
+    const p = pod(store, 'a', 100);
     p.mark();
     const id = p.sidecar.status().pause.id;
     p.sidecar.confirmPause(id);
