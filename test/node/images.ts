@@ -269,15 +269,17 @@ export async function ensureImages(log: Log = stderr): Promise<Images> {
     await b.stream(['bud', '--pull=never', '--isolation', 'chroot', '--format', 'oci', '--build-arg', `NODE_IMAGE=${NODE_BUILD_IMAGE}`, '--build-arg', `BASE_IMAGE=${NODE_BASE_IMAGE}`, '-t', name, '-f', 'Dockerfile', '.'], logFile);
     b.push(name, archive);
   }, log);
-  const botHash = inputsHash(['e2e/bots', 'src', 'package.json', 'test/node/images.ts'], [nv]);
+  const botHash = inputsHash(['e2e/bots', 'packages/baton-worker/src', 'packages/baton-worker/package.json', 'package.json', 'test/node/images.ts'], [nv]);
   const bot = await cachedArchive('bot', botHash, 'the sample bot image', async (archive, b) => {
     bases(b);
     const app = mkdtempSync(join(tmpdir(), 'baton-bot-'));
     try {
-      // The bot runs from source (Node 24 strips the types): e2e/bots/bot.ts imports src/worker-kit.
+      // The bot runs from source (Node 24 strips the types): e2e/bots/bot.ts imports the worker kit's source
+      // (packages/baton-worker/src), which imports nothing else.
       mkdirSync(join(app, 'app/e2e'), { recursive: true });
       cpSync(join(repoRoot, 'e2e/bots'), join(app, 'app/e2e/bots'), { recursive: true });
-      cpSync(join(repoRoot, 'src'), join(app, 'app/src'), { recursive: true });
+      cpSync(join(repoRoot, 'packages/baton-worker/src'), join(app, 'app/packages/baton-worker/src'), { recursive: true });
+      cpSync(join(repoRoot, 'packages/baton-worker/package.json'), join(app, 'app/packages/baton-worker/package.json'));
       writeFileSync(join(app, 'app/package.json'), '{ "name": "baton-sample-bot", "private": true, "type": "module" }\n');
       const c = b.sync(['from', '--pull=never', NODE_BASE_IMAGE]);
       b.sync(['copy', c, `${app}/`, '/']);
