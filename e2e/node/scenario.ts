@@ -179,7 +179,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       '    # The double tells pollers apart by the first path segment: one per pod.',
       `    - {name: TELEGRAM_API_ROOT, value: "${url}/$(POD_NAME)"}`,
       '    - {name: BOT_NAME, value: "$(POD_NAME)"}',
-      `    - {name: BOT_TOKEN, value: "${token}"}`,
+      `    - {name: TELEGRAM_BOT_TOKEN, value: "${token}"}`,
       '    - {name: BOT_FRAMEWORK, value: plain}',
       `    - {name: BOT_HANDLER_MS, value: "${o.handlerMs}"}`,
       '    - {name: BOT_LIMIT, value: "100"}',
