@@ -84,6 +84,9 @@ export interface NodeScenarioResult {
 }
 
 const now = () => performance.timeOrigin + performance.now();
+/** The chart's default `sidecar.workerGrace` (BATON_WORKER_GRACE) and the sidecar's /proc scan interval. */
+const WORKER_GRACE_MS = 5000;
+const SCAN_INTERVAL_MS = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -129,6 +132,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
   /** Bot processes killed from the host: their polling ends at the kill (no polling-stop line). */
   const kills: Array<{ pod: string; id: string; at: number }> = [];
   const rolloutMs: number[] = [];
+  /** L1 on real pods: the pod whose bot crash-loops, and who held the Lease once the loop was over. */
+  let crashLoop: { pod: string; holderAfter: string } | undefined;
   let stepStart = now();
   const lastDelivery = () => double.deliveries().at(-1)?.at ?? 0;
   const someonePolls = () => now() - lastDelivery() < 1500;
@@ -257,6 +262,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       await waitFor('settled after the crash loop', () => settled(), 180_000);
       await waitFor('a bot polls after the crash loop', someonePolls, 120_000);
       await calm();
+      crashLoop = { pod: leader, holderAfter: await holder() };
       await endStep(`bot container killed ${o.crashes}× (crash loop)`);
     }
 
@@ -315,6 +321,15 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     if (total.handledTwice > 0) failures.push(`${total.handledTwice} update(s) handled twice`);
     if (total.lost > 0) failures.push(`${total.lost} update(s) lost`);
     if (lines.length === 0) failures.push('no bot log lines were collected (kubectl logs)');
+    const crashStep = steps.find((x) => x.step.startsWith('bot container killed'));
+    if (crashStep && crashLoop) {
+      // L1: the sidecar notices the bot gone at its next scan of /proc (every 0.5 s) and steps aside after the
+      // worker grace; 1 s more covers the release, the standby's acquire, its signal and its bot's first poll.
+      const bound = WORKER_GRACE_MS + SCAN_INTERVAL_MS + 1000;
+      if (crashStep.figures.gap.maxMs > bound) failures.push(`crash loop: a gap of ${crashStep.figures.gap.maxMs} ms, above the worker grace + one scan + 1 s (${bound} ms)`);
+      // The kubelet's back-off (10 s, then 20 s) outlasts the grace from the second crash on: the Lease moves.
+      if (o.crashes >= 2 && crashLoop.holderAfter === crashLoop.pod) failures.push(`crash loop: ${crashLoop.pod}, whose bot crash-loops, still holds the Lease (L1)`);
+    }
     const t0 = Math.min(...intervals.map((i) => i.from));
     return {
       layout, namespace, release, steps, total, rolloutMs, replicas,
