@@ -260,7 +260,9 @@ const watchCuts: Scenario = {
       const a = await w.finish();
       const bound = JITTER_MAX * t.retryPeriodMs + SLACK_MS;
       const checks: Check[] = [];
-      const handoffGaps = handoffs.map((h) => longestGapIn(a, h.at, h.at + 15_000));
+      // Each handoff's gap lies between its own mark and the next handoff's (a fixed window could reach into
+      // the next handoff and take its gap for this one's).
+      const handoffGaps = handoffs.map((h, i) => longestGapIn(a, h.at, Math.min(h.at + 15_000, handoffs[i + 1]?.at ?? Infinity)));
       handoffs.forEach((h, i) => {
         const g = handoffGaps[i];
         checks.push(check(`handoff ${i + 1} gap`, (g?.ms ?? 0) <= bound, fmt(g?.ms ?? 0), `≤ ${fmt(bound)} (release seen by watch, else the 2.2·RP backstop, + 1 s)`));
