@@ -25,6 +25,9 @@ class FakeSidecar {
   readonly confirmations: number[] = [];
   /** When each answer from /leader was sent (Date.now()). */
   readonly answers: number[] = [];
+  /** While set, answers from /leader are written as the request arrives and held until `release()`. */
+  hold = false;
+  private held: Array<() => void> = [];
   url = '';
   private readonly server: Server;
 
@@ -32,10 +35,15 @@ class FakeSidecar {
     this.server = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       if (req.url === '/leader') {
-        setTimeout(() => {
+        const answer = () => JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: this.isLeader ? 'p' : 'q', epoch: 3, since: null, renewedAt: this.renewedAt, timings: TIMINGS, lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false });
+        const send = (body: string) => {
           this.answers.push(Date.now());
-          res.end(JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: this.isLeader ? 'p' : 'q', epoch: 3, since: null, renewedAt: this.renewedAt, timings: TIMINGS, lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false }));
-        }, ANSWER_MS);
+          res.end(body);
+        };
+        if (this.hold) {
+          const body = answer();
+          this.held.push(() => send(body));
+        } else setTimeout(() => send(answer()), ANSWER_MS);
         return;
       }
       let body = '';
@@ -46,6 +54,15 @@ class FakeSidecar {
         res.end(JSON.stringify({ result: id === this.pauseId ? 'accepted' : 'stale' }));
       });
     });
+  }
+
+  heldCount(): number {
+    return this.held.length;
+  }
+
+  /** Sends the held answers, as written when their requests arrived. */
+  release(): void {
+    for (const send of this.held.splice(0)) send();
   }
 
   renew(): void {
@@ -215,6 +232,28 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     await until('the start signal starts the worker', () => worker.count('started') === 1, 2_000);
     const startedAt = worker.lines.findIndex((l) => l.event === 'started');
     // Longer than a renew deadline: the switch re-reads, finds the fresh renewal, and keeps it running.
+    await sleep(TIMINGS.renewDeadlineMs + 300);
+    expect(worker.events(startedAt), 'events from the start on').toEqual(['started']);
+  }, 30_000);
+
+  it('an answer already on its way when the start signal comes counts as read before it', async () => {
+    // The same new leader, but the backstop's read was in flight when the sidecar acquired: its answer was
+    // written before the acquisition (the old renewal) and is taken in after the start signal. It says nothing
+    // of the Lease the signal came from either: the switch must give its quick read the whole bound.
+    const { sidecar, worker, renewing } = await setup(false, 0.5);
+    sidecar.renewedAt = new Date(Date.now() - 5_000).toISOString();
+    await until('the worker confirms its starting pause', () => sidecar.confirmations.length === 1, 10_000);
+    sidecar.hold = true;
+    await until("the backstop's next read is in flight", () => sidecar.heldCount() === 1, 2_000);
+    sidecar.hold = false;
+    // The sidecar acquires (a fresh renewal, and it keeps renewing), then signals; the answer is still on its way.
+    sidecar.isLeader = true;
+    renewing(true);
+    worker.signal('SIGUSR1');
+    await sleep(200); // the worker has taken the signal (its serve loop is waiting on that read)
+    sidecar.release();
+    await until('the start signal starts the worker', () => worker.count('started') === 1, 2_000);
+    const startedAt = worker.lines.findIndex((l) => l.event === 'started');
     await sleep(TIMINGS.renewDeadlineMs + 300);
     expect(worker.events(startedAt), 'events from the start on').toEqual(['started']);
   }, 30_000);
