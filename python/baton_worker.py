@@ -107,10 +107,12 @@ class Leadership:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def _leader(self) -> dict:
+        # An answer is as old as its request: one on its way when a signal came was written before it.
+        seq = self._signal_seq
         status = await asyncio.to_thread(_http_json, f"{self.url}/leader")
         self._last_contact = time.monotonic()
         self.status = status
-        self._status_seq = self._signal_seq
+        self._status_seq = seq
         self._arm_dead_man()
         return status
 
@@ -173,9 +175,10 @@ class Leadership:
         # sidecar signals right after writing a fresh renewal): the read then gets its whole bound.
         before_start = self._status_seq < self._start_seq
         quick = self._quick_read() if before_start else max(0.001, min(self._quick_read(), deadline - time.time()))
+        seq = self._signal_seq
         try:
             self.status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick)
-            self._status_seq = self._signal_seq
+            self._status_seq = seq
             self._last_contact = time.monotonic()
         except Exception:
             pass  # no answer: the sidecar is frozen or gone

@@ -15,6 +15,11 @@ class FakeSidecar {
   renewedAt: string | null = null;
   /** A frozen sidecar (SIGSTOP): connections are accepted, nothing is answered. */
   frozen = false;
+  /** How long an answer from /leader takes (a busy node). */
+  answerMs = 0;
+  /** While set, answers from /leader are written as the request arrives and held until released. */
+  hold = false;
+  readonly held: Array<() => void> = [];
   server: Server;
   url = '';
 
@@ -23,7 +28,12 @@ class FakeSidecar {
       if (this.frozen) return;
       if (req.url === '/leader') {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: 'p', epoch: this.epoch, since: null, renewedAt: this.renewedAt, ...(this.timings ? { timings: this.timings } : {}), lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false }));
+        const answer = () => JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: 'p', epoch: this.epoch, since: null, renewedAt: this.renewedAt, ...(this.timings ? { timings: this.timings } : {}), lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false });
+        if (this.hold) {
+          const body = answer();
+          this.held.push(() => res.end(body));
+        } else if (this.answerMs > 0) setTimeout(() => res.end(answer()), this.answerMs);
+        else res.end(answer());
         return;
       }
       let body = '';
@@ -215,11 +225,13 @@ describe('worker kit: leadership()', () => {
     lead.on('dead-man', () => fired.push(calls.length));
     // Renewals stop (the API is frozen); the sidecar keeps answering that it leads.
     const deadline = Date.parse(sidecar.renewedAt!) + 1_000;
-    await until(() => fired.length > 0, 2_000);
-    await until(() => !lead.isLeader(), 1_000);
+    await until(() => !lead.isLeader(), 3_000);
+    const pausedAt = calls.indexOf('pause>');
     while (Date.now() < deadline + 200) await new Promise((r) => setTimeout(r, 20));
-    expect(calls.slice(fired[0]).filter((c) => c === 'start>')).toEqual([]);
-    expect(fired).toHaveLength(1);
+    // The pause is the switch's, or the backstop's when its answer lands during the switch's quick read: from
+    // that point on both judge the Lease stale. Nothing starts it again, so the switch never fires twice.
+    expect(calls.slice(pausedAt).filter((c) => c === 'start>'), calls.join(' ')).toEqual([]);
+    expect(fired.length).toBeLessThanOrEqual(1);
     // A fresher renewal lets the backstop start it again.
     sidecar.renewedAt = new Date().toISOString();
     await until(() => lead.isLeader(), 1_000);
@@ -240,6 +252,31 @@ describe('worker kit: leadership()', () => {
     sidecar.renewedAt = new Date().toISOString();
     signals.emit('SIGUSR1');
     await until(() => lead.isLeader(), 1_000);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(fired).toEqual([]);
+    expect(calls.filter((c) => c === 'pause>')).toEqual([]);
+    expect(lead.isLeader()).toBe(true);
+  });
+
+  it('an answer already on its way when the start signal comes counts as read before it', async () => {
+    // The same new leader, but the backstop's read was in flight when the sidecar acquired: its answer was
+    // written before the acquisition (the old renewal) and is taken in after the start signal. It says nothing
+    // of the Lease the signal came from either: the switch must give its quick read the whole bound.
+    const stale = new Date(Date.now() - 5_000).toISOString();
+    const { sidecar, signals, lead, calls } = await setup({ isLeader: false, deadManMs: 60_000, renewDeadlineMs: 1_000, renewedAt: stale });
+    await lead.ready;
+    sidecar.answerMs = 20; // a 1 ms read bound never gets an answer
+    sidecar.hold = true;
+    await until(() => sidecar.held.length === 1, 1_000); // the backstop's next read is in flight
+    sidecar.hold = false;
+    const fired: unknown[] = [];
+    lead.on('dead-man', (info) => fired.push(info));
+    // The sidecar acquires (a fresh renewal), then signals; the old answer is still on its way.
+    sidecar.isLeader = true;
+    sidecar.renewedAt = new Date().toISOString();
+    signals.emit('SIGUSR1');
+    await until(() => lead.isLeader(), 1_000);
+    for (const send of sidecar.held.splice(0)) send();
     await new Promise((r) => setTimeout(r, 400));
     expect(fired).toEqual([]);
     expect(calls.filter((c) => c === 'pause>')).toEqual([]);

@@ -185,8 +185,9 @@ export class Leadership extends EventEmitter {
     for (;;) {
       if (this.closed) return;
       try {
+        const asked = this.signalSeq;
         const status = await this.api.leader();
-        this.contact(status);
+        this.contact(status, asked);
         // A signal that arrived while we asked is newer than the answer.
         if (this.signalSeq === seq) this.wanted = status.isLeader && this.leaseFresh() ? 'running' : 'paused';
         break;
@@ -252,8 +253,9 @@ export class Leadership extends EventEmitter {
   /** Tells the sidecar the latest pause is done. The id is read after pausing, so it names the newest pause. */
   private async confirm(): Promise<void> {
     try {
+      const asked = this.signalSeq;
       const status = await this.api.leader();
-      this.contact(status);
+      this.contact(status, asked);
       const result = await this.api.paused(status.pause.id);
       this.emit('confirmed', { pause: status.pause.id, result });
     } catch (err) {
@@ -262,10 +264,14 @@ export class Leadership extends EventEmitter {
     }
   }
 
-  private contact(status: LeaderStatus): void {
+  /**
+   * `asked`: `signalSeq` when the request was sent. An answer is as old as its request: one on its way when a
+   * signal came was written before it (e.g. the old renewal, from before the sidecar acquired and signalled).
+   */
+  private contact(status: LeaderStatus, asked: number): void {
     this.lastContact = this.clock.now();
     this.lastStatus = status;
-    this.statusSeq = this.signalSeq;
+    this.statusSeq = asked;
     this.armDeadMan();
   }
 
@@ -324,8 +330,9 @@ export class Leadership extends EventEmitter {
     // renewal's deadline. Otherwise it ends by the deadline, so the margin stays whole.
     const beforeStart = this.statusSeq < this.startSeq;
     const quickMs = beforeStart ? this.quickReadMs() : Math.max(1, Math.min(this.quickReadMs(), deadline - this.clock.wallClock()));
+    const asked = this.signalSeq;
     try {
-      this.contact(await this.api.leader(quickMs));
+      this.contact(await this.api.leader(quickMs), asked);
     } catch {
       // no answer: the sidecar is frozen or gone
     }
@@ -359,7 +366,7 @@ export class Leadership extends EventEmitter {
     const seq = this.signalSeq;
     try {
       const status = await this.api.leader();
-      this.contact(status);
+      this.contact(status, seq);
       // A backstop for a lost or reordered signal (pending signals arrive lowest number first, so a
       // busy worker can see "pause, start" as "start, pause"). Applied only when no signal came while
       // we asked: a signal is always newer than the answer. Never a start on a Lease gone stale.
