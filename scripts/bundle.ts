@@ -24,6 +24,11 @@ export const EXTERNAL = ['@kubernetes/client-node'];
  * moved into a getter or a function runs only when that is reached. Each `from` must be found exactly
  * once: a dependency update that changes one fails the bundle instead of silently keeping the cost.
  */
+/** `const name = <module's exports, required at the first property read>`, for modules used as `name.member`. */
+function lazyNamespace(name: string, module: string): string {
+  return `const ${name} = new Proxy({}, { get: (_, key) => require(${JSON.stringify(module)})[key] })`;
+}
+
 export const LAZY_REQUIRES: ReadonlyArray<{ file: string; from: string; to: string; why: string }> = [
   {
     file: 'node_modules/prom-client/index.js',
@@ -54,6 +59,18 @@ export const LAZY_REQUIRES: ReadonlyArray<{ file: string; from: string; to: stri
     from: "const http2 = require('node:http2')",
     to: "const http2 = { createServer: (...a) => require('node:http2').createServer(...a), createSecureServer: (...a) => require('node:http2').createSecureServer(...a) }",
     why: 'plain HTTP/1.1 servers; node:http2 only for the `http2` option',
+  },
+  {
+    file: 'node_modules/fastify/lib/plugin-utils.js',
+    from: "const semver = require('semver')",
+    to: lazyNamespace('semver', 'semver'),
+    why: 'only a plugin that declares the fastify versions it supports calls it (semver compiles ~40 RegExps on load)',
+  },
+  {
+    file: 'node_modules/prom-client/lib/metrics/processCpuTotal.js',
+    from: "const OtelApi = require('@opentelemetry/api');",
+    to: `${lazyNamespace('OtelApi', '@opentelemetry/api')};`,
+    why: 'only exemplars (enableExemplars) read the active span',
   },
   {
     file: 'node_modules/fastify/lib/schema-controller.js',

@@ -35,12 +35,16 @@ describe('the bundle', () => {
     expect(builtins.filter((m) => unused.includes(m))).toEqual([]);
   }, 60_000);
 
-  it('still runs the deferred features when they are used: schemas, Pushgateway, AggregatorRegistry, pino.transport', async () => {
+  it('still runs the deferred features when they are used: schemas, plugin versions, Pushgateway, AggregatorRegistry, exemplars, pino.transport', async () => {
     const file = join(dir, 'lazy.mjs');
     await bundle(file, join(ROOT, 'test', 'fixtures', 'bundle-lazy.ts'));
     const { stdout, stderr, status } = run(file, []);
     expect(stderr).toBe('');
     expect(status).toBe(0);
-    expect(JSON.parse(stdout)).toEqual({ bad: 400, good: [200, '{"n":3}'], pushgateway: 'function', aggregated: '\n', transport: 'function' });
+    const seen = JSON.parse(stdout) as Record<string, unknown>;
+    expect(seen).toEqual({ bad: 400, good: [200, '{"n":3}'], pushgateway: 'function', aggregated: '\n', transport: 'function',
+      tooOld: seen.tooOld, cpu: true,
+    });
+    expect(seen.tooOld).toMatch(/fastify-plugin: wants-4\.x - expected '4\.x' fastify version/);
   }, 60_000);
 });
