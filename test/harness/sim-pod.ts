@@ -15,7 +15,7 @@ export const WORKER = join(root, 'test', 'fixtures', 'worker.ts');
 export const WORKER_PY = join(root, 'test', 'fixtures', 'worker.py');
 /**
  * The V8 flags the image runs the sidecar with (Dockerfile ENTRYPOINT; a unit test keeps the two in
- * agreement): no optimizing compiler and a 1 MB young generation cut idle RSS from ~90 MB to ~70 MB,
+ * agreement): no optimizing compiler and a 1 MB young generation cut idle RSS from ~78 MB to ~63 MB,
  * and a sidecar that does a few requests a second has no hot code to optimize.
  */
 export const SIDECAR_NODE_FLAGS = ['--lite-mode', '--max-semi-space-size=1'];
