@@ -6,14 +6,14 @@ import { WATCH_START_REASONS, type WatchStartReason } from './kube/object-watche
 /** How a leadership change happened, from this pod's point of view. */
 export type TransitionChange = 'acquired' | 'released' | 'lost';
 /** How a handoff's wait for the worker's pause ended. */
-export type PauseOutcome = 'confirmed' | 'timeout' | 'drained';
+export type PauseOutcome = 'confirmed' | 'timeout' | 'drained' | 'exited';
 /** The result of one renew attempt. */
 export type RenewResult = 'success' | 'conflict' | 'error';
 /** Whether a signal reached the worker process. */
 export type SignalResult = 'sent' | 'failed';
 
 const TRANSITION_CHANGES: readonly TransitionChange[] = ['acquired', 'released', 'lost'];
-const PAUSE_OUTCOMES: readonly PauseOutcome[] = ['confirmed', 'timeout', 'drained'];
+const PAUSE_OUTCOMES: readonly PauseOutcome[] = ['confirmed', 'timeout', 'drained', 'exited'];
 const RENEW_RESULTS: readonly RenewResult[] = ['success', 'conflict', 'error'];
 const SIGNAL_RESULTS: readonly SignalResult[] = ['sent', 'failed'];
 

@@ -5,7 +5,7 @@
 import type { Clock, TimerHandle } from './election/clock.ts';
 import type { PauseConfirmation, PauseStatus } from './status.ts';
 
-export type PauseWaitOutcome = 'confirmed' | 'timeout' | 'drained';
+export type PauseWaitOutcome = 'confirmed' | 'timeout' | 'drained' | 'exited';
 
 export interface PauseTrackerOptions {
   clock: Clock;
@@ -31,7 +31,9 @@ export class PauseTracker {
    * worker's next poll); kept until a new worker process appears.
    */
   private confirms = false;
-  private waiters: Array<() => void> = [];
+  /** The worker process has exited and no new one has been found: nothing is left to pause. */
+  private exited = false;
+  private waiters: Array<(outcome: 'confirmed' | 'exited') => void> = [];
 
   constructor(opts: PauseTrackerOptions) {
     this.opts = opts;
@@ -66,6 +68,24 @@ export class PauseTracker {
     this.confirms = false;
   }
 
+  /** A worker process was found (it is there to be paused). */
+  workerFound(): void {
+    this.exited = false;
+  }
+
+  /**
+   * The worker process exited. A process that no longer exists polls nothing: a pause being waited for ends
+   * now (outcome `exited`) instead of waiting out the ack timeout or the drain. Its unconfirmed batch, if
+   * any, is handed out again by Telegram to the next poller, as after any crash.
+   */
+  workerExited(): void {
+    this.exited = true;
+    if (!this.paused || this.confirmedAt) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w('exited');
+  }
+
   /** The worker said it confirms its pauses (a header on its requests to the local API). */
   workerSaysItConfirms(): void {
     this.confirms = true;
@@ -82,7 +102,7 @@ export class PauseTracker {
     this.confirmedAt = this.opts.clock.wallClock();
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) w('confirmed');
     return 'accepted';
   }
 
@@ -94,13 +114,14 @@ export class PauseTracker {
     const since = this.sentAtMono ?? this.opts.clock.now();
     const elapsed = () => this.opts.clock.now() - since;
     if (this.confirmedAt) return Promise.resolve({ outcome: 'confirmed', waitedMs: elapsed() });
+    if (this.exited) return Promise.resolve({ outcome: 'exited', waitedMs: elapsed() });
     const limit = this.confirms ? this.opts.ackTimeoutMs : this.opts.drainMs;
     const onTimeout: PauseWaitOutcome = this.confirms ? 'timeout' : 'drained';
     return new Promise((resolve) => {
       let timer: TimerHandle | undefined = undefined;
-      const done = () => {
+      const done = (outcome: 'confirmed' | 'exited') => {
         timer?.cancel();
-        resolve({ outcome: 'confirmed', waitedMs: elapsed() });
+        resolve({ outcome, waitedMs: elapsed() });
       };
       this.waiters.push(done);
       timer = this.opts.clock.setTimer(() => {

@@ -58,11 +58,14 @@ export class Sidecar {
     const { elector, worker, metrics } = this.o;
     elector.on((e) => this.onElection(e));
     worker.on('target-found', ({ target, ambiguity }) => {
+      this.o.pauses.workerFound();
       this.o.logger.info({ event: 'worker', change: 'found', pid: target.pid, ambiguity }, `worker found: pid ${target.pid}`);
       this.evaluate();
     });
-    worker.on('target-lost', ({ pid, reason }) => {
-      this.o.logger.warn({ event: 'worker', change: 'lost', pid, reason }, `worker lost: pid ${pid} (${reason})`);
+    worker.on('target-lost', ({ pid, reason, exited }) => {
+      this.o.logger.warn({ event: 'worker', change: 'lost', pid, reason, exited }, `worker lost: pid ${pid} (${reason})`);
+      // An exited worker is paused for good: a handoff waiting for its confirmation releases now.
+      if (exited) this.o.pauses.workerExited();
       this.evaluate();
     });
     worker.on('handlers', ({ pid, installed }) => {

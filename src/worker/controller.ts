@@ -28,7 +28,8 @@ export interface SignalEvent {
 /** The controller's events, each with one payload object. */
 export interface WorkerEvents {
   'target-found': [{ target: Target; ambiguity?: string }];
-  'target-lost': [{ pid: number; startTime: number; reason: string }];
+  /** `exited`: that process no longer exists (not merely unmatched, or replaced as the target by another). */
+  'target-lost': [{ pid: number; startTime: number; reason: string; exited: boolean }];
   /** A new process became ready after another had been: the worker restarted inside the pod. */
   'worker-restarted': [{ previous: ProcessIdentity; target: Target; restarts: number }];
   /** The target's handlers for both signals appeared or went away: whether it may be signalled (and so lead). */
@@ -194,7 +195,7 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
     this.target = undefined;
     this.ready = false;
     this.killProblem = undefined;
-    this.emit('target-lost', { pid: t.pid, startTime: t.startTime, reason });
+    this.emit('target-lost', { pid: t.pid, startTime: t.startTime, reason, exited: this.finder.check(t) === 'gone' });
   }
 
   private setReady(ready: boolean): void {

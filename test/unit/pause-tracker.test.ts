@@ -97,4 +97,32 @@ describe('PauseTracker', () => {
     t.workerSaysItConfirms();
     expect(t.workerConfirms()).toBe(true);
   });
+
+  it('a pause waited for ends when the worker exits, and a wait begun after the exit ends at once, until a worker is found again', async () => {
+    const { clock, t } = tracker();
+    t.confirm(0);
+    t.started();
+    t.pauseSent();
+    let result: unknown;
+    void t.wait().then((r) => (result = r));
+    await clock.advanceAsync(300);
+    expect(result).toBeUndefined();
+    t.workerExited();
+    await clock.advanceAsync(0);
+    expect(result).toEqual({ outcome: 'exited', waitedMs: 300 });
+    // A later handoff with no worker at all does not wait either.
+    t.pauseSent();
+    await expect(t.wait()).resolves.toMatchObject({ outcome: 'exited' });
+    // A new worker process: a pause of it is waited for again (the drain, it has not confirmed yet).
+    t.workerFound();
+    t.workerRestarted();
+    t.started();
+    t.pauseSent();
+    let later: unknown;
+    void t.wait().then((r) => (later = r));
+    await clock.advanceAsync(4_999);
+    expect(later).toBeUndefined();
+    await clock.advanceAsync(1);
+    expect(later).toMatchObject({ outcome: 'drained' });
+  });
 });

@@ -67,6 +67,33 @@ describe('Sidecar at the edges', () => {
     expect(b.starts()).toEqual([]);
   });
 
+  it('a worker that exits while its pause is awaited is paused: the release does not wait out the ack timeout', async () => {
+    // Seen in the benchmark under load: the bot got its SIGTERM during the pause and exited without confirming;
+    // the sidecar logged "worker lost" and still waited the whole BATON_PAUSE_ACK_TIMEOUT (15 s) to release.
+    const { clock, a, b } = await leaderAndStandby(2_000);
+    a.pauses.workerSaysItConfirms(); // a worker that confirms: the wait is the ack timeout, not the drain
+    const handoff = a.sidecar.handOver('SIGTERM');
+    await clock.advanceAsync(100);
+    expect(a.kills.at(-1)?.signal).toBe('SIGUSR2');
+    a.source.current = undefined; // the bot process exits, unconfirmed
+    const exitedAt = clock.now();
+    await clock.until(() => b.starts().length > 0, 30_000);
+    await handoff;
+    // Noticed at the next scan of /proc (0.5 s), then released; b's watch sees the release at once.
+    expect(clock.now() - exitedAt).toBeLessThanOrEqual(1_000);
+    expect(a.sidecar.status().isLeader).toBe(false);
+  });
+
+  it('a worker that is still there but silent is waited for, as before (the ack timeout)', async () => {
+    const { clock, a, b } = await leaderAndStandby(2_000);
+    a.pauses.workerSaysItConfirms();
+    const handoff = a.sidecar.handOver('SIGTERM');
+    const pausedAt = clock.now();
+    await clock.until(() => b.starts().length > 0, 30_000);
+    await handoff;
+    expect(clock.now() - pausedAt).toBeGreaterThanOrEqual(15_000);
+  });
+
   it('item 5 (L2): SIGTERM during an in-flight acquire: the worker is never started and the Lease ends released', async () => {
     const { clock, store, a, b } = await leaderAndStandby(600);
     let letGo: () => void = () => undefined;

@@ -155,7 +155,7 @@ describe('WorkerController', () => {
     const names = events.map((e) => e.name).filter((n) => n !== 'signal');
     expect(names).toEqual(['target-found', 'target-lost', 'target-found', 'worker-restarted', 'target-lost', 'target-found', 'worker-restarted']);
     expect(events.find((e) => e.name === 'worker-restarted')!.payload).toMatchObject({ previous: { pid: 100, startTime: 1000 }, target: { pid: 200 }, restarts: 1 });
-    expect(events.find((e) => e.name === 'target-lost')!.payload).toEqual({ pid: 100, startTime: 1000, reason: 'no process matches BATON_TARGET_COMMAND /bot/' });
+    expect(events.find((e) => e.name === 'target-lost')!.payload).toEqual({ pid: 100, startTime: 1000, reason: 'no process matches BATON_TARGET_COMMAND /bot/', exited: true });
   });
 
   it('does not count the first process that becomes ready as a restart (sh → node)', () => {
