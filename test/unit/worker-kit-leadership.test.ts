@@ -1,62 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Leadership } from '../../packages/baton-worker/src/leadership.ts';
-
-/** A stand-in for the sidecar's local API, with state the test sets. */
-class FakeSidecar {
-  isLeader = false;
-  pauseId = 0;
-  epoch = 3;
-  confirmations: number[] = [];
-  /** Published Lease timings and last renewal (absent: an old sidecar). */
-  timings: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number } | undefined;
-  renewedAt: string | null = null;
-  /** A frozen sidecar (SIGSTOP): connections are accepted, nothing is answered. */
-  frozen = false;
-  /** How long an answer from /leader takes (a busy node). */
-  answerMs = 0;
-  /** While set, answers from /leader are written as the request arrives and held until released. */
-  hold = false;
-  readonly held: Array<() => void> = [];
-  server: Server;
-  url = '';
-
-  constructor() {
-    this.server = createServer((req, res) => {
-      if (this.frozen) return;
-      if (req.url === '/leader') {
-        res.setHeader('content-type', 'application/json');
-        const answer = () => JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: 'p', epoch: this.epoch, since: null, renewedAt: this.renewedAt, ...(this.timings ? { timings: this.timings } : {}), lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false });
-        if (this.hold) {
-          const body = answer();
-          this.held.push(() => res.end(body));
-        } else if (this.answerMs > 0) setTimeout(() => res.end(answer()), this.answerMs);
-        else res.end(answer());
-        return;
-      }
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const id = (JSON.parse(body) as { pause: number }).pause;
-        this.confirmations.push(id);
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ result: id === this.pauseId ? 'accepted' : 'stale' }));
-      });
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
+import { FakeSidecar } from './worker-kit-fake-sidecar.ts';
 
 const until = async (cond: () => boolean, ms = 3000) => {
   const end = Date.now() + ms;
@@ -73,8 +18,8 @@ afterEach(async () => {
 });
 
 async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: number; renewDeadlineMs?: number; renewedAt?: string } = {}) {
-  const sidecar = new FakeSidecar();
-  sidecar.isLeader = opts.isLeader ?? false;
+  // An old sidecar (no timings, no renewal) unless the test gives a renew deadline.
+  const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'p', lease: { name: 'l', namespace: 'n' }, epoch: 3, isLeader: opts.isLeader ?? false, timings: null, renewedAt: null });
   if (opts.renewDeadlineMs !== undefined) {
     sidecar.timings = { leaseDurationMs: opts.renewDeadlineMs * 2, renewDeadlineMs: opts.renewDeadlineMs, retryPeriodMs: 50 };
     sidecar.renewedAt = opts.renewedAt ?? new Date().toISOString();
@@ -267,7 +212,7 @@ describe('worker kit: leadership()', () => {
     await lead.ready;
     sidecar.answerMs = 20; // a 1 ms read bound never gets an answer
     sidecar.hold = true;
-    await until(() => sidecar.held.length === 1, 1_000); // the backstop's next read is in flight
+    await until(() => sidecar.heldCount() === 1, 1_000); // the backstop's next read is in flight
     sidecar.hold = false;
     const fired: unknown[] = [];
     lead.on('dead-man', (info) => fired.push(info));
@@ -276,7 +221,7 @@ describe('worker kit: leadership()', () => {
     sidecar.renewedAt = new Date().toISOString();
     signals.emit('SIGUSR1');
     await until(() => lead.isLeader(), 1_000);
-    for (const send of sidecar.held.splice(0)) send();
+    sidecar.release();
     await new Promise((r) => setTimeout(r, 400));
     expect(fired).toEqual([]);
     expect(calls.filter((c) => c === 'pause>')).toEqual([]);

@@ -4,10 +4,9 @@
 // BATON_WORKER_PY names another copy of the helper to run these tests against (e.g. an older one).
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FakeSidecar } from './worker-kit-fake-sidecar.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const helper = process.env.BATON_WORKER_PY ?? join(root, 'python', 'baton_worker.py');
@@ -16,69 +15,6 @@ const helper = process.env.BATON_WORKER_PY ?? join(root, 'python', 'baton_worker
 const TIMINGS = { leaseDurationMs: 2_000, renewDeadlineMs: 1_000, retryPeriodMs: 100 };
 /** Every answer from /leader takes this long, as from a busy node; a 1 ms read bound never gets one. */
 const ANSWER_MS = 20;
-
-/** A stand-in for the sidecar's local API (GET /leader, POST /paused), with state the test sets. */
-class FakeSidecar {
-  isLeader = false;
-  renewedAt = new Date().toISOString();
-  pauseId = 0;
-  readonly confirmations: number[] = [];
-  /** When each answer from /leader was sent (Date.now()). */
-  readonly answers: number[] = [];
-  /** While set, answers from /leader are written as the request arrives and held until `release()`. */
-  hold = false;
-  private held: Array<() => void> = [];
-  url = '';
-  private readonly server: Server;
-
-  constructor() {
-    this.server = createServer((req, res) => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url === '/leader') {
-        const answer = () => JSON.stringify({ identity: 'p', isLeader: this.isLeader, holder: this.isLeader ? 'p' : 'q', epoch: 3, since: null, renewedAt: this.renewedAt, timings: TIMINGS, lease: { name: 'l', namespace: 'n' }, pause: { id: this.pauseId, sentAt: null, confirmedAt: null }, handingOver: false });
-        const send = (body: string) => {
-          this.answers.push(Date.now());
-          res.end(body);
-        };
-        if (this.hold) {
-          const body = answer();
-          this.held.push(() => send(body));
-        } else setTimeout(() => send(answer()), ANSWER_MS);
-        return;
-      }
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        const id = (JSON.parse(body || '{}') as { pause?: number }).pause ?? -1;
-        this.confirmations.push(id);
-        res.end(JSON.stringify({ result: id === this.pauseId ? 'accepted' : 'stale' }));
-      });
-    });
-  }
-
-  heldCount(): number {
-    return this.held.length;
-  }
-
-  /** Sends the held answers, as written when their requests arrived. */
-  release(): void {
-    for (const send of this.held.splice(0)) send();
-  }
-
-  renew(): void {
-    this.renewedAt = new Date().toISOString();
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 // The worker: every callback and log message is one JSON line on stdout.
 const WORKER = `
@@ -168,8 +104,7 @@ afterEach(async () => {
 });
 
 async function setup(isLeader: boolean, checkEveryS: number) {
-  const sidecar = new FakeSidecar();
-  sidecar.isLeader = isLeader;
+  const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'q', lease: { name: 'l', namespace: 'n' }, epoch: 3, isLeader, timings: TIMINGS, renewedAt: new Date().toISOString(), answerMs: ANSWER_MS });
   await sidecar.listen();
   const worker = new PythonWorker(sidecar.url, checkEveryS);
   let renewer: NodeJS.Timeout | undefined;
@@ -199,7 +134,7 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     await until('the worker starts at boot', () => worker.count('started') === 1, 10_000);
     // Renewals stop (the API is frozen); the sidecar keeps answering that it leads.
     renewing(false);
-    const deadline = Date.parse(sidecar.renewedAt) + TIMINGS.renewDeadlineMs;
+    const deadline = Date.parse(sidecar.renewedAt!) + TIMINGS.renewDeadlineMs;
     await until('the worker pauses itself', () => worker.count('paused') === 1, 3_000);
     const pausedAt = worker.lines.findIndex((l) => l.event === 'paused');
     while (Date.now() < deadline + 200) await sleep(20);
