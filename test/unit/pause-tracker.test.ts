@@ -7,6 +7,13 @@ function tracker() {
   return { clock, t: new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 }) };
 }
 
+/** Starts waiting for the pause sent last: `result()` stays undefined until the wait ends. */
+function startWait(t: PauseTracker): () => unknown {
+  let result: unknown;
+  void t.wait().then((r) => (result = r));
+  return () => result;
+}
+
 describe('PauseTracker', () => {
   it('accepts only the confirmation of the latest pause while paused', () => {
     const { t } = tracker();
@@ -26,12 +33,11 @@ describe('PauseTracker', () => {
     const { clock, t } = tracker();
     t.started();
     t.pauseSent();
-    let result: unknown;
-    void t.wait().then((r) => (result = r));
+    const result = startWait(t);
     await clock.advanceAsync(4_999);
-    expect(result).toBeUndefined();
+    expect(result()).toBeUndefined();
     await clock.advanceAsync(1);
-    expect(result).toEqual({ outcome: 'drained', waitedMs: 5_000 });
+    expect(result()).toEqual({ outcome: 'drained', waitedMs: 5_000 });
   });
 
   it('waits up to the ack timeout for a worker known to confirm, ignoring stale confirmations', async () => {
@@ -39,15 +45,14 @@ describe('PauseTracker', () => {
     expect(t.confirm(0)).toBe('accepted');
     t.started();
     t.pauseSent();
-    let result: unknown;
-    void t.wait().then((r) => (result = r));
+    const result = startWait(t);
     await clock.advanceAsync(6_000);
     expect(t.confirm(0)).toBe('stale');
     await clock.advanceAsync(0);
-    expect(result).toBeUndefined();
+    expect(result()).toBeUndefined();
     t.confirm(1);
     await clock.advanceAsync(0);
-    expect(result).toEqual({ outcome: 'confirmed', waitedMs: 6_000 });
+    expect(result()).toEqual({ outcome: 'confirmed', waitedMs: 6_000 });
   });
 
   it('times out after the ack timeout, and forgets the worker confirms when it restarts', async () => {
@@ -55,10 +60,9 @@ describe('PauseTracker', () => {
     t.confirm(0);
     t.started();
     t.pauseSent();
-    let result: unknown;
-    void t.wait().then((r) => (result = r));
+    const result = startWait(t);
     await clock.advanceAsync(15_000);
-    expect(result).toEqual({ outcome: 'timeout', waitedMs: 15_000 });
+    expect(result()).toEqual({ outcome: 'timeout', waitedMs: 15_000 });
     t.workerRestarted();
     expect(t.workerConfirms()).toBe(false);
   });
@@ -71,13 +75,12 @@ describe('PauseTracker', () => {
     expect(t.workerConfirms()).toBe(true);
     // So the next handoff waits for its confirmation (up to the ack timeout), not just the drain.
     t.pauseSent();
-    let result: unknown;
-    void t.wait().then((r) => (result = r));
+    const result = startWait(t);
     await clock.advanceAsync(5_000);
-    expect(result).toBeUndefined();
+    expect(result()).toBeUndefined();
     t.confirm(1);
     await clock.advanceAsync(0);
-    expect(result).toEqual({ outcome: 'confirmed', waitedMs: 5_000 });
+    expect(result()).toEqual({ outcome: 'confirmed', waitedMs: 5_000 });
   });
 
   it('any confirmation, stale or early, shows the worker confirms', () => {
@@ -103,13 +106,12 @@ describe('PauseTracker', () => {
     t.confirm(0);
     t.started();
     t.pauseSent();
-    let result: unknown;
-    void t.wait().then((r) => (result = r));
+    const result = startWait(t);
     await clock.advanceAsync(300);
-    expect(result).toBeUndefined();
+    expect(result()).toBeUndefined();
     t.workerExited();
     await clock.advanceAsync(0);
-    expect(result).toEqual({ outcome: 'exited', waitedMs: 300 });
+    expect(result()).toEqual({ outcome: 'exited', waitedMs: 300 });
     // A later handoff with no worker at all does not wait either.
     t.pauseSent();
     await expect(t.wait()).resolves.toMatchObject({ outcome: 'exited' });
@@ -118,11 +120,10 @@ describe('PauseTracker', () => {
     t.workerRestarted();
     t.started();
     t.pauseSent();
-    let later: unknown;
-    void t.wait().then((r) => (later = r));
+    const later = startWait(t);
     await clock.advanceAsync(4_999);
-    expect(later).toBeUndefined();
+    expect(later()).toBeUndefined();
     await clock.advanceAsync(1);
-    expect(later).toMatchObject({ outcome: 'drained' });
+    expect(later()).toMatchObject({ outcome: 'drained' });
   });
 });
