@@ -1,7 +1,7 @@
 // The real CLI, as separate processes, against the real API server, with real worker processes.
 // Every scenario ends by checking invariant 1 from the workers' own logs: two workers never polled at once.
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -43,7 +43,7 @@ async function pod(lease: string, extra: Partial<ConstructorParameters<typeof Si
 
 /** The chart's Role, for every Lease these tests use (resourceNames cannot be a wildcard, so list them). */
 function sidecarRulesForLeases(): k8s.V1PolicyRule[] {
-  const leases = ['grace', 'noack', 'native', 'crash', 'restart', 'three', 'quit', 'nohandlers'];
+  const leases = ['grace', 'noack', 'drainexit', 'native', 'crash', 'restart', 'three', 'quit', 'nohandlers'];
   return sidecarRules(leases[0]!).map((r) => (r.resourceNames ? { ...r, resourceNames: leases } : r));
 }
 
@@ -106,7 +106,8 @@ describe('baton sidecar, real processes, real API server', () => {
   });
 
   it('graceful handoff without confirmation waits the drain before the standby starts', async () => {
-    const a = await pod('noack', { ack: false });
+    // The chart's preStop rule (≥ drain + one request timeout): the bot is not SIGTERMed during the drain.
+    const a = await pod('noack', { ack: false, preStopMs: 2500 });
     await waitFor('a to poll', () => a.polling());
     const b = await pod('noack', { ack: false });
     await waitFor('b ready', () => b.ready());
@@ -117,6 +118,20 @@ describe('baton sidecar, real processes, real API server', () => {
     const bStart = intervals.find((i) => i.name === b.opts.name)!.from;
     // BATON_DRAIN is 1 s, counted from the pause signal; the worker stopped 50 ms after it.
     expect(bStart - aStop).toBeGreaterThan(800);
+  });
+
+  it('a worker that exits during the drain ends it: the standby starts without waiting it out', async () => {
+    // preStop shorter than the drain: the bot gets SIGTERM 0.5 s into the 1 s drain and exits. A process that
+    // no longer exists polls nothing, so the sidecar releases at its next /proc scan (0.5 s).
+    const a = await pod('drainexit', { ack: false, preStopMs: 500 });
+    await waitFor('a to poll', () => a.polling());
+    const b = await pod('drainexit', { ack: false });
+    await waitFor('b ready', () => b.ready());
+    await a.terminate();
+    await waitFor('b to poll', () => b.polling(), 10_000);
+    expectNoOverlap([a, b]);
+    const outcome = readFileSync(a.sidecarLog, 'utf8').split('\n').filter((l) => l.includes('"phase":"paused"')).map((l) => (JSON.parse(l) as { outcome: string }).outcome);
+    expect(outcome).toEqual(['exited']);
   });
 
   it('native sidecar order: hands over on the deletionTimestamp and serves /leader as a standby until SIGTERM', async () => {
