@@ -424,7 +424,10 @@ export class World {
     if (pid !== w.pid || w.state === 'dead' || pod.inc.gen !== gen) return;
     if (signal === 'SIGUSR1') {
       if (pod.terminating) this.violation(`L2: ${pod.id} is terminating, yet its worker was told to start`);
-      for (const other of this.pods) {
+      // S1 is judged when a worker starts. A repeat to a worker already running starts nothing: any overlap
+      // needs some worker to start, and that start is judged (a repeat after an excused cold start, with the
+      // Lease deleted again meanwhile, was reported as a new start: seed -635193189).
+      if (w.state !== 'running') for (const other of this.pods) {
         if (other !== pod && (other.worker.state === 'running' || other.worker.state === 'finishing')) {
           if (this.coldCreate === pod.id && this.store.record?.holderIdentity === pod.id) {
             this.excused++;
