@@ -121,9 +121,10 @@ describe('baton sidecar, real processes, real API server', () => {
   });
 
   it('a worker that exits during the drain ends it: the standby starts without waiting it out', async () => {
-    // preStop shorter than the drain: the bot gets SIGTERM 0.5 s into the 1 s drain and exits. A process that
+    // preStop shorter than the drain: the bot gets SIGTERM 0.5 s into the drain and exits. A process that
     // no longer exists polls nothing, so the sidecar releases at its next /proc scan (0.5 s).
-    const a = await pod('drainexit', { ack: false, preStopMs: 500 });
+    // A 3 s drain, so the exit (SIGTERM at 0.5 s, seen by the next 0.5 s scan) is well inside it, even under load.
+    const a = await pod('drainexit', { ack: false, preStopMs: 500, env: { ...FAST, BATON_DRAIN: '3s' } });
     await waitFor('a to poll', () => a.polling());
     const b = await pod('drainexit', { ack: false });
     await waitFor('b ready', () => b.ready());
