@@ -10,7 +10,7 @@ import { figures, type Figures } from '../report/figures.ts';
 import type { TelegramDouble } from '../telegram/server.ts';
 import type { PollEvent, PollStart } from '../telegram/accounting.ts';
 import type { LeaseVersion } from './lease-recorder.ts';
-import { repeats, unconfirmedOffset, type Freeze } from '../report/redelivery.ts';
+import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/redelivery.ts';
 import { withoutFrozen, type FrozenProcess } from '../report/frozen.ts';
 
 /** A pod frozen whole from `from` to `to` (ms; Infinity while frozen); `pid` is its bot's at the freeze. */
@@ -18,19 +18,36 @@ export interface FrozenSpan extends FrozenProcess {
   pod: SimPod;
 }
 
-/** What a frozen pod's bot did after its thaw: by rule F1, nothing (its lease time ran out while it was frozen). */
+/**
+ * What a frozen pod's bot did after its thaw. By rule F1 nothing, but for the end of the handler that was running
+ * when it froze (F1's residual window: the fence is checked before each update, not inside a handler).
+ */
 export interface AfterThaw {
   /** getUpdates its pod sent after the thaw (the double's ledger; the pod's path prefix names it). */
   getUpdates: PollStart[];
-  /** Updates the frozen process handled after the thaw (its own log). */
+  /** Updates the frozen process handled after the thaw (its own log), the one in flight included. */
   handled: number[];
+  /** The update whose handler was running at the freeze, if any: the first of the batch in hand not handled before. */
+  inFlight: number | undefined;
+  /** Updates of the batch in hand at the freeze, and how many the bot had handled before it. */
+  batch: readonly number[];
+  handledBefore: number;
 }
+
+const updateOf = (l: WorkerLogLine): number => (l as unknown as { update: number }).update;
 
 /** What `f`'s bot did after the thaw, from the double's ledger and the bots' log lines. */
 export function afterThaw(f: FrozenSpan, lines: readonly WorkerLogLine[], requests: readonly PollEvent[], token: string): AfterThaw {
+  const mine = requests.filter((r) => r.token === token && r.client === f.pod.opts.name);
+  const last = mine.filter((r) => r.type === 'end' && r.written && r.at < f.from).at(-1);
+  const batch = last?.type === 'end' ? last.updateIds : [];
+  const before = new Set(lines.filter((l) => l.pid === f.pid && l.event === 'handled' && l.mono < f.from).map(updateOf));
   return {
-    getUpdates: requests.filter((r): r is PollStart => r.type === 'start' && r.token === token && r.client === f.pod.opts.name && r.at >= f.to),
-    handled: lines.filter((l) => l.pid === f.pid && l.event === 'handled' && l.mono >= f.to).map((l) => (l as unknown as { update: number }).update),
+    getUpdates: mine.filter((r): r is PollStart => r.type === 'start' && r.at >= f.to),
+    handled: lines.filter((l) => l.pid === f.pid && l.event === 'handled' && l.mono >= f.to).map(updateOf),
+    inFlight: inFlightAt(batch, before),
+    batch,
+    handledBefore: batch.filter((u) => before.has(u)).length,
   };
 }
 
@@ -55,7 +72,10 @@ export interface Analysis {
   handledTwice: number;
   /** Of those, handlings Telegram had to repeat: the unconfirmed batch of a bot that was SIGKILLed. */
   handledTwiceAfterKill: number;
-  /** Of those, handlings Telegram had to repeat: what a frozen bot handled before its freeze and never confirmed. */
+  /**
+   * Of those, handlings Telegram had to repeat: what a frozen bot handled before its freeze and never confirmed,
+   * and the handler in flight at the freeze (e2e/report/redelivery.ts).
+   */
   handledTwiceAfterFreeze: number;
   duplicateIds: number[];
   lost: number;
@@ -82,8 +102,9 @@ export function analyze(i: AnalysisInput): Analysis {
     i.pods.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), i.end, p.deaths)),
     freezes,
     (f) => {
+      // The end of the handler in flight at the freeze is not polling (F1's residual window, counted apart).
       const after = afterThaw(f, lines, requests, i.token);
-      return after.getUpdates.length > 0 || after.handled.length > 0;
+      return after.getUpdates.length > 0 || after.handled.some((u) => u !== after.inFlight);
     },
   );
   const handled = lines
@@ -114,7 +135,7 @@ export function analyze(i: AnalysisInput): Analysis {
   const frozen = new Map<number, Freeze>();
   for (const f of freezes) {
     const offset = unconfirmedOffset(requests, i.token, f.pod.opts.name, f.from);
-    if (offset !== undefined) frozen.set(f.pid, { offset, at: f.from });
+    if (offset !== undefined) frozen.set(f.pid, { offset, at: f.from, inFlight: afterThaw(f, lines, requests, i.token).inFlight });
   }
   const r = repeats(handled.map((h) => ({ update: h.update, process: h.pid, mono: h.mono })), unconfirmedFloor, frozen);
 

@@ -498,17 +498,13 @@ const podFreeze: Scenario = {
       const latest = freezeAt + t.leaseDurationMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
       const standbyStart = lines.filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > freezeAt).sort((x, y) => x.mono - y.mono)[0];
       const after = afterThaw(w.freezes.find((f) => f.pod === leader)!, lines, w.double.requests(), w.token);
-      // The batch in hand: the last one the double wrote to the leader before the freeze.
-      const batch = w.double.requests().filter((r) => r.type === 'end' && r.client === leader.opts.name && r.written && r.at >= since && r.at < freezeAt).at(-1);
-      const batchIds = new Set(batch?.type === 'end' ? batch.updateIds : []);
-      const doneBefore = lines.filter((l) => l.pid === bot && l.event === 'handled' && l.mono < freezeAt && batchIds.has((l as unknown as { update: number }).update)).length;
       const checks: Check[] = [
         check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), `≤ ${fmt(latest - freezeAt)} after the freeze (LD + 2.2·RP + 1 s)`),
         check('getUpdates by the old bot after the thaw (F1)', after.getUpdates.length === 0, String(after.getUpdates.length), '= 0 (the double\'s ledger)'),
       ];
       return result(base(s, ctx), a, checks, { ms: longestGapIn(a, freezeAt)?.ms, bound: `≤ ${fmt(latest - freezeAt)}` }, w.started, [
-        `frozen ${secs(freezeMs)} with a batch of ${batchIds.size} updates (${fmt(batchIds.size * ctx.handlerMs)} of work), ${doneBefore} of them handled before the freeze`,
-        `standby ${standby.opts.name} polled ${fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt)} after the freeze; the old bot after the thaw: ${after.handled.length} updates handled, ${after.getUpdates.length} getUpdates; thawed ${fmt(thawAt - freezeAt)} after the freeze`,
+        `frozen ${secs(freezeMs)} with a batch of ${after.batch.length} updates (${fmt(after.batch.length * ctx.handlerMs)} of work), ${after.handledBefore} of them handled before the freeze`,
+        `standby ${standby.opts.name} polled ${fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt)} after the freeze; the old bot after the thaw: ${after.handled.length} updates handled (${after.handled.filter((u) => u === after.inFlight).length} of them the one in flight at the freeze), ${after.getUpdates.length} getUpdates; thawed ${fmt(thawAt - freezeAt)} after the freeze`,
         `Lease history ${w.recorder.history()}`,
       ]);
     });

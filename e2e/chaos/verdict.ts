@@ -62,7 +62,7 @@ export function baseChecks(a: Analysis): Check[] {
     check(
       'handled twice',
       unexcused === 0,
-      `${unexcused}${a.handledTwiceAfterKill ? ` (+${a.handledTwiceAfterKill} redelivered from a SIGKILLed bot's unconfirmed batch)` : ''}${a.handledTwiceAfterFreeze ? ` (+${a.handledTwiceAfterFreeze} redelivered from what a frozen bot handled before the freeze, unconfirmed)` : ''}`,
+      `${unexcused}${a.handledTwiceAfterKill ? ` (+${a.handledTwiceAfterKill} redelivered from a SIGKILLed bot's unconfirmed batch)` : ''}${a.handledTwiceAfterFreeze ? ` (+${a.handledTwiceAfterFreeze} redelivered after a freeze: handled before it or in flight at it, never confirmed)` : ''}`,
       '= 0',
     ),
     check('lost', a.lost === 0, `${a.lost} of ${a.injected}`, '= 0'),

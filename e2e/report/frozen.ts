@@ -1,7 +1,8 @@
 // Polling intervals of a process that was frozen (its pod's processes SIGSTOPped, its cgroup frozen): a frozen
 // process polls nothing, whatever its log says (it cannot write "polling-stop" while frozen). After the thaw it
-// polls again only if it acts as a poller — sends a getUpdates or handles an update — and then from the thaw to
-// the end of its logged interval, however little it did: a bot fenced by rule F1 does neither and is not
+// polls again only if it acts as a poller — sends a getUpdates or handles an update (but the end of the handler
+// that was running at the freeze: F1's residual window, whose repeat is counted apart) — and then from the thaw
+// to the end of its logged interval, however little it did: a bot fenced by rule F1 does neither and is not
 // polling; one that finishes its batch is. Used by the fault suite (e2e/chaos/analysis.ts) and the real node
 // (e2e/node/scenario.ts), so both judge a freeze the same way.
 import type { PollInterval } from '../../test/harness/timeline.ts';
@@ -15,7 +16,8 @@ export interface FrozenProcess {
 
 /**
  * `intervals` with the frozen spans taken out.
- * @param acted whether the process acted as a poller after its thaw (a getUpdates sent, an update handled)
+ * @param acted whether the process acted as a poller after its thaw (a getUpdates sent, an update handled other
+ *   than the one in flight at the freeze)
  */
 export function withoutFrozen<F extends FrozenProcess>(intervals: readonly PollInterval[], freezes: readonly F[], acted: (f: F) => boolean): PollInterval[] {
   let out = [...intervals];

@@ -5,8 +5,10 @@
 // goes to the next leader again. Those repeats are the crash's or the freeze's, not two pollers, and are
 // counted apart — only those: an update handled again whose first handling was by a process that was killed
 // (or by a frozen process, before its freeze), at or above the offset of the last getUpdates that process's
-// pod sent before the kill (the freeze). What a frozen bot handles *after* its thaw is never excused: by rule
-// F1 it handles nothing then. Used by the fault suite (e2e/chaos/analysis.ts) and the real node
+// pod sent before the kill (the freeze); and the one update whose handler was running when the pod froze and
+// ended after the thaw (rule F1's residual window, docs/protocol.md: the fence is checked before each update,
+// not inside a handler). Anything else a frozen bot handles after its thaw is never excused: by F1 it handles
+// nothing more. Used by the fault suite (e2e/chaos/analysis.ts) and the real node
 // (e2e/node/scenario.ts), so both judge a kill and a freeze the same way.
 import type { PollEvent } from '../telegram/accounting.ts';
 
@@ -21,6 +23,8 @@ export interface Handling {
 export interface Freeze {
   offset: number;
   at: number;
+  /** The update whose handler was running at the freeze (see {@link inFlightAt}), if any. */
+  inFlight?: number;
 }
 
 export interface Repeats {
@@ -49,10 +53,22 @@ export function repeats(handled: readonly Handling[], unconfirmedFrom: ReadonlyM
     out.extra.push(h.update);
     const floor = unconfirmedFrom.get(by.process);
     const freeze = frozen.get(by.process);
+    const own = frozen.get(h.process);
     if (floor !== undefined && h.update >= floor) out.afterKill.push(h.update);
     else if (freeze !== undefined && h.update >= freeze.offset && by.mono < freeze.at) out.afterFreeze.push(h.update);
+    else if (own !== undefined && own.inFlight === h.update && h.mono >= own.at) out.afterFreeze.push(h.update);
   }
   return out;
+}
+
+/**
+ * The update whose handler was running when the bot froze: the first of its batch in hand (in order) not handled
+ * before the freeze — a bot handles one update at a time, so at most that one had begun.
+ * @param batch the update ids of the last batch its pod received before the freeze
+ * @param handledBefore what the frozen process had handled before the freeze
+ */
+export function inFlightAt(batch: readonly number[], handledBefore: ReadonlySet<number>): number | undefined {
+  return batch.find((u) => !handledBefore.has(u));
 }
 
 /**

@@ -1,7 +1,7 @@
 // The rule that tells a killed or frozen bot's redelivered batch from a repeat baton answers for
 // (e2e/report/redelivery.ts), used by the fault suite and the real node alike.
 import { describe, expect, it } from 'vitest';
-import { repeats, unconfirmedOffset } from '../../e2e/report/redelivery.ts';
+import { inFlightAt, repeats, unconfirmedOffset } from '../../e2e/report/redelivery.ts';
 import type { PollEvent } from '../../e2e/telegram/accounting.ts';
 
 const h = (update: number, process: number, mono: number) => ({ update, process, mono });
@@ -50,10 +50,28 @@ describe('repeats after a freeze', () => {
     expect(r.afterFreeze).toEqual([20]);
   });
 
+  it('excuses the one update whose handler was in flight at the freeze and ended after the thaw (F1, residual window)', () => {
+    // 20 handled before the freeze; 21's handler was running when the pod froze and ended after the thaw (t = 31),
+    // after 2 had handled it; 22 handled by 1 after the thaw is not excused.
+    const inFlight = new Map([[1, { offset: 20, at: 10, inFlight: 21 }]]);
+    const handled = [h(20, 1, 8), h(20, 2, 21), h(21, 2, 22), h(22, 2, 23), h(21, 1, 31), h(22, 1, 32)];
+    const r = repeats(handled, new Map(), inFlight);
+    expect(r.extra).toEqual([20, 21, 22]);
+    expect(r.afterFreeze).toEqual([20, 21]);
+  });
+
   it("excuses nothing repeated after an update the frozen process handled first after the thaw", () => {
     // 24 was first handled by the thawed process (t = 31 > freeze): a repeat of it is not the freeze's redelivery.
     const r = repeats([h(24, 1, 31), h(24, 2, 33)], new Map(), frozen);
     expect(r).toEqual({ extra: [24], afterKill: [], afterFreeze: [] });
+  });
+});
+
+describe('inFlightAt', () => {
+  it("is the batch's first update not handled before the freeze (handlers run one at a time)", () => {
+    expect(inFlightAt([20, 21, 22, 23], new Set([20]))).toBe(21);
+    expect(inFlightAt([20, 21], new Set([20, 21]))).toBeUndefined();
+    expect(inFlightAt([], new Set())).toBeUndefined();
   });
 });
 
