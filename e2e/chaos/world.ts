@@ -255,6 +255,8 @@ export class ChaosWorld {
   thawPod(pod: SimPod): number {
     const f = this.freezes.find((x) => x.pod === pod && x.to === Infinity);
     if (!f) throw new Error(`${pod.opts.name} is not frozen`);
+    // The time before the first SIGCONT: whatever the pod does once it runs again counts as after the thaw.
+    const to = this.mark(`SIGCONT ${pod.opts.name}`);
     for (const pid of [...f.pids].reverse()) {
       try {
         process.kill(pid, 'SIGCONT');
@@ -262,8 +264,8 @@ export class ChaosWorld {
         // gone meanwhile (a child that exited is not an error)
       }
     }
-    f.to = this.mark(`SIGCONT ${pod.opts.name}`);
-    return f.to;
+    f.to = to;
+    return to;
   }
 
   /** Log lines of every bot, with their pod. */
