@@ -15,6 +15,11 @@ renewed for the renew deadline (both read from GET /leader), the worker pauses b
 crashed sidecar's worker is paused at least (lease duration - renew deadline) before a standby may start. Without handlers, SIGUSR1 or SIGUSR2 kills a Python process, and
 baton signals nobody until /proc/PID/status shows both caught: create Leadership first thing.
 
+F1, the fence: `lead.may_act()` is true only while the worker is started and its lease time holds (the
+last renewal of this pod's own Lease seen on GET /leader plus the renew deadline). Pass it to the poller
+(`UpdatePoller(..., fence=lead.may_act, may_confirm=lead.may_confirm)`): a process frozen past that
+time (GC, VM pause, frozen cgroup) handles nothing more of its batch when it resumes.
+
 `UpdatePoller` is a getUpdates loop with exact offset control that feeds any framework's per-update
 entry point (python-telegram-bot `Application.process_update`, aiogram `Dispatcher.feed_update`).
 """
@@ -72,8 +77,15 @@ class Leadership:
         dead_man: float = 10.0,
         check_every: float = 1.0,
         log: Callable[[str], None] = lambda m: print(f"baton worker: {m}", flush=True),
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._start, self._pause = start, pause
+        # The node's clock in seconds since the epoch, compared only with renewals this pod's sidecar wrote;
+        # injectable for tests.
+        self._wall = wall_clock
+        # F1: from the call of `start` until `pause` returned: the worker may be acting.
+        self._acting = False
+        self._fence_pausing = False
         self.url = (url or default_baton_url()).rstrip("/")
         self.dead_man, self.check_every, self._log = dead_man, check_every, log
         self.is_leader = False
@@ -90,6 +102,7 @@ class Leadership:
         self._dead_man_handle: Optional[asyncio.TimerHandle] = None
         self._apply_lock: Optional[asyncio.Lock] = None
         self._dead_man_task: Optional[asyncio.Task] = None
+        self._fence_task: Optional[asyncio.Task] = None
         # Handlers first, from the main thread, before any await: see the module docstring.
         signal.signal(start_signal, lambda *_: self._on_signal("running"))
         signal.signal(pause_signal, lambda *_: self._on_signal("paused"))
@@ -97,6 +110,59 @@ class Leadership:
     @property
     def epoch(self) -> Optional[int]:
         return None if self.status is None else self.status.get("epoch")
+
+    def may_act(self) -> bool:
+        """F1, the fence: true only while the worker is started (from `start` until `pause` returned, so a
+        graceful pause finishes its batch) and its leadership is provable on lease time: now is before the
+        last renewal of this pod's own Lease seen on GET /leader plus the renew deadline (the dead-man's
+        switch's deadline). Ask it before each poll and each update; when false, handle nothing more and
+        confirm nothing past what was handled. A false answer while running also pauses the worker, as the
+        switch would. Without the Lease's timings (an older sidecar) it is `is_leader`, as before F1."""
+        if not self._acting:
+            return False
+        if self._lease_held():
+            return True
+        if self.is_leader and self._wanted == "running" and not self._fence_pausing and self._loop is not None:
+            # Not from inside the caller's loop: the caller stops by itself on False.
+            self._fence_pausing = True
+            self._loop.call_soon(self._fence_failed)
+        return False
+
+    def may_confirm(self) -> bool:
+        """F1: once `may_act()` failed, whether the work done may still be confirmed (one short getUpdates):
+        true while the worker is started and no standby can have taken the Lease yet, before the last renewal
+        of this pod's Lease seen plus the lease duration. Without the Lease's timings: `is_leader`."""
+        if not self._acting:
+            return False
+        s = self.status or {}
+        timings = s.get("timings")
+        if not timings:
+            return True
+        deadline = self._lease_deadline()
+        if deadline is None or s.get("holder") != s.get("identity"):
+            return False
+        renewed = deadline - timings["renewDeadlineMs"] / 1000.0
+        return self._wall() < renewed + timings["leaseDurationMs"] / 1000.0
+
+    def _lease_held(self) -> bool:
+        """F1: the lease time holds. Only a renewal of this pod's own Lease counts (holder is this pod: its own
+        sidecar wrote it on the node's clock, and no other holder can take over before it + lease duration);
+        an older answer only gives an earlier deadline. Another holder's renewal, or none, proves nothing."""
+        s = self.status
+        if s is None or not s.get("timings"):
+            return True  # no lease time to check: a sidecar too old to publish timings (or not read yet)
+        if s.get("holder") != s.get("identity"):
+            return False
+        deadline = self._lease_deadline()
+        return deadline is not None and self._wall() < deadline
+
+    def _fence_failed(self) -> None:
+        self._fence_pausing = False
+        if not self.is_leader or self._wanted != "running" or self._lease_held() or self._loop is None:
+            return
+        self._log("lease time ran out: the worker is fenced and pauses (F1, dead-man's switch)")
+        self._wanted = "paused"
+        self._fence_task = self._loop.create_task(self._apply())  # kept: the loop holds tasks weakly
 
     def _on_signal(self, state: str) -> None:
         self._signal_seq += 1
@@ -134,7 +200,7 @@ class Leadership:
         # False from where the switch may fire (one quick read before the deadline) on: the backstop and
         # the boot must not start what the switch paused until a fresher renewal.
         deadline = self._lease_deadline()
-        return deadline is None or time.time() < deadline - self._quick_read()
+        return deadline is None or self._wall() < deadline - self._quick_read()
 
     def _arm_dead_man(self) -> None:
         if self._dead_man_handle is not None:
@@ -145,7 +211,7 @@ class Leadership:
             return
         # One quick read before the deadline, so that the read never delays the pause past it.
         due = deadline - self._quick_read()
-        self._dead_man_handle = self._loop.call_later(max(0.0, due - time.time()), self._dead_man_fired, deadline)
+        self._dead_man_handle = self._loop.call_later(max(0.0, due - self._wall()), self._dead_man_fired, deadline)
 
     def _quick_read(self) -> float:
         """Bound of the switch's last read: a quarter of (lease duration - renew deadline), 0.05 s to 1 s."""
@@ -174,7 +240,7 @@ class Leadership:
         # A renewal read before the last start signal says nothing of the Lease that signal came from (the
         # sidecar signals right after writing a fresh renewal): the read then gets its whole bound.
         before_start = self._status_seq < self._start_seq
-        quick = self._quick_read() if before_start else max(0.001, min(self._quick_read(), deadline - time.time()))
+        quick = self._quick_read() if before_start else max(0.001, min(self._quick_read(), deadline - self._wall()))
         seq = self._signal_seq
         try:
             self.status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick)
@@ -211,12 +277,27 @@ class Leadership:
     async def _apply_locked(self) -> None:
         while self._wanted != ("running" if self.is_leader else "paused"):
             if self._wanted == "running":
-                await self._start()
+                # F1: a start signal comes right after the sidecar wrote a fresh renewal, but the last answer may
+                # carry an older one or another holder's (a standby's): read it first, so the first poll is not fenced.
+                if not self._lease_held():
+                    try:
+                        await self._leader()
+                    except Exception:
+                        pass  # the fence and the switch judge by the last answer
+                    if self._wanted != "running":
+                        continue
+                self._acting = True
+                try:
+                    await self._start()
+                except BaseException:
+                    self._acting = False
+                    raise
                 self.is_leader = True
                 self._arm_dead_man()
             else:
                 await self._pause()
                 self.is_leader = False
+                self._acting = False
                 if self._wanted == "paused":
                     await self._confirm()
 
@@ -286,14 +367,25 @@ class UpdatePoller:
     """getUpdates with exact offset control. `stop()` stops fetching, lets the batch in hand finish,
     makes sure the offset is confirmed without ever waiting on Telegram's same-offset rule, then returns.
 
-    `allowed_updates`: the update types to receive (omitted: keep the bot's current setting)."""
+    `allowed_updates`: the update types to receive (omitted: keep the bot's current setting).
+
+    F1: `fence` (`Leadership.may_act`) is checked before each getUpdates and before each update; when it fails
+    the loop ends at once: the rest of the batch is not handled, the offset stays at the last update handled,
+    and what was handled is confirmed (one short poll, which evicts nobody) only if `may_confirm`
+    (`Leadership.may_confirm`: no standby can have taken over yet) — otherwise no getUpdates at all. It is
+    reported once: `on_fenced({"at", "unhandled", "offset"})`, default one JSON line to `log`."""
 
     def __init__(self, token: str, handle: Callable[[dict], Awaitable[None]], api_root: str = "https://api.telegram.org",
                  limit: int = 100, timeout: int = 30, log: Callable[[str], None] = lambda m: print(m, flush=True),
-                 allowed_updates: Optional[list] = None) -> None:
+                 allowed_updates: Optional[list] = None, fence: Optional[Callable[[], bool]] = None,
+                 may_confirm: Optional[Callable[[], bool]] = None,
+                 on_fenced: Optional[Callable[[dict], None]] = None) -> None:
         self.base = f"{api_root.rstrip('/')}/bot{token}"
         self.handle, self.limit, self.timeout, self._log = handle, limit, timeout, log
         self.allowed_updates = allowed_updates
+        self.fence, self.may_confirm, self.on_fenced = fence, may_confirm, on_fenced
+        # F1: the fence failed since the last start; no getUpdates is sent until the next start.
+        self._fenced = False
         self.offset: Optional[int] = None
         # The offset the last getUpdates carried, and whether the server answered it (so it arrived).
         self._carried: Optional[int] = None
@@ -348,9 +440,36 @@ class UpdatePoller:
             except OSError:
                 pass
 
+    def _fence_holds(self, at: str, unhandled: int) -> bool:
+        """F1: checks the fence; on failure ends the loop's work until the next start and reports once."""
+        if self._fenced:
+            return False
+        if self.fence is None or self.fence():
+            return True
+        self._fenced = True
+        info = {"at": at, "unhandled": unhandled, "offset": self.offset}
+        if self.on_fenced is not None:
+            self.on_fenced(info)
+        else:
+            self._log(json.dumps({"event": "fenced", "rule": "F1", **info}))
+        return False
+
+    async def _confirm_fenced(self) -> None:
+        """F1: after the fence failed, confirm what was handled only while no standby can have taken over."""
+        if self.may_confirm is None or not self.may_confirm():
+            return
+        try:
+            await asyncio.to_thread(self._confirm_offset)
+        except Exception as err:
+            self._log(f"could not confirm offset {self.offset}: {err}")
+
     async def _run(self) -> None:
         backoff = 0.5
         while not self._stopping:
+            # F1: never a getUpdates without provable leadership (it would also evict the next leader's poll).
+            if not self._fence_holds("poll", 0):
+                await self._confirm_fenced()
+                return
             params: dict = {"limit": self.limit, "timeout": self.timeout}
             if self.offset is not None:
                 params["offset"] = self.offset
@@ -375,7 +494,11 @@ class UpdatePoller:
                     pass
                 backoff = min(backoff * 2, 10.0)
                 continue
-            for update in updates:  # the batch in hand is handled even if a stop came meanwhile
+            # The batch in hand is handled even if a stop came meanwhile, but only while the fence holds (F1).
+            for i, update in enumerate(updates):
+                if not self._fence_holds("update", len(updates) - i):
+                    await self._confirm_fenced()
+                    return
                 try:
                     await self.handle(update)
                 except Exception as err:
@@ -385,6 +508,7 @@ class UpdatePoller:
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._stopping = False
+            self._fenced = False
             self._stop_event = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -397,6 +521,11 @@ class UpdatePoller:
         self._abort()
         await self._task
         self._task = None
+        if self._fenced:
+            return  # F1: the loop settled it when the fence failed
+        if not self._fence_holds("confirm", 0):
+            await self._confirm_fenced()
+            return
         try:
             await asyncio.to_thread(self._confirm_offset)
         except Exception as err:

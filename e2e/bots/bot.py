@@ -59,6 +59,9 @@ def kit_log(message: str) -> None:
 
 
 lead = Logged(start=start, pause=pause, log=kit_log)  # handlers first, in the main thread
+# F1: fenced on lease time; a fence that fails is logged with its fields (at, unhandled, offset).
+poller.fence, poller.may_confirm = lead.may_act, lead.may_confirm
+poller.on_fenced = lambda info: log("fenced", **info)
 log("boot", framework="python", sidecar=bool(env.get("BATON_URL")))
 
 

@@ -34,6 +34,8 @@ const options: Omit<AdapterOptions, 'apiRoot'> = {
   timeoutSeconds: Number(env.BOT_TIMEOUT_S ?? 30),
   sidecar: Boolean(env.BATON_URL),
   onError: (err) => log('error', { message: err.message }),
+  // F1: the adapters fence the poller themselves; a fence that fails is logged with its fields.
+  onFenced: (info) => log('fenced', { ...info }),
   warn: (message) => log('kit', { message }),
 };
 

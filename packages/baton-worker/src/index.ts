@@ -17,7 +17,7 @@ export {
   type DeadManInfo,
   type ConfirmedInfo,
 } from './leadership.ts';
-export { UpdatePoller, BotApiError, toBotApiError, type PollerOptions, type BotApiCall, type Update } from './poller.ts';
+export { UpdatePoller, BotApiError, toBotApiError, type PollerOptions, type BotApiCall, type Update, type FencedInfo } from './poller.ts';
 export { LocalApiClient, defaultBatonUrl, CONFIRMS_HEADER } from './local-api-client.ts';
 export type { LeaderStatus, LeaseTimings, PauseStatus, PauseConfirmation } from './status.ts';
 export { systemClock, type Clock, type TimerHandle } from './clock.ts';

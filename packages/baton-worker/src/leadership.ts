@@ -2,7 +2,8 @@
 // transition at a time; after a pause has really finished (batch handled, offset confirmed) say so
 // with POST /paused, so the next leader starts at once and not a drain later; and pause by itself
 // once the Lease has not been renewed for the renew deadline (a frozen or crashed sidecar can send
-// no signal, and a standby may take the Lease a lease duration after its last renewal).
+// no signal, and a standby may take the Lease a lease duration after its last renewal). And fence the
+// worker itself (F1, `mayAct()`): a process frozen past that deadline acts on nothing when it resumes.
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { defaultBatonUrl, LocalApiClient } from './local-api-client.ts';
@@ -53,6 +54,8 @@ export interface DeadManInfo {
   reason: string;
   /** The Lease's last renewal this worker saw (ms since the epoch), if the sidecar published it. */
   renewedAt?: number;
+  /** True when the fence (F1) found the lease time run out before the switch's own timer did (a frozen process). */
+  fenced?: boolean;
 }
 
 /** What a confirmation of a pause got from the sidecar. */
@@ -92,6 +95,10 @@ export class Leadership extends EventEmitter {
   private readonly signals: Pick<NodeJS.Process, 'on' | 'off'>;
   private readonly warn: (message: string) => void;
   private running = false;
+  /** F1: from the moment the start hook is called until the pause hook resolved: the worker may be acting. */
+  private acting = false;
+  /** F1: a pause for a failed fence is queued (fired once). */
+  private fencePausing = false;
   private wanted: 'running' | 'paused' = 'paused';
   /** Increments on every signal, so an answer from /leader older than a signal never overrides it. */
   private signalSeq = 0;
@@ -158,6 +165,79 @@ export class Leadership extends EventEmitter {
     return this.running;
   }
 
+  /**
+   * F1 — the fence: true only while the worker is started (from its `start` hook until its `pause` hook
+   * resolved, so a graceful pause finishes its batch) and its leadership is provable on lease time: the
+   * wall clock is before the last renewal of this pod's own Lease seen on `GET /leader` plus the renew
+   * deadline — the same deadline the dead-man's switch keeps. Ask it before each poll and before each
+   * update (the kit's poller does); when it is false, handle nothing more and confirm nothing past what
+   * was handled: the next leader may already have those updates.
+   *
+   * A false answer while the worker runs also pauses it, as the switch would (a process frozen past the
+   * deadline may run its code before its overdue timers). With `sidecar: false`, or a sidecar too old to
+   * publish the Lease's timings, there is no lease time to check: it is `isLeader()` as before F1 (the
+   * start hook included).
+   */
+  mayAct(): boolean {
+    if (!this.acting) return false;
+    if (this.leaseHeld()) return true;
+    if (this.running && this.wanted === 'running' && !this.fencePausing) {
+      // Not from inside the caller's loop: the caller stops by itself on `false`.
+      this.fencePausing = true;
+      queueMicrotask(() => {
+        this.fencePausing = false;
+        if (!this.running || this.wanted !== 'running' || this.leaseHeld()) return;
+        const renewedAt = this.renewedAt();
+        this.fire({
+          reason: `lease time ran out (last renewal seen ${renewedAt === undefined ? 'none' : new Date(renewedAt).toISOString()}, renew deadline ${this.lastStatus?.timings?.renewDeadlineMs ?? 0} ms): the worker is fenced and pauses (F1)`,
+          ...(renewedAt !== undefined ? { renewedAt } : {}),
+          fenced: true,
+        });
+      });
+    }
+    return false;
+  }
+
+  /**
+   * F1: after `mayAct()` failed, whether the work already done may still be confirmed (the kit's poller:
+   * one short getUpdates at the offset after the last update handled). True while the worker is started
+   * and no standby can have taken the Lease yet: before the last renewal of this pod's Lease seen plus
+   * the lease duration. Between the renew deadline and that (a frozen sidecar, or a short freeze of the
+   * pod) the confirmation keeps the next leader from handling those updates again; after it (a pod
+   * frozen past the lease) the next leader may be polling already: nothing more is sent. Without the
+   * Lease's timings: `isLeader()`, as before F1.
+   */
+  mayConfirm(): boolean {
+    if (!this.acting) return false;
+    const s = this.lastStatus;
+    if (!this.sidecar || !s?.timings) return true;
+    const renewedAt = this.renewedAt();
+    return s.holder === s.identity && renewedAt !== undefined && this.clock.wallClock() < renewedAt + s.timings.leaseDurationMs;
+  }
+
+  /**
+   * F1: the lease time holds. Only a renewal of this pod's own Lease counts (`holder` is this pod: the
+   * renewal was written by its own sidecar, on the node's clock the containers share, so it is compared
+   * with this clock, and no other holder can take over before it + lease duration). Any answer counts,
+   * however old — even one read before the last start signal: a renewal of this pod's Lease only moves
+   * forward, so an older one gives an earlier deadline (conservative). Another holder's renewal (a
+   * standby's last answer) or none proves nothing: false.
+   */
+  private leaseHeld(): boolean {
+    const s = this.lastStatus;
+    // No lease time to check: signals only, or a sidecar too old to publish timings (or not yet read).
+    if (!this.sidecar || !s?.timings) return true;
+    if (s.holder !== s.identity) return false;
+    const deadline = this.leaseDeadline();
+    return deadline !== undefined && this.clock.wallClock() < deadline;
+  }
+
+  /** The last renewal seen, in ms since the epoch, if any. */
+  private renewedAt(): number | undefined {
+    const deadline = this.leaseDeadline();
+    return deadline === undefined ? undefined : deadline - (this.lastStatus?.timings?.renewDeadlineMs ?? 0);
+  }
+
   /** The Lease's epoch as last read from the sidecar (a fencing token), or undefined before the first answer. */
   epoch(): number | undefined {
     return this.lastStatus?.epoch;
@@ -219,13 +299,27 @@ export class Leadership extends EventEmitter {
     const run = async (): Promise<void> => {
       while (this.wanted !== (this.running ? 'running' : 'paused')) {
         if (this.wanted === 'running') {
-          await this.o.start();
+          // F1: a start signal comes right after the sidecar wrote a fresh renewal, but the last answer may
+          // carry an older one or another holder's (a standby's): read the one the signal came from first,
+          // so the fence holds from the first poll on (one loopback round trip).
+          if (this.sidecar && !this.leaseHeld()) {
+            await this.refresh();
+            if (this.wanted !== 'running') continue;
+          }
+          this.acting = true;
+          try {
+            await this.o.start();
+          } catch (err) {
+            this.acting = false;
+            throw err;
+          }
           this.running = true;
           this.emit('started');
           this.armDeadMan();
         } else {
           await this.o.pause();
           this.running = false;
+          this.acting = false;
           this.emit('paused');
           if (this.wanted === 'paused' && this.sidecar) await this.confirm();
         }
@@ -261,6 +355,16 @@ export class Leadership extends EventEmitter {
     } catch (err) {
       // The sidecar then waits its drain instead: slower, never unsafe.
       this.warn(`could not confirm the pause: ${(err as Error).message}`);
+    }
+  }
+
+  /** Reads `GET /leader` once; no answer leaves the last one (the fence then judges by it). */
+  private async refresh(): Promise<void> {
+    const asked = this.signalSeq;
+    try {
+      this.contact(await this.api.leader(), asked);
+    } catch {
+      // the sidecar is slow or gone: the fence and the switch judge by the last answer
     }
   }
 

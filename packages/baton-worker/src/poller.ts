@@ -2,7 +2,8 @@
 // (grammY/telegraf `bot.handleUpdate`, node-telegram-bot-api `processUpdate`, or a plain function).
 // Its stop is what a handoff needs and what the frameworks' own stop does not all do: stop fetching,
 // finish the batch in hand, make sure the offset is confirmed, and only then report done — in
-// milliseconds, idle or busy (see `stop()` for Telegram's same-offset rule).
+// milliseconds, idle or busy (see `stop()` for Telegram's same-offset rule). With a fence (F1) it also
+// stops where leadership is no longer provable: before each getUpdates and before each update.
 
 /** One Telegram update, as far as the loop cares: its id and one field naming its type. */
 export interface Update {
@@ -30,11 +31,38 @@ export interface PollerOptions {
   /** Called on errors (handler failures, HTTP errors); default console.warn. */
   onError?(err: Error): void;
   /**
+   * F1: true while this worker may act — the leadership's lease time still holds (`Leadership.mayAct`,
+   * wired by `runUnderBaton` and every adapter). Checked before each getUpdates and before each update;
+   * when it fails the loop ends at once: the rest of the batch is not handled, the offset stays at the
+   * last update handled, and no getUpdates is sent (the next leader has those updates: Telegram
+   * redelivers unconfirmed ones) — but see `mayConfirm`. Omitted: always true (the loop as before F1).
+   */
+  fence?(): boolean;
+  /**
+   * F1: once the fence has failed, whether the updates handled may still be confirmed — true only while
+   * no standby can have taken over yet (`Leadership.mayConfirm`: before the last renewal + the lease
+   * duration). Then one short poll (`timeout: 0`, which evicts nobody) confirms exactly what was handled,
+   * so the next leader does not get it again; after that, nothing is sent. Omitted: never.
+   */
+  mayConfirm?(): boolean;
+  /** Called once when the fence fails (default: one JSON line on console.warn, see {@link FencedInfo}). */
+  onFenced?(info: FencedInfo): void;
+  /**
    * Makes a Bot API call (default: `fetch` to `apiRoot`). The framework adapters pass the bot's own
    * client here, so its settings (apiRoot, test environment, proxies, transformers) apply unchanged.
    * Must throw {@link BotApiError} for an error answer of the Bot API, and honour `signal`.
    */
   call?: BotApiCall;
+}
+
+/** What the poller reports when its fence fails (F1). Stable field names: they are logged as they are. */
+export interface FencedInfo {
+  /** Where the fence failed: before a getUpdates, before an update of the batch, or before the stop's confirmation. */
+  at: 'poll' | 'update' | 'confirm';
+  /** Updates of the batch in hand left unhandled (0 unless `at` is `update`). */
+  unhandled: number;
+  /** The offset kept: every update below it was handled, nothing at or above it is confirmed. */
+  offset: number | undefined;
 }
 
 /** A Bot API call: resolves with `result`, throws {@link BotApiError} for an error answer. */
@@ -77,7 +105,8 @@ interface Carried {
 
 /**
  * Telegram's getUpdates loop with exact offset control. `start()` polls; `stop()` stops fetching,
- * waits for the batch in hand, makes sure its offset is confirmed, and resolves only then.
+ * waits for the batch in hand, makes sure its offset is confirmed, and resolves only then. With a
+ * `fence` (F1) it stops for good, confirming nothing, as soon as the fence fails.
  */
 export class UpdatePoller {
   private readonly o: PollerOptions;
@@ -87,6 +116,8 @@ export class UpdatePoller {
   private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private stopping = false;
+  /** F1: the fence failed since the last start; no getUpdates is sent until the next start. */
+  private fenced = false;
   /** Wakes a back-off sleep when a stop arrives. */
   private wake: (() => void) | undefined;
   /** 409s seen: each means another poller ran at the same time (what baton exists to prevent). */
@@ -111,6 +142,7 @@ export class UpdatePoller {
   start(): void {
     if (this.loop) return;
     this.stopping = false;
+    this.fenced = false;
     this.loop = this.run().finally(() => {
       this.loop = undefined;
     });
@@ -129,6 +161,10 @@ export class UpdatePoller {
    *   short poll that no longer repeats the previous one;
    * - when updates were handled after the last request was sent (a busy bot), the offset is new to
    *   the server and a short poll confirms it at once.
+   *
+   * F1: once the fence has failed, what was handled is confirmed only if `mayConfirm()` says no
+   * standby can have taken over yet; otherwise nothing is sent — no probe, no confirmation: the next
+   * leader may already poll, and has those updates.
    */
   async stop(): Promise<void> {
     if (!this.loop) return;
@@ -136,7 +172,26 @@ export class UpdatePoller {
     this.abort?.abort();
     this.wake?.();
     await this.loop;
+    if (this.fenced) return; // the loop settled it when the fence failed
+    if (!this.fenceHolds('confirm', 0)) return this.confirmFenced();
     await this.confirmOffset().catch((err: unknown) => this.report(err));
+  }
+
+  /** F1: after the fence failed, confirms what was handled only while no standby can have taken over. */
+  private async confirmFenced(): Promise<void> {
+    if (!this.o.mayConfirm?.()) return;
+    await this.confirmOffset().catch((err: unknown) => this.report(err));
+  }
+
+  /** F1: checks the fence; on failure ends the loop's work for good (until the next start) and reports once. */
+  private fenceHolds(at: FencedInfo['at'], unhandled: number): boolean {
+    if (this.fenced) return false;
+    if (!this.o.fence || this.o.fence()) return true;
+    this.fenced = true;
+    const info: FencedInfo = { at, unhandled, offset: this.offset };
+    if (this.o.onFenced) this.o.onFenced(info);
+    else console.warn(JSON.stringify({ level: 'warn', source: 'baton-worker', event: 'fenced', rule: 'F1', ...info, msg: 'leadership no longer provable: stopped, nothing confirmed past offset' }));
+    return false;
   }
 
   private async confirmOffset(): Promise<void> {
@@ -155,6 +210,8 @@ export class UpdatePoller {
   private async run(): Promise<void> {
     let backoffMs = 500;
     while (!this.stopping) {
+      // F1: never a getUpdates without provable leadership (it would also evict the next leader's poll).
+      if (!this.fenceHolds('poll', 0)) return this.confirmFenced();
       let updates: Update[];
       const carried: Carried = { offset: this.offset, answered: false };
       try {
@@ -183,8 +240,10 @@ export class UpdatePoller {
         backoffMs = Math.min(backoffMs * 2, 10_000);
         continue;
       }
-      // The batch in hand is handled even when a stop arrives meanwhile: stop() waits for it.
-      for (const update of updates) {
+      // The batch in hand is handled even when a stop arrives meanwhile (stop() waits for it), but only
+      // while the fence holds (F1): a worker resumed after the lease time handles nothing more of it.
+      for (const [i, update] of updates.entries()) {
+        if (!this.fenceHolds('update', updates.length - i)) return this.confirmFenced();
         try {
           await this.o.handle(update);
         } catch (err) {

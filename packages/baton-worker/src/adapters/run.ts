@@ -4,7 +4,7 @@ import { leadership, type Leadership, type LeadershipOptions } from '../leadersh
 import { UpdatePoller, type PollerOptions, type Update } from '../poller.ts';
 
 /** Options of {@link runUnderBaton}: the leadership's and the poller's. */
-export interface AdapterOptions extends Omit<LeadershipOptions, 'start' | 'pause'>, Omit<PollerOptions, 'token' | 'handle'> {
+export interface AdapterOptions extends Omit<LeadershipOptions, 'start' | 'pause'>, Omit<PollerOptions, 'token' | 'handle' | 'fence' | 'mayConfirm'> {
   /** Called before the first start (e.g. to fetch the bot's own info). */
   prepare?(): Promise<void>;
 }
@@ -24,15 +24,18 @@ export interface BatonWorker {
 }
 
 /**
- * Runs any per-update handler under baton with the kit's poller: the plain form of every adapter.
+ * Runs any per-update handler under baton with the kit's poller: the plain form of every adapter. The
+ * poller is fenced by `leadership.mayAct()` (F1): a worker resumed past its lease time handles nothing
+ * more of its batch and sends no getUpdates.
  *
  * @param token the bot's token
  * @param handle called for each update, in order; awaited
  */
 export function runUnderBaton(token: string, handle: (u: Update) => Promise<void> | void, opts: AdapterOptions = {}): BatonWorker {
-  const poller = new UpdatePoller({ ...opts, token, handle });
+  // F1: the poller is fenced by the leadership's lease time (created below: the poller asks it only once started).
+  const poller = new UpdatePoller({ ...opts, token, handle, fence: () => lead.mayAct(), mayConfirm: () => lead.mayConfirm() });
   let prepared: Promise<void> | undefined;
-  const lead = leadership({
+  const lead: Leadership = leadership({
     ...opts,
     start: async () => {
       prepared ??= opts.prepare?.() ?? Promise.resolve();
