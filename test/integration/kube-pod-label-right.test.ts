@@ -19,6 +19,7 @@ import { KubeApiError } from '../../src/kube/errors.ts';
 import { podPath } from '../../src/kube/pod-watch.ts';
 import { KubeClient } from '../../src/kube/rest.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../kube/cluster.ts';
+import { FaultProxy } from '../kube/fault-proxy.ts';
 
 const kube = inject('kube');
 const CLI = join(import.meta.dirname, '../../src/cli.ts');
@@ -224,6 +225,39 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
     } finally {
       await admission.deleteValidatingAdmissionPolicyBinding({ name });
       await admission.deleteValidatingAdmissionPolicy({ name });
+    }
+  });
+
+  it('an API server that does not answer at start is waited for, never taken for a refusal; the probes answer meanwhile', async () => {
+    await createPod('pod-e');
+    const kubeconfig = await serviceAccountKubeconfig(kube, namespace, 'patient', sidecarRules('patient'));
+    const proxy = new FaultProxy(kube.server);
+    const connection = { ...(await loadConnection({ env: { KUBECONFIG: kubeconfig } })), server: await proxy.start() };
+    proxy.pause('reset');
+    const port = await freePort();
+    const config = loadConfig({ argv: [], env: { ...env('patient', 'pod-e'), BATON_PROBE_LISTEN: `127.0.0.1:${port}` } });
+    let outcome: RunningBaton | Error | undefined;
+    const starting = startBaton(config, connection, pino({ level: 'silent' })).then(
+      (b) => (outcome = b),
+      (e: unknown) => (outcome = e as Error),
+    );
+    try {
+      const probe = (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status, () => 0);
+      await until('the probe server up', () => probe('/healthz'), (s) => s === 200, 10_000);
+      // Several failed attempts (backoff 250 ms doubling): still starting, alive, not ready.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(outcome).toBeUndefined();
+      expect(await probe('/healthz')).toBe(200);
+      expect(await probe('/readyz')).toBe(503);
+      proxy.resume();
+      await starting;
+      expect(outcome).not.toBeInstanceOf(Error);
+      await until('labelled', () => roleLabel('pod-e'), (v) => v === 'leader' || v === 'standby', 20_000);
+    } finally {
+      proxy.resume();
+      await starting;
+      if (outcome && !(outcome instanceof Error)) await outcome.close();
+      await proxy.stop();
     }
   });
 });
