@@ -8,6 +8,16 @@ export interface ApiHealth {
   problem(): string | undefined;
 }
 
+/** Options of {@link ApiHealthTally}. */
+export interface ApiHealthOptions {
+  /**
+   * Calls (`verb resource`, e.g. `patch pods`) that baton's job does not depend on: their 403 is reported by
+   * their owner (log line, request metric), never on readiness — a pod that is never ready for a label it
+   * cannot write stalls a `maxUnavailable: 0` rollout (rule C4).
+   */
+  optional?: readonly string[];
+}
+
 export class ApiHealthTally implements ApiHealth {
   private readonly clock: Clock;
   private readonly server: string;
@@ -16,11 +26,13 @@ export class ApiHealthTally implements ApiHealth {
   private lastFailure: { at: number; what: string } | undefined;
   /** verb + resource → the last answer was 403 (cleared by a later success of the same call). */
   private readonly forbidden = new Map<string, string>();
+  private readonly optional: ReadonlySet<string>;
 
-  constructor(clock: Clock, server: string, namespace: string) {
+  constructor(clock: Clock, server: string, namespace: string, options: ApiHealthOptions = {}) {
     this.clock = clock;
     this.server = server;
     this.namespace = namespace;
+    this.optional = new Set(options.optional ?? []);
   }
 
   /** One request's outcome: `code` is the HTTP status, or `timeout`/`error`. */
@@ -30,6 +42,7 @@ export class ApiHealthTally implements ApiHealth {
     const status = Number(code);
     if (status === 403) {
       this.lastSuccess = now; // the API server answered; RBAC is the problem
+      if (this.optional.has(key)) return;
       this.forbidden.set(key, `RBAC: the ServiceAccount may not ${verb} ${resource} in namespace ${this.namespace}: grant it in the Role bound to it`);
       return;
     }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiHealthTally } from './api-health.ts';
 import { errorText } from './error-text.ts';
-import type { BatonConfig } from './config.ts';
+import { ConfigError, type BatonConfig } from './config.ts';
 import { systemClock } from './election/clock.ts';
 import { Elector } from './election/elector.ts';
 import { requestTimeoutMs } from './election/rules.ts';
@@ -15,6 +15,7 @@ import { EventRecorder, type EventObjectRef } from './kube/events.ts';
 import { KubeLeaseLock } from './kube/lease-lock.ts';
 import { LeaseWatcher } from './kube/lease-watch.ts';
 import { PodLabeler } from './kube/pod-label.ts';
+import { PodLabelRefused, provePodLabelRight } from './kube/pod-label-right.ts';
 import { PodWatcher, type ObservedPod } from './kube/pod-watch.ts';
 import { KubeClient } from './kube/rest.ts';
 import { watchReport } from './kube/watch-report.ts';
@@ -39,7 +40,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const clock = systemClock;
   const metrics = new BatonMetrics({ signals: [config.startSignal, config.pauseSignal], watches: config.podName ? ['lease', 'pod'] : ['lease'] });
   metrics.info(config.identity, config.leaseName, config.namespace, VERSION);
-  const api = new ApiHealthTally(clock, connection.server, config.namespace);
+  // C4: the label's patch is not part of the job; refusing it must never fail /readyz.
+  const api = new ApiHealthTally(clock, connection.server, config.namespace, { optional: ['patch pods'] });
   const client = new KubeClient(connection, {
     userAgent: `baton/${VERSION}`,
     onRequest: (verb, resource, code) => {
@@ -165,6 +167,11 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     servers.push(localApi);
     const probe = await listen(probes, `${hostPart(config.probeListen.host)}:${config.probeListen.port}`, { setting: 'BATON_PROBE_LISTEN' });
     servers.push(probes);
+    // C4: BATON_POD_LABEL=true is proven before the Lease or the worker is touched; a refusal exits 2. It
+    // waits out an API server that does not answer (the probes are up, /readyz says why it is not ready).
+    if (labeler && config.podName) {
+      await provePodLabelRight({ client, namespace: config.namespace, podName: config.podName, requestTimeoutMs: timeoutMs, logger: kubeLogger });
+    }
     leaseWatcher.start();
     podWatcher?.start();
     sidecar.start();
@@ -189,6 +196,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   } catch (err) {
     // Nothing half-started: close whatever did start before reporting.
     await Promise.allSettled(servers.map((s) => s.close()));
+    if (err instanceof PodLabelRefused) throw new ConfigError(err.message, { cause: err });
     throw new Error(`could not start: ${errorText(err)}`, { cause: err });
   }
 }

@@ -29,6 +29,8 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel, { identity: config.identity, lease: config.leaseName, namespace: config.namespace });
 
   const baton = await startBaton(config, connection, logger).catch((err: unknown) => {
+    // A setting the cluster refuses (BATON_POD_LABEL without `patch pods`): one line, exit 2, like C3.
+    if (err instanceof ConfigError) exit(2, `baton: ${err.message}`);
     logger.fatal({ event: 'start-failed', err }, errorText(err));
     return exit(1, `baton: ${errorText(err)}`);
   });

@@ -685,9 +685,10 @@ function cpuTicks(pid: number): number | undefined {
 }
 
 /**
- * The leader's ServiceAccount may not `patch pods` (its label patch fails, as under an admission policy
- * or a stripped Role); SIGTERM must still end the process within pause-ack timeout + one request timeout,
- * and the handoff must still be a watch-driven one.
+ * The leader's ServiceAccount loses `patch pods` while it leads (its label patch fails, as under an
+ * admission policy or a stripped Role); SIGTERM must still end the process within pause-ack timeout + one
+ * request timeout, and the handoff must still be a watch-driven one. The right is revoked only once the
+ * pod runs: without it at start the sidecar refuses to start (rule C4).
  */
 const labelPatchFails: Scenario = {
   id: 'label-patch-fails',
@@ -701,9 +702,11 @@ const labelPatchFails: Scenario = {
       const w = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: t, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
       holder.w = w;
       const noPatch = sidecarRules(w.lease).map((r) => (r.resources?.includes('pods') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
-      const kubeconfig = await w.serviceAccount('baton-nopatch', noPatch);
+      const kubeconfig = await w.serviceAccount('baton-nopatch', sidecarRules(w.lease));
       const a0 = await w.addPod({ kubeconfig });
       await w.waitPoller(`${s.id}: the first bot polls`);
+      await w.kc.makeApiClient(k8s.RbacAuthorizationV1Api).replaceNamespacedRole({ name: 'baton-nopatch', namespace: w.namespace, body: { metadata: { name: 'baton-nopatch' }, rules: noPatch } });
+      w.mark(`${a0.opts.name}: \`patch pods\` revoked`);
       const b = await w.addReadyPod();
       w.startLoad();
       await sleep(2000);

@@ -2,6 +2,7 @@
 // can select the leader. Only the latest wanted value matters: a burst of changes costs one request.
 import type { V1Pod } from '@kubernetes/client-node';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
+import { KubeApiError } from './errors.ts';
 import { silentLogger, type KubeLogger } from './logger.ts';
 import { POD_RESOURCE, podPath } from './pod-watch.ts';
 import type { KubeClient } from './rest.ts';
@@ -11,6 +12,12 @@ export type PodRole = 'leader' | 'standby';
 
 /** The label that tells the leader apart (`kubectl get pods -L baton/role`). */
 export const ROLE_LABEL = 'baton/role';
+
+/** The labeler also logs a refusal (error) and its end (info); a logger without those levels gets warn instead. */
+export interface PodLabelLogger extends KubeLogger {
+  error?(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+}
 
 /** Options of `PodLabeler`. */
 export interface PodLabelerOptions {
@@ -23,7 +30,7 @@ export interface PodLabelerOptions {
   requestTimeoutMs?: number;
   /** Between failed attempts (default 250 ms → 10 s). */
   backoff?: BackoffOptions;
-  logger?: KubeLogger;
+  logger?: PodLabelLogger;
   /** Called with every value the API server confirmed. */
   onApplied?: (value: string | undefined) => void;
 }
@@ -35,7 +42,7 @@ export class PodLabeler {
   private readonly key: string;
   private readonly timeoutMs: number;
   private readonly backoff: BackoffOptions;
-  private readonly logger: KubeLogger;
+  private readonly logger: PodLabelLogger;
   private readonly onApplied: ((value: string | undefined) => void) | undefined;
   private readonly stopper = new AbortController();
   private wantedValue: PodRole | undefined;
@@ -46,6 +53,8 @@ export class PodLabeler {
   private wake = new AbortController();
   /** The last failure; cleared by the next success. */
   lastError: Error | undefined;
+  /** The API server refuses the patch (the right was revoked, or a policy denies it) since the last success. */
+  private refused = false;
 
   constructor(options: PodLabelerOptions) {
     this.client = options.client;
@@ -99,6 +108,28 @@ export class PodLabeler {
     this.wake.abort();
   }
 
+  /**
+   * Rule C4: a right lost at runtime is one error line (then debug while it lasts) and the request metric's
+   * `code="403"`; it never touches readiness — the worker's job does not depend on the label, and a pod that
+   * is never ready stalls `maxUnavailable: 0` rollouts. Retrying goes on at the backoff's pace, so a right
+   * granted again heals the label without a restart.
+   */
+  private reportRefusal(err: KubeApiError, value: PodRole, retryInMs: number): void {
+    const fields = { event: 'pod-label-refused', label: this.key, value, status: err.status, err, retryInMs };
+    if (this.refused) {
+      this.logger.debug(fields, 'pod label still refused; retrying');
+      return;
+    }
+    this.refused = true;
+    (this.logger.error ?? this.logger.warn).call(
+      this.logger,
+      fields,
+      `the API server refuses the pod label ${this.key}=${value} (${err.status}): the label on this Pod is stale until it is accepted again; ` +
+        "grant `patch` on pods to the sidecar's ServiceAccount, or set BATON_POD_LABEL=false — readiness is not affected; " +
+        err.message,
+    );
+  }
+
   private kick(): void {
     // Rule L3: after stop() nothing runs again — without this, an aborted run's `finally` would kick a
     // new run that returns at once, forever (a microtask loop at 100 % CPU that never lets the process exit).
@@ -130,17 +161,33 @@ export class PodLabeler {
         this.lastError = undefined;
         this.appliedValue = pod.metadata?.labels?.[this.key];
         this.appliedVersion = toVersion(pod.metadata?.resourceVersion) ?? this.appliedVersion;
+        if (this.refused) {
+          this.refused = false;
+          (this.logger.info ?? this.logger.warn).call(this.logger, { event: 'pod-label-restored', label: this.key, value: this.appliedValue }, `pod label ${this.key}=${this.appliedValue} applied again: the API server accepts the patch again`);
+        }
         this.logger.debug({ label: this.key, value: this.appliedValue }, 'pod label applied');
         this.onApplied?.(this.appliedValue);
       } catch (err) {
         if (this.stopper.signal.aborted) return;
         this.lastError = err instanceof Error ? err : new Error(String(err));
         const delay = backoffDelay(++failures, this.backoff);
-        this.logger.warn({ err: this.lastError, label: this.key, value, retryInMs: delay }, 'pod label not applied; retrying');
+        if (isLabelRefusal(err)) this.reportRefusal(err, value, delay);
+        else this.logger.warn({ err: this.lastError, label: this.key, value, retryInMs: delay }, 'pod label not applied; retrying');
         await sleep(delay, AbortSignal.any([this.stopper.signal, this.wake.signal]));
       }
     }
   }
+}
+
+/** Answers that refuse the patch itself — RBAC (403) or an admission policy or webhook (403, 422, 400): only a change of rights or policy helps. */
+const REFUSALS: ReadonlySet<number> = new Set([400, 403, 422]);
+
+/**
+ * Whether `err` is the API server refusing the label patch, as opposed to not answering or a missing Pod.
+ * At start `provePodLabelRight` turns it into an exit; at runtime the labeler reports it.
+ */
+export function isLabelRefusal(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && REFUSALS.has(err.status);
 }
 
 /** resourceVersions are opaque, but etcd's are integers: compare them when they are. */

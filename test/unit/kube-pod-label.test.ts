@@ -1,7 +1,9 @@
 // PodLabeler's stop (issue 9, item 6 and rule L3): stopping while a patch hangs or keeps failing ends
 // the labeler at once — no request after stop, no loop that spins on the microtask queue.
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KubeApiError, KubeTransportError } from '../../src/kube/errors.ts';
 import { PodLabeler } from '../../src/kube/pod-label.ts';
+import { PodLabelRefused, provePodLabelRight } from '../../src/kube/pod-label-right.ts';
 import type { KubeClient, KubeRequest } from '../../src/kube/rest.ts';
 
 /** A client whose every request hangs until aborted (or fails at once), counting calls. */
@@ -46,4 +48,109 @@ describe('PodLabeler stop', () => {
       expect(calls.length).toBe(after);
     });
   }
+});
+
+// Issue 18, item 3c: the right to patch the own Pod, proven at start and lost at runtime.
+const target = { verb: 'patch', resource: 'pods', namespace: 'ns', name: 'p' };
+const forbidden = () => new KubeApiError(target, 403, 'Forbidden', 'pods "p" is forbidden: User "system:serviceaccount:ns:bot" cannot patch resource "pods" in API group "" in the namespace "ns"');
+const answeredPod = (value: string) => ({ metadata: { resourceVersion: '7', labels: { 'baton/role': value } } });
+
+/** A client answering each request with the next scripted outcome (an Error is thrown), recording the requests. */
+function scriptedClient(outcomes: Array<unknown>) {
+  const calls: KubeRequest[] = [];
+  const client = {
+    request: (req: KubeRequest) => {
+      calls.push(req);
+      const next = outcomes.length > 1 ? outcomes.shift() : outcomes[0];
+      return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+    },
+  } as unknown as KubeClient;
+  return { client, calls };
+}
+
+function recordingLogger() {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
+  const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } };
+}
+
+describe('provePodLabelRight (at start)', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('asks with a server-side dry-run merge patch of the own Pod, so nothing is written', async () => {
+    const { client, calls } = scriptedClient([answeredPod('standby')]);
+    await expect(provePodLabelRight({ client, namespace: 'ns', podName: 'p' })).resolves.toBe('granted');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({
+      verb: 'patch',
+      resource: 'pods',
+      method: 'PATCH',
+      path: '/api/v1/namespaces/ns/pods/p',
+      query: { dryRun: 'All' },
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { labels: { 'baton/role': 'standby' } } },
+    });
+  });
+
+  for (const [status, reason] of [[403, 'Forbidden'], [422, 'Invalid'], [400, 'BadRequest']] as const) {
+    it(`a ${status} (RBAC or an admission policy) is a refusal naming both fixes, in one line, without retrying`, async () => {
+      const denial = status === 403 ? forbidden() : new KubeApiError(target, status, reason, 'denied\nby policy');
+      const { client, calls } = scriptedClient([denial]);
+      const err = await provePodLabelRight({ client, namespace: 'ns', podName: 'p' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PodLabelRefused);
+      const message = (err as Error).message;
+      expect(message).toMatch(new RegExp(`^BATON_POD_LABEL=true, but the API server refuses this sidecar's patch of its own Pod "p" in namespace "ns" \\(${status}\\b`));
+      expect(message).toContain('grant `patch` on pods');
+      expect(message).toContain('BATON_POD_LABEL=false');
+      expect(message).not.toContain('\n');
+      expect(calls).toHaveLength(1);
+    });
+  }
+
+  it('a transient failure (API down, 5xx, 429, timeout) is retried with backoff, never taken for a refusal', async () => {
+    vi.useFakeTimers();
+    const down = new KubeTransportError(target, 'error', 'connect ECONNREFUSED');
+    const busy = new KubeApiError(target, 503, 'ServiceUnavailable', 'etcd not ready');
+    const slow = new KubeApiError(target, 429, 'TooManyRequests', 'slow down');
+    const { client, calls } = scriptedClient([down, busy, slow, down, answeredPod('standby')]);
+    const { lines, logger } = recordingLogger();
+    let result: string | undefined;
+    void provePodLabelRight({ client, namespace: 'ns', podName: 'p', logger, backoff: { initialMs: 100, maxMs: 400 } }).then((r) => (result = r));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(result).toBe('granted');
+    expect(calls).toHaveLength(5);
+    // One warning for the outage, then debug lines: a long outage does not flood the log.
+    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+    expect(lines.find((l) => l.level === 'warn')?.obj).toMatchObject({ event: 'pod-label-check' });
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(0);
+  });
+
+  it('an absent own Pod is no refusal: the label waits for it (the Pod watch says so)', async () => {
+    const { client } = scriptedClient([new KubeApiError(target, 404, 'NotFound', 'pods "p" not found')]);
+    await expect(provePodLabelRight({ client, namespace: 'ns', podName: 'p' })).resolves.toBe('pod-absent');
+  });
+});
+
+describe('PodLabeler when the right is revoked at runtime', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('logs one error with stable fields, retries quietly, and says once when the label is back', async () => {
+    vi.useFakeTimers();
+    const { client, calls } = scriptedClient([forbidden(), forbidden(), forbidden(), answeredPod('leader')]);
+    const { lines, logger } = recordingLogger();
+    const labeler = new PodLabeler({ client, namespace: 'ns', podName: 'p', logger, backoff: { initialMs: 100, maxMs: 100 } });
+    labeler.set('leader');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(calls).toHaveLength(4);
+    expect(labeler.applied).toBe('leader');
+    const errors = lines.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.obj).toMatchObject({ event: 'pod-label-refused', label: 'baton/role', value: 'leader', status: 403 });
+    expect(errors[0]!.msg).toContain('BATON_POD_LABEL=false');
+    expect(lines.filter((l) => l.level === 'warn')).toHaveLength(0);
+    const restored = lines.filter((l) => l.obj.event === 'pod-label-restored');
+    expect(restored).toHaveLength(1);
+    expect(restored[0]).toMatchObject({ level: 'info', obj: { label: 'baton/role', value: 'leader' } });
+    labeler.stop();
+  });
 });
