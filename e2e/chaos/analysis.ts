@@ -1,14 +1,56 @@
 // The verdict's raw material, computed the way `npm run e2e` computes its figures: polling intervals from
 // the bots' own logs (test/harness/timeline.ts), gaps/overlap/duplicates/lost by e2e/report/figures.ts,
 // plus what a fault run must also know: start signals that reached a bot while another polled, the
-// updates a SIGKILLed bot had in hand (Telegram redelivers an unconfirmed batch by design), the largest
-// batch the double handed out, 409s a live poller saw, and the Lease's epoch history.
+// updates a SIGKILLed bot had in hand (Telegram redelivers an unconfirmed batch by design), the same for a bot
+// whose whole pod was frozen, the largest batch the double handed out, 409s a live poller saw, and the Lease's
+// epoch history.
 import type { SimPod } from '../../test/harness/sim-pod.ts';
-import { gaps, overlap, pollIntervals, readWorkerLog, type PollInterval } from '../../test/harness/timeline.ts';
+import { gaps, overlap, pollIntervals, readWorkerLog, type PollInterval, type WorkerLogLine } from '../../test/harness/timeline.ts';
 import { figures, type Figures } from '../report/figures.ts';
 import type { TelegramDouble } from '../telegram/server.ts';
+import type { PollEvent, PollStart } from '../telegram/accounting.ts';
 import type { LeaseVersion } from './lease-recorder.ts';
-import { repeats, unconfirmedOffset } from '../report/redelivery.ts';
+import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/redelivery.ts';
+import { withoutFrozen, type FrozenProcess } from '../report/frozen.ts';
+
+/** A pod frozen whole from `from` to `to` (ms; Infinity while frozen); `pid` is its bot's at the freeze. */
+export interface FrozenSpan extends FrozenProcess {
+  pod: SimPod;
+}
+
+/**
+ * What a frozen pod's bot did after its thaw. By rule F1 nothing, but for the end of the handler that was running
+ * when it froze (F1's residual window: the fence is checked before each update, not inside a handler).
+ */
+export interface AfterThaw {
+  /** getUpdates its pod sent after the thaw (the double's ledger; the pod's path prefix names it). */
+  getUpdates: PollStart[];
+  /** Updates the frozen process handled after the thaw (its own log), the one in flight included. */
+  handled: number[];
+  /** The update whose handler was running at the freeze, if any: the first of the batch in hand not handled before. */
+  inFlight: number | undefined;
+  /** Updates of the batch in hand at the freeze, and how many the bot had handled before it. */
+  batch: readonly number[];
+  handledBefore: number;
+}
+
+const updateOf = (l: WorkerLogLine): number => (l as unknown as { update: number }).update;
+
+/** What `f`'s bot did after the thaw, from the double's ledger and the bots' log lines. */
+export function afterThaw(f: FrozenSpan, lines: readonly WorkerLogLine[], requests: readonly PollEvent[], token: string): AfterThaw {
+  const mine = requests.filter((r) => r.token === token && r.client === f.pod.opts.name);
+  const last = mine.filter((r) => r.type === 'end' && r.written && r.at < f.from).at(-1);
+  const batch = last?.type === 'end' ? last.updateIds : [];
+  const before = new Set(lines.filter((l) => l.pid === f.pid && l.event === 'handled' && l.mono < f.from).map(updateOf));
+  return {
+    getUpdates: mine.filter((r): r is PollStart => r.type === 'start' && r.at >= f.to),
+    handled: lines.filter((l) => l.pid === f.pid && l.event === 'handled' && l.mono >= f.to).map(updateOf),
+    inFlight: inFlightAt(batch, before),
+    batch,
+    handledBefore: batch.filter((u) => before.has(u)).length,
+  };
+}
+
 
 export interface AnalysisInput {
   pods: SimPod[];
@@ -16,6 +58,8 @@ export interface AnalysisInput {
   token: string;
   end: number;
   leaseVersions: LeaseVersion[];
+  /** Pods frozen whole during the run (scenario pod-freeze). */
+  freezes?: readonly FrozenSpan[];
 }
 
 export interface Analysis {
@@ -28,6 +72,11 @@ export interface Analysis {
   handledTwice: number;
   /** Of those, handlings Telegram had to repeat: the unconfirmed batch of a bot that was SIGKILLed. */
   handledTwiceAfterKill: number;
+  /**
+   * Of those, handlings Telegram had to repeat: what a frozen bot handled before its freeze and never confirmed,
+   * and the handler in flight at the freeze (e2e/report/redelivery.ts).
+   */
+  handledTwiceAfterFreeze: number;
   duplicateIds: number[];
   lost: number;
   injected: number;
@@ -46,8 +95,18 @@ export interface Analysis {
 
 export function analyze(i: AnalysisInput): Analysis {
   const deaths = new Map(i.pods.flatMap((p) => [...p.deaths]));
-  const intervals = i.pods.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), i.end, p.deaths));
   const lines = i.pods.flatMap((p) => readWorkerLog(p.workerLog));
+  const requests = i.double.requests();
+  const freezes = i.freezes ?? [];
+  const intervals = withoutFrozen(
+    i.pods.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), i.end, p.deaths)),
+    freezes,
+    (f) => {
+      // The end of the handler in flight at the freeze is not polling (F1's residual window, counted apart).
+      const after = afterThaw(f, lines, requests, i.token);
+      return after.getUpdates.length > 0 || after.handled.some((u) => u !== after.inFlight);
+    },
+  );
   const handled = lines
     .filter((l) => l.event === 'handled')
     .map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, pid: l.pid, mono: l.mono }))
@@ -66,14 +125,19 @@ export function analyze(i: AnalysisInput): Analysis {
   });
 
   // A SIGKILLed bot's last batch was never confirmed: Telegram hands it out again (e2e/report/redelivery.ts).
-  const requests = i.double.requests();
   const unconfirmedFloor = new Map<number, number>();
   for (const [pid, diedAt] of deaths) {
     const pod = i.pods.find((p) => readWorkerLog(p.workerLog).some((l) => l.pid === pid));
     const offset = pod && unconfirmedOffset(requests, i.token, pod.opts.name, diedAt);
     if (offset !== undefined) unconfirmedFloor.set(pid, offset);
   }
-  const r = repeats(handled.map((h) => ({ update: h.update, process: h.pid, mono: h.mono })), unconfirmedFloor);
+  // So was what a frozen bot handled before the freeze.
+  const frozen = new Map<number, Freeze>();
+  for (const f of freezes) {
+    const offset = unconfirmedOffset(requests, i.token, f.pod.opts.name, f.from);
+    if (offset !== undefined) frozen.set(f.pid, { offset, at: f.from, inFlight: afterThaw(f, lines, requests, i.token).inFlight });
+  }
+  const r = repeats(handled.map((h) => ({ update: h.update, process: h.pid, mono: h.mono })), unconfirmedFloor, frozen);
 
   const startsWhileAnotherPolls: Analysis['startsWhileAnotherPolls'] = [];
   for (const l of lines) {
@@ -101,6 +165,7 @@ export function analyze(i: AnalysisInput): Analysis {
     overlapMs: Math.round(overlap(intervals).totalMs * 10) / 10,
     handledTwice: r.extra.length,
     handledTwiceAfterKill: r.afterKill.length,
+    handledTwiceAfterFreeze: r.afterFreeze.length,
     duplicateIds: r.extra,
     lost: f.lost,
     injected: injected.length,

@@ -1,7 +1,8 @@
 // The fault scenarios (issue 9, "Proof" 3). Each one stages pods of real processes against the real API
 // server under steady load, injects one fault, and judges the run by the rules of docs/protocol.md
 // (S1 start only on proof of pause, S2 the epoch only rises, L1 a leader without a live worker steps
-// aside, L2 a handoff never strands the Lease, L3 shutdown always ends): no two pollers, nothing handled
+// aside, L2 a handoff never strands the Lease, L3 shutdown always ends, F1 a worker acts only within its
+// lease time): no two pollers, nothing handled
 // twice, nothing lost, and the gap the rules predict — a bound computed from the timings, never a
 // generous constant.
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import type { KubeEndpoint, TestApiServer } from '../../test/kube/apiserver.ts';
 import { FaultProxy, KubeHttpProxy, type FaultRecord } from '../../test/kube/fault-proxy.ts';
 import { sidecarRules } from '../../test/kube/cluster.ts';
 import { waitFor, type SimPod } from '../../test/harness/sim-pod.ts';
-import { longestGapIn, type Analysis } from './analysis.ts';
+import { afterThaw, longestGapIn, type Analysis } from './analysis.ts';
 import { check, fmt, result, type Check, type ScenarioResult } from './verdict.ts';
 import { ChaosWorld, JITTER_MAX, now, requestTimeoutMs, type Timings } from './world.ts';
 
@@ -459,6 +460,57 @@ const sidecarFreeze: Scenario = {
   },
 };
 
+// ——— the leader's whole pod frozen (F1) —————————————————————————————————————————————————————————————————
+
+/**
+ * The leader's pod frozen whole — sidecar and bot SIGSTOPped together, as a frozen cgroup, a paused VM or a long
+ * GC of the node would — for LD + 10 s with a batch of over a second in hand. Nobody can pause the bot: its
+ * sidecar is frozen with it. The standby takes over after LD and is handed the unconfirmed batch again. On the
+ * thaw the old bot's lease time (its last renewal seen + RD) is long past, so by rule F1 it handles nothing more
+ * of its batch and sends no getUpdates: the next leader already has those updates.
+ */
+const podFreeze: Scenario = {
+  id: 'pod-freeze',
+  title: "leader's pod frozen (sidecar and bot SIGSTOPped) with a batch in hand",
+  rules: 'F1, S1',
+  run: async (ctx) => {
+    const s = podFreeze;
+    const t = ctx.timings;
+    return onStage(ctx, s, 2, async ({ w, leader, standby }) => {
+      const since = now();
+      await w.burstInHand(leader, ctx.burst);
+      const bot = leader.worker!.pid!;
+      const batchNow = w.double.requests().filter((r) => r.type === 'end' && r.client === leader.opts.name && r.written && r.at >= since).at(-1);
+      const inBatch = new Set(batchNow?.type === 'end' ? batchNow.updateIds : []);
+      // Freeze a few updates into the batch, so that some were handled and never confirmed (Telegram must hand
+      // them out again: counted apart), while over a second of it is still in hand; at once if it is too small.
+      const secondOfWork = Math.ceil(1000 / ctx.handlerMs);
+      const handledFirst = Math.max(0, Math.min(3, inBatch.size - secondOfWork - 3));
+      const handledOfBatch = () => w.workerLines().filter((l) => l.pid === bot && l.event === 'handled' && inBatch.has((l as unknown as { update: number }).update)).length;
+      await waitFor(`${leader.opts.name} handles ${handledFirst} of its batch`, () => handledOfBatch() >= handledFirst, 5000).catch(() => undefined);
+      const freezeMs = t.leaseDurationMs + 10_000;
+      const freezeAt = w.freezePod(leader);
+      await sleep(freezeMs);
+      const thawAt = w.thawPod(leader);
+      await sleep(JITTER_MAX * t.retryPeriodMs + 3000);
+      const a = await w.finish();
+      const lines = w.workerLines();
+      const latest = freezeAt + t.leaseDurationMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+      const standbyStart = lines.filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > freezeAt).sort((x, y) => x.mono - y.mono)[0];
+      const after = afterThaw(w.freezes.find((f) => f.pod === leader)!, lines, w.double.requests(), w.token);
+      const checks: Check[] = [
+        check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), `≤ ${fmt(latest - freezeAt)} after the freeze (LD + 2.2·RP + 1 s)`),
+        check('getUpdates by the old bot after the thaw (F1)', after.getUpdates.length === 0, String(after.getUpdates.length), '= 0 (the double\'s ledger)'),
+      ];
+      return result(base(s, ctx), a, checks, { ms: longestGapIn(a, freezeAt)?.ms, bound: `≤ ${fmt(latest - freezeAt)}` }, w.started, [
+        `frozen ${secs(freezeMs)} with a batch of ${after.batch.length} updates (${fmt(after.batch.length * ctx.handlerMs)} of work), ${after.handledBefore} of them handled before the freeze`,
+        `standby ${standby.opts.name} polled ${fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt)} after the freeze; the old bot after the thaw: ${after.handled.length} updates handled (${after.handled.filter((u) => u === after.inFlight).length} of them the one in flight at the freeze), ${after.getUpdates.length} getUpdates; thawed ${fmt(thawAt - freezeAt)} after the freeze`,
+        `Lease history ${w.recorder.history()}`,
+      ]);
+    });
+  },
+};
+
 // ——— the leader's worker gone (L1) ————————————————————————————————————————————————————————————————————
 
 /** `BATON_WORKER_GRACE`'s default (rule L1). */
@@ -705,6 +757,7 @@ export const SCENARIOS: readonly Scenario[] = [
   leaseDeleted,
   leaseDuration,
   sidecarFreeze,
+  podFreeze,
   workerKilled,
   workerCrashLoop,
   sigtermDuringAcquire,

@@ -24,6 +24,8 @@ export interface ScenarioResult {
   row: {
     twoPollersMs: number | undefined;
     handledTwice: number | undefined;
+    /** Repeats Telegram had to make (a killed or frozen bot's unconfirmed batch), counted apart. */
+    redelivered?: number;
     lost: number | undefined;
     /** The gap around the fault, and its predicted bound (text). */
     gap: string;
@@ -47,7 +49,7 @@ export function check(name: string, ok: boolean, measured: string, bound: string
 
 /** The checks every scenario makes: two pollers, start signals, 409s, handled twice, lost, epoch. */
 export function baseChecks(a: Analysis): Check[] {
-  const unexcused = a.handledTwice - a.handledTwiceAfterKill;
+  const unexcused = a.handledTwice - a.handledTwiceAfterKill - a.handledTwiceAfterFreeze;
   return [
     check('two pollers (bots\' logs)', a.overlapMs === 0, fmt(a.overlapMs), '= 0 ms'),
     check(
@@ -60,7 +62,7 @@ export function baseChecks(a: Analysis): Check[] {
     check(
       'handled twice',
       unexcused === 0,
-      `${unexcused}${a.handledTwiceAfterKill ? ` (+${a.handledTwiceAfterKill} redelivered from a SIGKILLed bot's unconfirmed batch)` : ''}`,
+      `${unexcused}${a.handledTwiceAfterKill ? ` (+${a.handledTwiceAfterKill} redelivered from a SIGKILLed bot's unconfirmed batch)` : ''}${a.handledTwiceAfterFreeze ? ` (+${a.handledTwiceAfterFreeze} redelivered after a freeze: handled before it or in flight at it, never confirmed)` : ''}`,
       '= 0',
     ),
     check('lost', a.lost === 0, `${a.lost} of ${a.injected}`, '= 0'),
@@ -81,7 +83,7 @@ export function result(
     ...base,
     pass: all.every((c) => c.ok),
     checks: all,
-    row: { twoPollersMs: a.overlapMs, handledTwice: a.handledTwice - a.handledTwiceAfterKill, lost: a.lost, gap: fmt(gap.ms), bound: gap.bound },
+    row: { twoPollersMs: a.overlapMs, handledTwice: a.handledTwice - a.handledTwiceAfterKill - a.handledTwiceAfterFreeze, redelivered: a.handledTwiceAfterKill + a.handledTwiceAfterFreeze, lost: a.lost, gap: fmt(gap.ms), bound: gap.bound },
     maxBatch: a.maxBatch,
     durationMs: performance.timeOrigin + performance.now() - started,
     notes,
@@ -99,7 +101,7 @@ export function table(results: ScenarioResult[]): string {
     const failed = r.checks.filter((c) => !c.ok).map((c) => c.name);
     const verdict = r.error ? `ERROR: ${r.error.split('\n')[0]}` : r.pass ? 'pass' : `FAIL: ${failed.join(', ')}`;
     lines.push(
-      `| ${r.title} | ${r.rules} | ${fmt(r.row.twoPollersMs)} | ${r.row.handledTwice ?? '-'} | ${r.row.lost ?? '-'} | ${r.row.gap} | ${r.row.bound} | ${verdict} |`,
+      `| ${r.title} | ${r.rules} | ${fmt(r.row.twoPollersMs)} | ${r.row.handledTwice ?? '-'}${r.row.redelivered ? ` (+${r.row.redelivered} redelivered)` : ''} | ${r.row.lost ?? '-'} | ${r.row.gap} | ${r.row.bound} | ${verdict} |`,
     );
   }
   return lines.join('\n');

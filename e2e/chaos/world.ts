@@ -15,7 +15,8 @@ import { TelegramDouble } from '../telegram/server.ts';
 import type { LoadHandle } from '../telegram/load.ts';
 import { BOT } from '../rollout/scenario.ts';
 import { LeaseRecorder } from './lease-recorder.ts';
-import { analyze, type Analysis } from './analysis.ts';
+import { analyze, type Analysis, type FrozenSpan } from './analysis.ts';
+import { processTree } from './process-tree.ts';
 
 /** Election timings of a scenario, in ms (the sidecar's BATON_LEASE_DURATION and friends). */
 export interface Timings {
@@ -80,6 +81,8 @@ export class ChaosWorld {
   readonly token = '123456:chaos-token';
   readonly pods: SimPod[] = [];
   readonly marks: Array<{ at: number; label: string }> = [];
+  /** Pods frozen whole (`freezePod`), with the bot process that was frozen; `to` is set by the thaw. */
+  readonly freezes: Array<FrozenSpan & { pids: number[] }> = [];
   namespace = '';
   lease = '';
   kubeconfig = '';
@@ -233,6 +236,38 @@ export class ChaosWorld {
     pod.startWorker();
   }
 
+  /**
+   * Freezes the whole pod: SIGSTOP to its sidecar, its bot and their children at once, as a frozen cgroup or a
+   * paused VM would (scenario pod-freeze). Returns the time of the freeze.
+   */
+  freezePod(pod: SimPod): number {
+    const bot = pod.worker?.pid;
+    const sidecar = pod.sidecar?.pid;
+    if (bot === undefined || sidecar === undefined) throw new Error(`${pod.opts.name}: no processes to freeze`);
+    const pids = processTree([sidecar, bot]);
+    const from = this.mark(`SIGSTOP ${pod.opts.name} (sidecar, bot${pids.length > 2 ? ` and ${pids.length - 2} children` : ''})`);
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    this.freezes.push({ pod, pid: bot, from, to: Infinity, pids });
+    return from;
+  }
+
+  /** Thaws what `freezePod` froze (SIGCONT, children first); returns the time of the thaw. */
+  thawPod(pod: SimPod): number {
+    const f = this.freezes.find((x) => x.pod === pod && x.to === Infinity);
+    if (!f) throw new Error(`${pod.opts.name} is not frozen`);
+    // The time before the first SIGCONT: whatever the pod does once it runs again counts as after the thaw.
+    const to = this.mark(`SIGCONT ${pod.opts.name}`);
+    for (const pid of [...f.pids].reverse()) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone meanwhile (a child that exited is not an error)
+      }
+    }
+    f.to = to;
+    return to;
+  }
+
   /** Log lines of every bot, with their pod. */
   workerLines(): Array<WorkerLogLine & { pod: SimPod }> {
     return this.pods.flatMap((p) => readWorkerLog(p.workerLog).map((l) => ({ ...l, pod: p })));
@@ -268,11 +303,13 @@ export class ChaosWorld {
       token: this.token,
       end: now(),
       leaseVersions: this.recorder.versions,
+      freezes: this.freezes,
     });
   }
 
   async teardown(): Promise<void> {
     await this.load?.stop();
+    for (const p of this.pods) if (this.freezes.some((f) => f.pod === p && f.to === Infinity)) this.thawPod(p);
     for (const p of this.pods) {
       for (const c of [p.sidecar, p.worker]) if (c?.pid && c.exitCode === null && c.signalCode === null) c.kill('SIGCONT');
       p.kill();

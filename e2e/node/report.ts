@@ -10,18 +10,21 @@ export function ms(x: number | undefined): string {
 export function nodeReport(r: NodeScenarioResult): string {
   const out = [
     `${r.layout} sidecar (${r.replicas} replicas), ${(r.durationMs / 1000).toFixed(0)} s:`,
-    '| step | took | two pollers | handled twice | redelivered after a kill | lost | handoff gaps | longest gap |',
-    '|---|---|---|---|---|---|---|---|',
+    '| step | took | two pollers | handled twice | redelivered after a kill | redelivered after a freeze | lost | handoff gaps | longest gap |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of r.steps) {
     const f = s.figures;
-    out.push(`| ${s.step} | ${(s.durationMs / 1000).toFixed(1)} s | ${ms(f.twoPollersMs)} | ${f.handledTwice} | ${f.redeliveredAfterKill} | ${f.lost} | ${f.handoffGapsMs.map((g) => ms(g)).join(', ') || '-'} | ${ms(f.gap.maxMs)} |`);
+    out.push(`| ${s.step} | ${(s.durationMs / 1000).toFixed(1)} s | ${ms(f.twoPollersMs)} | ${f.handledTwice} | ${f.redeliveredAfterKill} | ${f.redeliveredAfterFreeze} | ${f.lost} | ${f.handoffGapsMs.map((g) => ms(g)).join(', ') || '-'} | ${ms(f.gap.maxMs)} |`);
   }
   const t = r.total;
   out.push(
-    `total: two pollers ${ms(t.twoPollersMs)}, 409s ${t.conflicts409}, handled twice ${t.handledTwice} (+${t.redeliveredAfterKill} redelivered from a SIGKILLed bot's unconfirmed batch), lost ${t.lost} (of ${t.injected}); ` +
+    `total: two pollers ${ms(t.twoPollersMs)}, 409s ${t.conflicts409}, handled twice ${t.handledTwice} (+${t.redeliveredAfterKill} redelivered from a SIGKILLed bot's unconfirmed batch, +${t.redeliveredAfterFreeze} from a frozen bot's), lost ${t.lost} (of ${t.injected}); ` +
       `rollout gap median ${ms(t.rolloutGapP50Ms)}, max ${ms(t.rolloutGapMaxMs)}; rolling update of ${r.replicas} replicas end to end: ${r.rolloutMs.map((x) => `${(x / 1000).toFixed(1)} s`).join(', ')}`,
   );
+  for (const f of r.freezes) {
+    out.push(`pod frozen: ${f.pod} for ${ms(f.frozenMs)} (cgroup ${f.cgroup}); after the thaw its bot sent ${f.getUpdatesAfterThaw} getUpdates and handled ${f.handledAfterThaw} updates`);
+  }
   if (r.failures.length) out.push(`FAIL: ${r.failures.join('; ')}`);
   return out.join('\n');
 }

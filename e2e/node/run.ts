@@ -63,6 +63,7 @@ try {
       rate: Number(values.rate),
       handlerMs: Number(values['handler-ms']),
       crashes: Number(values.crashes),
+      freezeLeader: layout === 'regular',
       log,
     }));
   }
@@ -89,7 +90,7 @@ const json = {
 writeFileSync(join(resultsDir, 'node.json'), `${JSON.stringify(json, null, 2)}\n`);
 
 console.log('');
-console.log(`real node: ${values.rollouts} × kubectl rollout restart, delete the leader pod, ${values.crashes} × SIGKILL of the leader's bot container, scale 0 and back; ${values.rate} updates/s, handlers ${values['handler-ms']} ms`);
+console.log(`real node: ${values.rollouts} × kubectl rollout restart, delete the leader pod, ${values.crashes} × SIGKILL of the leader's bot container, the leader's pod frozen (cgroup, regular layout), scale 0 and back; ${values.rate} updates/s, handlers ${values['handler-ms']} ms`);
 for (const r of results) console.log(`\n${nodeReport(r)}`);
 console.log(`\ntimings: prepare ${ms(timings.prepareMs)}, node up ${ms(timings.nodeUpMs)}, scenarios ${ms(timings.scenariosMs)}, node down ${ms(timings.nodeDownMs)}, total ${ms(timings.totalMs)}`);
 console.log(`results: ${join('e2e', 'results', 'node.json')}`);

@@ -1,8 +1,8 @@
 // baton on real pods: the chart installed with helm as README tells users (the sample bot in its own image,
 // the real baton image, pullPolicy Never), the Telegram double on the host at the bridge's gateway address,
 // steady load, then real Kubernetes operations: `kubectl rollout restart` N times, `kubectl delete pod` of
-// the leader, the leader's bot container SIGKILLed from the host (ctr) until it crash-loops, scale to 0 and
-// back. The verdict comes from the double's ledger and the bots' own logs (kubectl logs), with the same
+// the leader, the leader's bot container SIGKILLed from the host (ctr) until it crash-loops, the leader's whole
+// pod frozen (its cgroup) for LD + 10 s with a batch in hand, scale to 0 and back. The verdict comes from the double's ledger and the bots' own logs (kubectl logs), with the same
 // analysis as `npm run e2e` (e2e/report/figures.ts, test/harness/timeline.ts); after each step the truth as
 // kubectl shows it (pods with their baton/role, the Lease, the Events) is kept with the figures.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,8 +15,10 @@ import { pollIntervals, type PollInterval, type WorkerLogLine } from '../../test
 import { helm, runTool, CHART_DIR } from '../../test/kube/helm.ts';
 import type { NodeInfo } from '../../test/node/node.ts';
 import { BATON_IMAGE, BOT_IMAGE } from '../../test/node/images.ts';
-import { repeats, unconfirmedOffset } from '../report/redelivery.ts';
+import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/redelivery.ts';
+import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
+import { freeze, podCgroupOf, thaw } from './cgroup-freeze.ts';
 
 export interface NodeScenarioOptions {
   node: NodeInfo;
@@ -29,6 +31,12 @@ export interface NodeScenarioOptions {
   handlerMs: number;
   /** Times the leader's bot container is SIGKILLed in a row (each after it came back); 0: no crash step. */
   crashes: number;
+  /**
+   * The leader's whole pod frozen (its cgroup: `cgroup.freeze`, or the v1 freezer) for LD + 10 s with a batch of
+   * over a second in hand, then thawed (default false). Rule F1: the thawed bot handles nothing more and sends no
+   * getUpdates.
+   */
+  freezeLeader?: boolean;
   /** `kubectl delete pod` of the leader (default true). */
   deleteLeader?: boolean;
   /** Scale to 0 and back (default true). */
@@ -39,13 +47,18 @@ export interface NodeScenarioOptions {
 /** The figures of one step (or of the whole run), in the issue's names. */
 export interface StepFigures {
   twoPollersMs: number;
-  /** Extra handlings baton answers for: every repeat except {@link redeliveredAfterKill}. */
+  /** Extra handlings baton answers for: every repeat except {@link redeliveredAfterKill} and {@link redeliveredAfterFreeze}. */
   handledTwice: number;
   /**
    * Extra handlings Telegram had to repeat because the bot that had the batch was SIGKILLed before confirming
    * it (e2e/report/redelivery.ts): the crash's cost, counted apart as the fault suite counts it.
    */
   redeliveredAfterKill: number;
+  /**
+   * Extra handlings Telegram had to repeat because the bot that had them was frozen (its pod's cgroup) before it
+   * confirmed them: what it handled before the freeze (e2e/report/redelivery.ts), counted apart likewise.
+   */
+  redeliveredAfterFreeze: number;
   lost: number;
   /** Stretches with nobody polling (intended downtime excluded). */
   gap: { count: number; p50Ms: number; maxMs: number; totalMs: number };
@@ -78,6 +91,8 @@ export interface NodeScenarioResult {
   rolloutMs: number[];
   replicas: number;
   pollers: Array<{ name: string; fromMs: number; toMs: number; cut: boolean }>;
+  /** The leader pods frozen whole (their cgroup), and what their bot did after the thaw (F1: nothing). */
+  freezes: Array<{ pod: string; cgroup: string; frozenMs: number; getUpdatesAfterThaw: number; handledAfterThaw: number }>;
   failures: string[];
   logsDir: string;
   durationMs: number;
@@ -87,6 +102,10 @@ const now = () => performance.timeOrigin + performance.now();
 /** The chart's default `sidecar.workerGrace` (BATON_WORKER_GRACE) and the sidecar's /proc scan interval. */
 const WORKER_GRACE_MS = 5000;
 const SCAN_INTERVAL_MS = 500;
+/** The chart's default leaseDuration and retryPeriod (charts/baton/values.yaml), and client-go's jitter of a standby's retry. */
+const FREEZE_LEASE_MS = 15_000;
+const RETRY_PERIOD_MS = 2000;
+const JITTER_MAX = 2.2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -131,6 +150,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
   const downtime: Array<{ from: number; to: number }> = [];
   /** Bot processes killed from the host: their polling ends at the kill (no polling-stop line). */
   const kills: Array<{ pod: string; id: string; at: number }> = [];
+  /** Pods frozen whole from the host: the bot container then, and the freeze (`from`, once the kernel said frozen) to the thaw (`to`, before it). */
+  const freezes: Array<{ pod: string; id: string; from: number; to: number; cgroup: string }> = [];
   const rolloutMs: number[] = [];
   /** L1 on real pods: the pod whose bot crash-loops, and who held the Lease once the loop was over. */
   let crashLoop: { pod: string; holderAfter: string } | undefined;
@@ -266,6 +287,32 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       await endStep(`bot container killed ${o.crashes}× (crash loop)`);
     }
 
+    if (o.freezeLeader) {
+      load = double.startLoad({ ratePerSecond: o.rate, token });
+      const leader = await holder();
+      const spec = (await coord.readNamespacedLease({ name: lease, namespace })).spec;
+      const leaseMs = (spec?.leaseDurationSeconds ?? 15) * 1000;
+      const id = await waitForRunningBot(core, namespace, leader, collector, 60_000);
+      const cgroup = podCgroupOf(await containerPid(o.node.containerdSock, id), id);
+      // A batch of over a second in hand: a burst the leader's next poll takes whole.
+      const burst = Math.ceil(1500 / o.handlerMs);
+      const since = now();
+      for (let i = 0; i < burst; i++) double.inject(`freeze burst #${i + 1}`, { token });
+      await waitFor(`${leader} holds a batch of ${Math.floor(burst * 0.75)}`, () => double.requests().some((r) => r.type === 'end' && r.client === leader && r.written && r.at >= since && r.updateIds.length >= Math.floor(burst * 0.75)), 15_000);
+      await freeze(cgroup);
+      const from = now();
+      log(`froze ${leader}'s pod (cgroup v${cgroup.version} ${cgroup.dir}) for ${(leaseMs + 10_000) / 1000} s with a batch in hand`);
+      await sleep(leaseMs + 10_000);
+      const to = now();
+      await thaw(cgroup);
+      freezes.push({ pod: leader, id, from, to, cgroup: `v${cgroup.version} ${cgroup.dir}` });
+      log(`thawed ${leader}'s pod; holder now ${await holder()}`);
+      await waitFor('settled after the freeze', () => settled(), 180_000);
+      await waitFor('a bot polls after the freeze', someonePolls, 120_000);
+      await calm();
+      await endStep('leader pod frozen (cgroup)');
+    }
+
     if (o.scale ?? true) {
       load = double.startLoad({ ratePerSecond: o.rate, token });
       const from = now();
@@ -294,22 +341,41 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       const boot = collector.firstLine(k.pod, 'bot', `containerd://${k.id}`, 'boot');
       return boot ? [{ pod: k.pod, pid: boot.pid, bootMono: boot.mono, at: k.at }] : [];
     });
-    const { lines, deathOf } = processes(collector.lines('bot'), deaths);
-    const intervals = pollIntervals(lines, end, new Map([...deathOf].map(([seq, d]) => [seq, d.at])));
-    const handled = lines.filter((l) => l.event === 'handled').map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, process: l.pid, mono: l.mono }));
+    const { lines, deathOf, processOf } = processes(collector.lines('bot'), deaths);
     const requests = double.requests();
+    // The frozen bot process of each freeze (its number in the run), and what it did after the thaw.
+    const frozen = freezes.flatMap((f) => {
+      const boot = collector.firstLine(f.pod, 'bot', `containerd://${f.id}`, 'boot');
+      const pid = boot && processOf(f.pod, boot.pid, boot.mono);
+      if (pid === undefined) return [];
+      const getUpdates = requests.filter((r) => r.type === 'start' && r.token === token && r.client === f.pod && r.at >= f.to).length;
+      const updateOf = (l: WorkerLogLine) => (l as unknown as { update: number }).update;
+      const last = requests.filter((r) => r.type === 'end' && r.token === token && r.client === f.pod && r.written && r.at < f.from).at(-1);
+      const before = new Set(lines.filter((l) => l.pid === pid && l.event === 'handled' && l.mono < f.from).map(updateOf));
+      // The handler running at the freeze may end after the thaw (F1's residual window): counted apart, not polling.
+      const inFlight = inFlightAt(last?.type === 'end' ? last.updateIds : [], before);
+      const handledAfter = lines.filter((l) => l.pid === pid && l.event === 'handled' && l.mono >= f.to).map(updateOf);
+      return [{ ...f, pid, getUpdates, inFlight, handledAfter: handledAfter.length, handledAfterBeyondInFlight: handledAfter.filter((u) => u !== inFlight).length }];
+    });
+    const intervals = withoutFrozen(pollIntervals(lines, end, new Map([...deathOf].map(([seq, d]) => [seq, d.at]))), frozen, (f) => f.getUpdates > 0 || f.handledAfterBeyondInFlight > 0);
+    const handled = lines.filter((l) => l.event === 'handled').map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, process: l.pid, mono: l.mono }));
     const floors = new Map([...deathOf].flatMap(([seq, d]) => {
       const offset = unconfirmedOffset(requests, token, d.pod, d.at);
       return offset === undefined ? [] : [[seq, offset] as const];
     }));
-    const afterKill = repeats(handled, floors).afterKill;
+    const frozenFloors = new Map(frozen.flatMap((f) => {
+      const offset = unconfirmedOffset(requests, token, f.pod, f.from);
+      return offset === undefined ? [] : [[f.pid, { offset, at: f.from, inFlight: f.inFlight } satisfies Freeze] as const];
+    }));
+    const { afterKill, afterFreeze } = repeats(handled, floors, frozenFloors);
+    const excused = { afterKill, afterFreeze };
     const injected: Injected[] = injectedAll.map((r) => ({ updateId: r.updateId!, at: r.at }));
     const conflicts = double.conflicts({ token });
     const rolloutsEnd = steps.filter((s) => s.step.startsWith('rollout')).at(-1)?.to ?? end;
     const whole = figures({ intervals, handled, injected, conflicts409: conflicts.seen, conflicts409Unseen: conflicts.total - conflicts.seen, end, downtime, handoffs: Math.max(0, intervals.length - 1), rolloutsEnd });
-    for (const s of steps) s.figures = stepFigures(s, intervals, handled, injected, downtime, afterKill);
+    for (const s of steps) s.figures = stepFigures(s, intervals, handled, injected, downtime, excused);
     const total: NodeScenarioResult['total'] = {
-      ...toStep(whole, intervals, { from: Math.min(...intervals.map((i) => i.from)), to: end }, downtime, afterKill),
+      ...toStep(whole, intervals, { from: Math.min(...intervals.map((i) => i.from)), to: end }, downtime, excused),
       conflicts409: conflicts.seen,
       rolloutGapP50Ms: whole.rollouts.gapP50Ms,
       rolloutGapMaxMs: whole.rollouts.gapMaxMs,
@@ -330,10 +396,20 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       // The kubelet's back-off (10 s, then 20 s) outlasts the grace from the second crash on: the Lease moves.
       if (o.crashes >= 2 && crashLoop.holderAfter === crashLoop.pod) failures.push(`crash loop: ${crashLoop.pod}, whose bot crash-loops, still holds the Lease (L1)`);
     }
+    const freezeStep = steps.find((x) => x.step.startsWith('leader pod frozen'));
+    for (const f of frozen) {
+      // F1: the thawed bot's lease time ran out while it was frozen; the next leader already has its batch.
+      if (f.getUpdates > 0) failures.push(`freeze: ${f.pod}'s bot sent ${f.getUpdates} getUpdates after the thaw (F1)`);
+      // The standby takes over once the Lease has not been renewed for LD: by the freeze + LD + 2.2·RP + 1 s.
+      const bound = FREEZE_LEASE_MS + JITTER_MAX * RETRY_PERIOD_MS + 1000;
+      if (freezeStep && freezeStep.figures.gap.maxMs > bound) failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above LD + 2.2·RP + 1 s (${bound} ms)`);
+    }
+    if (o.freezeLeader && frozen.length === 0) failures.push('freeze: the frozen bot process was not found in the logs');
     const t0 = Math.min(...intervals.map((i) => i.from));
     return {
       layout, namespace, release, steps, total, rolloutMs, replicas,
       pollers: intervals.map((i) => ({ name: i.name, fromMs: Math.round(i.from - t0), toMs: Math.round(i.to - t0), cut: i.cut })),
+      freezes: frozen.map((f) => ({ pod: f.pod, cgroup: f.cgroup, frozenMs: Math.round(f.to - f.from), getUpdatesAfterThaw: f.getUpdates, handledAfterThaw: f.handledAfter })),
       failures, logsDir: dir, durationMs: Math.round(now() - started),
     };
   } finally {
@@ -370,32 +446,50 @@ interface Death {
  * reuse one: a process is a (pod, pid) from its boot line to the next boot. Returns the lines with `pid`
  * replaced by a process number unique in the run, and the kill of each killed process.
  */
-function processes(lines: WorkerLogLine[], deaths: Death[]): { lines: WorkerLogLine[]; deathOf: Map<number, Death> } {
+function processes(lines: WorkerLogLine[], deaths: Death[]): { lines: WorkerLogLine[]; deathOf: Map<number, Death>; processOf: (pod: string, pid: number, bootMono: number) => number | undefined } {
   const current = new Map<string, number>();
+  const byBoot = new Map<string, number>();
   let seq = 0;
   const deathOf = new Map<number, Death>();
   const mapped = lines.map((l) => {
     const key = `${l.name}/${l.pid}`;
     if (l.event === 'boot' || !current.has(key)) {
       current.set(key, ++seq);
+      if (l.event === 'boot') byBoot.set(`${key}/${l.mono}`, seq);
       const d = deaths.find((x) => x.pod === l.name && x.pid === l.pid && x.bootMono === l.mono);
       if (d) deathOf.set(seq, d);
     }
     return { ...l, pid: current.get(key)! };
   });
-  return { lines: mapped, deathOf };
+  return { lines: mapped, deathOf, processOf: (pod, pid, bootMono) => byBoot.get(`${pod}/${pid}/${bootMono}`) };
+}
+
+/** The host pid of a container's main process (`ctr tasks ls`: TASK PID STATUS). */
+async function containerPid(sock: string, id: string): Promise<number> {
+  const r = await runTool('ctr', ['-a', sock, '-n', 'k8s.io', 'tasks', 'ls']);
+  const row = r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === id);
+  if (r.code !== 0 || !row) throw new Error(`ctr tasks ls: no task ${id.slice(0, 12)} (${r.code}): ${r.stderr}`);
+  return Number(row[1]);
 }
 
 function emptyFigures(): StepFigures {
-  return { twoPollersMs: 0, handledTwice: 0, redeliveredAfterKill: 0, lost: 0, gap: { count: 0, p50Ms: 0, maxMs: 0, totalMs: 0 }, handoffGapsMs: [], conflicts409: 0, injected: 0, handled: 0 };
+  return { twoPollersMs: 0, handledTwice: 0, redeliveredAfterKill: 0, redeliveredAfterFreeze: 0, lost: 0, gap: { count: 0, p50Ms: 0, maxMs: 0, totalMs: 0 }, handoffGapsMs: [], conflicts409: 0, injected: 0, handled: 0 };
 }
 
 function clip(intervals: PollInterval[], from: number, to: number): PollInterval[] {
   return intervals.filter((i) => i.to > from && i.from < to).map((i) => ({ ...i, from: Math.max(i.from, from), to: Math.min(i.to, to) }));
 }
 
-function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: number; ids?: ReadonlySet<number> }, downtime: Array<{ from: number; to: number }>, afterKill: number[]): StepFigures {
-  const excused = afterKill.filter((u) => w.ids === undefined || w.ids.has(u)).length;
+/** Repeats Telegram had to make: a killed bot's unconfirmed batch, what a frozen bot handled before its freeze. */
+interface Excused {
+  afterKill: number[];
+  afterFreeze: number[];
+}
+
+function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: number; ids?: ReadonlySet<number> }, downtime: Array<{ from: number; to: number }>, excused: Excused): StepFigures {
+  const inWindow = (u: number) => w.ids === undefined || w.ids.has(u);
+  const afterKill = excused.afterKill.filter(inWindow).length;
+  const afterFreeze = excused.afterFreeze.filter(inWindow).length;
   // A handoff gap: from the end of one process's polling to the start of the next one's, inside the window.
   const sorted = [...intervals].sort((a, b) => a.from - b.from);
   const handoffGapsMs: number[] = [];
@@ -408,8 +502,9 @@ function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: nu
   }
   return {
     twoPollersMs: f.overlapMs,
-    handledTwice: f.duplicates - excused,
-    redeliveredAfterKill: excused,
+    handledTwice: f.duplicates - afterKill - afterFreeze,
+    redeliveredAfterKill: afterKill,
+    redeliveredAfterFreeze: afterFreeze,
     lost: f.lost,
     gap: { count: f.gapMs.count, p50Ms: f.gapMs.p50, maxMs: f.gapMs.max, totalMs: f.gapMs.total },
     handoffGapsMs,
@@ -419,7 +514,7 @@ function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: nu
   };
 }
 
-function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledRecord[], injected: Injected[], downtime: Array<{ from: number; to: number }>, afterKill: number[]): StepFigures {
+function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledRecord[], injected: Injected[], downtime: Array<{ from: number; to: number }>, excused: Excused): StepFigures {
   const inStep = injected.filter((u) => u.at >= s.from && u.at < s.to);
   const ids = new Set(inStep.map((u) => u.updateId));
   const clipped = clip(intervals, s.from, s.to);
@@ -436,7 +531,7 @@ function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledR
   });
   // figures() measures from the first poll in the window; a step that starts with nobody polling has a gap from its start.
   const lead = Math.min(...clipped.map((i) => i.from)) - s.from;
-  const out = toStep(f, intervals, { from: s.from, to: s.to, ids }, downtime, afterKill);
+  const out = toStep(f, intervals, { from: s.from, to: s.to, ids }, downtime, excused);
   if (lead > 0 && !downtime.some((d) => d.from <= s.from && d.to >= s.from + lead)) {
     out.gap = { ...out.gap, count: out.gap.count + 1, maxMs: Math.max(out.gap.maxMs, Math.round(lead * 10) / 10), totalMs: Math.round((out.gap.totalMs + lead) * 10) / 10 };
   }

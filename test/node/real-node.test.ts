@@ -2,7 +2,8 @@
 // image from the Dockerfile, the chart installed with helm in both layouts, and the real rollout scenario
 // (e2e/node/scenario.ts) under 20 updates/s with handlers slow enough that batches take time. The regular
 // layout walks every step (rollout restarts, a deleted leader, the leader's bot container killed until it
-// crash-loops, scale to 0 and back); the native layout, what differs for it (rollouts, a deleted leader).
+// crash-loops, the leader's whole pod frozen by its cgroup for LD + 10 s with a batch in hand, scale to 0 and
+// back); the native layout, what differs for it (rollouts, a deleted leader).
 // `npm run e2e:node` is the longer run (5 rollouts, 3 kills, both layouts whole). The verdict is the Telegram
 // double's ledger and the bots' own logs (kubectl logs): never two pollers, nothing handled twice, nothing
 // lost, a handoff in every rollout. This test never skips: on a host that cannot run a node it fails with
@@ -54,10 +55,12 @@ function verdict(r: NodeScenarioResult, rollouts: number): void {
 const base = { rate: 20, handlerMs: 20, log } satisfies Partial<NodeScenarioOptions>;
 
 describe('a real node', () => {
-  it('regular sidecar: rollouts, a deleted leader, a crash-looping bot, scale to 0 and back', async () => {
-    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: false, rollouts: 2, crashes: 2 });
+  it('regular sidecar: rollouts, a deleted leader, a crash-looping bot, a frozen leader pod, scale to 0 and back', async () => {
+    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: false, rollouts: 2, crashes: 2, freezeLeader: true });
     verdict(r, 2);
-    expect(r.steps.map((s) => s.step)).toEqual(['install', 'rollout 1', 'rollout 2', 'delete leader pod', 'bot container killed 2× (crash loop)', 'scale to 0 and back']);
+    expect(r.steps.map((s) => s.step)).toEqual(['install', 'rollout 1', 'rollout 2', 'delete leader pod', 'bot container killed 2× (crash loop)', 'leader pod frozen (cgroup)', 'scale to 0 and back']);
+    // F1: the frozen bot, thawed, sends no getUpdates (the double's ledger).
+    expect(r.freezes.map((f) => f.getUpdatesAfterThaw)).toEqual([0]);
   });
 
   it('native sidecar: rollouts and a deleted leader', async () => {
