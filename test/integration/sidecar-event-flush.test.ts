@@ -72,15 +72,22 @@ afterAll(async () => {
 describe('shutdown waits for the Events in flight (E1)', () => {
   it('close() after a handoff returns only once the LeaderReleased Events were answered by the API server', async () => {
     await until('leader', () => baton!.sidecar.status().isLeader, 30_000);
+    // The LeaderElected Events first, so that only the handoff's Events go through the slow path.
+    const api = adminKubeConfig(kube).makeApiClient(k8s.EventsV1Api);
+    const reasons = async () => (await api.listNamespacedEvent({ namespace })).items.map((e) => e.reason);
+    for (const deadline = Date.now() + 30_000; (await reasons()).filter((r) => r === 'LeaderElected').length < 2; ) {
+      if (Date.now() > deadline) throw new Error('LeaderElected Events: not within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     proxy.rule((call) => (call.method === 'POST' && call.url.includes('/events') ? { kind: 'delay', ms: 1_500 } : undefined));
     await baton!.handOver('SIGTERM');
     await baton!.close();
     // What an exit right now would keep: every Event POST of the handoff answered.
     const posts = proxy.faults.filter((f) => f.url.includes('/events'));
-    expect(posts.length).toBe(2); // LeaderReleased on the Lease and on the Pod
+    expect(posts.length, 'Event POSTs that reached the API server before close() returned').toBe(2); // LeaderReleased on the Lease and on the Pod
     expect(posts.map((p) => p.status)).toEqual([201, 201]);
     expect(lines.filter((l) => l.event === 'events-flush')).toEqual([]);
-    const events = await adminKubeConfig(kube).makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace });
+    const events = await api.listNamespacedEvent({ namespace });
     expect(events.items.filter((e) => e.reason === 'LeaderReleased').map((e) => e.regarding?.kind).sort()).toEqual(['Lease', 'Pod']);
   });
 });
