@@ -25,8 +25,9 @@ export default defineConfig({
       },
       {
         test: {
-          // A real one-node cluster (test/node): root, containerd, the kubelet. Alone and last, one file at a
-          // time; a cold run builds the node's binaries and images first (beforeAll).
+          // A real one-node cluster (test/node): root, containerd, the kubelet; it changes the host, so only
+          // `npm run test:node` runs it (`npm test` names the other two projects). One file at a time; a cold
+          // run builds the node's binaries and images first (beforeAll).
           name: 'node',
           include: ['test/node/**/*.test.ts'],
           testTimeout: 30 * 60_000,

@@ -69,7 +69,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const labeler = config.podName && config.podLabel
     ? new PodLabeler({ client, namespace: config.namespace, podName: config.podName, logger: kubeLogger, requestTimeoutMs: timeoutMs })
     : undefined;
-  const recorder = new EventRecorder({ client, identity: config.identity, logger: kubeLogger, namespace: config.namespace });
+  const recorder = new EventRecorder({ client, identity: config.identity, logger: kubeLogger, namespace: config.namespace, requestTimeoutMs: timeoutMs });
   const leaseRef: EventObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: config.leaseName, namespace: config.namespace };
 
   const sidecar = new Sidecar({
@@ -188,7 +188,9 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
         const bounded = (p: Promise<unknown> | undefined) => Promise.race([p, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
         sidecar.stop();
         labeler?.stop();
-        await Promise.allSettled([bounded(leaseWatcher.stop()), bounded(podWatcher?.stop())]);
+        // E1: the handoff's Events (LeaderReleased) are still in flight when it returns, and the CLI exits
+        // right after close(): wait for them, bounded like every other stop (L3).
+        await Promise.allSettled([bounded(leaseWatcher.stop()), bounded(podWatcher?.stop()), recorder.flush(timeoutMs)]);
         await Promise.allSettled(servers.map((s) => bounded(s.close())));
         servers = [];
       },

@@ -1,5 +1,6 @@
 // Kubernetes Events (events.k8s.io/v1) for what an operator should see in `kubectl describe`: leadership
-// changes, handoffs, refusals. Recording is fire-and-forget: an Event must never delay a handoff.
+// changes, handoffs, refusals. Recording is fire-and-forget: an Event must never delay a handoff; only
+// shutdown waits for the Events in flight, bounded (E1).
 import type { KubeLogger } from './logger.ts';
 import { formatMicroTime } from './micro-time.ts';
 import type { KubeClient } from './rest.ts';
@@ -65,9 +66,24 @@ export class EventRecorder {
     this.inFlight.add(p);
   }
 
-  /** Resolves when every Event recorded so far was sent or given up on. */
-  async flush(): Promise<void> {
-    await Promise.all([...this.inFlight]);
+  /**
+   * Resolves when every Event recorded so far was sent or given up on; with `timeoutMs`, at the latest
+   * after that long. Returns false (and logs the Events left) when the bound ended the wait.
+   */
+  async flush(timeoutMs?: number): Promise<boolean> {
+    const pending = [...this.inFlight];
+    if (pending.length === 0) return true;
+    const all = Promise.all(pending).then(() => true);
+    if (timeoutMs === undefined) return all;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const sent = await Promise.race([all, expired]);
+    clearTimeout(timer);
+    // E1: an exit right after this loses the Events still in flight; say so instead of losing them silently.
+    if (!sent) this.options.logger.warn({ event: 'events-flush', outcome: 'timeout', pending: this.inFlight.size, timeoutMs }, `${this.inFlight.size} Event(s) still unsent after ${timeoutMs} ms; exiting without them`);
+    return sent;
   }
 
   private async post(event: EventInput): Promise<void> {

@@ -141,7 +141,7 @@ export class SimPod {
       : this.opts.workerKind === 'python'
         ? ['python3', [WORKER_PY]]
         : [process.execPath, [WORKER]];
-    const [command, argv] = prefixed(this.opts.runAs?.worker, cmd, [...args, `--pod=${this.opts.name}`]);
+    const [command, argv] = prefixed(this.opts.runAs?.worker, cmd, [...args, this.podArg]);
     const child = spawn(command, argv, {
       env: { ...env, ...(this.opts.agent ? { BATON_URL: '' } : {}), ...this.opts.worker?.env },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -150,9 +150,18 @@ export class SimPod {
     this.workerExit = new Promise((r) => child.once('exit', (code) => r(code)));
   }
 
-  /** The regular expression the agent finds this pod's worker by: only its own (names differ per pod). */
+  /**
+   * The worker's last argument. The sidecar finds its worker by command line among all processes of the
+   * machine, and another test run on the same machine uses the same pod names: the test process's pid
+   * makes the argument unique to this run (a concurrent run's sidecar signalled this run's worker).
+   */
+  get podArg(): string {
+    return `--pod=${this.opts.name}@${process.pid}`;
+  }
+
+  /** The regular expression the agent finds this pod's worker by: only its own (names differ per pod and run). */
   get targetCommand(): string {
-    return `\\s--pod=${this.opts.name}$`;
+    return `\\s${this.podArg}$`;
   }
 
   startSidecar(): void {

@@ -134,17 +134,17 @@ function checkHost(): void {
     try {
       execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
     } catch {
-      throw new Error(`baton node: ${bin} is missing; run scripts/node-prerequisites.sh (installs it from Debian's packages)`);
+      throw new Error(`baton node: ${bin} is missing; run scripts/prerequisites.sh node (installs it from Debian's packages)`);
     }
   }
-  if (!existsSync('/usr/lib/cni/bridge')) throw new Error('baton node: the CNI plugins are missing (/usr/lib/cni/bridge); run scripts/node-prerequisites.sh');
+  if (!existsSync('/usr/lib/cni/bridge')) throw new Error('baton node: the CNI plugins are missing (/usr/lib/cni/bridge); run scripts/prerequisites.sh node');
 }
 
 /** Installs what is missing (apt-get, as the tests do for promtool). */
 export function installPrerequisites(log: Log = stderr): void {
-  const script = join(import.meta.dirname, '..', '..', 'scripts', 'node-prerequisites.sh');
+  const script = join(import.meta.dirname, '..', '..', 'scripts', 'prerequisites.sh');
   log('checking containerd, runc, CNI plugins, buildah (installs from Debian when missing)');
-  execFileSync('bash', [script], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('bash', [script, 'node'], { stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 export class RealNode {

@@ -1,5 +1,5 @@
 // e2e/kind/run.sh cannot run here (no Docker): it is held to `bash -n` and shellcheck (installed by
-// scripts/test-prerequisites.sh, so this never skips).
+// scripts/prerequisites.sh tests, so this never skips).
 // Its chart values and manifests are rendered and applied in test/integration/chart-apiserver.test.ts.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -369,10 +369,14 @@ describe('PodLabeler', () => {
 describe('EventRecorder', () => {
   it('posts an events.k8s.io/v1 Event without blocking, and only logs failures', async () => {
     client = newClient();
-    handler = (_req, res) => setTimeout(() => json(res, 201, {}), 50);
+    let answered = false;
+    handler = (_req, res) =>
+      setTimeout(() => {
+        answered = true;
+        json(res, 201, {});
+      }, 50);
     const logger = { warn: vi.fn(), debug: vi.fn() };
     const recorder = new EventRecorder({ client, identity: 'pod-a', logger, namespace: 'ns' });
-    const before = performance.now();
     recorder.record({
       regarding: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: 'l1', namespace: 'ns' },
       related: { apiVersion: 'v1', kind: 'Pod', name: 'pod-a', namespace: 'ns', uid: 'u1' },
@@ -381,8 +385,11 @@ describe('EventRecorder', () => {
       action: 'Acquire',
       note: 'x'.repeat(2000),
     });
-    expect(performance.now() - before).toBeLessThan(20);
-    await recorder.flush();
+    // Fire-and-forget: record() returns before the API server answers (was a wall-clock bound of 20 ms,
+    // which a loaded machine broke: 29.5 ms).
+    expect(answered).toBe(false);
+    expect(await recorder.flush()).toBe(true);
+    expect(answered).toBe(true);
     const body = JSON.parse(seen[0]!.body) as Record<string, unknown>;
     expect(seen[0]!.path).toBe('/apis/events.k8s.io/v1/namespaces/ns/events');
     expect(body).toMatchObject({
