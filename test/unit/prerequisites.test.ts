@@ -50,6 +50,7 @@ const EXPLAINED: { file: string; expression: string; programs: string[]; why: st
   { file: 'test/integration/package-pack.test.ts', expression: 'node', programs: ['node'], why: 'node_modules/.bin/node (npm ci)' },
   { file: 'test/unit/worker-kit-package.test.ts', expression: 'bin', programs: ['/usr/bin/node'], why: 'systemNode20(): the machine\'s own Node 20 (Debian\'s nodejs)' },
   { file: 'test/unit/worker-kit-package.test.ts', expression: 'node', programs: ['node', '/usr/bin/node'], why: 'nodeBin(): Node 24 from npm, or the machine\'s Node 20' },
+  { file: 'test/integration/worker-kit-pod-freeze.test.ts', expression: "kind === 'python' ? 'python3' : process.execPath", programs: ['python3', 'node'], why: 'the sample bot on python3 or on this Node' },
   { file: 'test/unit/worker-kit-docs.test.ts', expression: 'cmd', programs: ['node', 'python3'], why: 'process.execPath or python3' },
 ];
 
