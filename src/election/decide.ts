@@ -87,7 +87,7 @@ export interface ElectionState {
   ineligibleSince: number | undefined;
   /** The Lease as last seen (a read, a write's answer or the watch); undefined when absent or unknown. */
   observed: ObservedLease | undefined;
-  /** Local monotonic time the observed record last changed: the start of its expiry (S1). */
+  /** Local monotonic time the Lease was last seen at a new resourceVersion: the start of its expiry (S1). */
   observedAt: number | undefined;
   /** The Lease's existence is known (read or watched at least once). */
   known: boolean;
@@ -221,7 +221,10 @@ function setEligible(s: ElectionState, eligible: boolean, now: number): void {
   s.ineligibleSince = eligible ? undefined : now;
 }
 
-/** Records an observation of the Lease. A leader that sees another holder has lost it (and pauses first). */
+/**
+ * Records an observation of the Lease. A leader that sees another holder has lost it (and pauses first).
+ * Returns true when the Lease is news: a new resourceVersion, or a deletion.
+ */
 function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number): boolean {
   const s = d.state;
   s.known = true;
@@ -246,16 +249,23 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // S2: remember the highest epoch ever seen, across deletion and recreation.
   if (Number.isFinite(lease.record.leaseTransitions)) s.maxEpoch = Math.max(s.maxEpoch, lease.record.leaseTransitions);
   const changed = before === undefined || !sameRecord(before.record, lease.record);
+  // S1: any new resourceVersion is a write this pod may not have seen all of — the holder's renew among
+  // versions it missed (a frozen pod, a held watch), even when the content came back identical (a hand edit
+  // repeated). So the expiry restarts on every new version, not only on a change of the spec fields. The
+  // price: a metadata-only write (a label, an annotation) also delays a takeover by up to a lease duration.
+  const newVersion = before === undefined || before.resourceVersion !== lease.resourceVersion;
   s.observed = lease;
   // S1: a write of ours that was never answered has landed after all: the record is ours, not someone else's.
   if (s.unanswered.some((r) => sameRecord(r, lease.record))) {
     s.written = lease.record;
     s.unanswered = [];
   }
-  if (changed) {
-    // S1: the expiry of someone else's claim counts from the moment this pod saw it change.
+  if (newVersion) {
+    // S1: the expiry of someone else's claim counts from the moment this pod saw a new version of it.
     s.observedAt = now;
     s.verifiedVersion = undefined;
+  }
+  if (changed) {
     if (isReleased(lease.record)) s.freeSince ??= now;
     else s.freeSince = undefined;
     d.events.push({ type: 'observed', lease });
@@ -265,7 +275,7 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   const sending = s.inflight?.record;
   const ownRelease = s.phase === 'releasing' && sending !== undefined && isReleased(lease.record) && sameRecord(lease.record, sending);
   if (holds(s) && !mine && !ownRelease) lose(d, 'taken');
-  return changed;
+  return newVersion;
 }
 
 /** Ends leadership without a release: the `lost` event goes out first, so the sidecar pauses the worker first. */
@@ -296,8 +306,8 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
   if (outcome.ok) {
     const lease = outcome.lease;
     if (op.kind === 'read' || op.kind === 'verify') {
-      const changed = observe(d, lease, cfg, now);
-      if (op.kind === 'verify' && lease !== undefined && !changed) s.verifiedVersion = lease.resourceVersion;
+      const news = observe(d, lease, cfg, now);
+      if (op.kind === 'verify' && lease !== undefined && !news) s.verifiedVersion = lease.resourceVersion;
       return;
     }
     // Our write: remember it as ours before observing it (S1: our own record is no one else's claim).

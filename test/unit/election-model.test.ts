@@ -175,3 +175,25 @@ test('found by the model: a leader resumed after a freeze never re-starts a work
   );
   expect(world.violations).toEqual([]);
 });
+
+test('found by the model: a Lease edited twice to the same content, a renew between, the standby seeing neither — it waits again (S1, seed -371408769)', async () => {
+  const world = await run(
+    [
+      { t: 'edit', kind: 'garbage', pod: 0 },
+      { t: 'freeze', pod: 1 },
+      { t: 'advance', ms: 3199 },
+      { t: 'watch-flush', pod: 0, how: 'in-order' },
+      { t: 'watch-hold', pod: 0, held: false },
+      { t: 'advance', ms: 10702 },
+      { t: 'net', pod: 0, mode: 'ok' },
+      { t: 'advance', ms: 599 },
+      { t: 'net', pod: 0, mode: 'ok' },
+      { t: 'crash-sidecar', pod: 1 },
+      { t: 'edit', kind: 'garbage', pod: 0 },
+      { t: 'deliver', pod: 0, which: 'first' },
+      { t: 'advance', ms: 1000 },
+    ],
+    1,
+  );
+  expect(world.violations).toEqual([]);
+});
