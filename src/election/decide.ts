@@ -61,8 +61,11 @@ export type Input =
   | { type: 'stop' }
   /** A timer fell due (or anything else worth a fresh judgement). */
   | { type: 'tick' }
-  /** The Lease watch: the Lease as delivered, or `undefined` when deleted or absent. */
-  | { type: 'observed'; lease: ObservedLease | undefined }
+  /**
+   * The Lease watch: the Lease as delivered, or `undefined` when deleted or absent; `absentAt`, the
+   * resourceVersion at which it was found absent (a list's, or the deletion's), when known.
+   */
+  | { type: 'observed'; lease: ObservedLease | undefined; absentAt?: string }
   /** Whether this pod's worker is found with handlers (it may lead). */
   | { type: 'eligible'; eligible: boolean }
   /** The handoff began: never acquire again (L2). */
@@ -189,7 +192,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       return d;
     case 'observed':
       // News of the Lease is worth acting on at once, even while backing off after a failure.
-      if (observe(d, input.lease, cfg, now)) s.notBefore = undefined;
+      if (observe(d, input.lease, cfg, now, input.absentAt)) s.notBefore = undefined;
       break;
     case 'eligible':
       setEligible(s, input.eligible, now);
@@ -225,10 +228,13 @@ function setEligible(s: ElectionState, eligible: boolean, now: number): void {
  * Records an observation of the Lease. A leader that sees another holder has lost it (and pauses first).
  * Returns true when the Lease is news: a new resourceVersion, or a deletion.
  */
-function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number): boolean {
+function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number, absentAt?: string): boolean {
   const s = d.state;
-  s.known = true;
   const before = s.observed;
+  // An absence listed before a version this pod already saw is old news (a watch's first list, taken before
+  // our own create, arriving after its answer): it is no deletion, and a leader must not recreate (3b).
+  if (lease === undefined && before !== undefined && absentAt !== undefined && olderVersion(absentAt, before.resourceVersion)) return false;
+  s.known = true;
   if (lease === undefined) {
     s.stale = false;
     s.observed = undefined;
@@ -271,10 +277,11 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
     d.events.push({ type: 'observed', lease });
   }
   const mine = lease.record.holderIdentity === cfg.identity;
-  // Our own release may come back through the watch before its answer does: that is no loss.
-  const sending = s.inflight?.record;
-  const ownRelease = s.phase === 'releasing' && sending !== undefined && isReleased(lease.record) && sameRecord(lease.record, sending);
-  if (holds(s) && !mine && !ownRelease) lose(d, 'taken');
+  // C2: while our release is in flight, another holder is most likely the successor that took our release,
+  // seen before the release's answer (3a). The worker is paused already, so the answer may decide: written,
+  // it is a release; a conflict means someone else wrote first, and the read that follows reports the loss.
+  const releaseInFlight = s.phase === 'releasing' && s.inflight?.kind === 'release' && !s.inflight.aborted;
+  if (holds(s) && !mine && !releaseInFlight) lose(d, 'taken');
   return newVersion;
 }
 

@@ -66,4 +66,67 @@ describe('decide()', () => {
       expect(ds[2]!.wakeAt).toBe(20_000);
     });
   });
+
+  /** This pod ('b') leading on record `rec` at resourceVersion `rv`, renewed at 0. */
+  function leading(rv: number, rec: Partial<LeaderRecord> = {}): ElectionState {
+    const observed = lease(rv, { holderIdentity: 'b', leaseTransitions: 3, ...rec });
+    return { ...initialState(), phase: 'leader', known: true, observed, observedAt: 0, written: observed.record, maxEpoch: 3, lastRenewAt: 0 };
+  }
+
+  describe('C2: a release that landed is reported as released, even when the successor\'s acquire is seen before its answer', () => {
+    // Issue 18, 3a: the watch delivered the release (rv 6) and the successor's acquire (rv 7) before the
+    // release's own answer came; the decider counted only the release record itself as its own, so it
+    // reported `lost (taken)` and a LeaderLost Event for a handoff that went right (1 of 10 handoffs).
+    it('releasing, then the release and a successor seen by the watch, then the answer: one `released`, no `lost`', () => {
+      const ds = run([[1_000, { type: 'release' }]], leading(5));
+      const release = ds[0]!;
+      expect(release.request).toMatchObject({ kind: 'release', op: 'update' });
+      const released = lease(6, { ...(release.request as { record: LeaderRecord }).record });
+      const taken = lease(7, { holderIdentity: 'c', leaseTransitions: 4 });
+      const after = run(
+        [
+          [1_010, { type: 'observed', lease: released }],
+          [1_011, { type: 'observed', lease: taken }],
+          [1_020, answer(release, { ok: true, lease: released })],
+        ],
+        release.state,
+      );
+      const events = after.flatMap((d) => d.events.map((e) => e.type));
+      expect(events).not.toContain('lost');
+      expect(events.filter((e) => e === 'released')).toHaveLength(1);
+      expect(after.at(-1)!.releaseSettled).toBe(true);
+      expect(after.at(-1)!.state.phase).toBe('standby');
+    });
+
+    it('releasing, and the Lease taken by a hand edit: the release conflicts, and leadership ends as `lost (taken)`', () => {
+      const ds = run([[1_000, { type: 'release' }]], leading(5));
+      const release = ds[0]!;
+      const taken = lease(6, { holderIdentity: 'c', leaseTransitions: 3 });
+      const after = run([[1_010, { type: 'observed', lease: taken }], [1_020, answer(release, { ok: false, error: 'conflict', cause: new Error('409') })]], release.state);
+      const read = after.at(-1)!;
+      expect(read.request).toMatchObject({ kind: 'read' });
+      const [end] = run([[1_030, answer(read, { ok: true, lease: taken })]], read.state);
+      expect(end!.events).toEqual([{ type: 'lost', reason: 'taken' }]);
+      expect(end!.releaseSettled).toBe(false);
+    });
+  });
+
+  describe('a Lease seen absent at a version older than the one this pod knows is old news', () => {
+    // Issue 18, 3b: the watch's first list, taken before this pod created the Lease, arrived after the create's
+    // answer: the fresh leader took it for a deletion and tried to recreate it (`create … AlreadyExists` 40 ms
+    // after acquiring, 3 of 25 runs).
+    it('a leader ignores an absence listed at an older resourceVersion: no recreate, no deletion reported', () => {
+      const [d] = run([[40, { type: 'observed', lease: undefined, absentAt: '4' }]], leading(7));
+      expect(d!.request).toBeUndefined();
+      expect(d!.events).toEqual([]);
+      expect(d!.state.observed?.resourceVersion).toBe('7');
+      expect(d!.state.deletedAt).toBeUndefined();
+    });
+
+    it('a deletion at a newer resourceVersion is news: the leader recreates its Lease at once', () => {
+      const [d] = run([[40, { type: 'observed', lease: undefined, absentAt: '8' }]], leading(7));
+      expect(d!.request).toMatchObject({ kind: 'recreate', op: 'create' });
+      expect(d!.events).toEqual([{ type: 'observed', lease: undefined }]);
+    });
+  });
 });
