@@ -129,4 +129,74 @@ describe('decide()', () => {
       expect(d!.events).toEqual([{ type: 'observed', lease: undefined }]);
     });
   });
+
+  describe('S1: a create is a claim, not a proof — the worker starts a lease duration after the create was answered', () => {
+    // Issue 18, part 2, second family (seeds 2, 13, 144): a Lease deleted by hand while held; a pod that had
+    // never seen it (or whose deletion wait had run out while frozen) created it and started its worker at once,
+    // beside the old leader's worker. Every old leader's last renew landed before the deletion, so before the
+    // create: a lease duration after the create's answer, every old worker has stopped (its sidecar's renew
+    // deadline, the kit's F1 and dead-man's switch, and the rest of a lease duration for the pause to land).
+    const absent = () => {
+      const [d0] = run([[0, { type: 'start' }]]);
+      const [d1] = run([[10, answer(d0!, { ok: true, lease: undefined })]], d0!.state);
+      return d1!;
+    };
+    const created = (d: Decision, at: number) => run([[at, answer(d, { ok: true, lease: lease(1, { ...(d.request as { record: LeaderRecord }).record }) })]], d.state)[0]!;
+
+    it('a pod that never saw the Lease creates it at once, and claims it: no `acquired` until a lease duration has passed', () => {
+      const create = absent();
+      expect(create.request).toMatchObject({ kind: 'create', op: 'create', record: { holderIdentity: 'b', leaseTransitions: 0 } });
+      const claimed = created(create, 40);
+      expect(claimed.state.phase).toBe('claiming');
+      expect(claimed.events.map((e) => e.type)).toEqual(['observed', 'claimed']);
+      expect(claimed.events[1]).toMatchObject({ type: 'claimed', startsAt: 15_040 });
+      // It keeps the Lease meanwhile: renews every retry period, gives up at the renew deadline.
+      const [renew] = run([[2_010, { type: 'tick' }]], claimed.state); // the create left at 10
+      expect(renew!.request).toMatchObject({ kind: 'renew' });
+      const [early] = run([[15_039, { type: 'tick' }]], { ...claimed.state, lastRenewAt: 14_000 });
+      expect(early!.events).toEqual([]);
+      const [due] = run([[15_040, { type: 'tick' }]], { ...claimed.state, lastRenewAt: 14_000 });
+      expect(due!.events).toEqual([{ type: 'acquired', record: claimed.state.observed!.record, waitedMs: undefined, retiring: false }]);
+      expect(due!.state.phase).toBe('leader');
+    });
+
+    it('a claim that loses the Lease before its lease duration ends as `claim-lost`, never `acquired` or `lost`', () => {
+      const claimed = created(absent(), 40);
+      const [taken] = run([[5_000, { type: 'observed', lease: lease(3, { holderIdentity: 'c', leaseTransitions: 1 }) }]], claimed.state);
+      expect(taken!.events.map((e) => e.type)).toEqual(['observed', 'claim-lost']);
+      expect(taken!.state.phase).toBe('standby');
+      expect(taken!.state.claimFrom).toBeUndefined();
+      const [deadline] = run([[10_010, { type: 'tick' }]], claimed.state);
+      expect(deadline!.events).toEqual([{ type: 'claim-lost', reason: 'renew-deadline' }]);
+    });
+
+    it('a handoff during a claim: the claim is reported acquired-while-retiring and released at once (L2)', () => {
+      const claimed = created(absent(), 40);
+      const [retire] = run([[1_000, { type: 'retire' }]], claimed.state);
+      expect(retire!.events.map((e) => e.type)).toEqual(['acquired', 'releasing']);
+      expect(retire!.events[0]).toMatchObject({ retiring: true });
+      expect(retire!.request).toMatchObject({ kind: 'release' });
+    });
+
+    it('an unanswered create seen landed starts the claim when seen; taking that record back continues the claim', () => {
+      const create = absent();
+      const [lost] = run([[40, answer(create, { ok: false, error: 'failed', cause: new Error('reset') })]], create.state);
+      const mineLanded = lease(1, { ...(create.request as { record: LeaderRecord }).record });
+      const [seen] = run([[3_000, { type: 'observed', lease: mineLanded }]], lost!.state);
+      expect(seen!.state.claimFrom).toBe(3_000);
+      expect(seen!.request).toMatchObject({ kind: 'acquire' }); // its own record: no expiry to wait for
+      const [taken] = run([[3_010, answer(seen!, { ok: true, lease: lease(2, { ...(seen!.request as { record: LeaderRecord }).record }) })]], seen!.state);
+      expect(taken!.state.phase).toBe('claiming');
+      expect(taken!.events.find((e) => e.type === 'acquired')).toBeUndefined();
+      expect(taken!.events.find((e) => e.type === 'claimed')).toMatchObject({ startsAt: 18_000 });
+    });
+
+    it('a leader recreating its own deleted Lease keeps leading: no claim, its worker keeps running', () => {
+      const [deleted] = run([[1_000, { type: 'observed', lease: undefined, absentAt: '9' }]], leading(7));
+      expect(deleted!.request).toMatchObject({ kind: 'recreate' });
+      const [recreated] = run([[1_010, answer(deleted!, { ok: true, lease: lease(10, { ...(deleted!.request as { record: LeaderRecord }).record }) })]], deleted!.state);
+      expect(recreated!.state.phase).toBe('leader');
+      expect(recreated!.events.map((e) => e.type)).toEqual(['observed', 'renewed']);
+    });
+  });
 });

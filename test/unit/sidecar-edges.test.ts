@@ -15,7 +15,7 @@ function pod(store: MemoryLease, identity: string, pid: number) {
 /** Pod a takes the Lease. */
 async function leader() {
   const clock = new FakeClock(0);
-  const store = new MemoryLease(clock);
+  const store = new MemoryLease(clock, { released: true });
   const a = pod(store, 'a', 100);
   await clock.advanceAsync(600);
   return { clock, store, a };
