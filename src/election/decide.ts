@@ -223,12 +223,11 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       break;
     case 'retire':
       s.retired = true;
-      // L2: a claim held when the handoff begins becomes a leadership released at once, its worker unstarted.
-      if (s.phase === 'claiming') promote(d);
+      if (s.phase === 'claiming') abandonClaim(d);
       break;
     case 'release':
       s.retired = true;
-      if (s.phase === 'claiming') promote(d);
+      if (s.phase === 'claiming') abandonClaim(d);
       if (holds(s)) s.releaseWanted ??= 'handoff';
       else if (s.phase !== 'acquiring') d.releaseSettled = false;
       // An acquire in flight finishes first; if it wins, the Lease is released at once (L2).
@@ -331,17 +330,27 @@ function lose(d: Decision, reason: LossReason, error?: unknown): void {
   else d.events.push({ type: 'lost', reason, ...(error === undefined ? {} : { error }) });
 }
 
-/**
- * A claim becomes leadership: its lease duration has passed (S1), or the handoff began (L2: then it is
- * released at once and the worker never starts).
- */
+/** A claim becomes leadership: its lease duration has passed (S1); now the worker may start. */
 function promote(d: Decision): void {
   const s = d.state;
   const record = s.observed?.record ?? s.written;
   s.phase = 'leader';
   s.claimFrom = undefined;
-  if (s.retired) s.releaseWanted = 'handoff';
-  if (record) d.events.push({ type: 'acquired', record, waitedMs: undefined, retiring: s.retired });
+  if (record) d.events.push({ type: 'acquired', record, waitedMs: undefined, retiring: false });
+}
+
+/**
+ * S1, L2: a claim held when the handoff begins is given up without a release. A release tells the next pod
+ * that every earlier worker has stopped, and a claim that has not stood its lease duration cannot say so (an
+ * older claimant, frozen, may still lead until its renew deadline; seed 13). Its record expires instead: the
+ * next pod takes it a lease duration after it last saw it change, which covers every older holder too.
+ */
+function abandonClaim(d: Decision): void {
+  const s = d.state;
+  s.phase = 'standby';
+  s.renewNow = false;
+  if (s.inflight && !s.inflight.aborted) abort(d);
+  d.events.push({ type: 'claim-lost', reason: 'stopped' });
 }
 
 function abort(d: Decision): void {
@@ -381,9 +390,11 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
       // deadline (its sidecar's deadline, the kit's F1 and dead-man's switch), with the rest of a lease duration
       // for the pause to land, as after an expiry. So the worker starts a lease duration after the answer.
       const claimFrom = op.kind === 'create' ? now : op.claimFrom;
-      if (!s.retired && claimFrom !== undefined && now < claimFrom + cfg.leaseDurationMs) {
+      if (claimFrom !== undefined && now < claimFrom + cfg.leaseDurationMs) {
         s.phase = 'claiming';
         s.claimFrom = claimFrom;
+        // Created while handing over: given up at once, unreleased (see abandonClaim).
+        if (s.retired) return abandonClaim(d);
         d.events.push({ type: 'claimed', record: lease!.record, startsAt: claimFrom + cfg.leaseDurationMs });
         return;
       }

@@ -170,12 +170,23 @@ describe('decide()', () => {
       expect(deadline!.events).toEqual([{ type: 'claim-lost', reason: 'renew-deadline' }]);
     });
 
-    it('a handoff during a claim: the claim is reported acquired-while-retiring and released at once (L2)', () => {
+    it('a handoff during a claim gives the claim up without a release: the record expires instead (seed 13)', () => {
+      // A release would tell the next pod that every earlier worker has stopped; an unripe claim cannot say so
+      // (an older claimant, frozen, may still lead until its own renew deadline).
       const claimed = created(absent(), 40);
       const [retire] = run([[1_000, { type: 'retire' }]], claimed.state);
-      expect(retire!.events.map((e) => e.type)).toEqual(['acquired', 'releasing']);
-      expect(retire!.events[0]).toMatchObject({ retiring: true });
-      expect(retire!.request).toMatchObject({ kind: 'release' });
+      expect(retire!.events).toEqual([{ type: 'claim-lost', reason: 'stopped' }]);
+      expect(retire!.request).toBeUndefined();
+      const [release] = run([[1_001, { type: 'release' }]], retire!.state);
+      expect(release!.request).toBeUndefined();
+      expect(release!.releaseSettled).toBe(false);
+      // Created while retiring: the same.
+      const create = absent();
+      const [retired] = run([[20, { type: 'retire' }]], create.state);
+      const late = created({ ...create, state: retired!.state }, 40);
+      expect(late.events.map((e) => e.type)).toEqual(['observed', 'claim-lost']);
+      expect(late.request).toBeUndefined();
+      expect(late.state.phase).toBe('standby');
     });
 
     it('an unanswered create seen landed starts the claim when seen; taking that record back continues the claim', () => {

@@ -222,3 +222,26 @@ test('found by the model: a Lease deleted by hand, a frozen pod\'s new sidecar c
   );
   expect(world.violations).toEqual([]);
 });
+
+test('found by the model: a claim given up by a handoff is not released — a frozen older claimant may still lead (S1, seed 13)', async () => {
+  const world = await run(
+    [
+      { t: 'advance', ms: 12019 },
+      { t: 'advance', ms: 4 },
+      { t: 'deliver', pod: 0, which: 'first' },
+      { t: 'watch-flush', pod: 0, how: 'in-order' },
+      { t: 'freeze', pod: 0 },
+      { t: 'edit', kind: 'delete', pod: 0 },
+      { t: 'deliver', pod: 0, which: 'first' },
+      { t: 'thaw', pod: 1 },
+      { t: 'crash-sidecar', pod: 0 },
+      { t: 'advance', ms: 1 },
+      { t: 'crash-sidecar', pod: 1 },
+      { t: 'advance', ms: 1476 },
+      { t: 'watch-flush', pod: 0, how: 'in-order' },
+      { t: 'terminate', pod: 1, trigger: 'SIGTERM' },
+    ],
+    1,
+  );
+  expect(world.violations).toEqual([]);
+});
