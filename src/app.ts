@@ -109,7 +109,10 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     onEvent: (e) => {
       api.activity();
       // SYNCED carries the Lease as a (re)list found it, e.g. after a 410: as good as a MODIFIED.
-      if (e.type === 'DELETED' || e.type === 'ABSENT') elector.observe(undefined);
+      // 3b: an absence carries the version it was seen at (the deletion's, the list's): older than what the
+      // elector knows (its own create's answer), it is old news.
+      if (e.type === 'DELETED') elector.observe(undefined, e.lease?.resourceVersion);
+      else if (e.type === 'ABSENT') elector.observe(undefined, e.resourceVersion);
       else if (e.lease) elector.observe(e.lease);
     },
     onError: (err) => {

@@ -147,6 +147,18 @@ export class Sidecar {
         logger.warn({ event: 'leadership', change: 'lost', reason: e.reason, pause: pauseId, err: e.error }, note);
         break;
       }
+      case 'claimed': {
+        // S1: this pod created the Lease; its worker starts only once the claim has stood a lease duration.
+        const inMs = Math.max(0, Math.round(e.startsAt - this.o.clock.now()));
+        logger.info(
+          { event: 'leadership', change: 'claimed', epoch: e.record.leaseTransitions, startsInMs: inMs },
+          `${this.o.identity} created the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}); its worker starts in ${inMs} ms, once any previous holder's worker has surely stopped`,
+        );
+        break;
+      }
+      case 'claim-lost':
+        logger.warn({ event: 'leadership', change: 'claim-lost', reason: e.reason }, `${this.o.identity} lost its claim on the Lease ${this.o.leaseName} (${e.reason}) before leading; its worker was never started`);
+        break;
       case 'releasing':
         // L1: stepping aside because the worker is gone: make sure a worker that comes back is not started.
         if (e.reason === 'worker-gone') this.stepDown();

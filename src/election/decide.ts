@@ -19,8 +19,12 @@
 import { sameRecord, type LeaderRecord, type ObservedLease } from './record.ts';
 import { acquiredRecord, expiresAt, isReleased, jittered, releasedRecord, renewedRecord, type ElectionTimings } from './rules.ts';
 
-/** Where this process stands. `acquiring` and `releasing` have their write in flight. */
-export type Phase = 'stopped' | 'standby' | 'acquiring' | 'leader' | 'releasing';
+/**
+ * Where this process stands. `acquiring` and `releasing` have their write in flight. `claiming`: this pod
+ * created the Lease and holds it (renews it), but its worker may start only once the claim has stood a lease
+ * duration (S1); it is not the leader yet.
+ */
+export type Phase = 'stopped' | 'standby' | 'acquiring' | 'claiming' | 'leader' | 'releasing';
 
 /** Why leadership ended without a release written by this pod. */
 export type LossReason = 'renew-deadline' | 'taken' | 'stopped' | 'release-failed' | 'deleted';
@@ -35,6 +39,10 @@ export type ElectorEvent =
   | { type: 'releasing'; reason: ReleaseReason }
   /** Leadership ended without a release. Emitted before anything else happens, so the worker is paused first. */
   | { type: 'lost'; reason: LossReason; error?: unknown }
+  /** This pod created the Lease and holds it; its worker may start at `startsAt` (local time), when `acquired` follows (S1). */
+  | { type: 'claimed'; record: LeaderRecord; startsAt: number }
+  /** A claim ended before it became leadership (its worker never started). */
+  | { type: 'claim-lost'; reason: LossReason }
   /** This pod released the Lease. */
   | { type: 'released'; record: LeaderRecord; reason: ReleaseReason }
   | { type: 'renewed'; record: LeaderRecord; durationMs: number }
@@ -61,8 +69,11 @@ export type Input =
   | { type: 'stop' }
   /** A timer fell due (or anything else worth a fresh judgement). */
   | { type: 'tick' }
-  /** The Lease watch: the Lease as delivered, or `undefined` when deleted or absent. */
-  | { type: 'observed'; lease: ObservedLease | undefined }
+  /**
+   * The Lease watch: the Lease as delivered, or `undefined` when deleted or absent; `absentAt`, the
+   * resourceVersion at which it was found absent (a list's, or the deletion's), when known.
+   */
+  | { type: 'observed'; lease: ObservedLease | undefined; absentAt?: string }
   /** Whether this pod's worker is found with handlers (it may lead). */
   | { type: 'eligible'; eligible: boolean }
   /** The handoff began: never acquire again (L2). */
@@ -87,7 +98,7 @@ export interface ElectionState {
   ineligibleSince: number | undefined;
   /** The Lease as last seen (a read, a write's answer or the watch); undefined when absent or unknown. */
   observed: ObservedLease | undefined;
-  /** Local monotonic time the observed record last changed: the start of its expiry (S1). */
+  /** Local monotonic time the Lease was last seen at a new resourceVersion: the start of its expiry (S1). */
   observedAt: number | undefined;
   /** The Lease's existence is known (read or watched at least once). */
   known: boolean;
@@ -103,9 +114,16 @@ export interface ElectionState {
   written: LeaderRecord | undefined;
   /**
    * S1: writes this process sent whose answer never came (timed out, abandoned, failed in transit): they may
-   * still land — a frozen API server carries them out when it resumes. Seen landed, they are ours (`written`).
+   * still land — a frozen API server carries them out when it resumes. Seen landed, they are ours (`written`);
+   * `created`: it was a create, so seeing it landed starts a claim.
    */
-  unanswered: LeaderRecord[];
+  unanswered: Array<{ record: LeaderRecord; created: boolean }>;
+  /**
+   * S1: the local time from which this pod's claim on a Lease it created counts (the create's answer, or the
+   * moment its unanswered create was seen landed): its worker may start a lease duration later. Kept while
+   * the records are its own; cleared once the claim became leadership or someone else's record is seen.
+   */
+  claimFrom: number | undefined;
   /** The resourceVersion a `verify` read found; the acquire that follows uses it (S1, item 1). */
   verifiedVersion: string | undefined;
   /** Monotonic start of the last successful acquire or renew. */
@@ -117,7 +135,9 @@ export interface ElectionState {
   /** After a failed request: no new request before this local time (client-go's jittered retry period). */
   notBefore: number | undefined;
   /** The request in flight; only one at a time. `aborted` once abandoned (its answer is then ignored). */
-  inflight: { id: number; kind: OpKind; startedAt: number; aborted: boolean; freeSince: number | undefined; record: LeaderRecord | undefined } | undefined;
+  inflight:
+    | { id: number; kind: OpKind; startedAt: number; aborted: boolean; freeSince: number | undefined; record: LeaderRecord | undefined; claimFrom?: number }
+    | undefined;
   nextId: number;
 }
 
@@ -148,6 +168,7 @@ export function initialState(): ElectionState {
     maxEpoch: -1,
     written: undefined,
     unanswered: [],
+    claimFrom: undefined,
     verifiedVersion: undefined,
     lastRenewAt: undefined,
     renewNow: false,
@@ -158,9 +179,14 @@ export function initialState(): ElectionState {
   };
 }
 
-/** True while this pod holds the Lease (including while its release is being written). */
+/** True while this pod leads: it holds the Lease and its worker may run (including while its release is being written). */
 export function holds(s: ElectionState): boolean {
   return s.phase === 'leader' || s.phase === 'releasing';
+}
+
+/** True while this pod keeps the Lease as its own: leading, or claiming a Lease it created (S1). */
+function keeps(s: ElectionState): boolean {
+  return holds(s) || s.phase === 'claiming';
 }
 
 /**
@@ -181,7 +207,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       if (s.phase === 'stopped') s.phase = 'standby';
       break;
     case 'stop':
-      if (holds(s)) lose(d, 'stopped');
+      if (keeps(s)) lose(d, 'stopped');
       if (s.phase === 'acquiring' || s.releaseWanted) d.releaseSettled = false;
       s.releaseWanted = undefined;
       s.phase = 'stopped';
@@ -189,7 +215,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       return d;
     case 'observed':
       // News of the Lease is worth acting on at once, even while backing off after a failure.
-      if (observe(d, input.lease, cfg, now)) s.notBefore = undefined;
+      if (observe(d, input.lease, cfg, now, input.absentAt)) s.notBefore = undefined;
       break;
     case 'eligible':
       setEligible(s, input.eligible, now);
@@ -197,9 +223,11 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       break;
     case 'retire':
       s.retired = true;
+      if (s.phase === 'claiming') abandonClaim(d);
       break;
     case 'release':
       s.retired = true;
+      if (s.phase === 'claiming') abandonClaim(d);
       if (holds(s)) s.releaseWanted ??= 'handoff';
       else if (s.phase !== 'acquiring') d.releaseSettled = false;
       // An acquire in flight finishes first; if it wins, the Lease is released at once (L2).
@@ -221,11 +249,17 @@ function setEligible(s: ElectionState, eligible: boolean, now: number): void {
   s.ineligibleSince = eligible ? undefined : now;
 }
 
-/** Records an observation of the Lease. A leader that sees another holder has lost it (and pauses first). */
-function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number): boolean {
+/**
+ * Records an observation of the Lease. A leader that sees another holder has lost it (and pauses first).
+ * Returns true when the Lease is news: a new resourceVersion, or a deletion.
+ */
+function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number, absentAt?: string): boolean {
   const s = d.state;
-  s.known = true;
   const before = s.observed;
+  // An absence listed before a version this pod already saw is old news (a watch's first list, taken before
+  // our own create, arriving after its answer): it is no deletion, and a leader must not recreate (3b).
+  if (lease === undefined && before !== undefined && absentAt !== undefined && olderVersion(absentAt, before.resourceVersion)) return false;
+  s.known = true;
   if (lease === undefined) {
     s.stale = false;
     s.observed = undefined;
@@ -236,7 +270,7 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
     }
     s.verifiedVersion = undefined;
     // A leader keeps its claim: it recreates the Lease at once (and standbys wait a lease duration after a deletion).
-    if (holds(s)) s.renewNow = true;
+    if (keeps(s)) s.renewNow = true;
     return before !== undefined;
   }
   // Our own writes come back twice (answer and watch), in either order: an older version arriving late is ignored.
@@ -246,38 +280,77 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // S2: remember the highest epoch ever seen, across deletion and recreation.
   if (Number.isFinite(lease.record.leaseTransitions)) s.maxEpoch = Math.max(s.maxEpoch, lease.record.leaseTransitions);
   const changed = before === undefined || !sameRecord(before.record, lease.record);
+  // S1: any new resourceVersion is a write this pod may not have seen all of — the holder's renew among
+  // versions it missed (a frozen pod, a held watch), even when the content came back identical (a hand edit
+  // repeated). So the expiry restarts on every new version, not only on a change of the spec fields. The
+  // price: a metadata-only write (a label, an annotation) also delays a takeover by up to a lease duration.
+  const newVersion = before === undefined || before.resourceVersion !== lease.resourceVersion;
   s.observed = lease;
   // S1: a write of ours that was never answered has landed after all: the record is ours, not someone else's.
-  if (s.unanswered.some((r) => sameRecord(r, lease.record))) {
+  const landed = s.unanswered.find((u) => sameRecord(u.record, lease.record));
+  if (landed) {
     s.written = lease.record;
     s.unanswered = [];
+    // A create of ours landed before now: its claim counts from now (S1).
+    if (landed.created) s.claimFrom = now;
   }
-  if (changed) {
-    // S1: the expiry of someone else's claim counts from the moment this pod saw it change.
+  if (newVersion) {
+    // S1: the expiry of someone else's claim counts from the moment this pod saw a new version of it.
     s.observedAt = now;
     s.verifiedVersion = undefined;
+  }
+  if (changed) {
     if (isReleased(lease.record)) s.freeSince ??= now;
     else s.freeSince = undefined;
     d.events.push({ type: 'observed', lease });
   }
   const mine = lease.record.holderIdentity === cfg.identity;
-  // Our own release may come back through the watch before its answer does: that is no loss.
-  const sending = s.inflight?.record;
-  const ownRelease = s.phase === 'releasing' && sending !== undefined && isReleased(lease.record) && sameRecord(lease.record, sending);
-  if (holds(s) && !mine && !ownRelease) lose(d, 'taken');
-  return changed;
+  // C2: while our release is in flight, another holder is most likely the successor that took our release,
+  // seen before the release's answer (3a). The worker is paused already, so the answer may decide: written,
+  // it is a release; a conflict means someone else wrote first, and the read that follows reports the loss.
+  const releaseInFlight = s.phase === 'releasing' && s.inflight?.kind === 'release' && !s.inflight.aborted;
+  if (keeps(s) && !mine && !releaseInFlight) lose(d, 'taken');
+  // S1: a claim lives only on this pod's own records; someone else's record ends it.
+  if (!mine) s.claimFrom = undefined;
+  return newVersion;
 }
 
-/** Ends leadership without a release: the `lost` event goes out first, so the sidecar pauses the worker first. */
+/** Ends leadership (or a claim) without a release: the `lost` event goes out first, so the sidecar pauses the worker first. */
 function lose(d: Decision, reason: LossReason, error?: unknown): void {
   const s = d.state;
-  if (!holds(s)) return;
+  if (!keeps(s)) return;
+  const claiming = s.phase === 'claiming';
   s.phase = 'standby';
   s.renewNow = false;
   if (s.releaseWanted) d.releaseSettled = false;
   s.releaseWanted = undefined;
   if (s.inflight && !s.inflight.aborted) abort(d);
-  d.events.push({ type: 'lost', reason, ...(error === undefined ? {} : { error }) });
+  // A claim was never leadership: its worker never started, and no LeaderLost is due (C2 pairs acquires and ends).
+  if (claiming) d.events.push({ type: 'claim-lost', reason });
+  else d.events.push({ type: 'lost', reason, ...(error === undefined ? {} : { error }) });
+}
+
+/** A claim becomes leadership: its lease duration has passed (S1); now the worker may start. */
+function promote(d: Decision): void {
+  const s = d.state;
+  const record = s.observed?.record ?? s.written;
+  s.phase = 'leader';
+  s.claimFrom = undefined;
+  if (record) d.events.push({ type: 'acquired', record, waitedMs: undefined, retiring: false });
+}
+
+/**
+ * S1, L2: a claim held when the handoff begins is given up without a release. A release tells the next pod
+ * that every earlier worker has stopped, and a claim that has not stood its lease duration cannot say so (an
+ * older claimant, frozen, may still lead until its renew deadline; seed 13). Its record expires instead: the
+ * next pod takes it a lease duration after it last saw it change, which covers every older holder too.
+ */
+function abandonClaim(d: Decision): void {
+  const s = d.state;
+  s.phase = 'standby';
+  s.renewNow = false;
+  if (s.inflight && !s.inflight.aborted) abort(d);
+  d.events.push({ type: 'claim-lost', reason: 'stopped' });
 }
 
 function abort(d: Decision): void {
@@ -290,14 +363,16 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
   const op = s.inflight!;
   s.inflight = undefined;
   // A write that got no answer may still land (S1): remember it, so that seeing it later is seeing our own.
-  if (op.record && (op.aborted || (!outcome.ok && outcome.error === 'failed'))) s.unanswered = [...s.unanswered.slice(-(MAX_UNANSWERED - 1)), op.record];
+  if (op.record && (op.aborted || (!outcome.ok && outcome.error === 'failed'))) {
+    s.unanswered = [...s.unanswered.slice(-(MAX_UNANSWERED - 1)), { record: op.record, created: op.kind === 'create' }];
+  }
   if (op.aborted) return; // abandoned (a loss, a stop): what it did is learned from the next observation
   const durationMs = now - op.startedAt;
   if (outcome.ok) {
     const lease = outcome.lease;
     if (op.kind === 'read' || op.kind === 'verify') {
-      const changed = observe(d, lease, cfg, now);
-      if (op.kind === 'verify' && lease !== undefined && !changed) s.verifiedVersion = lease.resourceVersion;
+      const news = observe(d, lease, cfg, now);
+      if (op.kind === 'verify' && lease !== undefined && !news) s.verifiedVersion = lease.resourceVersion;
       return;
     }
     // Our write: remember it as ours before observing it (S1: our own record is no one else's claim).
@@ -310,13 +385,27 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
       s.lastRenewAt = op.startedAt;
       s.freeSince = undefined;
       observe(d, lease, cfg, now);
+      // S1: a create is a claim, not a proof. Every old leader's last successful renew landed before the Lease
+      // was deleted (or it never existed), so before this create: each old worker stops acting within the renew
+      // deadline (its sidecar's deadline, the kit's F1 and dead-man's switch), with the rest of a lease duration
+      // for the pause to land, as after an expiry. So the worker starts a lease duration after the answer.
+      const claimFrom = op.kind === 'create' ? now : op.claimFrom;
+      if (claimFrom !== undefined && now < claimFrom + cfg.leaseDurationMs) {
+        s.phase = 'claiming';
+        s.claimFrom = claimFrom;
+        // Created while handing over: given up at once, unreleased (see abandonClaim).
+        if (s.retired) return abandonClaim(d);
+        d.events.push({ type: 'claimed', record: lease!.record, startsAt: claimFrom + cfg.leaseDurationMs });
+        return;
+      }
+      s.claimFrom = undefined;
       // L2: a Lease taken while handing over is released at once; its worker is never started.
       if (s.retired) s.releaseWanted = 'handoff';
       d.events.push({ type: 'acquired', record: lease!.record, waitedMs, retiring: s.retired });
       return;
     }
     if (op.kind === 'renew' || op.kind === 'recreate') {
-      if (!holds(s)) return;
+      if (!keeps(s)) return;
       observe(d, lease, cfg, now);
       s.lastRenewAt = op.startedAt;
       d.events.push({ type: 'renewed', record: lease!.record, durationMs });
@@ -334,13 +423,13 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
   // Failures. A failed request (no answer, 5xx) is retried after the retry period — jittered for a standby,
   // as client-go's wait.JitterUntil — a conflict is read again at once.
   const { error, cause } = outcome;
-  if (error === 'failed') s.notBefore = now + (holds(s) ? cfg.retryPeriodMs : jittered(cfg.retryPeriodMs, () => jitter));
+  if (error === 'failed') s.notBefore = now + (keeps(s) ? cfg.retryPeriodMs : jittered(cfg.retryPeriodMs, () => jitter));
   if (op.kind === 'read' || op.kind === 'verify') {
     d.events.push({ type: 'error', op: 'get', error: cause });
     return;
   }
   if (op.kind === 'renew' || op.kind === 'recreate') {
-    if (!holds(s)) return;
+    if (!keeps(s)) return;
     d.events.push({ type: 'renew-failed', result: error === 'failed' ? 'error' : 'conflict', durationMs, error: cause });
     // A conflict: someone wrote the Lease (a label edit, a deletion, a rival). Read it and judge again.
     if (error !== 'failed') {
@@ -369,7 +458,7 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
 function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void {
   const s = d.state;
   const wake = (at: number) => (d.wakeAt = d.wakeAt === undefined ? at : Math.min(d.wakeAt, at));
-  if (holds(s)) {
+  if (keeps(s)) {
     // The renew deadline, from the start of the last successful write: a leader gives up before any
     // standby's expiry (leaseDuration − renewDeadline ≥ 1 s), with or without a request in flight.
     const deadline = (s.lastRenewAt ?? now) + cfg.renewDeadlineMs;
@@ -379,12 +468,18 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
       wake(deadline);
     }
   }
+  // S1: a claim that has stood a lease duration is leadership: now the worker may start.
+  if (s.phase === 'claiming' && s.claimFrom !== undefined) {
+    if (now >= s.claimFrom + cfg.leaseDurationMs) promote(d);
+    else wake(s.claimFrom + cfg.leaseDurationMs);
+  }
   if (s.inflight) return; // one request at a time; its answer brings the next judgement
   if (s.notBefore !== undefined && now < s.notBefore && !(holds(s) && s.releaseWanted && !s.stale)) return void wake(s.notBefore);
-  if (holds(s)) {
-    s.phase = 'leader';
+  if (keeps(s)) {
+    if (s.phase === 'releasing') s.phase = 'leader';
     // L1: a leader whose worker has been gone for the grace steps aside (no pause needed: it is not polling).
-    if (!s.eligible && s.releaseWanted === undefined && !s.retired) {
+    // A claim waits for its lease duration first: it becomes leadership, then L1 applies.
+    if (s.phase === 'leader' && !s.eligible && s.releaseWanted === undefined && !s.retired) {
       const graceEnd = (s.ineligibleSince ?? now) + cfg.workerGraceMs;
       if (now >= graceEnd) {
         s.releaseWanted = 'worker-gone';
@@ -447,6 +542,8 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   const record = { ...acquiredRecord(r, cfg.identity, cfg, wallNow), leaseTransitions: Math.max(s.maxEpoch, r.leaseTransitions) + 1 };
   if (ownRecord) record.acquireTime = wallNow;
   request(d, { kind: 'acquire', op: 'update', record, base: current }, now);
+  // S1: taking back our own record continues our claim, if its lease duration has not passed yet.
+  if (ownRecord && s.claimFrom !== undefined) s.inflight = { ...s.inflight!, claimFrom: s.claimFrom };
 }
 
 /**

@@ -149,9 +149,12 @@ export class Elector {
     });
   }
 
-  /** Feeds what the Lease watch saw: the Lease (ADDED/MODIFIED/list), or `undefined` (DELETED, or absent at list). */
-  observe(lease: ObservedLease | undefined): void {
-    this.dispatch({ type: 'observed', lease });
+  /**
+   * Feeds what the Lease watch saw: the Lease (ADDED/MODIFIED/list), or `undefined` (DELETED, or absent at
+   * list) with `absentAt`, the resourceVersion of that deletion or list when known (an older one is old news).
+   */
+  observe(lease: ObservedLease | undefined, absentAt?: string): void {
+    this.dispatch(absentAt === undefined ? { type: 'observed', lease } : { type: 'observed', lease, absentAt });
   }
 
   // ---- running the decider --------------------------------------------------------------------

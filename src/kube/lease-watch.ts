@@ -11,6 +11,8 @@ import type { KubeClient } from './rest.ts';
 export interface LeaseEvent {
   type: ObjectEventType;
   lease?: ObservedLease;
+  /** ABSENT: the list's resourceVersion (when the server gave one). */
+  resourceVersion?: string;
 }
 
 /** Options of `LeaseWatcher` (see `ObjectWatcherOptions` for the tuning fields). */
@@ -38,7 +40,7 @@ export class LeaseWatcher extends ConvertingWatcher<V1Lease> {
       name,
       resource: LEASE_RESOURCE,
       collectionPath: leasePath(namespace),
-      onEvent: (e) => onEvent(e.object ? { type: e.type, lease: observedLeaseOf(e.object) } : { type: e.type }),
+      onEvent: (e) => onEvent(e.object ? { type: e.type, lease: observedLeaseOf(e.object) } : e.resourceVersion === undefined ? { type: e.type } : { type: e.type, resourceVersion: e.resourceVersion }),
     });
   }
 }

@@ -15,6 +15,8 @@ export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABSENT' | 'SYN
 export interface ObjectEvent<T> {
   type: ObjectEventType;
   object?: T;
+  /** ABSENT: the list's resourceVersion, so a consumer can tell an old absence from news. */
+  resourceVersion?: string;
 }
 
 /**
@@ -188,7 +190,8 @@ export class ObjectWatcher<T extends KubeObject> {
     this.resourceVersion = list.metadata?.resourceVersion;
     this.synced = true;
     const object = list.items?.find((item) => item.metadata?.name === o.name);
-    this.emit(object ? { type: 'SYNCED', object } : { type: 'ABSENT' });
+    const rv = list.metadata?.resourceVersion;
+    this.emit(object ? { type: 'SYNCED', object } : rv === undefined ? { type: 'ABSENT' } : { type: 'ABSENT', resourceVersion: rv });
   }
 
   private handle(type: string, object: T): void {

@@ -182,6 +182,8 @@ describe('baton sidecar, real processes, real API server', () => {
   it('three candidates: each handoff goes to exactly one of the others, never two at once', async () => {
     const list = [await pod('three'), await pod('three'), await pod('three')];
     await waitFor('all ready', async () => (await Promise.all(list.map((p) => p.ready()))).every(Boolean));
+    // The first pod created the Lease: a claim, it leads a lease duration after the create (S1).
+    await waitFor('a leader', async () => (await leaderOf(list)) !== undefined);
     const alive = [...list];
     for (let round = 0; round < 2; round++) {
       const leader = await leaderOf(alive);

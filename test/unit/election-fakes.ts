@@ -31,8 +31,17 @@ export class MemoryLease {
    */
   private frozen: Array<() => void> | undefined;
 
-  constructor(clock: FakeClock) {
+  /**
+   * `released`: the Lease starts as a previous holder's release left it (no holder, epoch 0), so the first pod
+   * takes it at once; by default it is absent, and the first pod's create is a claim that leads only a lease
+   * duration later (S1).
+   */
+  constructor(clock: FakeClock, opts: { released?: boolean } = {}) {
     this.clock = clock;
+    if (opts.released) {
+      this.record = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: new Date(clock.wallClock().getTime()), renewTime: new Date(clock.wallClock().getTime()), leaseTransitions: 0 };
+      this.rv = 1;
+    }
   }
 
   lockFor(who: string): MemoryLock {

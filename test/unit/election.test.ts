@@ -42,9 +42,10 @@ function assertNoOverlap(cands: Candidate[]): void {
   }
 }
 
-function setup() {
+/** A Lease a previous holder released (the first pod takes it at once); `absent: true` for no Lease at all. */
+function setup(opts: { absent?: boolean } = {}) {
   const clock = new FakeClock(0);
-  const store = new MemoryLease(clock);
+  const store = new MemoryLease(clock, { released: !opts.absent });
   return { clock, store };
 }
 
@@ -68,17 +69,25 @@ describe('timing rules', () => {
 });
 
 describe('Elector', () => {
-  it('creates an absent Lease and renews it every retry period', async () => {
-    const { clock, store } = setup();
+  it('creates an absent Lease as a claim, renews it every retry period, and leads a lease duration after the create (S1)', async () => {
+    const { clock, store } = setup({ absent: true });
     const a = candidate(store, clock, 'a');
     await clock.advanceAsync(0);
-    expect(a.elector.isLeader()).toBe(true);
+    // A create is a claim, not a proof: an old holder's worker may still be finishing (the Lease deleted by hand).
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.elector.snapshot().phase).toBe('claiming');
+    expect(a.events.map((e) => e.type)).toEqual(['observed', 'claimed']);
     expect(store.record).toMatchObject({ holderIdentity: 'a', leaseTransitions: 0, leaseDurationSeconds: 15 });
     const renewTimes: number[] = [];
     a.elector.on((e) => e.type === 'renewed' && renewTimes.push(clock.now()));
-    await clock.advanceAsync(10_000);
-    expect(renewTimes).toEqual([2000, 4000, 6000, 8000, 10_000]);
-    expect(a.events.filter((e) => e.type === 'lost')).toEqual([]);
+    await clock.advanceAsync(14_999);
+    expect(a.elector.isLeader()).toBe(false);
+    await clock.advanceAsync(1);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(a.events.find((e) => e.type === 'acquired')).toMatchObject({ at: 15_000, retiring: false });
+    await clock.advanceAsync(5_000);
+    expect(renewTimes).toEqual([2000, 4000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 20_000]);
+    expect(a.events.filter((e) => e.type === 'lost' || e.type === 'claim-lost')).toEqual([]);
   });
 
   it('a watching standby sends no requests while the leader renews', async () => {
@@ -107,7 +116,7 @@ describe('Elector', () => {
     await flush();
     const acquired = b.events.find((e) => e.type === 'acquired');
     expect(acquired?.at).toBe(releasedAt); // no fake time passed: one watch event and one update
-    expect(store.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    expect(store.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 2 });
     expect(acquired).toMatchObject({ waitedMs: 0 });
     // The retired pod never takes it back, even when it becomes free again.
     await clock.advanceAsync(5_000);
@@ -131,7 +140,7 @@ describe('Elector', () => {
     expect(clock.now()).toBeGreaterThanOrEqual(4_000 + 15_000);
     expect(clock.now()).toBeLessThanOrEqual(4_000 + 15_000 + 20);
     expect(waited).toBeGreaterThan(0);
-    expect(store.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    expect(store.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 2 });
     assertNoOverlap([a, b]);
   });
 
@@ -177,7 +186,7 @@ describe('Elector', () => {
     const leaders = [b, c].filter((x) => x.elector.isLeader());
     expect(leaders).toHaveLength(1);
     expect(store.record?.holderIdentity).toBe(leaders[0]!.id);
-    expect(store.record?.leaseTransitions).toBe(1);
+    expect(store.record?.leaseTransitions).toBe(2);
     await clock.advanceAsync(60_000);
     expect([b, c].filter((x) => x.elector.isLeader())).toHaveLength(1);
     assertNoOverlap([a, b, c]);
@@ -208,8 +217,14 @@ describe('Elector', () => {
     a.terms.at(-1)!.to = clock.now();
     store.delete();
     const deletedAt = clock.now();
+    // b creates it a lease duration after the deletion (a live leader would have recreated it first), and
+    // that create is a claim: b leads a lease duration after it.
+    await clock.until(() => store.record !== undefined, 30_000);
+    const createdAt = clock.now();
+    expect(createdAt).toBeGreaterThanOrEqual(deletedAt + 15_000);
+    expect(b.elector.isLeader()).toBe(false);
     await clock.until(() => b.elector.isLeader(), 30_000);
-    expect(clock.now()).toBeGreaterThanOrEqual(deletedAt + 15_000);
+    expect(clock.now()).toBeGreaterThanOrEqual(createdAt + 15_000);
     assertNoOverlap([a, b]);
   });
 

@@ -15,7 +15,7 @@ function pod(store: MemoryLease, identity: string, pid: number) {
 /** Pod a takes the Lease. */
 async function leader() {
   const clock = new FakeClock(0);
-  const store = new MemoryLease(clock);
+  const store = new MemoryLease(clock, { released: true });
   const a = pod(store, 'a', 100);
   await clock.advanceAsync(600);
   return { clock, store, a };
@@ -151,5 +151,46 @@ describe('Sidecar at the edges', () => {
     store.failing.set('a', 'hang');
     await clock.advanceAsync(60_000);
     expect(a.sidecar.health()).toEqual({ healthy: true });
+  });
+
+  it('S1, issue 18: a pod that creates the Lease claims it and starts its worker a lease duration later; /leader, label, gauge and Events say "not yet" meanwhile', async () => {
+    const clock = new FakeClock(0);
+    const store = new MemoryLease(clock); // no Lease: a first install, or one deleted by hand
+    const lines: Array<Record<string, unknown>> = [];
+    const a = sidecarWithFakes({ store, identity: 'a', pid: 100, logSink: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    await clock.advanceAsync(600);
+    expect(store.record?.holderIdentity).toBe('a');
+    expect(a.sidecar.status().isLeader).toBe(false);
+    expect(a.starts()).toEqual([]);
+    expect(a.labels.at(-1)).toBe('standby');
+    expect(await a.leaderGauge()).toBe(0);
+    expect(a.events).toEqual([]);
+    expect(lines.find((l) => l.change === 'claimed')).toMatchObject({ event: 'leadership', change: 'claimed', epoch: 0 });
+    await clock.advanceAsync(14_000);
+    expect(a.starts()).toEqual([]);
+    await clock.advanceAsync(1_000);
+    expect(a.sidecar.status().isLeader).toBe(true);
+    expect(a.starts()).toHaveLength(1);
+    expect(a.starts()[0]!.at).toBeGreaterThanOrEqual(15_000);
+    expect(a.events).toEqual(['LeaderElected']);
+    expect(a.labels.at(-1)).toBe('leader');
+  });
+
+  it('S1, issue 18: a pod handed over during its claim writes no release (its record expires) and never starts its worker', async () => {
+    const clock = new FakeClock(0);
+    const store = new MemoryLease(clock);
+    const a = pod(store, 'a', 100);
+    await clock.advanceAsync(600);
+    const b = pod(store, 'b', 200);
+    await clock.advanceAsync(600);
+    await a.sidecar.handOver('SIGTERM');
+    expect(store.record?.holderIdentity).toBe('a'); // not released
+    expect(a.starts()).toEqual([]);
+    expect(a.events).toEqual([]);
+    // b takes it once a's record has stood unchanged a lease duration (from a's last write, as b saw it at once).
+    const lastWrite = Math.max(...store.calls.filter((c) => c.who === 'a' && c.op !== 'get').map((c) => c.at));
+    await clock.until(() => b.sidecar.status().isLeader, 30_000);
+    expect(clock.now()).toBeGreaterThanOrEqual(lastWrite + 15_000);
+    expect(b.starts()).toHaveLength(1);
   });
 });

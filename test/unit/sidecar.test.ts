@@ -19,10 +19,10 @@ function pod(store: MemoryLease, identity: string, pid: number, handlers = true)
 describe('Sidecar', () => {
   it('starts the worker on acquiring, and every report agrees', async () => {
     const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
+    const store = new MemoryLease(clock, { released: true });
     const a = pod(store, 'a', 100);
     await clock.advanceAsync(600);
-    expect(a.sidecar.status()).toMatchObject({ isLeader: true, holder: 'a', epoch: 0, lease: { name: 'bot', namespace: 'ns' } });
+    expect(a.sidecar.status()).toMatchObject({ isLeader: true, holder: 'a', epoch: 1, lease: { name: 'bot', namespace: 'ns' } });
     expect(a.kills.map((k) => k.signal)).toEqual(['SIGUSR2', 'SIGUSR1']); // paused when found, then started
     expect(a.events).toEqual(['LeaderElected']);
     await a.agree();
@@ -31,7 +31,7 @@ describe('Sidecar', () => {
 
   it('hands over: pause, wait for the confirmation, release; the standby starts only after the confirmation', async () => {
     const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
+    const store = new MemoryLease(clock, { released: true });
     const a = pod(store, 'a', 100);
     await clock.advanceAsync(600);
     const b = pod(store, 'b', 200);
@@ -52,7 +52,7 @@ describe('Sidecar', () => {
     void handoff.then(() => (handedOver = true));
     await clock.until(() => handedOver, 1_000);
     await clock.advanceAsync(0);
-    expect(b.sidecar.status()).toMatchObject({ isLeader: true, epoch: 1 });
+    expect(b.sidecar.status()).toMatchObject({ isLeader: true, epoch: 2 });
     await b.agree();
     await a.agree();
     expect(a.events).toEqual(['LeaderElected', 'LeaderReleased']);
@@ -68,7 +68,7 @@ describe('Sidecar', () => {
 
   it('a standby hands over at once: nothing to wait for', async () => {
     const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
+    const store = new MemoryLease(clock, { released: true });
     pod(store, 'a', 100);
     await clock.advanceAsync(600);
     const b = pod(store, 'b', 200);
@@ -82,7 +82,7 @@ describe('Sidecar', () => {
 
   it('pauses the worker the moment leadership is lost, before a standby could start', async () => {
     const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
+    const store = new MemoryLease(clock, { released: true });
     const a = pod(store, 'a', 100);
     await clock.advanceAsync(600);
     const b = pod(store, 'b', 200);
@@ -100,7 +100,7 @@ describe('Sidecar', () => {
 
   it('is not Ready while the worker has no handlers, and says so; never depends on leadership', async () => {
     const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
+    const store = new MemoryLease(clock, { released: true });
     const a = pod(store, 'a', 100, false);
     await clock.advanceAsync(600);
     const r = a.sidecar.readiness();
@@ -116,7 +116,7 @@ describe('Sidecar', () => {
 
   it('reports itself stuck only when a leader has not renewed for longer than the lease duration', async () => {
     const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
+    const store = new MemoryLease(clock, { released: true });
     const a = pod(store, 'a', 100);
     await clock.advanceAsync(600);
     expect(a.sidecar.health()).toEqual({ healthy: true });

@@ -42,7 +42,7 @@ function pod(store: MemoryLease, identity: string, pid: number) {
 describe('steady state logs nothing at info; a change logs one line', () => {
   it('a leader and a standby whose workers confirm every pause, through 10 resync periods', async () => {
     const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
+    const store = new MemoryLease(clock, { released: true });
     const a = pod(store, 'a', 100);
     await clock.advanceAsync(1_000);
     const b = pod(store, 'b', 200);
@@ -85,7 +85,7 @@ describe('steady state logs nothing at info; a change logs one line', () => {
 
   it('a worker that confirms the same pause three times: the first is one info line, the repeats are debug', () => {
     const clock = new FakeClock(0);
-    const store = new MemoryLease(clock);
+    const store = new MemoryLease(clock, { released: true });
     const p = pod(store, 'a', 100);
     p.mark();
     const id = p.sidecar.status().pause.id;
