@@ -5,8 +5,7 @@ import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './bac
 import { KubeApiError } from './errors.ts';
 import { silentLogger, type KubeLogger } from './logger.ts';
 import { POD_RESOURCE, podPath } from './pod-watch.ts';
-import type { KubeClient } from './rest.ts';
-import { isLabelRefusal, ROLE_LABEL } from './pod-label.ts';
+import { isLabelRefusal, ROLE_LABEL, type OwnPodLabel } from './pod-label.ts';
 
 /** The API server refuses the label patch: BATON_POD_LABEL=true cannot work with these rights or policies. */
 export class PodLabelRefused extends Error {
@@ -28,14 +27,7 @@ export class PodLabelRefused extends Error {
 }
 
 /** Options of {@link provePodLabelRight}. */
-export interface PodLabelRightOptions {
-  client: KubeClient;
-  namespace: string;
-  podName: string;
-  /** Default `baton/role`. */
-  labelKey?: string;
-  /** Per request (default 10 s). */
-  requestTimeoutMs?: number;
+export interface PodLabelRightOptions extends OwnPodLabel {
   /** Between attempts while the API server does not answer (default 250 ms → 5 s). */
   backoff?: BackoffOptions;
   logger?: KubeLogger;

@@ -19,8 +19,8 @@ export interface PodLabelLogger extends KubeLogger {
   info?(obj: object, msg: string): void;
 }
 
-/** Options of `PodLabeler`. */
-export interface PodLabelerOptions {
+/** Which label of which Pod: what the labeler and the start-up proof of its right share. */
+export interface OwnPodLabel {
   client: KubeClient;
   namespace: string;
   podName: string;
@@ -28,6 +28,10 @@ export interface PodLabelerOptions {
   labelKey?: string;
   /** Per request (default 10 s). */
   requestTimeoutMs?: number;
+}
+
+/** Options of `PodLabeler`. */
+export interface PodLabelerOptions extends OwnPodLabel {
   /** Between failed attempts (default 250 ms → 10 s). */
   backoff?: BackoffOptions;
   logger?: PodLabelLogger;
