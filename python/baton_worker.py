@@ -64,6 +64,17 @@ def _http_json(url: str, body: Optional[dict] = None, timeout: float = 2.0) -> A
         return json.loads(err.read() or b"{}")
 
 
+def _parse_time(value: Any) -> Optional[float]:
+    """An RFC 3339 time of the sidecar's answers, in seconds since the epoch; None when absent or malformed."""
+    if not value:
+        return None
+    try:
+        from datetime import datetime
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 class Leadership:
     """A worker under baton. `is_leader` is true while it runs; `epoch` is a fencing token for writes."""
 
@@ -90,6 +101,9 @@ class Leadership:
         self.dead_man, self.check_every, self._log = dead_man, check_every, log
         self.is_leader = False
         self.status: Optional[dict] = None
+        # F1: the newest renewal of this pod's own Lease seen (seconds since the epoch). Kept when a later answer
+        # names another holder (a hand edit, a loss): that record neither ends nor extends this pod's lease time.
+        self._own_renewed: Optional[float] = None
         self._wanted = "paused"
         self._signal_seq = 0
         # _signal_seq of the last start signal, and when the last answer from /leader came (same counter).
@@ -128,6 +142,13 @@ class Leadership:
             self._loop.call_soon(self._fence_failed)
         return False
 
+    def _seen(self, status: dict) -> None:
+        """Keeps an answer of GET /leader, and the newest renewal of this pod's own Lease in it (F1)."""
+        self.status = status
+        renewed = _parse_time(status.get("renewedAt")) if status.get("holder") == status.get("identity") else None
+        if renewed is not None:
+            self._own_renewed = renewed if self._own_renewed is None else max(self._own_renewed, renewed)
+
     def may_confirm(self) -> bool:
         """F1: once `may_act()` failed, whether the work done may still be confirmed (one short getUpdates):
         true while the worker is started and no standby can have taken the Lease yet, before the last renewal
@@ -138,23 +159,20 @@ class Leadership:
         timings = s.get("timings")
         if not timings:
             return True
-        deadline = self._lease_deadline()
-        if deadline is None or s.get("holder") != s.get("identity"):
-            return False
-        renewed = deadline - timings["renewDeadlineMs"] / 1000.0
-        return self._wall() < renewed + timings["leaseDurationMs"] / 1000.0
+        renewed = self._own_renewed
+        return renewed is not None and self._wall() < renewed + timings["leaseDurationMs"] / 1000.0
 
     def _lease_held(self) -> bool:
         """F1: the lease time holds. Only a renewal of this pod's own Lease counts (holder is this pod: its own
         sidecar wrote it on the node's clock, and no other holder can take over before it + lease duration);
-        an older answer only gives an earlier deadline. Another holder's renewal, or none, proves nothing."""
+        an older answer only gives an earlier deadline. Another holder's renewal, or none, proves nothing; an
+        answer naming another holder after this pod's own renewals (a hand edit, a loss) keeps the own lease
+        time: a standby takes such a record only a lease duration after it changed."""
         s = self.status
         if s is None or not s.get("timings"):
             return True  # no lease time to check: a sidecar too old to publish timings (or not read yet)
-        if s.get("holder") != s.get("identity"):
-            return False
-        deadline = self._lease_deadline()
-        return deadline is not None and self._wall() < deadline
+        renewed = self._own_renewed
+        return renewed is not None and self._wall() < renewed + s["timings"]["renewDeadlineMs"] / 1000.0
 
     def _fence_failed(self) -> None:
         self._fence_pausing = False
@@ -177,7 +195,7 @@ class Leadership:
         seq = self._signal_seq
         status = await asyncio.to_thread(_http_json, f"{self.url}/leader")
         self._last_contact = time.monotonic()
-        self.status = status
+        self._seen(status)
         self._status_seq = seq
         self._arm_dead_man()
         return status
@@ -186,13 +204,8 @@ class Leadership:
         """Wall-clock seconds at which the switch fires: the Lease's last renewal (written by this pod's
         sidecar with the node's clock, shared by the pod's containers) plus the renew deadline."""
         s = self.status or {}
-        timings, renewed = s.get("timings"), s.get("renewedAt")
-        if not timings or not renewed:
-            return None
-        try:
-            from datetime import datetime
-            at = datetime.fromisoformat(renewed.replace("Z", "+00:00")).timestamp()
-        except ValueError:
+        timings, at = s.get("timings"), _parse_time(s.get("renewedAt"))
+        if not timings or at is None:
             return None
         return at + timings["renewDeadlineMs"] / 1000.0
 
@@ -243,7 +256,7 @@ class Leadership:
         quick = self._quick_read() if before_start else max(0.001, min(self._quick_read(), deadline - self._wall()))
         seq = self._signal_seq
         try:
-            self.status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick)
+            self._seen(await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick))
             self._status_seq = seq
             self._last_contact = time.monotonic()
         except Exception:

@@ -39,6 +39,18 @@ class TestClock implements Clock {
   jump(ms: number): void {
     this.t += ms;
   }
+  /** Time passes and the timers due meanwhile run, in order (a process that is not frozen). */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = end;
+  }
   iso(): string {
     return new Date(this.t).toISOString();
   }
@@ -289,6 +301,45 @@ describe('F1: Leadership.mayAct()', () => {
     signals.emit('SIGUSR1');
     await settle('started', () => lead.isLeader());
     expect(lead.mayAct()).toBe(true);
+  });
+
+  it("a Lease taken by hand (another holder named, freshly renewed) neither cuts nor extends this pod's own lease time: a graceful pause finishes inside it", async () => {
+    const clock = new TestClock();
+    const sidecar = await sidecarFor(clock, true);
+    const own = clock.t;
+    const signals = new EventEmitter();
+    const pausing = gate();
+    const lead = new Leadership({
+      url: sidecar.url,
+      clock,
+      signals: signals as unknown as NodeJS.Process,
+      start: () => undefined,
+      // The batch in hand takes a while: the pause resolves when the test says so.
+      pause: () => pausing.wait,
+      warn: () => undefined,
+    });
+    cleanup.push(() => {
+      pausing.open();
+      return lead.close().catch(() => undefined);
+    });
+    await lead.ready;
+    expect(lead.mayAct()).toBe(true);
+    // kubectl edit names the standby 'q' with a renewal written now; the sidecar loses and says so on /leader.
+    clock.jump(2_000);
+    sidecar.isLeader = false;
+    sidecar.renewedAt = clock.iso();
+    clock.advance(1_000); // the kit's periodic read of /leader
+    await settle('the edit read', () => lead.status()?.holder === 'q');
+    // The pause is under way (the batch in hand), and this pod's own last renewal still proves its lease time.
+    expect(lead.mayAct()).toBe(true);
+    clock.jump(own + RD - 1 - clock.t);
+    expect(lead.mayAct()).toBe(true);
+    // q's fresher renewal does not extend it: this pod's worker is fenced at its own renewal + RD.
+    clock.jump(1);
+    expect(lead.mayAct()).toBe(false);
+    expect(lead.mayConfirm()).toBe(true);
+    clock.jump(LD - RD);
+    expect(lead.mayConfirm()).toBe(false);
   });
 
   it('never holds on a renewal written by another holder', async () => {

@@ -152,3 +152,47 @@ describe('python/baton_worker.py: F1, the worker fences itself on lease time', (
     expect(pending).toEqual([]); // confirmed (by the next poll or the stop's short poll) before POST /paused
   }, 30_000);
 });
+
+// The Lease taken by hand (kubectl edit names a standby, with a renewal written now): the sidecar's next answer
+// names another holder. That neither ends nor extends this pod's lease time (its own last renewal + RD): the
+// graceful pause the sidecar sends finishes its batch inside it (fault suite `lease-names-standby`).
+const HAND_EDIT = `
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("baton_worker", sys.argv[1])
+bw = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bw)
+clock = {"t": ${BASE_S}}
+timings = ${JSON.stringify(TIMINGS)}
+iso = lambda t: __import__("datetime").datetime.fromtimestamp(t, __import__("datetime").timezone.utc).isoformat()
+
+async def nothing():
+    pass
+
+lead = bw.Leadership(start=nothing, pause=nothing, url="http://127.0.0.1:9", wall_clock=lambda: clock["t"], log=lambda m: None)
+seen = getattr(lead, "_seen", None) or (lambda st: setattr(lead, "status", st))
+own = clock["t"]
+seen({"identity": "p", "holder": "p", "isLeader": True, "renewedAt": iso(own), "timings": timings})
+lead._acting = True  # started: the worker's batch is in hand
+clock["t"] = own + 2
+seen({"identity": "p", "holder": "q", "isLeader": False, "renewedAt": iso(clock["t"]), "timings": timings})
+out = {}
+clock["t"] = own + 9.999
+out["before"] = lead.may_act()
+clock["t"] = own + 10.0
+out["at"] = lead.may_act()
+out["confirm"] = lead.may_confirm()
+clock["t"] = own + 15.0
+out["confirmAfterLease"] = lead.may_confirm()
+print(json.dumps(out))
+`;
+
+describe('python/baton_worker.py: F1 after a hand edit', () => {
+  it("another holder named (freshly renewed) neither cuts nor extends this pod's own lease time", async () => {
+    const child = spawn('python3', ['-c', HAND_EDIT, helper], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ before: true, at: false, confirm: true, confirmAfterLease: false });
+  }, 30_000);
+});

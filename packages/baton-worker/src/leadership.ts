@@ -108,6 +108,11 @@ export class Leadership extends EventEmitter {
   private applying: Promise<void> | undefined;
   private lastContact: number;
   private lastStatus: LeaderStatus | undefined;
+  /**
+   * F1: the newest renewal of this pod's own Lease seen (ms since the epoch). Kept when a later answer names
+   * another holder (a hand edit, a loss): that record neither ends nor extends this pod's lease time.
+   */
+  private ownRenewedAt: number | undefined;
   private timer: TimerHandle | undefined;
   private deadManTimer: TimerHandle | undefined;
   private closed = false;
@@ -211,8 +216,8 @@ export class Leadership extends EventEmitter {
     if (!this.acting) return false;
     const s = this.lastStatus;
     if (!this.sidecar || !s?.timings) return true;
-    const renewedAt = this.renewedAt();
-    return s.holder === s.identity && renewedAt !== undefined && this.clock.wallClock() < renewedAt + s.timings.leaseDurationMs;
+    const renewedAt = this.ownRenewedAt;
+    return renewedAt !== undefined && this.clock.wallClock() < renewedAt + s.timings.leaseDurationMs;
   }
 
   /**
@@ -221,21 +226,22 @@ export class Leadership extends EventEmitter {
    * with this clock, and no other holder can take over before it + lease duration). Any answer counts,
    * however old — even one read before the last start signal: a renewal of this pod's Lease only moves
    * forward, so an older one gives an earlier deadline (conservative). Another holder's renewal (a
-   * standby's last answer) or none proves nothing: false.
+   * standby's last answer) proves nothing for this pod, and none at all: false. An answer naming another
+   * holder after this pod's own renewals (the Lease edited by hand, or lost) keeps the own lease time: a
+   * standby takes such a record only a lease duration after it changed, so a graceful pause still finishes
+   * its batch inside that time (fault suite `lease-names-standby`).
    */
   private leaseHeld(): boolean {
     const s = this.lastStatus;
     // No lease time to check: signals only, or a sidecar too old to publish timings (or not yet read).
     if (!this.sidecar || !s?.timings) return true;
-    if (s.holder !== s.identity) return false;
-    const deadline = this.leaseDeadline();
-    return deadline !== undefined && this.clock.wallClock() < deadline;
+    const renewedAt = this.ownRenewedAt;
+    return renewedAt !== undefined && this.clock.wallClock() < renewedAt + s.timings.renewDeadlineMs;
   }
 
-  /** The last renewal seen, in ms since the epoch, if any. */
+  /** The last renewal of this pod's own Lease seen, in ms since the epoch, if any. */
   private renewedAt(): number | undefined {
-    const deadline = this.leaseDeadline();
-    return deadline === undefined ? undefined : deadline - (this.lastStatus?.timings?.renewDeadlineMs ?? 0);
+    return this.ownRenewedAt;
   }
 
   /** The Lease's epoch as last read from the sidecar (a fencing token), or undefined before the first answer. */
@@ -375,6 +381,8 @@ export class Leadership extends EventEmitter {
   private contact(status: LeaderStatus, asked: number): void {
     this.lastContact = this.clock.now();
     this.lastStatus = status;
+    const renewed = status.renewedAt ? Date.parse(status.renewedAt) : NaN;
+    if (status.holder === status.identity && Number.isFinite(renewed)) this.ownRenewedAt = Math.max(this.ownRenewedAt ?? renewed, renewed);
     this.statusSeq = asked;
     this.armDeadMan();
   }
