@@ -21,6 +21,8 @@ export class LeaseRecorder {
   private stopped = false;
   private rv: string | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** Callers of {@link addedAfter} waiting for a version; told of each recorded one. */
+  private readonly waiters = new Set<() => void>();
 
   private readonly kc: k8s.KubeConfig;
   private readonly namespace: string;
@@ -40,6 +42,53 @@ export class LeaseRecorder {
     this.stopped = true;
     clearTimeout(this.restartTimer);
     this.abort?.abort();
+  }
+
+  /** One event of the watch (public so that unit tests can play the watch). */
+  record(type: string, obj: k8s.V1Lease): void {
+    if (obj?.metadata?.resourceVersion) this.rv = obj.metadata.resourceVersion;
+    if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return;
+    const spec = obj.spec ?? {};
+    const renew = spec.renewTime as unknown;
+    this.versions.push({
+      at: performance.timeOrigin + performance.now(),
+      type,
+      resourceVersion: obj.metadata?.resourceVersion ?? '',
+      holder: spec.holderIdentity ?? '',
+      transitions: spec.leaseTransitions ?? 0,
+      durationSeconds: spec.leaseDurationSeconds ?? 0,
+      renewTime: renew instanceof Date ? renew.getTime() : typeof renew === 'string' ? Date.parse(renew) : Number.NaN,
+    });
+    for (const w of [...this.waiters]) w();
+  }
+
+  /**
+   * The first creation (ADDED) of the Lease the recorder saw after `since`. `readVersion` is the
+   * resourceVersion a read returned (proof that the Lease exists again); `timeoutMs` bounds the wait for the watch.
+   */
+  async addedAfter(since: number, readVersion: string | undefined, timeoutMs: number): Promise<LeaseVersion | undefined> {
+    // A read can answer before the watch delivers the same version (issue 19). Events come in order, so once
+    // the recorder holds the version the read returned, it holds the creation before it too, if there was one.
+    if (readVersion !== undefined) await this.seen(readVersion, timeoutMs);
+    return this.versions.find((v) => v.at > since && v.type === 'ADDED');
+  }
+
+  /** Resolves once a version with `resourceVersion` is recorded, or after `timeoutMs` (the caller judges what is there). */
+  private seen(resourceVersion: string, timeoutMs: number): Promise<void> {
+    const has = (): boolean => this.versions.some((v) => v.resourceVersion === resourceVersion);
+    if (has()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (has()) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(check);
+    });
   }
 
   /** The versions seen so far, as a short history line for messages. */
@@ -63,21 +112,7 @@ export class LeaseRecorder {
       this.abort = await watch.watch(
         path,
         { fieldSelector: `metadata.name=${this.name}`, allowWatchBookmarks: true, ...(this.rv ? { resourceVersion: this.rv } : {}) },
-        (type: string, obj: k8s.V1Lease) => {
-          if (obj?.metadata?.resourceVersion) this.rv = obj.metadata.resourceVersion;
-          if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return;
-          const spec = obj.spec ?? {};
-          const renew = spec.renewTime as unknown;
-          this.versions.push({
-            at: performance.timeOrigin + performance.now(),
-            type,
-            resourceVersion: obj.metadata?.resourceVersion ?? '',
-            holder: spec.holderIdentity ?? '',
-            transitions: spec.leaseTransitions ?? 0,
-            durationSeconds: spec.leaseDurationSeconds ?? 0,
-            renewTime: renew instanceof Date ? renew.getTime() : typeof renew === 'string' ? Date.parse(renew) : Number.NaN,
-          });
-        },
+        (type: string, obj: k8s.V1Lease) => this.record(type, obj),
         (err: unknown) => {
           // 410 Gone: the resourceVersion is too old; start over with a fresh list (the epoch check tolerates it).
           if (err && String((err as Error).message ?? err).includes('410')) this.rv = undefined;

@@ -7,7 +7,7 @@ import { chownSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readd
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../kube/apiserver.ts';
+import { freePort } from '../kube/ports.ts';
 
 export interface Postgres {
   /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust auth, no password). */

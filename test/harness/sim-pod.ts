@@ -6,7 +6,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { freePort } from '../kube/apiserver.ts';
+import { freePort } from '../kube/ports.ts';
 import { readWorkerLog } from './timeline.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -7,7 +7,6 @@
 //   npx vitest run --project integration test/integration/kube-pod-label-right.test.ts
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
@@ -20,6 +19,7 @@ import { podPath } from '../../src/kube/pod-watch.ts';
 import { KubeClient } from '../../src/kube/rest.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../kube/cluster.ts';
 import { FaultProxy } from '../kube/fault-proxy.ts';
+import { freePort } from '../kube/ports.ts';
 
 const kube = inject('kube');
 const CLI = join(import.meta.dirname, '../../src/cli.ts');
@@ -54,15 +54,6 @@ async function createPod(name: string): Promise<void> {
 
 async function roleLabel(pod: string): Promise<string | undefined> {
   return (await core.readNamespacedPod({ name: pod, namespace })).metadata?.labels?.['baton/role'];
-}
-
-/** A port that was free a moment ago (the probe server's, so the test can see it closed again). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => boolean, ms: number): Promise<T> {

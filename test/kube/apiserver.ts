@@ -3,7 +3,6 @@
 // TokenRequest API. No controller-manager and no kubelet run: tests play those parts themselves.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { ensureKubeBinaries, type KubeBinaries } from './binaries.ts';
 import { kubeconfig } from './kubeconfig.ts';
 import { Pki } from './pki.ts';
+import { freePort } from './ports.ts';
 
 /** What a test needs to reach the API server; serialisable, so vitest's globalSetup can `provide` it. */
 export interface KubeEndpoint {
@@ -26,18 +26,6 @@ export interface ApiServerOptions {
   /** Extra flags for kube-apiserver. */
   apiserverArgs?: string[];
   log?: (line: string) => void;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** A CA, a serving certificate for loopback and the `kubernetes` Service, and the ServiceAccount token signing key. */

@@ -9,11 +9,11 @@
 // the gateway address, the part kube-proxy would play. Pods get an empty resolv.conf: nothing leaves the host.
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureKubeBinaries, ensureNodeBinaries, type KubeBinaries, type NodeBinaries } from '../kube/binaries.ts';
+import { freePort } from '../kube/ports.ts';
 import { certKubeconfig, makeNodePki } from './pki.ts';
 import {
   cgroupPids, linkExists, mountsUnder, removeBridge, removeCgroups, removeNewNetns, restoreIptables, restoreSysctls, run, snapshotHost, tryRun, unmountUnder,
@@ -101,17 +101,6 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   }
   const tail = logFile && existsSync(logFile) ? `\n--- last lines of ${logFile}:\n${readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n')}` : '';
   throw new Error(`node: ${what} did not happen within ${timeoutMs / 1000} s${tail}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function httpsOk(url: string, pki: string): Promise<boolean> {
