@@ -10,7 +10,8 @@
 #   scripts/prerequisites.sh kind    # e2e/kind/run.sh: only checks (Docker and kind are the user's to install)
 #
 # Programs the project builds itself from Go modules (kube-apiserver, etcd, kubectl, helm, kubelet,
-# kube-controller-manager, kube-scheduler, the client-go peer: test/kube/binaries.ts, test/node) are not here.
+# kube-controller-manager, kube-scheduler, the client-go peer: test/kube/binaries.ts, test/node; actionlint for
+# npm run lint: scripts/lint-ci.ts) are not here.
 set -euo pipefail
 
 group="${1:-}"

@@ -21,7 +21,7 @@ const WRAPPERS: Wrapper[] = [
 ];
 
 /** Programs the project builds itself from Go modules (test/kube/binaries.ts, test/node): not from Debian. */
-const BUILT = ['kube-apiserver', 'etcd', 'kubectl', 'helm', 'kubelet', 'kube-controller-manager', 'kube-scheduler', 'client-go-peer'];
+const BUILT = ['kube-apiserver', 'etcd', 'kubectl', 'helm', 'kubelet', 'kube-controller-manager', 'kube-scheduler', 'client-go-peer', 'actionlint'];
 
 /**
  * Calls whose program is an expression, with the programs it can be and why. A new one fails the test
@@ -39,6 +39,7 @@ const EXPLAINED: { file: string; expression: string; programs: string[]; why: st
   { file: 'e2e/node/logs.ts', expression: 'this.o.kubectl', programs: ['kubectl'], why: 'built by ensureNodeBinaries()' },
   { file: 'test/kube/apiserver.ts', expression: 'bin', programs: ['kube-apiserver', 'etcd'], why: 'built by ensureKubeBinaries()' },
   { file: 'test/kube/helm.ts', expression: 'bin', programs: ['helm'], why: 'built by ensureGoTool()' },
+  { file: 'scripts/lint-ci.ts', expression: 'bin', programs: ['actionlint'], why: 'built by ensureActionlint() (ensureGoTool())' },
   { file: 'test/kube/binaries.ts', expression: 'candidate', programs: ['go'], why: 'findGo(): $GO, go, /usr/local/go/bin/go' },
   { file: 'test/kube/binaries.ts', expression: 'go', programs: ['go'], why: 'findGo()' },
   { file: 'test/harness/sim-pod.ts', expression: 'command', programs: ['node', 'python3', 'setpriv'], why: 'the sidecar (process.execPath), the worker (node or python3), each behind an optional runAs prefix (setpriv)' },
@@ -155,7 +156,7 @@ describe('the programs the tests start (scripts/prerequisites.sh)', () => {
     expect(new Set(list.map((p) => p.program)).size).toBe(list.length);
     // What the project builds is not installed from elsewhere, and every name in BUILT is built.
     for (const b of BUILT) expect(list.map((p) => p.program).filter((p) => p !== 'kubectl' && p !== 'helm'), b).not.toContain(b);
-    const builders = read('test/kube/binaries.ts') + read('test/node/node.ts') + read('e2e/peers/client-go.ts');
+    const builders = read('test/kube/binaries.ts') + read('test/node/node.ts') + read('e2e/peers/client-go.ts') + read('scripts/lint-ci.ts');
     for (const b of BUILT) expect(builders, b).toContain(b === 'client-go-peer' ? 'client-go' : b);
   });
 
