@@ -5,7 +5,8 @@
 // to it by test/unit/release-versions.test.ts. The release workflow refuses a tag that is not `v<version>`.
 //   npm run version:set -- 0.2.0      rewrites every place
 //   node scripts/version.ts --check    exits 1 naming each place that disagrees
-//   node scripts/version.ts --check --tag v0.2.0   also: the tag must be v<version>
+//   node scripts/version.ts --check --tag v0.2.0 --repository owner/name   also: the tag must be
+//                                      v<version>, and the release must run in the repository the chart names
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -125,7 +126,13 @@ export const PLACES: { file: string; places: Place[] }[] = [
     ],
   },
   // The docs' copy-paste commands and snippets.
-  { file: 'README.md', places: [pattern('baton:<tag> in commands', new RegExp(`/baton:(${VER})\\b`))] },
+  {
+    file: 'README.md',
+    places: [
+      pattern('baton:<tag> in commands', new RegExp(`/baton:(${VER})\\b`)),
+      pattern('helm install --version', new RegExp(`charts/baton --version (${VER})\\b`)),
+    ],
+  },
   { file: 'deploy/README.md', places: [pattern('baton:<tag> in the example', new RegExp(`/baton:(${VER})\\b`))] },
   { file: 'charts/baton/values.yaml', places: [pattern('baton:<tag> in comments', new RegExp(`/baton:(${VER})\\b`))] },
   {
@@ -133,6 +140,7 @@ export const PLACES: { file: string; places: Place[] }[] = [
     places: [
       pattern('baton:<tag> in commands', new RegExp(`/baton:(${VER})\\b`)),
       pattern('the dependency snippet', new RegExp(`- name: baton\\n\\s+version: (${VER})\\n`)),
+      pattern('helm install --version', new RegExp(`charts/baton --version (${VER})\\b`)),
     ],
   },
 ];
@@ -144,6 +152,32 @@ export const PLACES: { file: string; places: Place[] }[] = [
 function imageTagDefault(root: string): unknown {
   const values = yaml.load(readFileSync(join(root, 'charts', 'baton', 'values.yaml'), 'utf8')) as { sidecar?: { image?: { tag?: unknown } } };
   return values.sidecar?.image?.tag;
+}
+
+/** The GitHub repository (owner/name) the chart's `home` names: where releases come from. */
+export function homeRepository(root = REPO_ROOT): string | undefined {
+  const chart = yaml.load(readFileSync(join(root, 'charts', 'baton', 'Chart.yaml'), 'utf8')) as { home?: string };
+  return /^https:\/\/github\.com\/([^/]+\/[^/]+)$/.exec(chart.home ?? '')?.[1];
+}
+
+/**
+ * Where a release publishes must be where the chart and the kit point: the chart's default image is
+ * ghcr.io/<owner>/baton (registry paths are lower case), and npm provenance refuses a package whose
+ * `repository` is not the repository that builds it.
+ */
+function checkCoordinates(root: string): string[] {
+  const repo = homeRepository(root);
+  if (!repo) return ['charts/baton/Chart.yaml: home is not https://github.com/<owner>/<name>'];
+  const out: string[] = [];
+  const values = yaml.load(readFileSync(join(root, 'charts', 'baton', 'values.yaml'), 'utf8')) as { sidecar?: { image?: { repository?: unknown } } };
+  const image = `ghcr.io/${repo.split('/')[0]!.toLowerCase()}/baton`;
+  if (values.sidecar?.image?.repository !== image) out.push(`charts/baton/values.yaml: sidecar.image.repository defaults to ${JSON.stringify(values.sidecar?.image?.repository)}, not ${image} (where releases of ${repo} push it)`);
+  const kit = JSON.parse(readFileSync(join(root, 'packages', 'baton-worker', 'package.json'), 'utf8')) as { repository?: { url?: string; directory?: string } };
+  const url = `git+https://github.com/${repo}.git`;
+  if (kit.repository?.url !== url || kit.repository.directory !== 'packages/baton-worker') {
+    out.push(`packages/baton-worker/package.json: repository is ${JSON.stringify(kit.repository)}, not { url: ${url}, directory: packages/baton-worker } (npm provenance checks it)`);
+  }
+  return out;
 }
 
 /** The single source: the root package.json's version. */
@@ -166,6 +200,7 @@ export function checkVersions(root = REPO_ROOT): string[] {
   }
   const tag = imageTagDefault(root);
   if (tag !== '') out.push(`charts/baton/values.yaml: sidecar.image.tag defaults to ${JSON.stringify(tag)}, not "" (the chart's appVersion)`);
+  out.push(...checkCoordinates(root));
   return out;
 }
 
@@ -193,6 +228,10 @@ function main(argv: string[]): number {
     if (tagIndex >= 0 && argv[tagIndex + 1] !== tagOf(version)) {
       problems.push(`the tag ${argv[tagIndex + 1] ?? '(none)'} is not ${tagOf(version)}: run npm run version:set -- <version>, commit, then tag`);
     }
+    const repoIndex = argv.indexOf('--repository');
+    if (repoIndex >= 0 && argv[repoIndex + 1] !== homeRepository()) {
+      problems.push(`this release runs in ${argv[repoIndex + 1] ?? '(none)'}, but the chart and the kit point at ${homeRepository() ?? '(none)'} (charts/baton/Chart.yaml home): a release would publish artifacts that name another repository`);
+    }
     for (const p of problems) console.error(`version: ${p}`);
     if (problems.length === 0) console.log(version);
     return problems.length === 0 ? 0 : 1;
@@ -204,7 +243,7 @@ function main(argv: string[]): number {
     if (left.length === 0) console.log(`version: every place now says ${sourceVersion()}; add its section to CHANGELOG.md, commit, then tag ${tagOf(sourceVersion())}`);
     return left.length === 0 ? 0 : 1;
   }
-  console.error('usage: npm run version:set -- <version>  |  node scripts/version.ts --check [--tag v<version>]');
+  console.error('usage: npm run version:set -- <version>  |  node scripts/version.ts --check [--tag v<version>] [--repository owner/name]');
   return 2;
 }
 

@@ -164,7 +164,7 @@ describe('helm install against the API server', () => {
     expect(r.stdout).toContain(`kubectl -n ${installNs} get lease tg-bot -o wide`);
     expect(r.stdout).toContain(`kubectl -n ${installNs} get pods -l baton/lease=tg-bot -L baton/role`);
     expect(r.stdout).toContain('with the sidecar registry.example.com/baton:0.1.0');
-    expect(r.stdout).toContain('baton publishes no image yet');
+    expect(r.stdout).toContain('The sidecar\'s image is sidecar.image.repository (registry.example.com/baton;');
     const names = await kubectlOk(kubectlBin, admin, ['get', '-n', installNs, 'deployment,serviceaccount,role,rolebinding,poddisruptionbudget,prometheusrule', '-l', 'app.kubernetes.io/instance=tg', '-o', 'name']);
     expect(names.trim().split('\n').sort()).toEqual(
       [

@@ -191,7 +191,7 @@ describe('settings the chart refuses', () => {
     expect(noImage.stderr).toContain('bot.image.repository is required');
     // An empty tag used to render "registry/bot:" (InvalidImageName at run time).
     expect((await render(['bot.image.tag='])).stderr).toContain('bot.image.tag or bot.image.digest is required');
-    expect((await render(['sidecar.image.repository='])).stderr).toContain('sidecar.image.repository is required: baton publishes no image yet');
+    expect((await render(['sidecar.image.repository='])).stderr).toContain('sidecar.image.repository is required: the baton image');
   });
 
   it('a native sidecar or the kubelet\'s preStop sleep on a cluster known to be too old, naming --kube-version', async () => {

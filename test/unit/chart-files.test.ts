@@ -98,11 +98,12 @@ describe('the chart speaks the sidecar\'s contract', () => {
     expect(chartValues.terminationGracePeriodSeconds).toBe(60);
   });
 
-  it('the sidecar image defaults to the chart\'s appVersion, which is the package version; its repository is the user\'s to set', () => {
-    const chart = yaml.load(read('charts/baton/Chart.yaml')) as { appVersion: string };
+  it('the sidecar image defaults to the one each release publishes: ghcr.io/<owner>/baton at the chart\'s appVersion, which is the package version', () => {
+    const chart = yaml.load(read('charts/baton/Chart.yaml')) as { appVersion: string; home: string };
     const pkg = JSON.parse(read('package.json')) as { version: string };
+    const owner = /^https:\/\/github\.com\/([^/]+)\/[^/]+$/.exec(chart.home)![1]!.toLowerCase();
     expect(chartValues.sidecar.image.tag).toBe('');
-    expect(chartValues.sidecar.image.repository).toBe('');
+    expect(chartValues.sidecar.image.repository).toBe(`ghcr.io/${owner}/baton`);
     expect(chart.appVersion).toBe(pkg.version);
   });
 

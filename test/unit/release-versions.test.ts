@@ -45,6 +45,10 @@ describe('one version: everything follows the root package.json', () => {
     ['charts/examples/my-bot/Chart.lock', /^digest: .*$/m, 'digest: sha256:0000', 'charts/examples/my-bot/Chart.lock: digest (helm dependency build refuses a stale one) is a digest of no known version'],
     ['deploy/baton.yaml', /helm\.sh\/chart: baton-\S+/, 'helm.sh/chart: baton-9.9.9', 'deploy/baton.yaml: helm.sh/chart labels is 9.9.9'],
     ['README.md', /\/baton:\d\S*/, '/baton:9.9.9', 'README.md: baton:<tag> in commands is 9.9.9'],
+    ['README.md', /charts\/baton --version \S+/, 'charts/baton --version 9.9.9', 'README.md: helm install --version is 9.9.9'],
+    // Where the release publishes is where the chart and the kit point.
+    ['charts/baton/values.yaml', /repository: ghcr\.io\/baton-sidecar\/baton/, 'repository: registry.example.com/baton', 'charts/baton/values.yaml: sidecar.image.repository defaults to "registry.example.com/baton", not ghcr.io/baton-sidecar/baton'],
+    ['packages/baton-worker/package.json', /github\.com\/baton-sidecar\/baton\.git/, 'github.com/someone/fork.git', 'packages/baton-worker/package.json: repository is'],
   ])('names a place that disagrees: %s', (file, from, to, message) => {
     const root = copyOfRepo();
     expect(checkVersions(root)).toEqual([]);

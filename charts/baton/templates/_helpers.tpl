@@ -73,13 +73,13 @@ app.kubernetes.io/version: {{ .AppVersion | quote }}
 {{- end -}}
 
 {{/*
-The sidecar's image. Its repository is required until baton publishes an image: build this repository's
-Dockerfile, push it, and set sidecar.image.repository. The tag defaults to the chart's appVersion (a
-parent chart that includes the named templates passes no .Chart, so it sets sidecar.image.tag).
+The sidecar's image: by default the one each release publishes (ghcr.io/<owner>/baton), or one built from the
+Dockerfile. The tag defaults to the chart's appVersion (a parent chart that includes the named templates
+passes no .Chart, so it sets sidecar.image.tag).
 */}}
 {{- define "baton.sidecarImage" -}}
 {{- $i := .Values.sidecar.image -}}
-{{- $_ := required "sidecar.image.repository is required: baton publishes no image yet. Build this repository's Dockerfile, push it to your registry and set sidecar.image.repository (README: Add baton to your bot)" $i.repository -}}
+{{- $_ := required "sidecar.image.repository is required: the baton image (the chart's default is the one each release publishes, ghcr.io/baton-sidecar/baton), or one you built from baton's Dockerfile (README: Add baton to your bot)" $i.repository -}}
 {{- $tag := toString (default "" $i.tag) -}}
 {{- if and (eq $tag "") .Chart -}}{{- $tag = .Chart.AppVersion -}}{{- end -}}
 {{- if and (not $i.digest) (eq $tag "") -}}
