@@ -1,5 +1,7 @@
-// The npm package as a user gets it: `npm pack`, installed into an empty project (production
-// dependencies only), every export imported and the `baton` bin run. @kubernetes/client-node is an
+// The root package as a tarball: `npm pack`, installed into an empty project (production dependencies
+// only), every export imported and the `baton` bin run. The root package is private (never published to
+// npm, README: What is published where); this keeps its `files`, `bin` and dependencies honest for anyone
+// who installs it from a checkout or a git URL. @kubernetes/client-node is an
 // optional peer dependency: absent here, and a kubeconfig that needs it gets one line naming the fix.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
