@@ -51,6 +51,7 @@ try {
   const info = await node.up();
   node.importImage(images.baton);
   node.importImage(images.bot);
+  node.importImage(images.previousBaton);
   timings.nodeUpMs = Date.now() - tUp;
   const tRun = Date.now();
   for (const layout of ['regular', 'native'] as const) {
@@ -66,6 +67,7 @@ try {
       crashes: Number(values.crashes),
       replicas: Number(values.replicas),
       freezeLeader: layout === 'regular',
+      upgradeFromPrevious: layout === 'regular',
       log,
     }));
   }

@@ -14,7 +14,7 @@ import { figures, type Figures, type HandledRecord, type Injected } from '../rep
 import { pollIntervals, type PollInterval, type WorkerLogLine } from '../../test/harness/timeline.ts';
 import { helm, runTool, CHART_DIR } from '../../test/kube/helm.ts';
 import type { NodeInfo } from '../../test/node/node.ts';
-import { BATON_IMAGE, BOT_IMAGE } from '../../test/node/images.ts';
+import { BATON_IMAGE, BOT_IMAGE, PREVIOUS_BATON_IMAGE } from '../../test/node/images.ts';
 import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/redelivery.ts';
 import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
@@ -41,6 +41,11 @@ export interface NodeScenarioOptions {
   deleteLeader?: boolean;
   /** Scale to 0 and back (default true). */
   scale?: boolean;
+  /**
+   * Install with the previous release's sidecar image, then `helm upgrade` to this tree's, back, and to this
+   * tree's again before the rollouts: each an ordinary rolling update that must hand over exactly once.
+   */
+  upgradeFromPrevious?: boolean;
   /** Pods of the Deployment (default 2). */
   replicas?: number;
   /**
@@ -232,7 +237,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     const install = await helm(o.helm, [
       'install', release, CHART_DIR, '--kubeconfig', o.node.kubeconfig, '--namespace', namespace,
       '--set', `bot.image.repository=${BOT_IMAGE.repository}`, '--set', `bot.image.tag=${BOT_IMAGE.tag}`, '--set', 'bot.image.pullPolicy=Never',
-      '--set', `sidecar.image.repository=${BATON_IMAGE.repository}`, '--set', `sidecar.image.tag=${BATON_IMAGE.tag}`, '--set', 'sidecar.image.pullPolicy=Never',
+      '--set', `sidecar.image.repository=${BATON_IMAGE.repository}`, '--set', `sidecar.image.tag=${o.upgradeFromPrevious ? PREVIOUS_BATON_IMAGE.tag : BATON_IMAGE.tag}`, '--set', 'sidecar.image.pullPolicy=Never',
       '--set', `sidecar.native=${o.native}`, '-f', values, '--wait', '--timeout', '5m',
     ]);
     if (install.code !== 0) throw new Error(`helm install failed (${install.code}):\n${install.stderr}${install.stdout}\n${await kubectlSoft(['get', 'pods', '-o', 'wide'])}\n${await kubectlSoft(['get', 'events'])}`);
@@ -245,19 +250,35 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await calm();
     await endStep('install');
 
-    for (let i = 1; i <= o.rollouts; i++) {
+    /** One rolling update started by `start`, followed until every old pod is gone and a bot polls. */
+    const rollOut = async (step: string, start: () => Promise<unknown>, timed: boolean) => {
       load = double.startLoad({ ratePerSecond: o.rate, token });
       const t = now();
       const before = new Set((await pods()).map((p) => p.metadata!.name!));
-      await kubectl(['rollout', 'restart', `deployment/${deployment}`]);
+      await start();
       await kubectl(['rollout', 'status', `deployment/${deployment}`, '--timeout=300s']);
       // `rollout status` returns before the old pods are gone (REALNODE.md): wait for their deletion too.
-      await waitFor(`rollout ${i}: the old pods are gone`, async () => (await pods()).every((p) => !before.has(p.metadata!.name!)), 180_000);
-      await waitFor(`rollout ${i}: settled`, () => settled(), 120_000);
-      rolloutMs.push(Math.round(now() - t));
-      await waitFor(`a bot polls after rollout ${i}`, someonePolls, 90_000);
+      await waitFor(`${step}: the old pods are gone`, async () => (await pods()).every((p) => !before.has(p.metadata!.name!)), 180_000);
+      await waitFor(`${step}: settled`, () => settled(), 120_000);
+      if (timed) rolloutMs.push(Math.round(now() - t));
+      await waitFor(`a bot polls after ${step}`, someonePolls, 90_000);
       await calm();
-      await endStep(`rollout ${i}`);
+      await endStep(step);
+    };
+
+    if (o.upgradeFromPrevious) {
+      // Upgrading baton itself: the old pods run the previous release's sidecar, the new ones this tree's.
+      const setSidecar = (tag: string) => async () => {
+        const r = await helm(o.helm, ['upgrade', release, CHART_DIR, '--kubeconfig', o.node.kubeconfig, '--namespace', namespace, '--reuse-values', '--set', `sidecar.image.tag=${tag}`]);
+        if (r.code !== 0) throw new Error(`helm upgrade to sidecar ${tag} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+      };
+      await rollOut('upgrade (previous release → this)', setSidecar(BATON_IMAGE.tag), false);
+      await rollOut('downgrade (this → previous release)', setSidecar(PREVIOUS_BATON_IMAGE.tag), false);
+      await rollOut('upgrade again (previous release → this)', setSidecar(BATON_IMAGE.tag), false);
+    }
+
+    for (let i = 1; i <= o.rollouts; i++) {
+      await rollOut(`rollout ${i}`, () => kubectl(['rollout', 'restart', `deployment/${deployment}`]), true);
     }
 
     if ((o.scaleDown ?? replicas > 1) && replicas > 1) {
@@ -419,7 +440,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     if (total.lost > 0) failures.push(`${total.lost} update(s) lost`);
     if (lines.length === 0) failures.push('no bot log lines were collected (kubectl logs)');
     // C5: a rolling update hands over exactly once, to a pod of the new revision; scaling down to 1 and back never.
-    for (const s of steps.filter((x) => x.step.startsWith('rollout'))) {
+    for (const s of steps.filter((x) => /^(rollout|upgrade|downgrade)/.test(x.step))) {
       const to = s.pollersStarted.at(-1);
       if (s.pollersStarted.length !== 1) failures.push(`${s.step}: ${s.pollersStarted.length} handoffs (${s.pollersStarted.join(' → ') || 'none'}), expected exactly one (C5)`);
       else if (to === undefined || !s.newPods.includes(to)) failures.push(`${s.step}: leadership went to ${to}, not to a pod of the new revision (${s.newPods.join(', ')})`);

@@ -26,6 +26,7 @@ beforeAll(async () => {
   info = await node.up();
   node.importImage(images.baton);
   node.importImage(images.bot);
+  node.importImage(images.previousBaton);
 });
 
 afterAll(async () => {
@@ -45,7 +46,7 @@ function verdict(r: NodeScenarioResult, rollouts: number): void {
   expect(r.rolloutMs, detail).toHaveLength(rollouts);
   // Every rollout replaced the leader's pod with exactly one handoff, to a pod of the new revision (C5; the
   // failures above say so too), and kubectl shows the truth.
-  for (const s of r.steps.filter((x) => x.step.startsWith('rollout'))) {
+  for (const s of r.steps.filter((x) => /^(rollout|upgrade|downgrade)/.test(x.step))) {
     expect(s.pollersStarted, `${s.step}: handoffs\n${detail}`).toHaveLength(1);
     expect(s.newPods, `${s.step}: leadership went to a new pod\n${detail}`).toContain(s.pollersStarted[0]);
     expect(s.lease, s.step).toContain(r.release);
@@ -59,10 +60,10 @@ function verdict(r: NodeScenarioResult, rollouts: number): void {
 const base = { rate: 20, handlerMs: 20, log } satisfies Partial<NodeScenarioOptions>;
 
 describe('a real node', () => {
-  it('regular sidecar: rollouts, a deleted leader, a crash-looping bot, a frozen leader pod, scale to 0 and back', async () => {
-    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: false, rollouts: 2, crashes: 2, freezeLeader: true, replicas: 2 });
+  it('regular sidecar: an upgrade from the previous release and back, rollouts, scale down and back, a deleted leader, a crash-looping bot, a frozen leader pod, scale to 0 and back', async () => {
+    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: false, rollouts: 2, crashes: 2, freezeLeader: true, replicas: 2, upgradeFromPrevious: true });
     verdict(r, 2);
-    expect(r.steps.map((s) => s.step)).toEqual(['install', 'rollout 1', 'rollout 2', 'scale 2 → 1', 'scale 1 → 2', 'delete leader pod', 'bot container killed 2× (crash loop)', 'leader pod frozen (cgroup)', 'scale to 0 and back']);
+    expect(r.steps.map((s) => s.step)).toEqual(['install', 'upgrade (previous release → this)', 'downgrade (this → previous release)', 'upgrade again (previous release → this)', 'rollout 1', 'rollout 2', 'scale 2 → 1', 'scale 1 → 2', 'delete leader pod', 'bot container killed 2× (crash loop)', 'leader pod frozen (cgroup)', 'scale to 0 and back']);
     // F1: the frozen bot, thawed, sends no getUpdates (the double's ledger).
     expect(r.freezes.map((f) => f.getUpdatesAfterThaw)).toEqual([0]);
   });
