@@ -30,6 +30,7 @@ npm                                node                                tests,nod
 npx                                node                                tests,node
 go                                 url:https://go.dev/doc/install      tests,node
 bash                               apt:bash                            tests,node,kind
+git                                apt:git                             tests,node
 sh                                 apt:dash                            tests,node
 apt-get                            apt:apt                             tests,node
 id                                 apt:coreutils                       tests,node

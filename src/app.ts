@@ -14,7 +14,7 @@ import { createProbeServer } from './http/probe-server.ts';
 import { EventRecorder, type EventObjectRef } from './kube/events.ts';
 import { KubeLeaseLock } from './kube/lease-lock.ts';
 import { LeaseWatcher } from './kube/lease-watch.ts';
-import { PodLabeler } from './kube/pod-label.ts';
+import { DELETION_COST_ANNOTATION, PodLabeler, ROLE_LABEL } from './kube/pod-label.ts';
 import { PodLabelRefused, provePodLabelRight } from './kube/pod-label-right.ts';
 import { PodWatcher, type ObservedPod } from './kube/pod-watch.ts';
 import { KubeClient } from './kube/rest.ts';
@@ -131,8 +131,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
         onEvent: (e) => {
           if (e.pod && e.type !== 'DELETED') {
             pod = e.pod;
-            // A label someone else changed is put back: the label must always tell the truth.
-            labeler?.observe(e.pod.labels['baton/role'], e.pod.resourceVersion);
+            // A label or a deletion cost someone else changed is put back: both must always tell the truth.
+            labeler?.observe(e.pod.labels[ROLE_LABEL], e.pod.resourceVersion, e.pod.annotations[DELETION_COST_ANNOTATION]);
           }
           if (e.pod?.deletionTimestamp || e.type === 'DELETED') {
             // A native sidecar gets SIGTERM only after the worker has exited: the deletionTimestamp is its first word.

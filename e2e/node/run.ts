@@ -4,7 +4,7 @@
 // each; writes e2e/results/node.json and prints the figures; takes the node down (always). Exits 1 when two
 // pollers overlapped, an update was handled twice or lost, or a step failed.
 //
-//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--only regular|native] [--keep]
+//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--replicas 2] [--only regular|native] [--keep]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '20' },
     'handler-ms': { type: 'string', default: '20' },
     crashes: { type: 'string', default: '3' },
+    replicas: { type: 'string', default: '2' },
     only: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
@@ -50,6 +51,7 @@ try {
   const info = await node.up();
   node.importImage(images.baton);
   node.importImage(images.bot);
+  node.importImage(images.previousBaton);
   timings.nodeUpMs = Date.now() - tUp;
   const tRun = Date.now();
   for (const layout of ['regular', 'native'] as const) {
@@ -63,7 +65,9 @@ try {
       rate: Number(values.rate),
       handlerMs: Number(values['handler-ms']),
       crashes: Number(values.crashes),
+      replicas: Number(values.replicas),
       freezeLeader: layout === 'regular',
+      upgradeFromPrevious: layout === 'regular',
       log,
     }));
   }
@@ -82,7 +86,7 @@ const resultsDir = join(root, 'e2e', 'results');
 mkdirSync(resultsDir, { recursive: true });
 const json = {
   generatedAt: new Date().toISOString(),
-  settings: { rollouts: Number(values.rollouts), ratePerSecond: Number(values.rate), handlerMs: Number(values['handler-ms']), crashes: Number(values.crashes) },
+  settings: { rollouts: Number(values.rollouts), replicas: Number(values.replicas), ratePerSecond: Number(values.rate), handlerMs: Number(values['handler-ms']), crashes: Number(values.crashes) },
   timings,
   error: failed?.message,
   results,
@@ -90,7 +94,7 @@ const json = {
 writeFileSync(join(resultsDir, 'node.json'), `${JSON.stringify(json, null, 2)}\n`);
 
 console.log('');
-console.log(`real node: ${values.rollouts} × kubectl rollout restart, delete the leader pod, ${values.crashes} × SIGKILL of the leader's bot container, the leader's pod frozen (cgroup, regular layout), scale 0 and back; ${values.rate} updates/s, handlers ${values['handler-ms']} ms`);
+console.log(`real node: ${values.replicas} replicas, ${values.rollouts} × kubectl rollout restart (each exactly one handoff, to a new pod: C5), scale down to 1 and back (no handoff), delete the leader pod, ${values.crashes} × SIGKILL of the leader's bot container, the leader's pod frozen (cgroup, regular layout), scale 0 and back; ${values.rate} updates/s, handlers ${values['handler-ms']} ms`);
 for (const r of results) console.log(`\n${nodeReport(r)}`);
 console.log(`\ntimings: prepare ${ms(timings.prepareMs)}, node up ${ms(timings.nodeUpMs)}, scenarios ${ms(timings.scenariosMs)}, node down ${ms(timings.nodeDownMs)}, total ${ms(timings.totalMs)}`);
 console.log(`results: ${join('e2e', 'results', 'node.json')}`);

@@ -14,7 +14,7 @@ import { figures, type Figures, type HandledRecord, type Injected } from '../rep
 import { pollIntervals, type PollInterval, type WorkerLogLine } from '../../test/harness/timeline.ts';
 import { helm, runTool, CHART_DIR } from '../../test/kube/helm.ts';
 import type { NodeInfo } from '../../test/node/node.ts';
-import { BATON_IMAGE, BOT_IMAGE } from '../../test/node/images.ts';
+import { BATON_IMAGE, BOT_IMAGE, PREVIOUS_BATON_IMAGE } from '../../test/node/images.ts';
 import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/redelivery.ts';
 import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
@@ -41,6 +41,18 @@ export interface NodeScenarioOptions {
   deleteLeader?: boolean;
   /** Scale to 0 and back (default true). */
   scale?: boolean;
+  /**
+   * Install with the previous release's sidecar image, then `helm upgrade` to this tree's, back, and to this
+   * tree's again before the rollouts: each an ordinary rolling update that must hand over exactly once.
+   */
+  upgradeFromPrevious?: boolean;
+  /** Pods of the Deployment (default 2). */
+  replicas?: number;
+  /**
+   * `kubectl scale` down to 1 and back up to `replicas` (default true when replicas > 1): rule C5, the
+   * ReplicaSet removes the standbys and keeps the leader, so neither step hands over.
+   */
+  scaleDown?: boolean;
   log?: (line: string) => void;
 }
 
@@ -75,6 +87,10 @@ export interface StepRecord {
   to: number;
   durationMs: number;
   figures: StepFigures;
+  /** The pods that polled first in this step, in order (each one a handoff). */
+  pollersStarted: string[];
+  /** The pods created during the step (a rollout's new revision). */
+  newPods: string[];
   /** kubectl's view after the step. */
   pods: string;
   lease: string;
@@ -125,7 +141,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
   const release = 'bot';
   const deployment = `${release}-baton`;
   const lease = deployment;
-  const replicas = 2;
+  const replicas = o.replicas ?? 2;
   const token = '123456:node-token';
   const dir = mkdtempSync(join(tmpdir(), `baton-node-e2e-${layout}-`));
   const kc = new k8s.KubeConfig();
@@ -179,16 +195,19 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await waitFor('the backlog is worked off', () => delivered() >= queued() - o.rate, 90_000).catch(() => undefined);
     await sleep(3000);
   };
+  let podsAtStepStart = new Set<string>();
   const endStep = async (step: string) => {
     const to = now();
+    const newPods = (await pods()).map((p) => p.metadata!.name!).filter((n) => !podsAtStepStart.has(n));
     const [podsView, leaseView, eventsView] = await Promise.all([
       kubectlSoft(['get', 'pods', '-o', 'wide', '-L', 'baton/role']),
       kubectlSoft(['get', 'lease', '-o', 'wide']),
       kubectlSoft(['get', 'events', '--sort-by=.lastTimestamp']),
     ]);
-    steps.push({ step, from: stepStart, to, durationMs: Math.round(to - stepStart), figures: emptyFigures(), pods: podsView, lease: leaseView, events: eventsView });
+    steps.push({ step, from: stepStart, to, durationMs: Math.round(to - stepStart), figures: emptyFigures(), pollersStarted: [], newPods, pods: podsView, lease: leaseView, events: eventsView });
     log(`${step}: done in ${((to - stepStart) / 1000).toFixed(1)} s; leader ${await holder()}`);
     stepStart = to;
+    podsAtStepStart = new Set((await pods()).map((p) => p.metadata!.name!));
   };
 
   let load: ReturnType<TelegramDouble['startLoad']> | undefined;
@@ -218,7 +237,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     const install = await helm(o.helm, [
       'install', release, CHART_DIR, '--kubeconfig', o.node.kubeconfig, '--namespace', namespace,
       '--set', `bot.image.repository=${BOT_IMAGE.repository}`, '--set', `bot.image.tag=${BOT_IMAGE.tag}`, '--set', 'bot.image.pullPolicy=Never',
-      '--set', `sidecar.image.repository=${BATON_IMAGE.repository}`, '--set', `sidecar.image.tag=${BATON_IMAGE.tag}`, '--set', 'sidecar.image.pullPolicy=Never',
+      '--set', `sidecar.image.repository=${BATON_IMAGE.repository}`, '--set', `sidecar.image.tag=${o.upgradeFromPrevious ? PREVIOUS_BATON_IMAGE.tag : BATON_IMAGE.tag}`, '--set', 'sidecar.image.pullPolicy=Never',
       '--set', `sidecar.native=${o.native}`, '-f', values, '--wait', '--timeout', '5m',
     ]);
     if (install.code !== 0) throw new Error(`helm install failed (${install.code}):\n${install.stderr}${install.stdout}\n${await kubectlSoft(['get', 'pods', '-o', 'wide'])}\n${await kubectlSoft(['get', 'events'])}`);
@@ -231,19 +250,49 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await calm();
     await endStep('install');
 
-    for (let i = 1; i <= o.rollouts; i++) {
+    /** One rolling update started by `start`, followed until every old pod is gone and a bot polls. */
+    const rollOut = async (step: string, start: () => Promise<unknown>, timed: boolean) => {
       load = double.startLoad({ ratePerSecond: o.rate, token });
       const t = now();
       const before = new Set((await pods()).map((p) => p.metadata!.name!));
-      await kubectl(['rollout', 'restart', `deployment/${deployment}`]);
+      await start();
       await kubectl(['rollout', 'status', `deployment/${deployment}`, '--timeout=300s']);
       // `rollout status` returns before the old pods are gone (REALNODE.md): wait for their deletion too.
-      await waitFor(`rollout ${i}: the old pods are gone`, async () => (await pods()).every((p) => !before.has(p.metadata!.name!)), 180_000);
-      await waitFor(`rollout ${i}: settled`, () => settled(), 120_000);
-      rolloutMs.push(Math.round(now() - t));
-      await waitFor(`a bot polls after rollout ${i}`, someonePolls, 90_000);
+      await waitFor(`${step}: the old pods are gone`, async () => (await pods()).every((p) => !before.has(p.metadata!.name!)), 180_000);
+      await waitFor(`${step}: settled`, () => settled(), 120_000);
+      if (timed) rolloutMs.push(Math.round(now() - t));
+      await waitFor(`a bot polls after ${step}`, someonePolls, 90_000);
       await calm();
-      await endStep(`rollout ${i}`);
+      await endStep(step);
+    };
+
+    if (o.upgradeFromPrevious) {
+      // Upgrading baton itself: the old pods run the previous release's sidecar, the new ones this tree's.
+      const setSidecar = (tag: string) => async () => {
+        const r = await helm(o.helm, ['upgrade', release, CHART_DIR, '--kubeconfig', o.node.kubeconfig, '--namespace', namespace, '--reuse-values', '--set', `sidecar.image.tag=${tag}`]);
+        if (r.code !== 0) throw new Error(`helm upgrade to sidecar ${tag} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+      };
+      await rollOut('upgrade (previous release → this)', setSidecar(BATON_IMAGE.tag), false);
+      await rollOut('downgrade (this → previous release)', setSidecar(PREVIOUS_BATON_IMAGE.tag), false);
+      await rollOut('upgrade again (previous release → this)', setSidecar(BATON_IMAGE.tag), false);
+    }
+
+    for (let i = 1; i <= o.rollouts; i++) {
+      await rollOut(`rollout ${i}`, () => kubectl(['rollout', 'restart', `deployment/${deployment}`]), true);
+    }
+
+    if ((o.scaleDown ?? replicas > 1) && replicas > 1) {
+      // C5: the ReplicaSet deletes the cheaper pods first, the standbys; the leader stays and keeps polling.
+      load = double.startLoad({ ratePerSecond: o.rate, token });
+      await kubectl(['scale', `deployment/${deployment}`, '--replicas=1']);
+      await waitFor('scaled down to 1', () => settled(1), 180_000);
+      await calm();
+      await endStep(`scale ${replicas} → 1`);
+      load = double.startLoad({ ratePerSecond: o.rate, token });
+      await kubectl(['scale', `deployment/${deployment}`, `--replicas=${replicas}`]);
+      await waitFor(`scaled back up to ${replicas}`, () => settled(), 180_000);
+      await calm();
+      await endStep(`scale 1 → ${replicas}`);
     }
 
     if (o.deleteLeader ?? true) {
@@ -373,7 +422,10 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     const conflicts = double.conflicts({ token });
     const rolloutsEnd = steps.filter((s) => s.step.startsWith('rollout')).at(-1)?.to ?? end;
     const whole = figures({ intervals, handled, injected, conflicts409: conflicts.seen, conflicts409Unseen: conflicts.total - conflicts.seen, end, downtime, handoffs: Math.max(0, intervals.length - 1), rolloutsEnd });
-    for (const s of steps) s.figures = stepFigures(s, intervals, handled, injected, downtime, excused);
+    for (const s of steps) {
+      s.figures = stepFigures(s, intervals, handled, injected, downtime, excused);
+      s.pollersStarted = intervals.filter((i) => i.from >= s.from && i.from <= s.to && !downtime.some((d) => i.from >= d.from && i.from <= d.to + 1)).sort((a, b) => a.from - b.from).map((i) => i.name);
+    }
     const total: NodeScenarioResult['total'] = {
       ...toStep(whole, intervals, { from: Math.min(...intervals.map((i) => i.from)), to: end }, downtime, excused),
       conflicts409: conflicts.seen,
@@ -387,6 +439,15 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     if (total.handledTwice > 0) failures.push(`${total.handledTwice} update(s) handled twice`);
     if (total.lost > 0) failures.push(`${total.lost} update(s) lost`);
     if (lines.length === 0) failures.push('no bot log lines were collected (kubectl logs)');
+    // C5: a rolling update hands over exactly once, to a pod of the new revision; scaling down to 1 and back never.
+    for (const s of steps.filter((x) => /^(rollout|upgrade|downgrade)/.test(x.step))) {
+      const to = s.pollersStarted.at(-1);
+      if (s.pollersStarted.length !== 1) failures.push(`${s.step}: ${s.pollersStarted.length} handoffs (${s.pollersStarted.join(' → ') || 'none'}), expected exactly one (C5)`);
+      else if (to === undefined || !s.newPods.includes(to)) failures.push(`${s.step}: leadership went to ${to}, not to a pod of the new revision (${s.newPods.join(', ')})`);
+    }
+    for (const s of steps.filter((x) => x.step.startsWith('scale ') && x.step !== 'scale to 0 and back')) {
+      if (s.pollersStarted.length > 0) failures.push(`${s.step}: ${s.pollersStarted.length} handoffs (${s.pollersStarted.join(' → ')}), expected none (C5)`);
+    }
     const crashStep = steps.find((x) => x.step.startsWith('bot container killed'));
     if (crashStep && crashLoop) {
       // L1: the sidecar notices the bot gone at its next scan of /proc (every 0.5 s) and steps aside after the

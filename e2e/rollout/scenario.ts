@@ -49,6 +49,11 @@ export interface ScenarioOptions {
   settleMs?: number;
   /** Use the compiled sidecar (benchmarks) or the source (tests). */
   compiled?: boolean;
+  /**
+   * The sidecar program of the n-th pod (1-based), overriding `compiled`: an upgrade test runs the
+   * previous release's bundle in some pods and this tree in the others.
+   */
+  sidecarFor?: (n: number) => Pick<SimPodOptions, 'cli' | 'nodeArgs'>;
   log?: (line: string) => void;
 }
 
@@ -92,6 +97,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         graceMs: 60_000,
         native: c.native ?? false,
         ...(o.compiled ? { cli: join(root, 'dist', 'cli.js'), nodeArgs: SIDECAR_NODE_FLAGS } : {}),
+        ...o.sidecarFor?.(n),
         ...(c.agent ? { agent: c.agent(name) } : {}),
         worker: {
           command: o.framework === 'python' ? 'python3' : process.execPath,

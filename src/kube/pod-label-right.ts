@@ -5,7 +5,7 @@ import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './bac
 import { KubeApiError } from './errors.ts';
 import { silentLogger, type KubeLogger } from './logger.ts';
 import { POD_RESOURCE, podPath } from './pod-watch.ts';
-import { isLabelRefusal, ROLE_LABEL, type OwnPodLabel } from './pod-label.ts';
+import { isLabelRefusal, rolePatch, ROLE_LABEL, type OwnPodLabel } from './pod-label.ts';
 
 /** The API server refuses the label patch: BATON_POD_LABEL=true cannot work with these rights or policies. */
 export class PodLabelRefused extends Error {
@@ -56,8 +56,9 @@ export async function provePodLabelRight(options: PodLabelRightOptions): Promise
         method: 'PATCH',
         path: podPath(options.namespace, options.podName),
         query: { dryRun: 'All' },
-        // `standby` is what a starting sidecar writes first, and a value the chart's policy allows.
-        body: { metadata: { labels: { [key]: 'standby' } } },
+        // `standby` (label and deletion cost, C5) is what a starting sidecar writes first, and what the
+        // chart's policy allows.
+        body: rolePatch(key, 'standby'),
         contentType: 'application/merge-patch+json',
         timeoutMs: options.requestTimeoutMs ?? 10_000,
         ...(options.signal ? { signal: options.signal } : {}),

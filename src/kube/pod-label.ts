@@ -1,5 +1,7 @@
 // Keeps the Pod label `baton/role` in line with leadership, so Services and `kubectl get pods -L`
-// can select the leader. Only the latest wanted value matters: a burst of changes costs one request.
+// can select the leader, and, in the same patch, the Pod's deletion cost (rule C5): a ReplicaSet scaling
+// down removes its standbys before its leader. Only the latest wanted value matters: a burst of changes
+// costs one request.
 import type { V1Pod } from '@kubernetes/client-node';
 import { backoffDelay, sleep, type BackoffOptions } from './backoff.ts';
 import { KubeApiError } from './errors.ts';
@@ -12,6 +14,26 @@ export type PodRole = 'leader' | 'standby';
 
 /** The label that tells the leader apart (`kubectl get pods -L baton/role`). */
 export const ROLE_LABEL = 'baton/role';
+
+/**
+ * The annotation a ReplicaSet ranks its pods by when it scales down: lower cost goes first.
+ * https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#pod-deletion-cost
+ */
+export const DELETION_COST_ANNOTATION = 'controller.kubernetes.io/pod-deletion-cost';
+
+/**
+ * Rule C5, the leader is deleted last: the deletion cost written with each role. A rolling update scales
+ * the old ReplicaSet down one pod at a time, and a `kubectl scale` down picks pods too; with the leader
+ * dearer than every standby, the old revision's standbys go first and the leader goes last, so a rolling
+ * update hands over once (to a pod of the new revision, the only standbys left), and a scale-down that
+ * keeps one pod hands over never. The chart's admission policy allows exactly these two values.
+ */
+export const DELETION_COST: Readonly<Record<PodRole, string>> = { leader: '1000', standby: '0' };
+
+/** The merge patch that marks the own Pod with `role`: the label and the deletion cost, together. */
+export function rolePatch(key: string, role: PodRole): { metadata: { labels: Record<string, string>; annotations: Record<string, string> } } {
+  return { metadata: { labels: { [key]: role }, annotations: { [DELETION_COST_ANNOTATION]: DELETION_COST[role] } } };
+}
 
 /** The labeler also logs a refusal (error) and its end (info); a logger without those levels gets warn instead. */
 export interface PodLabelLogger extends KubeLogger {
@@ -51,6 +73,8 @@ export class PodLabeler {
   private readonly stopper = new AbortController();
   private wantedValue: PodRole | undefined;
   private appliedValue: string | undefined;
+  /** The deletion cost as the API server last confirmed it. */
+  private appliedCost: string | undefined;
   private appliedVersion: bigint | undefined;
   private loop: Promise<void> | undefined;
   /** Wakes a retry's backoff when a new value is wanted. */
@@ -89,16 +113,23 @@ export class PodLabeler {
   }
 
   /**
-   * Feeds in the label as seen on the Pod (from `PodWatcher`), so that a label changed by someone else is
-   * put back. Observations older than the last confirmed patch are ignored.
+   * Feeds in the label and the deletion cost as seen on the Pod (from `PodWatcher`), so that either one
+   * changed by someone else is put back. Observations older than the last confirmed patch are ignored.
    */
-  observe(value: string | undefined, resourceVersion: string): void {
+  observe(value: string | undefined, resourceVersion: string, cost?: string): void {
     if (this.stopper.signal.aborted) return;
     const rv = toVersion(resourceVersion);
     if (rv !== undefined && this.appliedVersion !== undefined && rv < this.appliedVersion) return;
     if (rv !== undefined) this.appliedVersion = rv;
     this.appliedValue = value;
+    this.appliedCost = cost;
     this.kick();
+  }
+
+  /** Whether the Pod still lacks what is wanted: the role label or its deletion cost (C5). */
+  private pending(): boolean {
+    const wanted = this.wantedValue;
+    return wanted !== undefined && (wanted !== this.appliedValue || DELETION_COST[wanted] !== this.appliedCost);
   }
 
   /** Resolves when no patch is pending (applied === wanted) or the labeler stopped. For tests and shutdown. */
@@ -138,7 +169,7 @@ export class PodLabeler {
     // Rule L3: after stop() nothing runs again — without this, an aborted run's `finally` would kick a
     // new run that returns at once, forever (a microtask loop at 100 % CPU that never lets the process exit).
     if (this.stopper.signal.aborted) return;
-    if (this.loop || this.wantedValue === undefined || this.wantedValue === this.appliedValue) return;
+    if (this.loop || !this.pending()) return;
     this.loop = this.run().finally(() => {
       this.loop = undefined;
       this.kick(); // an observation during the last request may have changed what is needed
@@ -147,8 +178,8 @@ export class PodLabeler {
 
   private async run(): Promise<void> {
     let failures = 0;
-    while (!this.stopper.signal.aborted && this.wantedValue !== undefined && this.wantedValue !== this.appliedValue) {
-      const value = this.wantedValue;
+    while (!this.stopper.signal.aborted && this.pending()) {
+      const value = this.wantedValue!;
       this.wake = new AbortController();
       try {
         const pod = await this.client.request<V1Pod>({
@@ -156,21 +187,33 @@ export class PodLabeler {
           resource: POD_RESOURCE,
           method: 'PATCH',
           path: this.path,
-          body: { metadata: { labels: { [this.key]: value } } },
+          body: rolePatch(this.key, value),
           contentType: 'application/merge-patch+json',
           timeoutMs: this.timeoutMs,
           signal: this.stopper.signal,
         });
-        failures = 0;
         this.lastError = undefined;
         this.appliedValue = pod.metadata?.labels?.[this.key];
+        this.appliedCost = pod.metadata?.annotations?.[DELETION_COST_ANNOTATION];
         this.appliedVersion = toVersion(pod.metadata?.resourceVersion) ?? this.appliedVersion;
         if (this.refused) {
           this.refused = false;
           (this.logger.info ?? this.logger.warn).call(this.logger, { event: 'pod-label-restored', label: this.key, value: this.appliedValue }, `pod label ${this.key}=${this.appliedValue} applied again: the API server accepts the patch again`);
         }
-        this.logger.debug({ label: this.key, value: this.appliedValue }, 'pod label applied');
+        this.logger.debug({ label: this.key, value: this.appliedValue, deletionCost: this.appliedCost }, 'pod label applied');
         this.onApplied?.(this.appliedValue);
+        if (this.pending() && this.wantedValue === value) {
+          // The patch succeeded but the Pod does not carry it (a mutating webhook rewrote it): asking again
+          // at once would spin; ask again at the backoff's pace, saying what differs.
+          const delay = backoffDelay(++failures, this.backoff);
+          this.logger.warn(
+            { event: 'pod-label-mismatch', label: this.key, value, applied: this.appliedValue, deletionCost: this.appliedCost, retryInMs: delay },
+            `the API server accepted the pod label patch but the Pod carries ${this.key}=${this.appliedValue} and deletion cost ${this.appliedCost}; retrying`,
+          );
+          await sleep(delay, AbortSignal.any([this.stopper.signal, this.wake.signal]));
+        } else {
+          failures = 0;
+        }
       } catch (err) {
         if (this.stopper.signal.aborted) return;
         this.lastError = err instanceof Error ? err : new Error(String(err));

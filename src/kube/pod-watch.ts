@@ -16,6 +16,7 @@ export interface ObservedPod {
   /** Container name → `containerID` (`containerd://...`), from `containerStatuses` and `initContainerStatuses`; containers without an ID yet are left out. */
   containerIDs: ReadonlyMap<string, string>;
   labels: Readonly<Record<string, string>>;
+  annotations: Readonly<Record<string, string>>;
 }
 
 /** A Pod observation: `pod` is unset for ABSENT. */
@@ -63,6 +64,7 @@ export function observedPodOf(pod: V1Pod): ObservedPod {
     deletionTimestamp: parseMicroTime(pod.metadata?.deletionTimestamp),
     containerIDs: ids,
     labels: pod.metadata?.labels ?? {},
+    annotations: pod.metadata?.annotations ?? {},
   };
 }
 

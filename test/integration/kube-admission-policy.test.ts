@@ -12,6 +12,7 @@ import { loadConnection } from '../../src/kube/connection.ts';
 import { KubeApiError } from '../../src/kube/errors.ts';
 import { leasePath } from '../../src/kube/lease-convert.ts';
 import { podPath } from '../../src/kube/pod-watch.ts';
+import { DELETION_COST_ANNOTATION, rolePatch } from '../../src/kube/pod-label.ts';
 import { KubeClient, type KubeRequest } from '../../src/kube/rest.ts';
 import { kubeconfigYaml } from '../kube/apiserver.ts';
 import { serviceAccountToken } from '../kube/bound-token.ts';
@@ -25,7 +26,7 @@ const RELEASE = 'vap';
 const LEASE = 'vap-lease';
 const MERGE = 'application/merge-patch+json';
 const STRATEGIC = 'application/strategic-merge-patch+json';
-const onlyLabelRe = /may change only the label baton\/role \(to leader or standby\) of its Pod, nothing else of it$/;
+const onlyLabelRe = /may change only the label baton\/role \(to leader or standby\) and the annotation controller\.kubernetes\.io\/pod-deletion-cost \(to 1000 or 0\) of its Pod, nothing else of it$/;
 const EVENTS_RESOURCE_PATH = (namespace: string) => `/apis/events.k8s.io/v1/namespaces/${namespace}/events`;
 
 let ns: string;
@@ -78,6 +79,7 @@ const podReq = (name: string, body: unknown, contentType = MERGE, sub = '', name
   contentType,
 });
 const label = (value: string | null) => ({ metadata: { labels: { 'baton/role': value } } });
+const cost = (value: string | null) => ({ metadata: { annotations: { [DELETION_COST_ANNOTATION]: value } } });
 const event = (name: string, regarding: Record<string, string>) => ({
   verb: 'create',
   resource: 'events.events.k8s.io',
@@ -195,7 +197,7 @@ describe('the API server runs the policy plugin and puts the Pod into bound toke
 });
 
 describe('with the chart\'s Role and policy', () => {
-  const onlyLabel = /^baton: update of pods "pod-a" .* may change only the label baton\/role \(to leader or standby\) of its Pod, nothing else of it$/;
+  const onlyLabel = /^baton: update of pods "pod-a" .* may change only the label baton\/role \(to leader or standby\) and the annotation controller\.kubernetes\.io\/pod-deletion-cost \(to 1000 or 0\) of its Pod, nothing else of it$/;
   const ownPodOnly = (verb: string, pod: string) => new RegExp(`^baton: ${verb} of pods "${pod}" in namespace "[^"]+" refused: ServiceAccount [^ ]+ may only set the label baton/role of its own Pod "pod-a"$`);
 
   it('pod writes: only the baton/role label of the Pod the token is bound to', async () => {
@@ -203,6 +205,11 @@ describe('with the chart\'s Role and policy', () => {
       ['A', 'label pod-a baton/role=leader', podReq('pod-a', label('leader')), 'allowed'],
       ['A', 'label pod-a baton/role=standby', podReq('pod-a', label('standby')), 'allowed'],
       ['A', 'label pod-a baton/role=owned (not leader/standby)', podReq('pod-a', label('owned')), 'policy', onlyLabel],
+      // C5: the sidecar's own patches, label and deletion cost together.
+      ['A', 'the sidecar\'s leader patch of pod-a (label + deletion cost 1000)', podReq('pod-a', rolePatch('baton/role', 'leader')), 'allowed'],
+      ['A', 'the sidecar\'s standby patch of pod-a (label + deletion cost 0)', podReq('pod-a', rolePatch('baton/role', 'standby')), 'allowed'],
+      ['A', 'set pod-a\'s deletion cost to 5 (not 1000 or 0)', podReq('pod-a', cost('5')), 'policy', onlyLabel],
+      ['A', 'set pod-a\'s deletion cost to 1000 and another annotation', podReq('pod-a', { metadata: { annotations: { [DELETION_COST_ANNOTATION]: '1000', x: 'y' } } }), 'policy', onlyLabel],
       ['A', 'change pod-a\'s image (strategic merge, a valid pod update)', podReq('pod-a', { spec: { containers: [{ name: 'bot', image: 'evil/bot:6' }] } }, STRATEGIC), 'policy', onlyLabel],
       ['A', 'change pod-a\'s image together with baton/role', podReq('pod-a', { ...label('leader'), spec: { containers: [{ name: 'bot', image: 'evil/bot:6' }] } }, STRATEGIC), 'policy', onlyLabel],
       ['A', 'set pod-a\'s spec.activeDeadlineSeconds', podReq('pod-a', { spec: { activeDeadlineSeconds: 5 } }), 'policy', onlyLabel],
@@ -228,7 +235,7 @@ describe('with the chart\'s Role and policy', () => {
     const a = await kc.makeApiClient(k8s.CoreV1Api).readNamespacedPod({ name: 'pod-a', namespace: ns });
     expect(a.metadata?.labels).toEqual({ app: 'bot', 'baton/lease': LEASE, 'baton/role': 'standby' });
     expect(a.spec?.containers.map((c) => c.image)).toEqual(['example/bot:1', 'example/baton:1']);
-    expect(a.metadata?.annotations).toBeUndefined();
+    expect(a.metadata?.annotations).toEqual({ [DELETION_COST_ANNOTATION]: '0' });
   });
 
   it('reads: the own Pod by name; every pod of the namespace can still be listed (admission does not see reads)', async () => {

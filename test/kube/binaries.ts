@@ -62,10 +62,17 @@ export function runGo(args: string[], cwd: string, env: Record<string, string> =
  * taken over) into a staging folder that is renamed into place, so a failed or killed build never
  * leaves half a folder behind.
  */
-export async function buildOnce(dir: string, files: string[], what: string, build: (staging: string) => Promise<void>, log: Log = stderr): Promise<void> {
+export async function buildOnce(
+  dir: string,
+  files: string[],
+  what: string,
+  build: (staging: string) => Promise<void>,
+  log: Log = stderr,
+  from = 'the Go module proxy',
+): Promise<void> {
   const complete = () => files.every((f) => existsSync(join(dir, f)));
   if (complete()) return;
-  findGo();
+  if (from === 'the Go module proxy') findGo();
   mkdirSync(dirname(dir), { recursive: true });
   const unlock = await acquireLock(`${dir}.lock`, what, log);
   const staging = `${dir}.partial-${process.pid}`;
@@ -73,7 +80,7 @@ export async function buildOnce(dir: string, files: string[], what: string, buil
     if (complete()) return;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
-    log(`baton: building ${what} from the Go module proxy into ${dir} (once)`);
+    log(`baton: building ${what} from ${from} into ${dir} (once)`);
     const started = Date.now();
     await build(staging);
     rmSync(dir, { recursive: true, force: true });

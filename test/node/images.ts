@@ -11,6 +11,8 @@
 //   baton       the repository's Dockerfile, `buildah bud --pull=never`, with the bases passed as
 //               --build-arg NODE_IMAGE / BASE_IMAGE and also tagged under the FROM names a Dockerfile
 //               without those ARGs uses (node:24-bookworm-slim).
+//   baton:previous  the same from the previous release's commit (test/harness/previous-release.ts): the
+//               upgrade steps of the real node run it in the old pods.
 //   bot         the sample bot (e2e/bots/bot.ts on baton's worker kit) on node-base.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,12 +20,15 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, op
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { buildOnce, cacheRoot, runGo } from '../kube/binaries.ts';
+import { PREVIOUS_RELEASE } from '../harness/previous-release.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 export const PAUSE_IMAGE = 'baton.local/pause:1';
 export const NODE_BASE_IMAGE = 'baton.local/node-base:24';
 export const NODE_BUILD_IMAGE = 'baton.local/node-build:24';
 export const BATON_IMAGE = { repository: 'baton.local/baton', tag: 'node' };
+/** The previous release's sidecar (test/harness/previous-release.ts), built from its commit's own Dockerfile. */
+export const PREVIOUS_BATON_IMAGE = { repository: 'baton.local/baton', tag: 'previous' };
 export const BOT_IMAGE = { repository: 'baton.local/bot', tag: 'node' };
 /** The FROM name of a Dockerfile that does not take its bases as build ARGs. */
 const DOCKERFILE_FROM = 'docker.io/library/node:24-bookworm-slim';
@@ -71,11 +76,11 @@ class Buildah {
   }
 
   /** A long command (bud) with its output in a log file; rejects with the log's tail. */
-  stream(args: string[], logFile: string): Promise<void> {
+  stream(args: string[], logFile: string, cwd = repoRoot): Promise<void> {
     return new Promise((resolve, reject) => {
       mkdirSync(dirname(logFile), { recursive: true });
       const out = openSync(logFile, 'a');
-      const child = spawn('buildah', [...this.global(), ...args], { stdio: ['ignore', out, out], cwd: repoRoot });
+      const child = spawn('buildah', [...this.global(), ...args], { stdio: ['ignore', out, out], cwd });
       child.on('error', reject);
       child.on('exit', (code) => {
         if (code === 0) resolve();
@@ -212,6 +217,8 @@ function dockerfileSources(): string[] {
 export interface Images {
   pause: string;
   baton: string;
+  /** The previous release's sidecar image, for the upgrade steps. */
+  previousBaton: string;
   bot: string;
   /** Where the build logs are. */
   logs: string;
@@ -269,6 +276,22 @@ export async function ensureImages(log: Log = stderr): Promise<Images> {
     await b.stream(['bud', '--pull=never', '--isolation', 'chroot', '--format', 'oci', '--build-arg', `NODE_IMAGE=${NODE_BUILD_IMAGE}`, '--build-arg', `BASE_IMAGE=${NODE_BASE_IMAGE}`, '-t', name, '-f', 'Dockerfile', '.'], logFile);
     b.push(name, archive);
   }, log);
+  const previousHash = inputsHash(['test/node/images.ts'], [PREVIOUS_RELEASE.commit, nv, NPM_VERSION]);
+  const previousBaton = await cachedArchive('baton-previous', previousHash, `the sidecar image of ${PREVIOUS_RELEASE.name} (its Dockerfile, buildah bud)`, async (archive, b) => {
+    bases(b);
+    const tree = mkdtempSync(join(tmpdir(), 'baton-previous-'));
+    try {
+      execFileSync('sh', ['-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'sh', repoRoot, PREVIOUS_RELEASE.commit, tree]);
+      const name = `${PREVIOUS_BATON_IMAGE.repository}:${PREVIOUS_BATON_IMAGE.tag}`;
+      const logFile = join(logs, `baton-previous-${previousHash}.log`);
+      rmSync(logFile, { force: true });
+      log(`buildah bud -f Dockerfile of ${PREVIOUS_RELEASE.commit.slice(0, 12)} (log: ${logFile})`);
+      await b.stream(['bud', '--pull=never', '--isolation', 'chroot', '--format', 'oci', '--build-arg', `NODE_IMAGE=${NODE_BUILD_IMAGE}`, '--build-arg', `BASE_IMAGE=${NODE_BASE_IMAGE}`, '-t', name, '-f', 'Dockerfile', '.'], logFile, tree);
+      b.push(name, archive);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  }, log);
   const botHash = inputsHash(['e2e/bots', 'packages/baton-worker/src', 'packages/baton-worker/package.json', 'package.json', 'test/node/images.ts'], [nv]);
   const bot = await cachedArchive('bot', botHash, 'the sample bot image', async (archive, b) => {
     bases(b);
@@ -291,5 +314,5 @@ export async function ensureImages(log: Log = stderr): Promise<Images> {
       rmSync(app, { recursive: true, force: true });
     }
   }, log);
-  return { pause, baton, bot, logs };
+  return { pause, baton, previousBaton, bot, logs };
 }

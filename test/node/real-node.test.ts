@@ -26,6 +26,7 @@ beforeAll(async () => {
   info = await node.up();
   node.importImage(images.baton);
   node.importImage(images.bot);
+  node.importImage(images.previousBaton);
 });
 
 afterAll(async () => {
@@ -43,29 +44,33 @@ function verdict(r: NodeScenarioResult, rollouts: number): void {
   expect(r.total.lost, detail).toBe(0);
   expect(r.total.conflicts409, detail).toBe(0);
   expect(r.rolloutMs, detail).toHaveLength(rollouts);
-  // Every rollout replaced the leader's pod: each rollout step shows a handoff, and kubectl shows the truth.
-  for (const s of r.steps.filter((x) => x.step.startsWith('rollout'))) {
-    expect(s.figures.handoffGapsMs.length, `${s.step} had no handoff\n${detail}`).toBeGreaterThan(0);
+  // Every rollout replaced the leader's pod with exactly one handoff, to a pod of the new revision (C5; the
+  // failures above say so too), and kubectl shows the truth.
+  for (const s of r.steps.filter((x) => /^(rollout|upgrade|downgrade)/.test(x.step))) {
+    expect(s.pollersStarted, `${s.step}: handoffs\n${detail}`).toHaveLength(1);
+    expect(s.newPods, `${s.step}: leadership went to a new pod\n${detail}`).toContain(s.pollersStarted[0]);
     expect(s.lease, s.step).toContain(r.release);
     expect(s.pods, s.step).toMatch(/\bleader\b/);
     expect(s.pods, s.step).toMatch(/\bstandby\b/);
   }
+  // Scaling down to one pod and back keeps the leader (C5).
+  for (const s of r.steps.filter((x) => /^scale \d/.test(x.step))) expect(s.pollersStarted, `${s.step}: handoffs\n${detail}`).toEqual([]);
 }
 
 const base = { rate: 20, handlerMs: 20, log } satisfies Partial<NodeScenarioOptions>;
 
 describe('a real node', () => {
-  it('regular sidecar: rollouts, a deleted leader, a crash-looping bot, a frozen leader pod, scale to 0 and back', async () => {
-    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: false, rollouts: 2, crashes: 2, freezeLeader: true });
+  it('regular sidecar: an upgrade from the previous release and back, rollouts, scale down and back, a deleted leader, a crash-looping bot, a frozen leader pod, scale to 0 and back', async () => {
+    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: false, rollouts: 2, crashes: 2, freezeLeader: true, replicas: 2, upgradeFromPrevious: true });
     verdict(r, 2);
-    expect(r.steps.map((s) => s.step)).toEqual(['install', 'rollout 1', 'rollout 2', 'delete leader pod', 'bot container killed 2× (crash loop)', 'leader pod frozen (cgroup)', 'scale to 0 and back']);
+    expect(r.steps.map((s) => s.step)).toEqual(['install', 'upgrade (previous release → this)', 'downgrade (this → previous release)', 'upgrade again (previous release → this)', 'rollout 1', 'rollout 2', 'scale 2 → 1', 'scale 1 → 2', 'delete leader pod', 'bot container killed 2× (crash loop)', 'leader pod frozen (cgroup)', 'scale to 0 and back']);
     // F1: the frozen bot, thawed, sends no getUpdates (the double's ledger).
     expect(r.freezes.map((f) => f.getUpdatesAfterThaw)).toEqual([0]);
   });
 
-  it('native sidecar: rollouts and a deleted leader', async () => {
-    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: true, rollouts: 2, crashes: 0, scale: false });
+  it('native sidecar, 3 replicas: rollouts (each one handoff, to a new pod), scale down to 1 and back (none), a deleted leader', async () => {
+    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: true, rollouts: 2, crashes: 0, scale: false, replicas: 3 });
     verdict(r, 2);
-    expect(r.steps.map((s) => s.step)).toEqual(['install', 'rollout 1', 'rollout 2', 'delete leader pod']);
+    expect(r.steps.map((s) => s.step)).toEqual(['install', 'rollout 1', 'rollout 2', 'scale 3 → 1', 'scale 1 → 3', 'delete leader pod']);
   });
 });

@@ -2,7 +2,7 @@
 // the labeler at once — no request after stop, no loop that spins on the microtask queue.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KubeApiError, KubeTransportError } from '../../src/kube/errors.ts';
-import { PodLabeler } from '../../src/kube/pod-label.ts';
+import { DELETION_COST_ANNOTATION, PodLabeler } from '../../src/kube/pod-label.ts';
 import { PodLabelRefused, provePodLabelRight } from '../../src/kube/pod-label-right.ts';
 import type { KubeClient, KubeRequest } from '../../src/kube/rest.ts';
 
@@ -53,7 +53,9 @@ describe('PodLabeler stop', () => {
 // Issue 18, item 3c: the right to patch the own Pod, proven at start and lost at runtime.
 const target = { verb: 'patch', resource: 'pods', namespace: 'ns', name: 'p' };
 const forbidden = () => new KubeApiError(target, 403, 'Forbidden', 'pods "p" is forbidden: User "system:serviceaccount:ns:bot" cannot patch resource "pods" in API group "" in the namespace "ns"');
-const answeredPod = (value: string) => ({ metadata: { resourceVersion: '7', labels: { 'baton/role': value } } });
+const answeredPod = (value: string) => ({
+  metadata: { resourceVersion: '7', labels: { 'baton/role': value }, annotations: { 'controller.kubernetes.io/pod-deletion-cost': value === 'leader' ? '1000' : '0' } },
+});
 
 /** A client answering each request with the next scripted outcome (an Error is thrown), recording the requests. */
 function scriptedClient(outcomes: Array<unknown>) {
@@ -88,7 +90,7 @@ describe('provePodLabelRight (at start)', () => {
       path: '/api/v1/namespaces/ns/pods/p',
       query: { dryRun: 'All' },
       contentType: 'application/merge-patch+json',
-      body: { metadata: { labels: { 'baton/role': 'standby' } } },
+      body: { metadata: { labels: { 'baton/role': 'standby' }, annotations: { 'controller.kubernetes.io/pod-deletion-cost': '0' } } },
     });
   });
 
@@ -152,5 +154,63 @@ describe('PodLabeler when the right is revoked at runtime', () => {
     expect(restored).toHaveLength(1);
     expect(restored[0]).toMatchObject({ level: 'info', obj: { label: 'baton/role', value: 'leader' } });
     labeler.stop();
+  });
+});
+
+// Rule C5: the leader is deleted last. The role label and the deletion cost travel in one patch, and a
+// cost someone else changed is put back like the label.
+describe('PodLabeler and the deletion cost (C5)', () => {
+  const podWith = (role: string, cost: string | undefined, rv: string) => ({
+    metadata: { resourceVersion: rv, labels: { 'baton/role': role }, ...(cost === undefined ? {} : { annotations: { [DELETION_COST_ANNOTATION]: cost } }) },
+  });
+
+  it('marks a leader dearer than a standby, in the same patch as the label', async () => {
+    const { client, calls } = scriptedClient([podWith('leader', '1000', '5'), podWith('standby', '0', '6')]);
+    const labeler = new PodLabeler({ client, namespace: 'ns', podName: 'p' });
+    labeler.set('leader');
+    await labeler.settled();
+    labeler.set('standby');
+    await labeler.settled();
+    expect(calls.map((c) => c.body)).toEqual([
+      { metadata: { labels: { 'baton/role': 'leader' }, annotations: { [DELETION_COST_ANNOTATION]: '1000' } } },
+      { metadata: { labels: { 'baton/role': 'standby' }, annotations: { [DELETION_COST_ANNOTATION]: '0' } } },
+    ]);
+    const costOf = (req: KubeRequest) => Number((req.body as { metadata: { annotations: Record<string, string> } }).metadata.annotations[DELETION_COST_ANNOTATION]);
+    expect(costOf(calls[0]!)).toBeGreaterThan(costOf(calls[1]!));
+  });
+
+  it('puts back a deletion cost changed or removed by someone else, and leaves a right one alone', async () => {
+    const { client, calls } = scriptedClient([podWith('leader', '1000', '5')]);
+    const labeler = new PodLabeler({ client, namespace: 'ns', podName: 'p' });
+    labeler.set('leader');
+    await labeler.settled();
+    expect(calls).toHaveLength(1);
+    labeler.observe('leader', '6', '1000');
+    await labeler.settled();
+    expect(calls).toHaveLength(1);
+    labeler.observe('leader', '7', '0');
+    await labeler.settled();
+    labeler.observe('leader', '9', undefined);
+    await labeler.settled();
+    expect(calls).toHaveLength(3);
+    expect(calls[2]!.body).toEqual({ metadata: { labels: { 'baton/role': 'leader' }, annotations: { [DELETION_COST_ANNOTATION]: '1000' } } });
+  });
+
+  it('an answer that does not carry the patch (a mutating webhook) is asked again at the backoff\'s pace, never in a spin', async () => {
+    vi.useFakeTimers();
+    try {
+      const { client, calls } = scriptedClient([podWith('leader', undefined, '5')]);
+      const { lines, logger } = recordingLogger();
+      const labeler = new PodLabeler({ client, namespace: 'ns', podName: 'p', logger, backoff: { initialMs: 100, maxMs: 1000 } });
+      labeler.set('leader');
+      await vi.advanceTimersByTimeAsync(2_000);
+      // 100 + 200 + 400 + 800 ms of backoff fit into 2 s: five patches, not thousands.
+      expect(calls.length).toBeGreaterThanOrEqual(4);
+      expect(calls.length).toBeLessThanOrEqual(6);
+      expect(lines.find((l) => l.obj.event === 'pod-label-mismatch')?.obj).toMatchObject({ value: 'leader', applied: 'leader' });
+      labeler.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

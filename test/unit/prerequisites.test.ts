@@ -53,6 +53,7 @@ const EXPLAINED: { file: string; expression: string; programs: string[]; why: st
   { file: 'test/unit/worker-kit-package.test.ts', expression: 'node', programs: ['node', '/usr/bin/node'], why: 'nodeBin(): Node 24 from npm, or the machine\'s Node 20' },
   { file: 'test/integration/worker-kit-pod-freeze.test.ts', expression: "kind === 'python' ? 'python3' : process.execPath", programs: ['python3', 'node'], why: 'the sample bot on python3 or on this Node' },
   { file: 'test/unit/worker-kit-docs.test.ts', expression: 'cmd', programs: ['node', 'python3'], why: 'process.execPath or python3' },
+  { file: 'test/harness/previous-release.ts', expression: 'command', programs: ['sh', 'git', 'tar', 'npm', 'node'], why: 'run(): git archive | tar under sh, git, npm ci, this Node' },
 ];
 
 /** Which groups of scripts/prerequisites.sh a file's programs must be in. */

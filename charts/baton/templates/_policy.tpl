@@ -5,7 +5,8 @@ ServiceAccount to what RBAC cannot express (RBAC cannot name a pod that does not
   pods    only UPDATE (patch) of the Pod its token is bound to
           (userInfo.extra["authentication.kubernetes.io/pod-name"], set for the kubelet's projected
           tokens), in the release's namespace, changing nothing but the label baton/role (to leader or
-          standby); with rbac.podLabel=false, no pod write at all. Every other pod write, subresource
+          standby) and the annotation controller.kubernetes.io/pod-deletion-cost (to 1000 or 0: rule
+          C5, the leader is deleted last); with rbac.podLabel=false, no pod write at all. Every other pod write, subresource
           included (status, ephemeralcontainers, eviction, binding, exec...), is refused.
   leases  only the release's Lease by name; create included (RBAC cannot limit create by name)
   events  only create, and only about the Lease or its own Pod
@@ -50,7 +51,7 @@ metadata:
   labels:
     {{- include "baton.labels" . | nindent 4 }}
   annotations:
-    baton/purpose: {{ printf "ServiceAccount %s/%s may write only the baton/role label of its own Pod, its Lease %q, and Events about them" $ns $sa $lease | quote }}
+    baton/purpose: {{ printf "ServiceAccount %s/%s may write only the baton/role label and the deletion cost of its own Pod, its Lease %q, and Events about them" $ns $sa $lease | quote }}
 spec:
   # An expression that cannot be evaluated refuses the request (fail closed).
   failurePolicy: Fail
@@ -98,6 +99,10 @@ spec:
       expression: "has(object.metadata.labels) ? object.metadata.labels : {}"
     - name: oldLabels
       expression: "has(oldObject.metadata.labels) ? oldObject.metadata.labels : {}"
+    - name: annotations
+      expression: "has(object.metadata.annotations) ? object.metadata.annotations : {}"
+    - name: oldAnnotations
+      expression: "has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {}"
   validations:
     # ---- pods ----
     - expression: "request.resource.resource != 'pods' || variables.pod != ''"
@@ -116,7 +121,9 @@ spec:
     - expression: >-
         request.resource.resource != 'pods' || request.operation != 'UPDATE' || variables.sub != '' ||
         (object.spec == oldObject.spec
-        && (has(object.metadata.annotations) ? object.metadata.annotations : {}) == (has(oldObject.metadata.annotations) ? oldObject.metadata.annotations : {})
+        && variables.annotations.all(k, k == 'controller.kubernetes.io/pod-deletion-cost' || (k in variables.oldAnnotations && variables.oldAnnotations[k] == variables.annotations[k]))
+        && variables.oldAnnotations.all(k, k == 'controller.kubernetes.io/pod-deletion-cost' || k in variables.annotations)
+        && (!('controller.kubernetes.io/pod-deletion-cost' in variables.annotations) || variables.annotations['controller.kubernetes.io/pod-deletion-cost'] in ['1000', '0'])
         && (has(object.metadata.finalizers) ? object.metadata.finalizers : []) == (has(oldObject.metadata.finalizers) ? oldObject.metadata.finalizers : [])
         && (has(object.metadata.ownerReferences) ? object.metadata.ownerReferences : []) == (has(oldObject.metadata.ownerReferences) ? oldObject.metadata.ownerReferences : [])
         && variables.labels.all(k, k == 'baton/role' || (k in variables.oldLabels && variables.oldLabels[k] == variables.labels[k]))
@@ -125,7 +132,7 @@ spec:
       reason: Forbidden
       messageExpression: >-
         'baton: ' + variables.what + ' refused: ServiceAccount {{ $ns }}/{{ $sa }} may change only the label baton/role
-        (to leader or standby) of its Pod, nothing else of it'
+        (to leader or standby) and the annotation controller.kubernetes.io/pod-deletion-cost (to 1000 or 0) of its Pod, nothing else of it'
     {{- else }}
     - expression: "request.resource.resource != 'pods'"
       reason: Forbidden
