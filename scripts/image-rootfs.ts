@@ -9,7 +9,7 @@
 // (tzdata, ca-certificates, licenses), so the real image is slightly larger than this one.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -60,10 +60,20 @@ const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
  * point (the default is the sidecar's compiled CLI, as `npm run bundle`).
  */
 export async function assembleImage({ arch = 'amd64', entry }: { arch?: Arch; entry?: string } = {}): Promise<ImageSizes> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-image-'));
+  try {
+    return await assembleInto(dir, arch, entry);
+  } catch (e) {
+    // The caller gets no folder to remove when the assembly fails.
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function assembleInto(dir: string, arch: Arch, entry: string | undefined): Promise<ImageSizes> {
   const stage = readFinalStage();
   const nodeBinary = nodeBinaryFor(arch);
   const { sysroot, packages } = debianSysroot(arch);
-  const dir = mkdtempSync(join(tmpdir(), 'baton-image-'));
   const base = join(dir, 'layers', 'base');
   const app = join(dir, 'layers', 'app');
   const nodePath = stage.entrypoint[0]!;
