@@ -1,18 +1,21 @@
-// Assembles the final stage of the Dockerfile without a container engine, to measure it: the Node 24
-// binary (the official linux-x64 build, as in the distroless base, here from the `node` npm package), the
-// shared libraries `ldd` says it loads, a passwd/group and /tmp (what distroless adds), and the bundle at
-// the path the Dockerfile copies it to. Writes an OCI image layout (two gzip layers: base and app) and
-// one tar archive of it, and returns the sizes.
-//   node scripts/image-rootfs.ts      prints the sizes
+// Assembles the final stage of the Dockerfile for linux/amd64 or linux/arm64 without a container engine,
+// to measure and run it: npm's official Node 24 binary of that architecture (as in the distroless base),
+// the loader and libraries its ELF headers name, from Debian's packages of that architecture
+// (scripts/image-base.ts), a passwd/group and /tmp (what distroless adds), and the bundle at the path the
+// Dockerfile copies it to. Writes an OCI image layout (two gzip layers: base and app) and one tar archive
+// of it, and returns the sizes.
+//   node scripts/image-rootfs.ts      prints the sizes of both architectures
 // It measures what this repository controls; the real distroless base carries a few more small files
 // (tzdata, ca-certificates, licenses), so the real image is slightly larger than this one.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ROOT, bundle } from './bundle.ts';
+import type { Arch } from './elf.ts';
+import { ARCHES, debianSysroot, nodeBinaryFor, nodeVersion, sharedLibraries } from './image-base.ts';
 
 /** The final stage as the Dockerfile declares it. */
 export interface FinalStage {
@@ -31,6 +34,10 @@ export function readFinalStage(dockerfile = readFileSync(join(ROOT, 'Dockerfile'
 }
 
 export interface ImageSizes {
+  /** The OCI architecture of the image (its config's `architecture`). */
+  architecture: Arch;
+  /** What the base layer was made of: the Node package and Debian's packages with their versions. */
+  base: { node: string; packages: string[] };
   dir: string;
   rootfs: string;
   /** The OCI layout in one tar file (what `docker save`/`skopeo copy oci-archive:` handle). */
@@ -48,10 +55,25 @@ function layerTar(dir: string, out: string): Buffer {
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
-/** Builds the rootfs and the OCI archive under a fresh temporary directory. */
-export async function assembleImage(entry?: string, nodeBinary = join(ROOT, 'node_modules', 'node', 'bin', 'node')): Promise<ImageSizes> {
-  const stage = readFinalStage();
+/**
+ * Builds `arch`'s rootfs and OCI archive under a fresh temporary directory; `entry` is the bundle's entry
+ * point (the default is the sidecar's compiled CLI, as `npm run bundle`).
+ */
+export async function assembleImage({ arch = 'amd64', entry }: { arch?: Arch; entry?: string } = {}): Promise<ImageSizes> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-image-'));
+  try {
+    return await assembleInto(dir, arch, entry);
+  } catch (e) {
+    // The caller gets no folder to remove when the assembly fails.
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function assembleInto(dir: string, arch: Arch, entry: string | undefined): Promise<ImageSizes> {
+  const stage = readFinalStage();
+  const nodeBinary = nodeBinaryFor(arch);
+  const { sysroot, packages } = debianSysroot(arch);
   const base = join(dir, 'layers', 'base');
   const app = join(dir, 'layers', 'app');
   const nodePath = stage.entrypoint[0]!;
@@ -60,11 +82,10 @@ export async function assembleImage(entry?: string, nodeBinary = join(ROOT, 'nod
   mkdirSync(join(base, dirname(nodePath)), { recursive: true });
   copyFileSync(nodeBinary, join(base, nodePath));
   chmodSync(join(base, nodePath), 0o755);
-  const ldd = execFileSync('ldd', [nodeBinary], { encoding: 'utf8' });
-  for (const m of ldd.matchAll(/(?:=> )?(\/\S+) \(0x/g)) {
-    const lib = m[1]!;
-    mkdirSync(join(base, dirname(lib)), { recursive: true });
-    copyFileSync(realpathSync(lib), join(base, lib));
+  for (const lib of sharedLibraries(nodeBinary, sysroot, arch)) {
+    mkdirSync(join(base, dirname(lib.path)), { recursive: true });
+    if ('linkTo' in lib) symlinkSync(lib.linkTo, join(base, lib.path));
+    else copyFileSync(lib.source, join(base, lib.path));
   }
   mkdirSync(join(base, 'etc'), { recursive: true });
   writeFileSync(join(base, 'etc', 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n');
@@ -103,7 +124,7 @@ export async function assembleImage(entry?: string, nodeBinary = join(ROOT, 'nod
     descriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gz) });
   }
   const config = put(JSON.stringify({
-    architecture: 'amd64',
+    architecture: arch,
     os: 'linux',
     config: { User: stage.user, Entrypoint: stage.entrypoint, Env: ['NODE_ENV=production'], ExposedPorts: { '4041/tcp': {} } },
     rootfs: { type: 'layers', diff_ids: diffIds },
@@ -122,6 +143,8 @@ export async function assembleImage(entry?: string, nodeBinary = join(ROOT, 'nod
   const archive = join(dir, 'baton.oci.tar');
   execFileSync('tar', ['--sort=name', '--mtime=@0', '-C', oci, '-cf', archive, '.']);
   return {
+    architecture: arch,
+    base: { node: `${ARCHES[arch].npmPackage}@${nodeVersion()}`, packages },
     dir,
     rootfs,
     archive,
@@ -134,7 +157,9 @@ export async function assembleImage(entry?: string, nodeBinary = join(ROOT, 'nod
 export const MB = 1_000_000;
 
 if (import.meta.main) {
-  const s = await assembleImage();
-  for (const l of s.layers) process.stdout.write(`layer ${l.name}: ${(l.bytes / MB).toFixed(1)} MB, ${(l.gzipBytes / MB).toFixed(1)} MB compressed\n`);
-  process.stdout.write(`image: ${(s.compressedBytes / MB).toFixed(1)} MB compressed; OCI archive ${s.archive}: ${(s.archiveBytes / MB).toFixed(1)} MB\n`);
+  for (const arch of ['amd64', 'arm64'] as const) {
+    const s = await assembleImage({ arch });
+    for (const l of s.layers) process.stdout.write(`linux/${arch} layer ${l.name}: ${(l.bytes / MB).toFixed(1)} MB, ${(l.gzipBytes / MB).toFixed(1)} MB compressed\n`);
+    process.stdout.write(`linux/${arch} image: ${(s.compressedBytes / MB).toFixed(1)} MB compressed (${s.base.node}; ${s.base.packages.join(', ')}); OCI archive ${s.archive}: ${(s.archiveBytes / MB).toFixed(1)} MB\n`);
+  }
 }

@@ -9,6 +9,9 @@
 #   scripts/prerequisites.sh node    # npm run test:node, node:up, e2e:node: a real one-node cluster (root, Linux)
 #   scripts/prerequisites.sh kind    # e2e/kind/run.sh: only checks (Docker and kind are the user's to install)
 #
+# The image test's arm64 run needs no `dpkg --add-architecture arm64`: scripts/image-base.ts downloads Debian's
+# arm64 libraries with apt-get and a private state folder in the test cache, leaving the machine's dpkg alone.
+#
 # Programs the project builds itself from Go modules (kube-apiserver, etcd, kubectl, helm, kubelet,
 # kube-controller-manager, kube-scheduler, the client-go peer: test/kube/binaries.ts, test/node; actionlint for
 # npm run lint: scripts/lint-ci.ts) are not here.
@@ -46,7 +49,9 @@ seq                                apt:coreutils                       kind
 tail                               apt:coreutils                       kind
 grep                               apt:grep                            kind
 tar                                apt:tar                             tests,node
-ldd                                apt:libc-bin                        tests,node
+ldd                                apt:libc-bin                        node
+dpkg-deb                           apt:dpkg                            tests
+qemu-aarch64-static                apt:qemu-user-static                tests
 runuser                            apt:util-linux                      tests
 setpriv                            apt:util-linux                      tests
 unshare                            apt:util-linux                      tests

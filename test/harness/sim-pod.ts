@@ -49,6 +49,8 @@ export interface SimPodOptions {
   cli?: string;
   /** Node flags for the sidecar (the benchmark and the demo use the image's, `SIDECAR_NODE_FLAGS`). */
   nodeArgs?: string[];
+  /** The sidecar's whole command line in place of this Node with `nodeArgs` and `cli` (the arm64 image's entrypoint under qemu-user). */
+  sidecarCommand?: string[];
   /**
    * Another leader-election agent in place of baton (the benchmark's peers: client-go, the seeds'
    * Postgres locks). It gets PEER_IDENTITY, PEER_TARGET_COMMAND and PEER_LOG, and has no probes:
@@ -181,7 +183,9 @@ export class SimPod {
       ...this.opts.env,
     };
     const out = createWriteStream(this.sidecarLog, { flags: 'a' });
-    const [command, argv] = prefixed(this.opts.runAs?.sidecar, process.execPath, [...(this.opts.nodeArgs ?? []), this.opts.cli ?? CLI]);
+    const [command, argv] = this.opts.sidecarCommand?.length
+      ? [this.opts.sidecarCommand[0]!, this.opts.sidecarCommand.slice(1)]
+      : prefixed(this.opts.runAs?.sidecar, process.execPath, [...(this.opts.nodeArgs ?? []), this.opts.cli ?? CLI]);
     const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);

@@ -20,10 +20,20 @@ describe('Dockerfile', () => {
   it('takes both base images as build arguments pinned by digest, with a note on how to bump them', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24[^@\s]*@sha256:[0-9a-f]{64}$/m);
     expect(dockerfile).toMatch(/^ARG BASE_IMAGE=\S+@sha256:[0-9a-f]{64}$/m);
-    expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\} AS build$/m);
-    expect(dockerfile).toMatch(/^FROM \$\{BASE_IMAGE\}$/m);
     expect(dockerfile).toMatch(/To bump one/);
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+  });
+
+  it('builds linux/amd64 and linux/arm64 with nothing emulated: the bundle once on the build platform, the final stage from a multi-arch index', () => {
+    // The build stage (npm ci, tsc, esbuild: plain JS out) runs on the builder's own platform, once for all targets.
+    expect(dockerfile).toMatch(/^FROM --platform=\$BUILDPLATFORM \$\{NODE_IMAGE\} AS build$/m);
+    // The final stage takes the target platform's image from the base's index, and runs nothing (tested below).
+    expect(dockerfile).toMatch(/^FROM \$\{BASE_IMAGE\}$/m);
+    // The digests name image indexes covering both platforms, and the file says how to check that.
+    expect(dockerfile).toMatch(/linux\/amd64 and linux\/arm64/);
+    expect(dockerfile).toMatch(/imagetools inspect/);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toMatch(/docker buildx build --platform linux\/amd64,linux\/arm64 /);
   });
 
   it('runs as a non-root user; the final stage runs nothing (no shell) and copies only the bundle', () => {

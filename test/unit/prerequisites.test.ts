@@ -42,7 +42,7 @@ const EXPLAINED: { file: string; expression: string; programs: string[]; why: st
   { file: 'scripts/lint-ci.ts', expression: 'bin', programs: ['actionlint'], why: 'built by ensureActionlint() (ensureGoTool())' },
   { file: 'test/kube/binaries.ts', expression: 'candidate', programs: ['go'], why: 'findGo(): $GO, go, /usr/local/go/bin/go' },
   { file: 'test/kube/binaries.ts', expression: 'go', programs: ['go'], why: 'findGo()' },
-  { file: 'test/harness/sim-pod.ts', expression: 'command', programs: ['node', 'python3', 'setpriv'], why: 'the sidecar (process.execPath), the worker (node or python3), each behind an optional runAs prefix (setpriv)' },
+  { file: 'test/harness/sim-pod.ts', expression: 'command', programs: ['node', 'python3', 'setpriv', 'qemu-aarch64-static'], why: 'the sidecar (process.execPath, or a sidecarCommand: the arm64 image under qemu-user), the worker (node or python3), each behind an optional runAs prefix (setpriv)' },
   { file: 'test/harness/sim-pod.ts', expression: 'agent.command', programs: ['client-go-peer', 'node'], why: 'e2e/peers: the client-go peer built from Go, the Postgres peers on node' },
   { file: 'test/harness/postgres.ts', expression: 'initdbArgs[0]!', programs: ['/usr/lib/postgresql/*/bin/initdb'], why: 'Debian\'s postgresql' },
   { file: 'test/harness/postgres.ts', expression: 'join(bin, \'postgres\')', programs: ['/usr/lib/postgresql/*/bin/postgres'], why: 'Debian\'s postgresql' },
