@@ -10,11 +10,19 @@
 // - idle / loaded: the old bot's pause signal → the new bot's first getUpdates (no traffic at all, or
 //   20 updates/s handled in 20 ms each, so batches are in hand);
 // - sigtermToPollMs: the pod's deletion and SIGTERM → the new bot's first getUpdates (what users feel);
-// - gracefulGapMs: the old bot's polling-stop → the new bot's polling-start, over both regimes.
+// - gracefulGapMs: the old bot's polling-stop → the new bot's polling-start, over both regimes;
+// - leaseWritesPerLeaderMin (issue 20, item 4): the Lease writes of a steady leader per minute, over the idle
+//   window, at the renew interval in effect (BATON_RENEW_INTERVAL, default a third of the lease duration) and,
+//   in the same window on this machine, of a second leader on its own Lease with the renew interval set to
+//   the retry period (client-go's cadence, baton before issue 20): its PUTs as its own metrics count them
+//   (every answer), and the versions an independent watch on its Lease saw.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultRenewIntervalMs } from '../src/election/rules.ts';
+import { parseDuration } from '../src/config.ts';
+import { LeaseRecorder } from '../e2e/chaos/lease-recorder.ts';
 import { TestApiServer } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../test/kube/cluster.ts';
 import { BUNDLE } from '../scripts/bundle.ts';
@@ -46,22 +54,33 @@ const endpoint = await server.start();
 const namespace = await freshNamespace(endpoint, 'bench');
 const kc = adminKubeConfig(endpoint);
 const kubeconfig = await serviceAccountKubeconfig(endpoint, namespace, 'baton', sidecarRules('bench'));
+// The baseline leader of the writes figure: its own Lease and bot token, so it never meets the others.
+const baselineKubeconfig = await serviceAccountKubeconfig(endpoint, namespace, 'baton-baseline', sidecarRules('bench-baseline'));
 const dir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
 const token = '123456:bench';
+const baselineToken = '654321:bench-baseline';
 const double = new TelegramDouble();
-const { url: apiRoot } = await double.start({ tokens: [token] });
+const { url: apiRoot } = await double.start({ tokens: [token, baselineToken] });
 const all: SimPod[] = [];
+const baselines: SimPod[] = [];
 let seq = 0;
 
-async function newPod(): Promise<SimPod> {
+/** The renew intervals of the writes figure: the one in effect for every bench pod, and the baseline's. */
+const ms = (name: string, fallback: string) => parseDuration(env[name] ?? fallback, name);
+const timings = { leaseDurationMs: ms('BATON_LEASE_DURATION', '15s'), renewDeadlineMs: ms('BATON_RENEW_DEADLINE', '10s'), retryPeriodMs: ms('BATON_RETRY_PERIOD', '2s') };
+const renewIntervalMs = env.BATON_RENEW_INTERVAL ? ms('BATON_RENEW_INTERVAL', '') : defaultRenewIntervalMs(timings);
+const baselineIntervalMs = timings.retryPeriodMs;
+
+/** A bench pod on the Lease "bench"; `baseline`: the writes figure's second leader, on "bench-baseline" with RI = RP. */
+async function newPod(baseline = false): Promise<SimPod> {
   const p = new SimPod({
-    name: `bench-${++seq}`,
+    name: baseline ? 'bench-baseline' : `bench-${++seq}`,
     namespace,
-    leaseName: 'bench',
-    kubeconfig,
+    leaseName: baseline ? 'bench-baseline' : 'bench',
+    kubeconfig: baseline ? baselineKubeconfig : kubeconfig,
     kc,
     dir,
-    env: { BATON_LOG_LEVEL: 'info', ...env },
+    env: { BATON_LOG_LEVEL: 'info', ...env, ...(baseline ? { BATON_RENEW_INTERVAL: `${baselineIntervalMs}ms` } : {}) },
     preStopMs: 200,
     graceMs: 60_000,
     // The image's sidecar: the single-file bundle, with the image's Node flags.
@@ -71,17 +90,17 @@ async function newPod(): Promise<SimPod> {
       command: process.execPath,
       args: [BOT],
       env: {
-        TELEGRAM_BOT_TOKEN: token,
-        TELEGRAM_API_ROOT: `${apiRoot}/bench-${seq}`,
-        BOT_NAME: `bench-${seq}`,
-        BOT_LOG: join(dir, `bench-${seq}.worker.jsonl`),
+        TELEGRAM_BOT_TOKEN: baseline ? baselineToken : token,
+        TELEGRAM_API_ROOT: `${apiRoot}/${baseline ? 'bench-baseline' : `bench-${seq}`}`,
+        BOT_NAME: baseline ? 'bench-baseline' : `bench-${seq}`,
+        BOT_LOG: join(dir, `${baseline ? 'bench-baseline' : `bench-${seq}`}.worker.jsonl`),
         BOT_FRAMEWORK: 'plain',
         BOT_HANDLER_MS: '20',
         BOT_LIMIT: '100',
       },
     },
   });
-  all.push(p);
+  (baseline ? baselines : all).push(p);
   await p.start();
   await waitFor(`${p.opts.name} ready`, () => p.ready(), 30_000);
   return p;
@@ -105,6 +124,16 @@ async function kubeRequests(p: SimPod): Promise<number> {
   return total;
 }
 
+/** The Lease PUTs a sidecar made, whatever their answer (its own count: baton_kube_requests_total). */
+async function leasePuts(p: SimPod): Promise<number> {
+  const text = await (await fetch(`${p.probeUrl}/metrics`)).text();
+  let total = 0;
+  for (const m of text.matchAll(/^baton_kube_requests_total\{([^}]*)\} (\d+(?:\.\d+)?)$/gm)) {
+    if (m[1]!.includes('verb="update"') && m[1]!.includes('resource="leases.coordination.k8s.io"')) total += Number(m[2]);
+  }
+  return total;
+}
+
 function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Math.round((Number(m?.[1]) / 1024) * 10) / 10;
@@ -113,16 +142,34 @@ function rssMB(pid: number): number {
 try {
   // --- idle: requests per minute of a leader and of a standby, and RSS ----------------------------------
   let leader = await newPod();
+  const baseline = await newPod(true);
   await waitFor('first leader polls', () => leader.polling(), 30_000);
+  await waitFor('baseline leader polls', () => baseline.polling(), 30_000);
   let standby = await newPod();
+  const witnesses = { leader: new LeaseRecorder(kc, namespace, 'bench'), baseline: new LeaseRecorder(kc, namespace, 'bench-baseline') };
+  witnesses.leader.start();
+  witnesses.baseline.start();
   await new Promise((r) => setTimeout(r, 3000));
-  const [l0, s0] = [await kubeRequests(leader), await kubeRequests(standby)];
-  log(`idle window: ${IDLE_S} s`);
+  const [l0, s0, lw0, bw0] = [await kubeRequests(leader), await kubeRequests(standby), await leasePuts(leader), await leasePuts(baseline)];
+  const w0 = now();
+  log(`idle window: ${IDLE_S} s (renew interval ${renewIntervalMs} ms; baseline leader at ${baselineIntervalMs} ms)`);
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  const [l1, s1] = [await kubeRequests(leader), await kubeRequests(standby)];
+  const [l1, s1, lw1, bw1] = [await kubeRequests(leader), await kubeRequests(standby), await leasePuts(leader), await leasePuts(baseline)];
+  const w1 = now();
   const perMin = (d: number) => Math.round((d / IDLE_S) * 60 * 10) / 10;
   const apiRequestsPerMin = { leader: perMin(l1 - l0), standby: perMin(s1 - s0) };
   const rss = Math.max(rssMB(leader.sidecar!.pid!), rssMB(standby.sidecar!.pid!));
+  // The versions the witnesses saw in the same window: writes that landed, counted outside the sidecars.
+  const landed = (r: LeaseRecorder) => r.versions.filter((v) => v.type === 'MODIFIED' && v.at > w0 && v.at <= w1).length;
+  const perLeaderMin = (n: number) => Math.round((n / ((w1 - w0) / 1000)) * 60 * 10) / 10;
+  const leaseWritesPerLeaderMin = {
+    windowS: IDLE_S,
+    renewInterval: { renewIntervalMs, puts: perMin(lw1 - lw0), landed: perLeaderMin(landed(witnesses.leader)) },
+    retryPeriod: { renewIntervalMs: baselineIntervalMs, puts: perMin(bw1 - bw0), landed: perLeaderMin(landed(witnesses.baseline)) },
+  };
+  witnesses.leader.stop();
+  witnesses.baseline.stop();
+  baseline.kill();
 
   // --- graceful handoffs: an idle bot, then a loaded one ----------------------------------------------
   const graceful: number[] = [];
@@ -184,6 +231,7 @@ try {
     crashFailoverMs: { p50: Math.round(pct(crash, 50)), max: Math.round(Math.max(...crash)) },
     overlapMs: r1(overlapMs),
     apiRequestsPerMin,
+    leaseWritesPerLeaderMin,
     rssMB: rss,
   };
   const leaseDuration = env.BATON_LEASE_DURATION ?? '15s';
@@ -203,11 +251,16 @@ try {
   console.log('');
   console.log(`overlap (two workers polling at once): ${r1(overlapMs)} ms over ${N + L} graceful and ${M} crash handoffs`);
   console.log(`API requests per minute, idle: leader ${apiRequestsPerMin.leader}, standby ${apiRequestsPerMin.standby}`);
+  const lw = leaseWritesPerLeaderMin;
+  console.log(
+    `Lease writes per leader-minute, idle, the same ${IDLE_S} s window: renew interval ${lw.renewInterval.renewIntervalMs} ms: ${lw.renewInterval.puts} PUTs (${lw.renewInterval.landed} versions seen); ` +
+      `renew interval = retry period ${lw.retryPeriod.renewIntervalMs} ms: ${lw.retryPeriod.puts} PUTs (${lw.retryPeriod.landed} versions seen)`,
+  );
   console.log(`sidecar RSS, idle: ${rss} MB`);
   console.log(JSON.stringify(result));
 } finally {
-  for (const p of all) p.kill();
-  await Promise.all(all.map((p) => p.exited().catch(() => undefined)));
+  for (const p of [...all, ...baselines]) p.kill();
+  await Promise.all([...all, ...baselines].map((p) => p.exited().catch(() => undefined)));
   await server.stop();
   await double.stop();
 }

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
-import { timingProblems } from './election/rules.ts';
+import { defaultRenewIntervalMs, timingProblems } from './election/rules.ts';
 import { BAD_FETCH_PORTS, isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
 import { inClusterNamespace } from './kube/connection.ts';
 import type { TargetSelector } from './worker/target.ts';
@@ -17,6 +17,8 @@ export interface BatonConfig {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** How long after a successful renew the leader renews again (BATON_RENEW_INTERVAL; a failed one is retried every retry period). */
+  renewIntervalMs: number;
   target: TargetSelector;
   startSignal: NodeJS.Signals;
   pauseSignal: NodeJS.Signals;
@@ -46,7 +48,8 @@ export const OPTIONS: readonly Option[] = [
   { env: 'BATON_IDENTITY', flag: 'identity', help: 'holder identity written to the Lease (default: POD_NAME, then the hostname)' },
   { env: 'BATON_LEASE_DURATION', flag: 'lease-duration', default: '15s', help: 'how long a claim lasts without renewal; a standby takes an unrenewed Lease after this' },
   { env: 'BATON_RENEW_DEADLINE', flag: 'renew-deadline', default: '10s', help: 'a leader that could not renew for this long pauses its worker and steps down' },
-  { env: 'BATON_RETRY_PERIOD', flag: 'retry-period', default: '2s', help: 'how often the leader renews; the backstop retry interval of a standby (jittered)' },
+  { env: 'BATON_RETRY_PERIOD', flag: 'retry-period', default: '2s', help: 'how soon a leader retries a failed renew; the backstop retry interval of a standby (jittered)' },
+  { env: 'BATON_RENEW_INTERVAL', flag: 'renew-interval', help: 'how long after a successful renew the leader renews again (default: a third of the lease duration, 5s with 15s)' },
   { env: 'BATON_TARGET_CONTAINER', flag: 'target-container', help: 'the worker is the process of this container of the pod (needs POD_NAME)' },
   { env: 'BATON_TARGET_COMMAND', flag: 'target-command', help: 'the worker is the process whose /proc/PID/cmdline matches this regular expression' },
   { env: 'BATON_TARGET_PID_FILE', flag: 'target-pid-file', help: 'the worker is the process whose PID this file holds' },
@@ -204,7 +207,12 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const renewDeadlineMs = parseDuration(get('BATON_RENEW_DEADLINE')!, 'BATON_RENEW_DEADLINE');
   const retryPeriodMs = parseDuration(get('BATON_RETRY_PERIOD')!, 'BATON_RETRY_PERIOD');
   atLeast(retryPeriodMs, MIN_RETRY_PERIOD_MS, 'BATON_RETRY_PERIOD', get('BATON_RETRY_PERIOD')!, 'would write the Lease (and wake every standby) that often');
-  const problems = timingProblems({ leaseDurationMs, renewDeadlineMs, retryPeriodMs });
+  // R1: unset, a third of the lease duration, kept inside the range the timings allow (never refused).
+  const renewIntervalText = get('BATON_RENEW_INTERVAL');
+  const renewIntervalMs = renewIntervalText === undefined
+    ? defaultRenewIntervalMs({ leaseDurationMs, renewDeadlineMs, retryPeriodMs })
+    : parseDuration(renewIntervalText, 'BATON_RENEW_INTERVAL');
+  const problems = timingProblems({ leaseDurationMs, renewDeadlineMs, retryPeriodMs, renewIntervalMs });
   if (problems.length > 0) throw new ConfigError(problems[0]);
 
   const targets = (['BATON_TARGET_CONTAINER', 'BATON_TARGET_COMMAND', 'BATON_TARGET_PID_FILE'] as const).filter((k) => get(k));
@@ -278,6 +286,7 @@ export function loadConfig(src: LoadSources): BatonConfig {
     leaseDurationMs,
     renewDeadlineMs,
     retryPeriodMs,
+    renewIntervalMs,
     target,
     startSignal,
     pauseSignal,

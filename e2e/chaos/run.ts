@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { defaultRenewIntervalMs } from '../../src/election/rules.ts';
 import { TestApiServer } from '../../test/kube/apiserver.ts';
 import { SCENARIOS, type ScenarioContext } from './scenarios.ts';
 import { details, table, type ScenarioResult } from './verdict.ts';
@@ -66,7 +67,7 @@ writeFileSync(
 );
 const t = timings;
 console.log('');
-console.log(`fault suite: lease ${t.leaseDurationMs / 1000} s, renew deadline ${t.renewDeadlineMs / 1000} s, retry ${t.retryPeriodMs / 1000} s; ${ctx.rate} updates/s, handlers ${ctx.handlerMs} ms, bursts of ${ctx.burst} (${(ctx.burst * ctx.handlerMs) / 1000} s batches)`);
+console.log(`fault suite: lease ${t.leaseDurationMs / 1000} s, renew deadline ${t.renewDeadlineMs / 1000} s, retry ${t.retryPeriodMs / 1000} s, renew interval ${defaultRenewIntervalMs(t) / 1000} s (the default); ${ctx.rate} updates/s, handlers ${ctx.handlerMs} ms, bursts of ${ctx.burst} (${(ctx.burst * ctx.handlerMs) / 1000} s batches)`);
 console.log('');
 console.log(table(results));
 console.log('');

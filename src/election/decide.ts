@@ -16,8 +16,10 @@
 //   C1  a write changes only the election's spec fields of the object it is based on (the lock's job).
 //   C2  every acquire and every end of leadership is an event; none ends silently.
 //   C3  config that breaks S1 is refused (src/config.ts, rules.ts timingProblems).
+//   R1  a leader renews a renew interval after its last successful renew began, retries a failed one every
+//       retry period; the renew deadline counts from the last success, so neither S1 nor F1 depends on it.
 import { sameRecord, type LeaderRecord, type ObservedLease } from './record.ts';
-import { acquiredRecord, expiresAt, isReleased, jittered, releasedRecord, renewedRecord, type ElectionTimings } from './rules.ts';
+import { acquiredRecord, expiresAt, isReleased, jittered, releasedRecord, renewedRecord, renewIntervalOf, type ElectionTimings } from './rules.ts';
 
 /**
  * Where this process stands. `acquiring` and `releasing` have their write in flight. `claiming`: this pod
@@ -507,8 +509,10 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
       const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), acquireTime: s.written?.acquireTime ?? wallNow, leaseTransitions: Math.max(0, s.maxEpoch) };
       return request(d, { kind: 'recreate', op: 'create', record }, now);
     }
-    // client-go renews every retryPeriod, measured from the start of the previous successful attempt.
-    const due = s.renewNow ? now : (s.lastRenewAt ?? now) + cfg.retryPeriodMs;
+    // R1: the renew interval (client-go: the retry period), measured from the start of the previous successful
+    // attempt; a failed one is retried at the retry period (`notBefore` above) until the renew deadline. Neither
+    // S1 nor F1 depends on it: the deadline counts from the last success, a standby's expiry from what it saw.
+    const due = s.renewNow ? now : (s.lastRenewAt ?? now) + renewIntervalOf(cfg);
     if (now < due) return void wake(due);
     s.renewNow = false;
     return request(d, { kind: 'renew', op: 'update', record: renewedRecord(current.record, cfg, wallNow), base: current }, now);

@@ -66,6 +66,7 @@ export class Elector {
       leaseDurationMs: opts.leaseDurationMs,
       renewDeadlineMs: opts.renewDeadlineMs,
       retryPeriodMs: opts.retryPeriodMs,
+      ...(opts.renewIntervalMs === undefined ? {} : { renewIntervalMs: opts.renewIntervalMs }),
       workerGraceMs: opts.workerGraceMs ?? DEFAULT_WORKER_GRACE_MS,
     };
     this.lock = opts.lock;

@@ -2,11 +2,16 @@
 // tools/leaderelection and say why each rule is safe.
 import type { LeaderRecord } from './record.ts';
 
-/** Timings in milliseconds, validated by `validateTimings`. */
+/** Timings in milliseconds, validated by `timingProblems`. */
 export interface ElectionTimings {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /**
+   * How long after a successful renew the leader renews again (BATON_RENEW_INTERVAL); after a failed one it
+   * retries every retry period until the renew deadline. Absent: the retry period, client-go's cadence.
+   */
+  renewIntervalMs?: number;
 }
 
 /** client-go's JitterFactor: a standby's retry waits retryPeriod × [1, 2.2). */
@@ -47,7 +52,61 @@ export function timingProblems(t: ElectionTimings): string[] {
   if (t.leaseDurationMs % 1000 !== 0) {
     problems.push(`BATON_LEASE_DURATION (${t.leaseDurationMs} ms) must be whole seconds: the Lease stores leaseDurationSeconds`);
   }
+  if (t.renewIntervalMs !== undefined) problems.push(...renewIntervalProblems({ ...t, renewIntervalMs: t.renewIntervalMs }));
   return problems;
+}
+
+/**
+ * The room the renew interval leaves before the renew deadline beyond one retry period: the worker kits take
+ * their last look at the Lease (one quick read of GET /leader, a quarter of leaseDuration − renewDeadline,
+ * at most 1 s) before the renew deadline, and from there on pause a worker that sees no fresher renewal. A
+ * retry of a failed renew must land before that look, or the worker pauses while its sidecar still leads.
+ */
+export const KIT_LAST_LOOK_MS = 1000;
+
+/**
+ * R1 — the renew interval's rules (issue 20, item 4; docs/protocol.md). Safety (S1, F1) does not depend on it — the deadline counts
+ * from the last successful renew and a standby's expiry from the last change it saw — so these keep the
+ * leader's own footing: no renew less often than a retry, a first attempt before the deadline, and, for an
+ * interval longer than the retry period, one retry after a failed renew that still lands before the kit's
+ * last look (`KIT_LAST_LOOK_MS`). An interval equal to the retry period is client-go's cadence: accepted
+ * whenever client-go's own rules hold.
+ */
+export function renewIntervalProblems(t: Required<ElectionTimings>): string[] {
+  const { renewIntervalMs: ri, retryPeriodMs: rp, renewDeadlineMs: rd } = t;
+  if (!(ri >= rp)) {
+    return [`BATON_RENEW_INTERVAL (${ri} ms) must be at least BATON_RETRY_PERIOD (${rp} ms): a failed renew is retried at the retry period, a successful one need not come sooner; set BATON_RENEW_INTERVAL to ${rp}ms or more`];
+  }
+  if (!(ri < rd)) {
+    return [`BATON_RENEW_INTERVAL (${ri} ms) must be less than BATON_RENEW_DEADLINE (${rd} ms): the leader must try to renew before it gives up; leave BATON_RENEW_INTERVAL unset (a third of the lease duration)`];
+  }
+  const max = maxRenewIntervalMs(t);
+  if (ri > rp && ri > max) {
+    return [
+      `BATON_RENEW_INTERVAL (${ri} ms) + BATON_RETRY_PERIOD (${rp} ms) + ${KIT_LAST_LOOK_MS} ms must not exceed BATON_RENEW_DEADLINE (${rd} ms): ` +
+        `a failed renew needs one retry that lands before the worker kit's last look at the Lease; set BATON_RENEW_INTERVAL to at most ${Math.max(rp, max)}ms`,
+    ];
+  }
+  return [];
+}
+
+/** The longest renew interval above the retry period that `renewIntervalProblems` accepts: one retry and the kit's last look before the deadline. */
+function maxRenewIntervalMs(t: ElectionTimings): number {
+  return t.renewDeadlineMs - t.retryPeriodMs - KIT_LAST_LOOK_MS;
+}
+
+/**
+ * BATON_RENEW_INTERVAL's default: a third of the lease duration (5 s of 15 s; whole milliseconds, rounded
+ * down), kept inside the valid range — at most what leaves one retry before the deadline, at least the retry
+ * period — so that timings valid without it stay valid.
+ */
+export function defaultRenewIntervalMs(t: ElectionTimings): number {
+  return Math.max(t.retryPeriodMs, Math.min(Math.floor(t.leaseDurationMs / 3), maxRenewIntervalMs(t)));
+}
+
+/** The renew interval in effect: the configured one, or the retry period (client-go's cadence). */
+export function renewIntervalOf(t: ElectionTimings): number {
+  return t.renewIntervalMs ?? t.retryPeriodMs;
 }
 
 /** Per-request timeout: client-go's max(1 s, renewDeadline / 2), so one slow call cannot eat the whole deadline. */

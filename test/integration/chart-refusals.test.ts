@@ -48,6 +48,12 @@ const cases: Array<[string[], string, Record<string, string>]> = [
   [['sidecar.drain=50ms'], 'sidecar.drain', { BATON_DRAIN: '50ms' }],
   [['sidecar.workerGrace=0s'], 'sidecar.workerGrace', { BATON_WORKER_GRACE: '0s' }],
   [['sidecar.leaseDuration=15500ms'], 'sidecar.leaseDuration/renewDeadline/retryPeriod', { BATON_LEASE_DURATION: '15500ms' }],
+  // Rule R1 (docs/protocol.md): the renew interval's range.
+  [['sidecar.renewInterval=1s'], 'sidecar.renewInterval', { BATON_RENEW_INTERVAL: '1s' }],
+  [['sidecar.renewInterval=10s'], 'sidecar.renewInterval', { BATON_RENEW_INTERVAL: '10s' }],
+  [['sidecar.renewInterval=7001ms'], 'sidecar.renewInterval', { BATON_RENEW_INTERVAL: '7001ms' }],
+  [['sidecar.renewInterval=6.5s', 'sidecar.renewDeadline=8s'], 'sidecar.renewInterval', { BATON_RENEW_INTERVAL: '6.5s', BATON_RENEW_DEADLINE: '8s' }],
+  [['sidecar.renewInterval=often'], 'sidecar.renewInterval', { BATON_RENEW_INTERVAL: 'often' }],
   [['sidecar.listen=0.0.0.0:4040'], 'sidecar.listen', { BATON_LISTEN: '0.0.0.0:4040' }],
   [['sidecar.listen=localhost'], 'sidecar.listen', { BATON_LISTEN: 'localhost' }],
   [['sidecar.listen=127.0.0.1:99999'], 'sidecar.listen', { BATON_LISTEN: '127.0.0.1:99999' }],
@@ -67,10 +73,15 @@ describe('the chart refuses what the sidecar refuses, in the sidecar\'s words', 
   }
 
   it('and accepts what the sidecar accepts: IPv6 loopback, lower-case signal names, fractional durations', async () => {
-    const set = ['sidecar.listen=[::1]:4040', 'sidecar.startSignal=usr1', 'sidecar.pauseSignal=SIGHUP', 'sidecar.drain=1.5s', 'sidecar.retryPeriod=1500ms'];
-    expect(() => loadConfig({ argv: [], env: { ...chartEnv, BATON_LISTEN: '[::1]:4040', BATON_START_SIGNAL: 'usr1', BATON_PAUSE_SIGNAL: 'SIGHUP', BATON_DRAIN: '1.5s', BATON_RETRY_PERIOD: '1500ms' }, readNamespaceFile: () => undefined })).not.toThrow();
+    const set = ['sidecar.listen=[::1]:4040', 'sidecar.startSignal=usr1', 'sidecar.pauseSignal=SIGHUP', 'sidecar.drain=1.5s', 'sidecar.retryPeriod=1500ms', 'sidecar.renewInterval=7.5s'];
+    expect(() => loadConfig({ argv: [], env: { ...chartEnv, BATON_LISTEN: '[::1]:4040', BATON_START_SIGNAL: 'usr1', BATON_PAUSE_SIGNAL: 'SIGHUP', BATON_DRAIN: '1.5s', BATON_RETRY_PERIOD: '1500ms', BATON_RENEW_INTERVAL: '7.5s' }, readNamespaceFile: () => undefined })).not.toThrow();
     const r = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...set.flatMap((s) => ['--set', s])]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    // R1: a renew interval set reaches the sidecar; left empty, the sidecar's own default (a third of the lease) applies.
+    expect(r.stdout).toMatch(/- name: BATON_RENEW_INTERVAL\n\s+value: "7.5s"/);
+    const plain = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toContain('BATON_RENEW_INTERVAL');
   });
 });

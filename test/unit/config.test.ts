@@ -100,6 +100,43 @@ describe('config', () => {
     expect(problem({ ...base, ...env })).toMatch(message);
   });
 
+  describe('BATON_RENEW_INTERVAL (issue 20, item 4)', () => {
+    it('defaults to a third of the lease duration: 5 s with the default 15 s', () => {
+      expect(load(base).renewIntervalMs).toBe(5_000);
+      expect(load({ ...base, BATON_LEASE_DURATION: '30s', BATON_RENEW_DEADLINE: '20s' }).renewIntervalMs).toBe(10_000);
+      // Whole milliseconds, rounded down: a renew a little early never hurts.
+      expect(load({ ...base, BATON_LEASE_DURATION: '10s', BATON_RENEW_DEADLINE: '7s', BATON_RETRY_PERIOD: '1s' }).renewIntervalMs).toBe(3_333);
+    });
+
+    it('is read from the variable and from --renew-interval (the flag wins)', () => {
+      expect(load({ ...base, BATON_RENEW_INTERVAL: '4s' }).renewIntervalMs).toBe(4_000);
+      expect(load({ ...base, BATON_RENEW_INTERVAL: '4s' }, ['--renew-interval', '2500ms']).renewIntervalMs).toBe(2_500);
+      // The retry period is always allowed: client-go's cadence, as before the renew interval existed.
+      expect(load({ ...base, BATON_RENEW_INTERVAL: '2s' }).renewIntervalMs).toBe(2_000);
+    });
+
+    it('keeps a default inside the valid range when the other timings leave less room, down to the retry period', () => {
+      // A third of 15 s would leave no retry before a 6 s deadline: the largest interval that does (6 − 2 − 1 s).
+      expect(load({ ...base, BATON_RENEW_DEADLINE: '6s' }).renewIntervalMs).toBe(3_000);
+      // Timings client-go accepts but with no room for a longer interval: the retry period, as before.
+      expect(load({ ...base, BATON_RENEW_DEADLINE: '10s', BATON_RETRY_PERIOD: '5s' }).renewIntervalMs).toBe(5_000);
+      expect(load({ ...base, BATON_LEASE_DURATION: '4s', BATON_RENEW_DEADLINE: '3s', BATON_RETRY_PERIOD: '1s' }).renewIntervalMs).toBe(1_000);
+    });
+
+    it.each([
+      [{ BATON_RENEW_INTERVAL: '1s' }, /BATON_RENEW_INTERVAL \(1000 ms\) must be at least BATON_RETRY_PERIOD \(2000 ms\)/],
+      [{ BATON_RENEW_INTERVAL: '10s' }, /BATON_RENEW_INTERVAL \(10000 ms\) must be less than BATON_RENEW_DEADLINE \(10000 ms\)/],
+      [{ BATON_RENEW_INTERVAL: '7001ms' }, /BATON_RENEW_INTERVAL \(7001 ms\) \+ BATON_RETRY_PERIOD \(2000 ms\) \+ 1000 ms must not exceed BATON_RENEW_DEADLINE \(10000 ms\).*set BATON_RENEW_INTERVAL to at most 7000ms/],
+      [{ BATON_RENEW_INTERVAL: 'often' }, /BATON_RENEW_INTERVAL="often" is not a duration/],
+    ])('refuses %j with a message that names the fix', (env, message) => {
+      expect(problem({ ...base, ...env })).toMatch(message);
+    });
+
+    it('accepts the largest interval that keeps a retry before the deadline', () => {
+      expect(load({ ...base, BATON_RENEW_INTERVAL: '7s' }).renewIntervalMs).toBe(7_000);
+    });
+  });
+
   it('turns the pod label off with BATON_POD_LABEL=false (or --pod-label false)', () => {
     expect(load({ ...base, BATON_POD_LABEL: 'false' }).podLabel).toBe(false);
     expect(load(base, ['--pod-label', 'false']).podLabel).toBe(false);

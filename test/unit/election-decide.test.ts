@@ -73,6 +73,81 @@ describe('decide()', () => {
     return { ...initialState(), phase: 'leader', known: true, observed, observedAt: 0, written: observed.record, maxEpoch: 3, lastRenewAt: 0 };
   }
 
+  describe('the renew interval: a leader renews at the renew interval after a success, at the retry period after a failure (issue 20, item 4)', () => {
+    // With a watching standby nothing is gained by renewing every retry period: the standby's takeover and the
+    // renew deadline do not depend on how often the leader writes (docs/protocol.md, "Renew interval").
+    const every5s: DecideConfig = { ...cfg, renewIntervalMs: 5_000 };
+    const at = (steps: Array<[number, Input]>, from: ElectionState) => {
+      let s = from;
+      return steps.map(([now, input]) => {
+        const d = decide(s, input, every5s, now, new Date(WALL + now), 0);
+        s = d.state;
+        return d;
+      });
+    };
+
+    it('after a successful renew the next one is due a renew interval after that renew began, not a retry period', () => {
+      const [idle] = at([[0, { type: 'tick' }]], leading(5));
+      expect(idle!.request).toBeUndefined();
+      expect(idle!.wakeAt).toBe(5_000);
+      const [early, due] = at([[2_000, { type: 'tick' }], [5_000, { type: 'tick' }]], leading(5));
+      expect(early!.request).toBeUndefined();
+      expect(due!.request).toMatchObject({ kind: 'renew', op: 'update' });
+      const renewed = lease(6, { ...(due!.request as { record: LeaderRecord }).record });
+      const [answered] = at([[5_040, answer(due!, { ok: true, lease: renewed })]], due!.state);
+      expect(answered!.events.map((e) => e.type)).toContain('renewed');
+      expect(answered!.state.lastRenewAt).toBe(5_000);
+      // Measured from the start of the write, as the renew deadline is (client-go's rule).
+      expect(answered!.wakeAt).toBe(10_000);
+    });
+
+    it('after a failed renew it retries every retry period, and gives up at the renew deadline counted from the last success', () => {
+      const [due] = at([[5_000, { type: 'tick' }]], leading(5));
+      const fail = (d: Decision) => answer(d, { ok: false, error: 'failed', cause: new Error('503') });
+      const [failed1] = at([[5_030, fail(due!)]], due!.state);
+      expect(failed1!.events.map((e) => e.type)).toEqual(['renew-failed']);
+      expect(failed1!.request).toBeUndefined();
+      expect(failed1!.wakeAt).toBe(7_030); // a retry period after the failure, not a renew interval
+      const [retry1] = at([[7_030, { type: 'tick' }]], failed1!.state);
+      expect(retry1!.request).toMatchObject({ kind: 'renew' });
+      const [failed2] = at([[7_040, fail(retry1!)]], retry1!.state);
+      expect(failed2!.wakeAt).toBe(9_040);
+      const [retry2] = at([[9_040, { type: 'tick' }]], failed2!.state);
+      expect(retry2!.request).toMatchObject({ kind: 'renew' });
+      const [failed3] = at([[9_050, fail(retry2!)]], retry2!.state);
+      // The next retry (11 050) would come after the deadline: woken at the deadline, 10 s after the last success at 0.
+      expect(failed3!.wakeAt).toBe(10_000);
+      const [deadline] = at([[10_000, { type: 'tick' }]], failed3!.state);
+      expect(deadline!.events).toEqual([{ type: 'lost', reason: 'renew-deadline' }]);
+      expect(deadline!.state.phase).toBe('standby');
+    });
+
+    it('a retry that succeeds puts the leader back on the renew interval, counted from that retry', () => {
+      const [due] = at([[5_000, { type: 'tick' }]], leading(5));
+      const [failed] = at([[5_030, answer(due!, { ok: false, error: 'failed', cause: new Error('reset') })]], due!.state);
+      const [retry] = at([[7_030, { type: 'tick' }]], failed!.state);
+      const renewed = lease(6, { ...(retry!.request as { record: LeaderRecord }).record });
+      const [ok] = at([[7_050, answer(retry!, { ok: true, lease: renewed })]], retry!.state);
+      expect(ok!.state.lastRenewAt).toBe(7_030);
+      expect(ok!.wakeAt).toBe(12_030);
+    });
+
+    it('a conflict is read again and renewed at once, whatever the interval (C1)', () => {
+      const [due] = at([[5_000, { type: 'tick' }]], leading(5));
+      const [conflict] = at([[5_010, answer(due!, { ok: false, error: 'conflict', cause: new Error('409') })]], due!.state);
+      expect(conflict!.request).toMatchObject({ kind: 'read' });
+      const labelled = { ...lease(7, { holderIdentity: 'b', leaseTransitions: 3 }), object: { metadata: { labels: { x: 'y' } } } };
+      const [read] = at([[5_020, answer(conflict!, { ok: true, lease: labelled })]], conflict!.state);
+      expect(read!.request).toMatchObject({ kind: 'renew' });
+    });
+
+    it('a claim renews at the renew interval too', () => {
+      const claiming: ElectionState = { ...leading(5), phase: 'claiming', claimFrom: 0 };
+      const [d] = at([[0, { type: 'tick' }]], claiming);
+      expect(d!.wakeAt).toBe(5_000);
+    });
+  });
+
   describe('C2: a release that landed is reported as released, even when the successor\'s acquire is seen before its answer', () => {
     // Issue 18, 3a: the watch delivered the release (rv 6) and the successor's acquire (rv 7) before the
     // release's own answer came; the decider counted only the release record itself as its own, so it

@@ -6,7 +6,8 @@
 // The number of runs is BATON_MODEL_RUNS (default below: CI's budget of about a minute).
 import { fc, test } from '@fast-check/vitest';
 import { expect } from 'vitest';
-import { World } from './model/world.ts';
+import { defaultRenewIntervalMs, KIT_LAST_LOOK_MS, renewIntervalProblems } from '../../src/election/rules.ts';
+import { TIMINGS, World } from './model/world.ts';
 
 /** Runs of the short-sequence property; the long one runs a quarter as many: 10,000 sequences in CI by default. */
 export const MODEL_RUNS = Number(process.env.BATON_MODEL_RUNS ?? 8000);
@@ -49,8 +50,23 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('crash-sidecar' as const), pod }) },
 );
 
-async function run(actions: Action[], worldSeed: number): Promise<World> {
-  const world = new World(3, worldSeed);
+/**
+ * Issue 20, item 4: each pod's renew interval, drawn from its whole valid range (the retry period up to the
+ * renew deadline less one retry and the kit's last look), the retry period (client-go's cadence) and the
+ * default weighted in. Pods may differ, as they do during a rollout that changes BATON_RENEW_INTERVAL.
+ */
+const RENEW_INTERVAL_MIN = TIMINGS.retryPeriodMs;
+const RENEW_INTERVAL_MAX = TIMINGS.renewDeadlineMs - TIMINGS.retryPeriodMs - KIT_LAST_LOOK_MS;
+const DEFAULT_RENEW_INTERVAL = defaultRenewIntervalMs(TIMINGS);
+const renewInterval = fc.oneof(
+  { weight: 1, arbitrary: fc.constant(RENEW_INTERVAL_MIN) },
+  { weight: 1, arbitrary: fc.constant(DEFAULT_RENEW_INTERVAL) },
+  { weight: 2, arbitrary: fc.integer({ min: RENEW_INTERVAL_MIN, max: RENEW_INTERVAL_MAX }) },
+);
+const renewIntervals = fc.tuple(renewInterval, renewInterval, renewInterval);
+
+async function run(actions: Action[], worldSeed: number, renewIntervalsMs: readonly number[] = []): Promise<World> {
+  const world = new World(3, worldSeed, renewIntervalsMs);
   await world.clock.advance(1_500); // the pods find their workers and elect a leader
   for (const a of actions) {
     switch (a.t) {
@@ -100,26 +116,36 @@ async function run(actions: Action[], worldSeed: number): Promise<World> {
 
 const opts = { numRuns: MODEL_RUNS, ...seed };
 
-test.prop([fc.array(action, { maxLength: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 })], opts)(
+test('the renew intervals drawn are the valid range of BATON_RENEW_INTERVAL, ends included', () => {
+  const problems = (renewIntervalMs: number) => renewIntervalProblems({ ...TIMINGS, renewIntervalMs });
+  expect([RENEW_INTERVAL_MIN, DEFAULT_RENEW_INTERVAL, RENEW_INTERVAL_MAX]).toEqual([2_000, 5_000, 7_000]);
+  for (const ms of [RENEW_INTERVAL_MIN, DEFAULT_RENEW_INTERVAL, RENEW_INTERVAL_MAX]) expect(problems(ms)).toEqual([]);
+  expect(problems(RENEW_INTERVAL_MIN - 1)).not.toEqual([]);
+  expect(problems(RENEW_INTERVAL_MAX + 1)).not.toEqual([]);
+});
+
+test.prop([fc.array(action, { maxLength: 12 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), renewIntervals], opts)(
   'S1, S2, C2 and L2 hold under any faults, and one worker runs once they stop (short sequences)',
-  async (actions, worldSeed) => {
-    const world = await run(actions, worldSeed);
+  async (actions, worldSeed, renewIntervalsMs) => {
+    const world = await run(actions, worldSeed, renewIntervalsMs);
     expect(world.violations).toEqual([]);
   },
   120_000,
 );
 
-test.prop([fc.array(action, { minLength: 12, maxLength: 40 }), fc.integer({ min: 1, max: 2 ** 31 - 1 })], { ...opts, numRuns: Math.ceil(MODEL_RUNS / 4) })(
+test.prop([fc.array(action, { minLength: 12, maxLength: 40 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), renewIntervals], { ...opts, numRuns: Math.ceil(MODEL_RUNS / 4) })(
   'S1, S2, C2 and L2 hold under any faults, and one worker runs once they stop (long sequences)',
-  async (actions, worldSeed) => {
-    const world = await run(actions, worldSeed);
+  async (actions, worldSeed, renewIntervalsMs) => {
+    const world = await run(actions, worldSeed, renewIntervalsMs);
     expect(world.violations).toEqual([]);
   },
   120_000,
 );
 
-// Counterexamples the model found, kept as fixed regression tests.
-test('found by the model: a hand edit then deletion of the Lease never lowers the epoch /leader shows (S2)', async () => {
+// Counterexamples the model found, kept as fixed regression tests: each at the renew interval it was found with
+// (the retry period, before issue 20) and at the default.
+const KEPT_INTERVALS = [RENEW_INTERVAL_MIN, DEFAULT_RENEW_INTERVAL];
+test.each(KEPT_INTERVALS)('found by the model: a hand edit then deletion of the Lease never lowers the epoch /leader shows (S2) — renew interval %i ms', async (ri) => {
   const world = await run(
     [
       { t: 'kill-worker', pod: 0 },
@@ -131,11 +157,12 @@ test('found by the model: a hand edit then deletion of the Lease never lowers th
       { t: 'thaw', pod: 0 },
     ],
     1,
+    [ri, ri, ri],
   );
   expect(world.violations).toEqual([]);
 });
 
-test('found by the model: a leader frozen after its renews stalled — its worker pauses before the standby starts (S1)', async () => {
+test.each(KEPT_INTERVALS)('found by the model: a leader frozen after its renews stalled — its worker pauses before the standby starts (S1) — renew interval %i ms', async (ri) => {
   const world = await run(
     [
       { t: 'net', pod: 0, mode: 'hold' },
@@ -153,11 +180,12 @@ test('found by the model: a leader frozen after its renews stalled — its worke
       { t: 'watch-flush', pod: 0, how: 'in-order' },
     ],
     1,
+    [ri, ri, ri],
   );
   expect(world.violations).toEqual([]);
 });
 
-test('found by the model: a leader resumed after a freeze never re-starts a worker its dead-man\'s switch paused (S1)', async () => {
+test.each(KEPT_INTERVALS)('found by the model: a leader resumed after a freeze never re-starts a worker its dead-man\'s switch paused (S1) — renew interval %i ms', async (ri) => {
   const world = await run(
     [
       { t: 'freeze', pod: 0 },
@@ -171,11 +199,12 @@ test('found by the model: a leader resumed after a freeze never re-starts a work
       { t: 'deliver', pod: 0, which: 'first' },
     ],
     1,
+    [ri, ri, ri],
   );
   expect(world.violations).toEqual([]);
 });
 
-test('found by the model: a Lease edited twice to the same content, a renew between, the standby seeing neither — it waits again (S1, seed -371408769)', async () => {
+test.each(KEPT_INTERVALS)('found by the model: a Lease edited twice to the same content, a renew between, the standby seeing neither — it waits again (S1, seed -371408769) — renew interval %i ms', async (ri) => {
   const world = await run(
     [
       { t: 'edit', kind: 'garbage', pod: 0 },
@@ -193,11 +222,12 @@ test('found by the model: a Lease edited twice to the same content, a renew betw
       { t: 'advance', ms: 1000 },
     ],
     1,
+    [ri, ri, ri],
   );
   expect(world.violations).toEqual([]);
 });
 
-test('found by the model: a Lease deleted by hand, a frozen pod\'s new sidecar creates it — a claim, not a proof: it leads a lease duration later (S1, seed 2)', async () => {
+test.each(KEPT_INTERVALS)('found by the model: a Lease deleted by hand, a frozen pod\'s new sidecar creates it — a claim, not a proof: it leads a lease duration later (S1, seed 2) — renew interval %i ms', async (ri) => {
   const world = await run(
     [
       { t: 'crash-sidecar', pod: 0 },
@@ -219,11 +249,12 @@ test('found by the model: a Lease deleted by hand, a frozen pod\'s new sidecar c
       { t: 'net', pod: 0, mode: 'ok' },
     ],
     1,
+    [ri, ri, ri],
   );
   expect(world.violations).toEqual([]);
 });
 
-test('found by the model: a claim given up by a handoff is not released — a frozen older claimant may still lead (S1, seed 13)', async () => {
+test.each(KEPT_INTERVALS)('found by the model: a claim given up by a handoff is not released — a frozen older claimant may still lead (S1, seed 13) — renew interval %i ms', async (ri) => {
   const world = await run(
     [
       { t: 'advance', ms: 12019 },
@@ -242,6 +273,7 @@ test('found by the model: a claim given up by a handoff is not released — a fr
       { t: 'terminate', pod: 1, trigger: 'SIGTERM' },
     ],
     1,
+    [ri, ri, ri],
   );
   expect(world.violations).toEqual([]);
 });

@@ -51,6 +51,10 @@ The output is YAML without leading indentation; pipe it through nindent.
       value: {{ $s.renewDeadline | quote }}
     - name: BATON_RETRY_PERIOD
       value: {{ $s.retryPeriod | quote }}
+    {{- if ne (toString (default "" $s.renewInterval)) "" }}
+    - name: BATON_RENEW_INTERVAL
+      value: {{ $s.renewInterval | quote }}
+    {{- end }}
     - name: BATON_PAUSE_ACK_TIMEOUT
       value: {{ $s.pauseAckTimeout | quote }}
     - name: BATON_DRAIN

@@ -86,6 +86,18 @@ SIGHUP SIGINT SIGQUIT SIGILL SIGTRAP SIGABRT SIGIOT SIGBUS SIGFPE SIGKILL SIGUSR
 {{- if or (ne (float64 (int64 $leaseMs)) $leaseMs) (ne (mod (int64 $leaseMs) 1000) 0) -}}
 {{- fail (printf "%s: BATON_LEASE_DURATION (%v ms) must be whole seconds: the Lease stores leaseDurationSeconds" $timings $leaseMs) -}}
 {{- end -}}
+{{- /* The renew interval (src/election/rules.ts renewIntervalProblems); empty: the sidecar's default, a third of the lease duration. */ -}}
+{{- if ne (toString (default "" $s.renewInterval)) "" -}}
+{{- $intervalMs := include "baton.durationMs" (list "sidecar.renewInterval" "BATON_RENEW_INTERVAL" $s.renewInterval) | float64 -}}
+{{- $maxIntervalMs := subf (subf $renewMs $retryMs) 1000.0 -}}
+{{- if lt $intervalMs $retryMs -}}
+{{- fail (printf "sidecar.renewInterval: BATON_RENEW_INTERVAL (%v ms) must be at least BATON_RETRY_PERIOD (%v ms): a failed renew is retried at the retry period, a successful one need not come sooner; set BATON_RENEW_INTERVAL to %vms or more" $intervalMs $retryMs $retryMs) -}}
+{{- else if ge $intervalMs $renewMs -}}
+{{- fail (printf "sidecar.renewInterval: BATON_RENEW_INTERVAL (%v ms) must be less than BATON_RENEW_DEADLINE (%v ms): the leader must try to renew before it gives up; leave BATON_RENEW_INTERVAL unset (a third of the lease duration)" $intervalMs $renewMs) -}}
+{{- else if and (gt $intervalMs $retryMs) (gt $intervalMs $maxIntervalMs) -}}
+{{- fail (printf "sidecar.renewInterval: BATON_RENEW_INTERVAL (%v ms) + BATON_RETRY_PERIOD (%v ms) + 1000 ms must not exceed BATON_RENEW_DEADLINE (%v ms): a failed renew needs one retry that lands before the worker kit's last look at the Lease; set BATON_RENEW_INTERVAL to at most %vms" $intervalMs $retryMs $renewMs (maxf $retryMs $maxIntervalMs)) -}}
+{{- end -}}
+{{- end -}}
 {{- $start := include "baton.signal" (list "sidecar.startSignal" "BATON_START_SIGNAL" $s.startSignal) -}}
 {{- $pause := include "baton.signal" (list "sidecar.pauseSignal" "BATON_PAUSE_SIGNAL" $s.pauseSignal) -}}
 {{- if eq $start $pause -}}

@@ -80,7 +80,7 @@ and the usual kubernetes-pods scrape config all set) to group by Lease:
       annotations:
         runbook_url: {{ printf "%s#%s" $runbook (lower "BatonLeaderRenewStale") | quote }}
         summary: {{ `Leader {{ $labels.pod }} of Lease {{ $labels.namespace }}/{{ $labels.lease }} last renewed {{ $value | humanizeDuration }} ago` | quote }}
-        description: {{ `A healthy leader renews every BATON_RETRY_PERIOD. The sidecar may be stuck (its /healthz fails when a request to the API server stays unsettled for twice the request timeout) or cut off from the API server.` | quote }}
+        description: {{ `A healthy leader renews every BATON_RENEW_INTERVAL (5 s by default). The sidecar may be stuck (its /healthz fails when a request to the API server stays unsettled for twice the request timeout) or cut off from the API server.` | quote }}
     - alert: BatonSidecarNotReady
       expr: |-
         baton_ready * {{ $join }} == 0

@@ -203,7 +203,11 @@ export class World {
   private nextPid = 100;
   private rand: () => number;
 
-  constructor(podCount: number, seed: number) {
+  /** Each pod's renew interval (BATON_RENEW_INTERVAL), by index; a pod without one renews every retry period. */
+  private readonly renewIntervalsMs: readonly number[];
+
+  constructor(podCount: number, seed: number, renewIntervalsMs: readonly number[] = []) {
+    this.renewIntervalsMs = renewIntervalsMs;
     let x = seed >>> 0 || 1;
     this.rand = () => {
       x ^= x << 13;
@@ -245,7 +249,8 @@ export class World {
     const owner = `${pod.id}#${gen}`;
     const clock = this.clock.for(owner);
     const lock = new ModelLock(this, pod, gen);
-    const elector = new Elector({ ...TIMINGS, workerGraceMs: WORKER_GRACE_MS, identity: pod.id, lock, clock, random: this.rand });
+    const renewIntervalMs = this.renewIntervalsMs[this.pods.indexOf(pod)] ?? TIMINGS.retryPeriodMs;
+    const elector = new Elector({ ...TIMINGS, renewIntervalMs, workerGraceMs: WORKER_GRACE_MS, identity: pod.id, lock, clock, random: this.rand });
     const controller = new WorkerController({ finder: pod.source, clock, scanIntervalMs: 2000, kill: (pid, signal) => this.signal(pod, gen, pid, signal) });
     const gauge = { v: 0 };
     const metrics = metricsFor(pod.id, (b) => (gauge.v = b ? 1 : 0));
