@@ -328,8 +328,10 @@ describe('PodLabeler', () => {
         return void json(res, 500, status(500, 'InternalError', 'boom'));
       }
       if (req.method !== 'PATCH') return void json(res, 400, status(400, 'BadRequest', 'unexpected'));
-      label = (JSON.parse(req.body) as { metadata: { labels: Record<string, string> } }).metadata.labels['baton/role']!;
-      setTimeout(() => json(res, 200, { metadata: { name: 'p', resourceVersion: String(seen.length), labels: { 'baton/role': label } } }), 100);
+      const patch = JSON.parse(req.body) as { metadata: { labels: Record<string, string>; annotations?: Record<string, string> } };
+      label = patch.metadata.labels['baton/role']!;
+      // As the API server answers a merge patch: the Pod with the label and the annotations it set.
+      setTimeout(() => json(res, 200, { metadata: { name: 'p', resourceVersion: String(seen.length), labels: { 'baton/role': label }, annotations: patch.metadata.annotations ?? {} } }), 100);
     };
     const applied: (string | undefined)[] = [];
     const labeler = new PodLabeler({ client, namespace: 'ns', podName: 'p', backoff: { initialMs: 10, maxMs: 20 }, onApplied: (v) => applied.push(v) });
@@ -340,7 +342,7 @@ describe('PodLabeler', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ method: 'PATCH', path: '/api/v1/namespaces/ns/pods/p' });
     expect(seen[0]!.headers['content-type']).toBe('application/merge-patch+json');
-    expect(JSON.parse(seen[0]!.body)).toEqual({ metadata: { labels: { 'baton/role': 'leader' } } });
+    expect(JSON.parse(seen[0]!.body)).toEqual({ metadata: { labels: { 'baton/role': 'leader' }, annotations: { 'controller.kubernetes.io/pod-deletion-cost': '1000' } } });
     expect(labeler.applied).toBe('leader');
 
     labeler.set('leader');
@@ -356,9 +358,9 @@ describe('PodLabeler', () => {
     expect(applied).toEqual(['leader', 'standby']);
 
     // Someone else relabels the pod: the labeler puts its value back; stale observations are ignored.
-    labeler.observe('standby', '1');
+    labeler.observe('standby', '1', '0');
     expect(seen).toHaveLength(4);
-    labeler.observe('leader', '99');
+    labeler.observe('leader', '99', '0');
     await labeler.settled();
     expect(seen).toHaveLength(5);
     expect(labeler.applied).toBe('standby');
