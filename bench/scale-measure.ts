@@ -1,6 +1,6 @@
 // The arithmetic of `npm run bench:scale`, kept pure so it is unit-tested (test/unit/bench-scale-measure.test.ts):
 // reading the API server's own request counters, a process's CPU and memory from /proc, and percentiles.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** `apiserver_request_total` summed by verb (GET, LIST, WATCH, PUT, POST, …) over every resource and code. */
 export type VerbCounts = Record<string, number>;
@@ -162,4 +162,17 @@ export function histogramQuantile(before: string, after: string, name: string, f
     below = n;
   }
   return lower;
+}
+
+/** How many sockets a process holds open (its fds that link to `socket:[…]`): its TCP connections and IPC. */
+export function socketCount(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return n;
 }

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { TestApiServer, type KubeEndpoint } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace } from '../test/kube/cluster.ts';
-import { cpuPercent, delta, findPid, gaugeSum, histogramQuantile, percentile, readProc, readSchedstat, requestsByCode, requestsByVerb } from './scale-measure.ts';
+import { cpuPercent, delta, findPid, gaugeSum, histogramQuantile, percentile, readProc, readSchedstat, requestsByCode, requestsByVerb, socketCount } from './scale-measure.ts';
 import type { HandoffTiming, LoadCommand, LoadCounters, LoadLease, LoadReply, LoopDelay } from './scale-load.ts';
 
 const { values } = parseArgs({
@@ -158,7 +158,8 @@ interface SizeResult {
    */
   apiserver: { cpuPct: number; waitPct: number; rssMB: number; cpuMsPerRequest: number };
   etcd: { cpuPct: number; waitPct: number; rssMB: number };
-  load: { cpuPct: number; waitPct: number; rssMB: number; loopDelayMs: LoopDelay };
+  /** sockets: held open by the load processes at the end of the window (one per connection to the API server, plus IPC). */
+  load: { cpuPct: number; waitPct: number; rssMB: number; sockets: number; loopDelayMs: LoopDelay };
   /** kube-apiserver's own latency of lease PUTs over the window (apiserver_request_duration_seconds), ms. */
   leasePutMs: { p50: number; p99: number };
   /** The same renewals' round trips as the electors saw them (request sent → answer read), ms. */
@@ -217,6 +218,7 @@ async function runSize(n: number): Promise<SizeResult> {
     log(`window ${WINDOW_S} s (load average ${load0.toFixed(2)})`);
     await sleep(WINDOW_S * 1000);
     const p1 = procsNow();
+    const sockets = loads.reduce((sum, l) => sum + socketCount(l.child.pid!), 0);
     const secs = (performance.now() - w0) / 1000;
     const { sum: c1, loop, renewMs } = await counters();
     const m1 = await scrape(endpoint);
@@ -288,6 +290,7 @@ async function runSize(n: number): Promise<SizeResult> {
         cpuPct: r1(p0.loads.reduce((s, a, i) => s + cpuPercent(a.ticks, p1.loads[i]!.ticks, secs), 0)),
         waitPct: r1(p0.loads.reduce((s, a, i) => s + wait(a, p1.loads[i]!), 0)),
         rssMB: Math.round(p1.loads.reduce((s, l) => s + l.rssMB, 0)),
+        sockets,
         loopDelayMs: { p50: r1(loop.p50), p99: r1(loop.p99), max: r1(loop.max) },
       },
       leasePutMs: { p50: putQ(0.5), p99: putQ(0.99) },
@@ -345,7 +348,7 @@ if (!values.json) {
   }
   console.log('');
   for (const r of results) {
-    console.log(`${r.leases} Leases: apiserver ${r.apiserver.cpuMsPerRequest} ms CPU per lease request; ${r.watchesOpen} lease watches open, ${r.watchEventsPerSecond} watch events/s sent; handoff: release written p50/p99 ${r.handoffMs.releaseP50}/${r.handoffMs.releaseP99} ms, then acquired p50/p99 ${r.handoffMs.afterReleaseP50}/${r.handoffMs.afterReleaseP99} ms; APF queue wait p50/p99 ${r.apfWaitMs.p50}/${r.apfWaitMs.p99} ms; load process event loop delay p99 ${r.load.loopDelayMs.p99} ms, max ${r.load.loopDelayMs.max} ms; lease answers by code ${JSON.stringify(r.leaseCodes)}`);
+    console.log(`${r.leases} Leases: apiserver ${r.apiserver.cpuMsPerRequest} ms CPU per lease request; ${r.watchesOpen} lease watches open, ${r.load.sockets} sockets in the load process(es), ${r.watchEventsPerSecond} watch events/s sent; handoff: release written p50/p99 ${r.handoffMs.releaseP50}/${r.handoffMs.releaseP99} ms, then acquired p50/p99 ${r.handoffMs.afterReleaseP50}/${r.handoffMs.afterReleaseP99} ms; APF queue wait p50/p99 ${r.apfWaitMs.p50}/${r.apfWaitMs.p99} ms; load process event loop delay p99 ${r.load.loopDelayMs.p99} ms, max ${r.load.loopDelayMs.max} ms; lease answers by code ${JSON.stringify(r.leaseCodes)}`);
   }
   for (const r of results) if (r.failures.length > 0) console.log(`${r.leases} Leases: ${r.failures.length} handoffs failed: ${r.failures.slice(0, 5).join('; ')}`);
 }
