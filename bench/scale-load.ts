@@ -59,7 +59,7 @@ export interface LoopDelay {
 export type LoadReply =
   | { type: 'ready'; leaders: number; standbys: number; ms: number }
   | { type: 'handoff'; timing: HandoffTiming }
-  | { type: 'counters'; counters: LoadCounters; loopDelayMs: LoopDelay; renewMs: number[] }
+  | { type: 'counters'; counters: LoadCounters; loopDelayMs: LoopDelay; renewMs: number[]; renewStartedAt: number[] }
   | { type: 'stopped' };
 
 // baton's defaults (BATON_LEASE_DURATION 15s, BATON_RENEW_DEADLINE 10s, BATON_RETRY_PERIOD 2s).
@@ -88,6 +88,8 @@ const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loopDelay.enable();
 /** Round trips of the renewals since the previous `counters`, as the electors saw them (ms). */
 let renewMs: number[] = [];
+/** When those renewals were sent (epoch ms): are they spread over the retry period or bunched? */
+let renewStartedAt: number[] = [];
 
 function send(reply: LoadReply): void {
   process.send!(reply);
@@ -119,6 +121,7 @@ function newCandidate(lease: string): Candidate {
     } else if (e.type === 'renewed') {
       counters.renewed++;
       renewMs.push(e.durationMs);
+      renewStartedAt.push(performance.timeOrigin + performance.now() - e.durationMs);
     }
     else if (e.type === 'renew-failed') counters.renewFailed++;
     else if (e.type === 'lost') counters.lost++;
@@ -219,9 +222,10 @@ process.on('message', (msg: LoadCommand) => {
       void handoff(msg.id, msg.lease).then((timing) => send({ type: 'handoff', timing }));
       return;
     case 'counters':
-      send({ type: 'counters', counters: { ...counters }, loopDelayMs: { p50: lateMs(loopDelay.percentile(50)), p99: lateMs(loopDelay.percentile(99)), max: lateMs(loopDelay.max) }, renewMs });
+      send({ type: 'counters', counters: { ...counters }, loopDelayMs: { p50: lateMs(loopDelay.percentile(50)), p99: lateMs(loopDelay.percentile(99)), max: lateMs(loopDelay.max) }, renewMs, renewStartedAt });
       loopDelay.reset();
       renewMs = [];
+      renewStartedAt = [];
       return;
     case 'stop':
       void Promise.allSettled([...candidates.values()].flat().map(stopCandidate)).then(() => {

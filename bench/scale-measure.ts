@@ -176,3 +176,16 @@ export function socketCount(pid: number): number {
   }
   return n;
 }
+
+/**
+ * How bunched a stream of events is: counts per `binMs` bin from the first to the last event, as the mean,
+ * the 99th percentile and the largest bin. Renewals spread evenly over the retry period give a p99 near the
+ * mean; renewals that fire together (timers made late by one stall, then kept in step) give peaks.
+ */
+export function bunching(times: readonly number[], binMs: number): { mean: number; p99: number; max: number } {
+  if (times.length === 0) return { mean: NaN, p99: NaN, max: NaN };
+  const first = Math.min(...times);
+  const bins = new Array<number>(Math.floor((Math.max(...times) - first) / binMs) + 1).fill(0);
+  for (const t of times) bins[Math.floor((t - first) / binMs)]!++;
+  return { mean: times.length / bins.length, p99: percentile(bins, 99), max: Math.max(...bins) };
+}

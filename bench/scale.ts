@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { TestApiServer, type KubeEndpoint } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace } from '../test/kube/cluster.ts';
-import { cpuPercent, delta, findPid, gaugeSum, histogramQuantile, percentile, readProc, readSchedstat, requestsByCode, requestsByVerb, socketCount } from './scale-measure.ts';
+import { bunching, cpuPercent, delta, findPid, gaugeSum, histogramQuantile, percentile, readProc, readSchedstat, requestsByCode, requestsByVerb, socketCount } from './scale-measure.ts';
 import type { HandoffTiming, LoadCommand, LoadCounters, LoadLease, LoadReply, LoopDelay } from './scale-load.ts';
 
 const { values } = parseArgs({
@@ -164,6 +164,8 @@ interface SizeResult {
   leasePutMs: { p50: number; p99: number };
   /** The same renewals' round trips as the electors saw them (request sent → answer read), ms. */
   renewRoundTripMs: { p50: number; p99: number };
+  /** Renewals sent per 100 ms over the window: mean, p99 and largest bin (bunched or spread). */
+  renewsPer100ms: { mean: number; p99: number; max: number };
   /** Time requests of the bots' ServiceAccounts queued in API Priority and Fairness (workload-low), ms. */
   apfWaitMs: { p50: number; p99: number };
   window: LoadCounters;
@@ -203,7 +205,7 @@ async function runSize(n: number): Promise<SizeResult> {
       const sum: LoadCounters = { renewed: 0, renewFailed: 0, lost: 0, errors: 0, acquired: 0 };
       for (const c of cs) for (const k of Object.keys(sum) as Array<keyof LoadCounters>) sum[k] += c.counters[k];
       const loop: LoopDelay = { p50: Math.max(...cs.map((c) => c.loopDelayMs.p50)), p99: Math.max(...cs.map((c) => c.loopDelayMs.p99)), max: Math.max(...cs.map((c) => c.loopDelayMs.max)) };
-      return { sum, loop, renewMs: cs.flatMap((c) => c.renewMs) };
+      return { sum, loop, renewMs: cs.flatMap((c) => c.renewMs), renewStartedAt: cs.flatMap((c) => c.renewStartedAt) };
     };
     const procsNow = () => ({
       api: { ...readProc(apiPid), ...readSchedstat(apiPid) },
@@ -220,7 +222,7 @@ async function runSize(n: number): Promise<SizeResult> {
     const p1 = procsNow();
     const sockets = loads.reduce((sum, l) => sum + socketCount(l.child.pid!), 0);
     const secs = (performance.now() - w0) / 1000;
-    const { sum: c1, loop, renewMs } = await counters();
+    const { sum: c1, loop, renewMs, renewStartedAt } = await counters();
     const m1 = await scrape(endpoint);
     const load1 = loadavg()[0]!;
     const byVerb = delta(requestsByVerb(m1, LEASES), requestsByVerb(m0, LEASES));
@@ -295,6 +297,7 @@ async function runSize(n: number): Promise<SizeResult> {
       },
       leasePutMs: { p50: putQ(0.5), p99: putQ(0.99) },
       renewRoundTripMs: { p50: r1(percentile(renewMs, 50)), p99: r1(percentile(renewMs, 99)) },
+      renewsPer100ms: ((b) => ({ mean: r1(b.mean), p99: b.p99, max: b.max }))(bunching(renewStartedAt, 100)),
       apfWaitMs: { p50: apfQ(0.5), p99: apfQ(0.99) },
       window: windowCounters,
       handoffMs: {
@@ -348,7 +351,7 @@ if (!values.json) {
   }
   console.log('');
   for (const r of results) {
-    console.log(`${r.leases} Leases: apiserver ${r.apiserver.cpuMsPerRequest} ms CPU per lease request; ${r.watchesOpen} lease watches open, ${r.load.sockets} sockets in the load process(es), ${r.watchEventsPerSecond} watch events/s sent; handoff: release written p50/p99 ${r.handoffMs.releaseP50}/${r.handoffMs.releaseP99} ms, then acquired p50/p99 ${r.handoffMs.afterReleaseP50}/${r.handoffMs.afterReleaseP99} ms; APF queue wait p50/p99 ${r.apfWaitMs.p50}/${r.apfWaitMs.p99} ms; load process event loop delay p99 ${r.load.loopDelayMs.p99} ms, max ${r.load.loopDelayMs.max} ms; lease answers by code ${JSON.stringify(r.leaseCodes)}`);
+    console.log(`${r.leases} Leases: apiserver ${r.apiserver.cpuMsPerRequest} ms CPU per lease request; ${r.watchesOpen} lease watches open, ${r.load.sockets} sockets in the load process(es), ${r.watchEventsPerSecond} watch events/s sent; handoff: release written p50/p99 ${r.handoffMs.releaseP50}/${r.handoffMs.releaseP99} ms, then acquired p50/p99 ${r.handoffMs.afterReleaseP50}/${r.handoffMs.afterReleaseP99} ms; renewals sent per 100 ms mean/p99/max ${r.renewsPer100ms.mean}/${r.renewsPer100ms.p99}/${r.renewsPer100ms.max}; APF queue wait p50/p99 ${r.apfWaitMs.p50}/${r.apfWaitMs.p99} ms; load process event loop delay p99 ${r.load.loopDelayMs.p99} ms, max ${r.load.loopDelayMs.max} ms; lease answers by code ${JSON.stringify(r.leaseCodes)}`);
   }
   for (const r of results) if (r.failures.length > 0) console.log(`${r.leases} Leases: ${r.failures.length} handoffs failed: ${r.failures.slice(0, 5).join('; ')}`);
 }

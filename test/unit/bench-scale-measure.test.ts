@@ -1,6 +1,6 @@
 // The arithmetic of npm run bench:scale: the figures in README's "Scale" table are only as true as these.
 import { describe, expect, it } from 'vitest';
-import { cpuPercent, cpuTicks, delta, gaugeSum, histogramQuantile, percentile, requestsByCode, requestsByVerb, rssMB, schedstat } from '../../bench/scale-measure.ts';
+import { bunching, cpuPercent, cpuTicks, delta, gaugeSum, histogramQuantile, percentile, requestsByCode, requestsByVerb, rssMB, schedstat } from '../../bench/scale-measure.ts';
 
 const METRICS = [
   '# HELP apiserver_request_total [STABLE] Counter of apiserver requests',
@@ -61,5 +61,17 @@ describe('bench:scale contention and latency measures', () => {
     expect(histogramQuantile(before, after, 'apiserver_request_duration_seconds', leasePut, 0.7)).toBeCloseTo(0.075);
     expect(histogramQuantile(before, after, 'apiserver_request_duration_seconds', leasePut, 0.99)).toBeCloseTo(0.91);
     expect(histogramQuantile(before, before, 'apiserver_request_duration_seconds', leasePut, 0.5)).toBeNaN();
+  });
+});
+
+describe('bench:scale bunching of renewals', () => {
+  it('tells renewals spread over the period from renewals sent together', () => {
+    // 20 renewals every 100 ms for 2 s, evenly spread: every bin holds 20.
+    const spread = Array.from({ length: 400 }, (_, i) => 1000 + i * 5);
+    expect(bunching(spread, 100)).toEqual({ mean: 20, p99: 20, max: 20 });
+    // 400 renewals over 1 s, half of them within 50 ms: that bin holds its own 20 and the 200 of the bunch.
+    const bunched = [...spread.slice(0, 200), ...Array.from({ length: 200 }, (_, i) => 1500 + i * 0.25)];
+    expect(bunching(bunched, 100)).toEqual({ mean: 40, p99: 220, max: 220 });
+    expect(bunching([], 100).max).toBeNaN();
   });
 });
