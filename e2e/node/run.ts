@@ -4,7 +4,10 @@
 // each; writes e2e/results/node.json and prints the figures; takes the node down (always). Exits 1 when two
 // pollers overlapped, an update was handled twice or lost, or a step failed.
 //
-//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--only regular|native] [--keep]
+//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--only regular|native] [--rollouts-only] [--keep]
+//
+// --rollouts-only: install and the rollouts alone (no deleted leader, crash loop, freeze or scaling): the quick
+// run for the handoff timeline.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +26,7 @@ const { values } = parseArgs({
     'handler-ms': { type: 'string', default: '20' },
     crashes: { type: 'string', default: '3' },
     only: { type: 'string' },
+    'rollouts-only': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -62,8 +66,10 @@ try {
       rollouts: Number(values.rollouts),
       rate: Number(values.rate),
       handlerMs: Number(values['handler-ms']),
-      crashes: Number(values.crashes),
-      freezeLeader: layout === 'regular',
+      crashes: values['rollouts-only'] ? 0 : Number(values.crashes),
+      freezeLeader: layout === 'regular' && !values['rollouts-only'],
+      deleteLeader: !values['rollouts-only'],
+      scale: !values['rollouts-only'],
       log,
     }));
   }

@@ -19,6 +19,7 @@ import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/r
 import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
 import { freeze, podCgroupOf, thaw } from './cgroup-freeze.ts';
+import { handoffTimelines, stepMedians, type BotLogLine, type HandoffTimeline, type LedgerEntry, type SidecarLogLine, type StepMedian } from '../report/handoff-timeline.ts';
 
 export interface NodeScenarioOptions {
   node: NodeInfo;
@@ -93,7 +94,15 @@ export interface NodeScenarioResult {
   pollers: Array<{ name: string; fromMs: number; toMs: number; cut: boolean }>;
   /** The leader pods frozen whole (their cgroup), and what their bot did after the thaw (F1: nothing). */
   freezes: Array<{ pod: string; cgroup: string; frozenMs: number; getUpdatesAfterThaw: number; handledAfterThaw: number }>;
+  /**
+   * Every graceful handoff with a successor, step by step from the processes' own logs and the double's ledger
+   * (e2e/report/handoff-timeline.ts), with the scenario step it happened in.
+   */
+  handoffs: Array<HandoffTimeline & { inStep: string }>;
+  /** The median of each handoff step over {@link handoffs}. */
+  handoffMedians: StepMedian[];
   failures: string[];
+  /** The pods' logs (kubectl logs) and the double's ledger (ledger.json): `node e2e/node/timeline.ts DIR` reads them again. */
   logsDir: string;
   durationMs: number;
 }
@@ -335,6 +344,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await sleep(1500);
     await collector.stop();
     const end = now();
+    // The double's ledger beside the pods' logs: the handoff timeline can be read again from the folder.
+    writeFileSync(join(dir, 'ledger.json'), `${JSON.stringify(double.requests())}\n`);
 
     // ---- the verdict ----
     const deaths = kills.flatMap((k) => {
@@ -405,9 +416,11 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       if (freezeStep && freezeStep.figures.gap.maxMs > bound) failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above LD + 2.2·RP + 1 s (${bound} ms)`);
     }
     if (o.freezeLeader && frozen.length === 0) failures.push('freeze: the frozen bot process was not found in the logs');
+    const timelines = readTimelines(collector.records('baton'), collector.lines('bot'), requests).map((h) => ({ ...h, inStep: steps.find((x) => h.at >= x.from && h.at < x.to)?.step ?? '' }));
     const t0 = Math.min(...intervals.map((i) => i.from));
     return {
       layout, namespace, release, steps, total, rolloutMs, replicas,
+      handoffs: timelines, handoffMedians: stepMedians(timelines),
       pollers: intervals.map((i) => ({ name: i.name, fromMs: Math.round(i.from - t0), toMs: Math.round(i.to - t0), cut: i.cut })),
       freezes: frozen.map((f) => ({ pod: f.pod, cgroup: f.cgroup, frozenMs: Math.round(f.to - f.from), getUpdatesAfterThaw: f.getUpdates, handledAfterThaw: f.handledAfter })),
       failures, logsDir: dir, durationMs: Math.round(now() - started),
@@ -419,6 +432,12 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await runTool(o.node.kubectl, ['--kubeconfig', o.node.kubeconfig, 'delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
     await double.stop();
   }
+}
+
+/** The handoff timelines of a run from the sidecars' and bots' log lines and the double's ledger. */
+export function readTimelines(sidecar: Array<Record<string, unknown>>, bots: BotLogLine[], ledger: readonly LedgerEntry[]): HandoffTimeline[] {
+  const lines = sidecar.filter((l): l is Record<string, unknown> & SidecarLogLine => typeof l.time === 'string' && typeof l.identity === 'string');
+  return handoffTimelines(lines, bots, ledger);
 }
 
 /** The bot container of `pod` once it runs, its logs are followed, and it has booted; returns its id. */
