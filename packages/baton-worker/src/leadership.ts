@@ -323,11 +323,14 @@ export class Leadership extends EventEmitter {
           this.emit('started');
           this.armDeadMan();
         } else {
+          // The pause id is read while the batch is finished, so that the confirmation is one request once
+          // paused (it was a GET, then the POST: a loopback round trip more in every handoff's gap).
+          const read = this.sidecar ? this.readPauseId() : undefined;
           await this.o.pause();
           this.running = false;
           this.acting = false;
           this.emit('paused');
-          if (this.wanted === 'paused' && this.sidecar) await this.confirm();
+          if (this.wanted === 'paused' && this.sidecar) await this.confirm(await read);
         }
       }
     };
@@ -350,14 +353,37 @@ export class Leadership extends EventEmitter {
     return p;
   }
 
-  /** Tells the sidecar the latest pause is done. The id is read after pausing, so it names the newest pause. */
-  private async confirm(): Promise<void> {
+  /**
+   * Reads the pause id as the pause begins. The sidecar numbers a pause before it sends its signal, so an
+   * answer to a request sent after the signal names that pause or a newer one. Never rejects.
+   */
+  private async readPauseId(): Promise<{ id: number; asked: number } | undefined> {
+    const asked = this.signalSeq;
     try {
-      const asked = this.signalSeq;
       const status = await this.api.leader();
       this.contact(status, asked);
-      const result = await this.api.paused(status.pause.id);
-      this.emit('confirmed', { pause: status.pause.id, result });
+      return { id: status.pause.id, asked };
+    } catch {
+      return undefined; // confirm() reads it again
+    }
+  }
+
+  /**
+   * Tells the sidecar the latest pause is done. `read`: the pause id read as this pause began; it names the
+   * newest pause unless a signal came since it was asked (a start and a new pause), and then, or without it,
+   * the id is read again now, after pausing.
+   */
+  private async confirm(read?: { id: number; asked: number }): Promise<void> {
+    try {
+      let id = read?.asked === this.signalSeq ? read.id : undefined;
+      if (id === undefined) {
+        const asked = this.signalSeq;
+        const status = await this.api.leader();
+        this.contact(status, asked);
+        id = status.pause.id;
+      }
+      const result = await this.api.paused(id);
+      this.emit('confirmed', { pause: id, result });
     } catch (err) {
       // The sidecar then waits its drain instead: slower, never unsafe.
       this.warn(`could not confirm the pause: ${(err as Error).message}`);
