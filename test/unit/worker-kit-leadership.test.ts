@@ -214,6 +214,39 @@ describe('worker kit: leadership()', () => {
     await until(() => lead.isLeader(), 1_000);
   });
 
+  it('a start signal finds its renewal already pushed on the watch stream: no read of /leader before the start (issue 20)', async () => {
+    // A standby: its last answer names the old holder, so the fence cannot hold on it.
+    const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'old', isLeader: false, renewedAt: new Date().toISOString() });
+    await sidecar.listen();
+    const signals = new EventEmitter();
+    const calls: string[] = [];
+    const lead = new Leadership({
+      url: sidecar.url,
+      start: () => void calls.push('start'),
+      pause: () => void calls.push('pause'),
+      signals: signals as unknown as NodeJS.Process,
+      checkEveryMs: 60_000,
+      warn: () => undefined,
+    });
+    cleanup.push(async () => {
+      sidecar.release();
+      await lead.close().catch(() => undefined);
+      await sidecar.close().catch(() => undefined);
+    });
+    await lead.ready;
+    await until(() => sidecar.watchers() === 1);
+    // The sidecar acquires: it publishes the Lease it got back (its own, freshly renewed), then signals; a busy
+    // sidecar answers no GET for now.
+    sidecar.isLeader = true;
+    sidecar.renew();
+    sidecar.hold = true;
+    sidecar.push();
+    await new Promise((r) => setTimeout(r, 20));
+    signals.emit('SIGUSR1');
+    await until(() => calls.includes('start'), 1_000);
+    expect(lead.mayAct()).toBe(true);
+  });
+
   it('a start signal is not judged by a renewal read before it: a new leader does not trip the switch', async () => {
     // Seen in the fault suite (api-kill): a standby's last answer carried the old leader's renewal from before
     // the outage; when it won the Lease and got the start signal, the switch judged that old renewal, gave its

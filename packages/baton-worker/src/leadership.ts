@@ -115,6 +115,11 @@ export class Leadership extends EventEmitter {
   private ownRenewedAt: number | undefined;
   private timer: TimerHandle | undefined;
   private deadManTimer: TimerHandle | undefined;
+  /** The watch stream of GET /leader?watch=1, and the timer that opens it again after it ended. */
+  private watchAbort: AbortController | undefined;
+  private watchRetry: TimerHandle | undefined;
+  /** Starts waiting for a renewal of this pod's Lease (see {@link freshLease}). */
+  private leaseWaiters: Array<() => void> = [];
   private closed = false;
   private readonly onStart = () => this.signal('running');
   private readonly onPause = () => this.signal('paused');
@@ -259,6 +264,8 @@ export class Leadership extends EventEmitter {
     this.closed = true;
     this.timer?.cancel();
     this.deadManTimer?.cancel();
+    this.watchRetry?.cancel();
+    this.watchAbort?.abort();
     this.wanted = 'paused';
     await this.apply();
     while (this.applying) await this.applying;
@@ -290,6 +297,51 @@ export class Leadership extends EventEmitter {
     // (so does the header on every request, for a sidecar that restarts later).
     if (!this.running && this.lastStatus) await this.confirm();
     this.schedule();
+    this.follow();
+  }
+
+  /**
+   * Follows the sidecar's watch stream: every change it publishes arrives as it happens. A sidecar that
+   * acquires publishes the Lease it got back (this pod's, freshly renewed) before it sends the start signal,
+   * so the start seldom has to read /leader first (see {@link freshLease}). The periodic reads go on all the
+   * same; a stream that ends (a restarted sidecar, one without the stream) is opened again a check later.
+   */
+  private follow(): void {
+    if (this.closed) return;
+    const abort = new AbortController();
+    this.watchAbort = abort;
+    void this.api
+      .watch((status) => this.pushed(status), abort.signal)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.closed || abort.signal.aborted) return;
+        this.watchRetry = this.clock.setTimer(() => this.follow(), this.o.checkEveryMs);
+      });
+  }
+
+  /**
+   * A status the sidecar pushed. Taken as an answer read now: it may have been written before a signal that
+   * the worker has handled already, which only makes the switch's quick read stricter (it ends by the
+   * deadline). Nothing is started or paused on it: signals and the periodic check do that.
+   */
+  private pushed(status: LeaderStatus): void {
+    this.contact(status, this.signalSeq);
+    if (this.leaseHeld()) for (const w of this.leaseWaiters.splice(0)) w();
+  }
+
+  /**
+   * F1: before a start, this pod's own fresh renewal must be known. It comes from a read of /leader, or from
+   * the watch stream if that is sooner (the sidecar publishes it before signalling; a GET may wait behind the
+   * sidecar's work right after its acquire): whichever settles first.
+   */
+  private async freshLease(): Promise<void> {
+    let waiter: (() => void) | undefined;
+    const pushed = new Promise<void>((resolve) => {
+      waiter = resolve;
+      this.leaseWaiters.push(resolve);
+    });
+    await Promise.race([this.refresh(), pushed]);
+    this.leaseWaiters = this.leaseWaiters.filter((w) => w !== waiter);
   }
 
   private signal(state: 'running' | 'paused'): void {
@@ -306,10 +358,10 @@ export class Leadership extends EventEmitter {
       while (this.wanted !== (this.running ? 'running' : 'paused')) {
         if (this.wanted === 'running') {
           // F1: a start signal comes right after the sidecar wrote a fresh renewal, but the last answer may
-          // carry an older one or another holder's (a standby's): read the one the signal came from first,
-          // so the fence holds from the first poll on (one loopback round trip).
+          // carry an older one or another holder's (a standby's): know the one the signal came from first
+          // (pushed on the watch stream, or one loopback read), so the fence holds from the first poll on.
           if (this.sidecar && !this.leaseHeld()) {
-            await this.refresh();
+            await this.freshLease();
             if (this.wanted !== 'running') continue;
           }
           this.acting = true;
