@@ -44,7 +44,7 @@ export interface LedgerEntry {
 /** The steps of a handoff, in the order they happen, with who logs each. */
 export const HANDOFF_STEPS = [
   { step: 'sigterm', who: 'old sidecar', what: 'SIGTERM, or its own Pod seen deleting (native sidecar)' },
-  { step: 'pause-sent', who: 'old sidecar', what: 'pause signal sent' },
+  { step: 'pause-sent', who: 'old sidecar', what: 'pause signal sent (logged just after the kill)' },
   { step: 'pause-received', who: 'old bot', what: 'pause signal received' },
   { step: 'batch-done', who: 'old bot', what: 'last update of the batch handled' },
   { step: 'offset-confirmed', who: 'double', what: "old bot's last getUpdates answered (offset confirmed)" },
@@ -54,7 +54,7 @@ export const HANDOFF_STEPS = [
   { step: 'released', who: 'old sidecar', what: 'release written' },
   { step: 'watch-event', who: 'new sidecar', what: 'watch event: the released Lease' },
   { step: 'acquired', who: 'new sidecar', what: 'acquire answered' },
-  { step: 'start-sent', who: 'new sidecar', what: 'start signal sent' },
+  { step: 'start-sent', who: 'new sidecar', what: 'start signal sent (logged just after the kill)' },
   { step: 'start-received', who: 'new bot', what: 'start signal received' },
   { step: 'polling-start', who: 'new bot', what: 'polling started (start hook done)' },
   { step: 'first-getupdates', who: 'double', what: "new bot's first getUpdates arrived" },
@@ -125,7 +125,9 @@ export function handoffTimelines(sidecar: readonly SidecarLogLine[], bots: reado
     const pauseSent = mine.find((l) => l.at >= t0 && l.event === 'signal' && l.state === 'paused' && l.result === 'sent')?.at;
     put('pause-sent', pauseSent);
     const oldBot = bl.filter((l) => l.name === old);
-    const received = oldBot.find((l) => l.mono >= (pauseSent ?? t0) - tick && l.event === 'signal' && l.signal === 'SIGUSR2');
+    // The sidecar logs a signal after sending it: on a busy node the bot may log its arrival first. So the
+    // first one after the trigger (and, for the start, after the watch event).
+    const received = oldBot.find((l) => l.mono >= t0 - tick && l.event === 'signal' && l.signal === 'SIGUSR2');
     put('pause-received', received?.mono);
     const stopped = received && oldBot.find((l) => l.mono >= received.mono && l.pid === received.pid && l.event === 'polling-stop');
     if (received && stopped) {
@@ -148,7 +150,7 @@ export function handoffTimelines(sidecar: readonly SidecarLogLine[], bots: reado
     const startSent = theirs.find((l) => l.at >= since && l.event === 'signal' && l.state === 'running' && l.result === 'sent')?.at;
     put('start-sent', startSent);
     const newBot = bl.filter((l) => l.name === next);
-    const startReceived = newBot.find((l) => l.mono >= (startSent ?? acquired.at) - tick && l.event === 'signal' && l.signal === 'SIGUSR1');
+    const startReceived = newBot.find((l) => l.mono >= since - tick && l.event === 'signal' && l.signal === 'SIGUSR1');
     put('start-received', startReceived?.mono);
     const pollingStart = newBot.find((l) => l.mono >= (startReceived?.mono ?? acquired.at) && l.event === 'polling-start');
     put('polling-start', pollingStart?.mono);
