@@ -11,12 +11,12 @@ export function ms(x: number | undefined): string {
 export function nodeReport(r: NodeScenarioResult): string {
   const out = [
     `${r.layout} sidecar (${r.replicas} replicas), ${(r.durationMs / 1000).toFixed(0)} s:`,
-    '| step | took | two pollers | handled twice | redelivered after a kill | redelivered after a freeze | lost | handoff gaps | longest gap |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| step | took | two pollers | handled twice | redelivered after a kill | redelivered after a freeze | lost | handoff gaps | longest gap | host load (1 min) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of r.steps) {
     const f = s.figures;
-    out.push(`| ${s.step} | ${(s.durationMs / 1000).toFixed(1)} s | ${ms(f.twoPollersMs)} | ${f.handledTwice} | ${f.redeliveredAfterKill} | ${f.redeliveredAfterFreeze} | ${f.lost} | ${f.handoffGapsMs.map((g) => ms(g)).join(', ') || '-'} | ${ms(f.gap.maxMs)} |`);
+    out.push(`| ${s.step} | ${(s.durationMs / 1000).toFixed(1)} s | ${ms(f.twoPollersMs)} | ${f.handledTwice} | ${f.redeliveredAfterKill} | ${f.redeliveredAfterFreeze} | ${f.lost} | ${f.handoffGapsMs.map((g) => ms(g)).join(', ') || '-'} | ${ms(f.gap.maxMs)} | ${s.load1.toFixed(2)} |`);
   }
   const t = r.total;
   out.push(

@@ -6,7 +6,7 @@
 // analysis as `npm run e2e` (e2e/report/figures.ts, test/harness/timeline.ts); after each step the truth as
 // kubectl shows it (pods with their baton/role, the Lease, the Events) is kept with the figures.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { TelegramDouble } from '../telegram/server.ts';
@@ -76,6 +76,8 @@ export interface StepRecord {
   to: number;
   durationMs: number;
   figures: StepFigures;
+  /** The host's 1-minute load average at the step's end: the real node shares its 2 cores with everything else. */
+  load1: number;
   /** kubectl's view after the step. */
   pods: string;
   lease: string;
@@ -195,7 +197,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       kubectlSoft(['get', 'lease', '-o', 'wide']),
       kubectlSoft(['get', 'events', '--sort-by=.lastTimestamp']),
     ]);
-    steps.push({ step, from: stepStart, to, durationMs: Math.round(to - stepStart), figures: emptyFigures(), pods: podsView, lease: leaseView, events: eventsView });
+    steps.push({ step, from: stepStart, to, durationMs: Math.round(to - stepStart), figures: emptyFigures(), load1: Math.round(loadavg()[0]! * 100) / 100, pods: podsView, lease: leaseView, events: eventsView });
     log(`${step}: done in ${((to - stepStart) / 1000).toFixed(1)} s; leader ${await holder()}`);
     stepStart = to;
   };
