@@ -1,7 +1,7 @@
 // The real-node scenario's figures as text: one table per layout (the README's "Real node" figures), printed
 // by `npm run e2e:node` and by the real-node test in `npm test`.
 import type { NodeScenarioResult } from './scenario.ts';
-import { mediansTable, timelineTable } from '../report/handoff-timeline.ts';
+import { gapPartsTable, mediansTable, timelineTable } from '../report/handoff-timeline.ts';
 
 /** 1234 → "1.23 s", 12.3 → "12.3 ms". */
 export function ms(x: number | undefined): string {
@@ -28,7 +28,7 @@ export function nodeReport(r: NodeScenarioResult): string {
   }
   // Where each graceful handoff's time went (issue 20): one table per handoff, then the medians.
   for (const h of r.handoffs) out.push('', `${h.inStep}: ${timelineTable(h)}`);
-  if (r.handoffs.length) out.push('', mediansTable(r.handoffMedians, r.handoffs.length));
+  if (r.handoffs.length) out.push('', mediansTable(r.handoffMedians, r.handoffs.length), '', gapPartsTable(r.handoffs));
   if (r.failures.length) out.push(`FAIL: ${r.failures.join('; ')}`);
   return out.join('\n');
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jsonRecords } from './logs.ts';
 import { readTimelines } from './scenario.ts';
-import { mediansTable, stepMedians, timelineTable, type BotLogLine, type LedgerEntry } from '../report/handoff-timeline.ts';
+import { gapPartsTable, mediansTable, stepMedians, timelineTable, type BotLogLine, type LedgerEntry } from '../report/handoff-timeline.ts';
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {
@@ -21,5 +21,6 @@ const all = dirs.flatMap((dir) => {
 });
 for (const h of all) console.log(`${timelineTable(h)}\n`);
 console.log(mediansTable(stepMedians(all), all.length));
+console.log(`\n${gapPartsTable(all)}`);
 const gaps = all.flatMap((h) => (h.gapMs === undefined ? [] : [h.gapMs])).sort((a, b) => a - b);
 if (gaps.length) console.log(`\ngap (old polling-stop → new polling-start): median ${gaps[Math.ceil(gaps.length / 2) - 1]} ms, max ${gaps.at(-1)} ms over ${gaps.length}`);

@@ -192,6 +192,46 @@ function previousSeen(h: HandoffTimeline, step: HandoffStep): number {
   return 0;
 }
 
+/**
+ * The rollout gap of a handoff (the old bot's polling-stop → the new bot's polling-start) cut at the steps on its
+ * path, in the order they must happen: the confirmation (polling-stop → POST /paused received), the release
+ * reaching the successor (→ its watch event), the acquire (→ answered), the start signal (→ received by the new
+ * bot) and the start (→ polling-start). Absent when a step of the path was not seen.
+ */
+export const GAP_PARTS = [
+  { part: 'confirm', from: 'bot-paused', to: 'paused-received' },
+  { part: 'release → watch', from: 'paused-received', to: 'watch-event' },
+  { part: 'acquire', from: 'watch-event', to: 'acquired' },
+  { part: 'signal', from: 'acquired', to: 'start-received' },
+  { part: 'start', from: 'start-received', to: 'polling-start' },
+] as const satisfies ReadonlyArray<{ part: string; from: HandoffStep; to: HandoffStep }>;
+
+/** Each part of the gap in ms, or undefined when a step of the path is missing. */
+export function gapParts(h: HandoffTimeline): Record<(typeof GAP_PARTS)[number]['part'], number> | undefined {
+  const out: Partial<Record<(typeof GAP_PARTS)[number]['part'], number>> = {};
+  for (const { part, from, to } of GAP_PARTS) {
+    const a = h.steps[from];
+    const b = h.steps[to];
+    if (a === undefined || b === undefined) return undefined;
+    out[part] = r1(b - a);
+  }
+  return out as Record<(typeof GAP_PARTS)[number]['part'], number>;
+}
+
+/** The median (and max) of each part of the gap over the handoffs where the whole path was seen. */
+export function gapPartsTable(hs: HandoffTimeline[]): string {
+  const parts = hs.flatMap((h) => {
+    const p = gapParts(h);
+    return p ? [p] : [];
+  });
+  const rows = [`the gap's path over ${parts.length} handoffs`, '| part | median ms | max ms |', '|---|---|---|'];
+  for (const { part, from, to } of GAP_PARTS) {
+    const xs = parts.map((p) => p[part]);
+    rows.push(`| ${part} (${from} → ${to}) | ${xs.length ? r1(percentile(xs, 50)).toFixed(1) : '-'} | ${xs.length ? r1(Math.max(...xs)).toFixed(1) : '-'} |`);
+  }
+  return rows.join('\n');
+}
+
 const cell = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
 
 /** One handoff as a table: each step, who logged it, ms after the SIGTERM and since the step before. */

@@ -1,6 +1,6 @@
 // The handoff timeline of npm run e2e:node (issue 20): each step found in the right process's log, on one clock.
 import { describe, expect, it } from 'vitest';
-import { handoffTimelines, mediansTable, stepMedians, timelineTable, type BotLogLine, type LedgerEntry, type SidecarLogLine } from '../../e2e/report/handoff-timeline.ts';
+import { gapParts, gapPartsTable, handoffTimelines, mediansTable, stepMedians, timelineTable, type BotLogLine, type LedgerEntry, type SidecarLogLine } from '../../e2e/report/handoff-timeline.ts';
 
 const T = Date.parse('2026-12-07T06:00:00.000Z');
 const iso = (ms: number) => new Date(T + ms).toISOString();
@@ -62,6 +62,9 @@ describe('handoff timeline', () => {
       'first-getupdates': 70.4,
     });
     expect(timelineTable(h!)).toContain('| watch-event | new sidecar | 45.0 | 5.0 |');
+    // The gap (polling-stop 20 → polling-start 65) cut along its path.
+    expect(gapParts(h!)).toEqual({ confirm: 10, 'release → watch': 15, acquire: 10, signal: 2.2, start: 7.8 });
+    expect(gapPartsTable([h!])).toContain('| acquire (watch-event → acquired) | 10.0 | 10.0 |');
   });
 
   it('takes a native sidecar’s Pod deletion as the trigger and skips a handoff nobody took (scale to 0)', () => {
