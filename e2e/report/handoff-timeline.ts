@@ -114,7 +114,9 @@ export function handoffTimelines(sidecar: readonly SidecarLogLine[], bots: reado
     // The successor: the first other pod to acquire after the pause began. Not "after the release line": the
     // successor may act on the watch event before the old sidecar has logged its release's answer (3a).
     const acquired = sc.find((l) => l.identity !== old && l.at >= pause.at && l.event === 'leadership' && l.change === 'acquired' && l.retiring !== true);
-    if (!acquired) continue;
+    // A successor was there when the handoff began: after a scale to 0 the pod of the scale back up takes the
+    // released Lease seconds later, and that is no handoff.
+    if (!acquired || !sc.some((l) => l.identity === acquired.identity && l.at < pause.at)) continue;
     const next = acquired.identity;
     const theirs = sc.filter((l) => l.identity === next);
     const s: Partial<Record<HandoffStep, number>> = {};

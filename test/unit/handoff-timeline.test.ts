@@ -70,7 +70,14 @@ describe('handoff timeline', () => {
   it('takes a native sidecar’s Pod deletion as the trigger and skips a handoff nobody took (scale to 0)', () => {
     const a = handoff('pod-a', 'pod-b', 1000);
     const deletion = a.sidecar.map((l) => (l.event === 'shutdown' ? { ...l, event: 'handoff', signal: undefined, trigger: 'deletion' } : l));
-    const lone = [sc('pod-b', 9000, 'shutdown', { signal: 'SIGTERM' }), sc('pod-b', 9001, 'handoff', { phase: 'pause', trigger: 'SIGTERM' }), sc('pod-b', 9030, 'leadership', { change: 'released' })];
+    // Scale to 0: pod-b hands over to nobody; the pod of the scale back up (born after that) is no successor.
+    const lone = [
+      sc('pod-b', 9000, 'shutdown', { signal: 'SIGTERM' }),
+      sc('pod-b', 9001, 'handoff', { phase: 'pause', trigger: 'SIGTERM' }),
+      sc('pod-b', 9030, 'leadership', { change: 'released' }),
+      sc('pod-z', 30_000, 'observed', { holder: '' }),
+      sc('pod-z', 30_050, 'leadership', { change: 'acquired' }),
+    ];
     const hs = handoffTimelines([...deletion, ...lone], a.bots, a.ledger);
     expect(hs.map((h) => [h.from, h.to, h.trigger])).toEqual([['pod-a', 'pod-b', 'deletion']]);
   });
