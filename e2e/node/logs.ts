@@ -118,6 +118,11 @@ export class LogCollector {
     return undefined;
   }
 
+  /** Every JSON object line of `container` collected so far, as logged (the sidecar's pino lines), each once. */
+  records(container: string): Array<Record<string, unknown>> {
+    return jsonRecords(this.o.dir, container);
+  }
+
   /** Every JSON log line of `container` collected so far, each once. */
   lines(container: string): WorkerLogLine[] {
     const out = new Map<string, WorkerLogLine>();
@@ -137,4 +142,25 @@ export class LogCollector {
     }
     return [...out.values()].sort((a, b) => a.mono - b.mono);
   }
+}
+
+/**
+ * Every JSON object line of `container` in a folder of collected logs (<pod>.<container>.<id>.log), each once:
+ * a line may be in two files when a container's logs were both followed and read after its end.
+ */
+export function jsonRecords(dir: string, container: string): Array<Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  if (!existsSync(dir)) return [];
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.log') && x.split('.').at(-3) === container)) {
+    for (const l of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      if (!l.startsWith('{')) continue;
+      try {
+        const j = JSON.parse(l) as unknown;
+        if (typeof j === 'object' && j !== null && !Array.isArray(j)) out.set(l, j as Record<string, unknown>);
+      } catch {
+        // a line cut by a container's death
+      }
+    }
+  }
+  return [...out.values()];
 }

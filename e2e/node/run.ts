@@ -4,7 +4,10 @@
 // each; writes e2e/results/node.json and prints the figures; takes the node down (always). Exits 1 when two
 // pollers overlapped, an update was handled twice or lost, or a step failed.
 //
-//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--replicas 2] [--only regular|native] [--keep]
+//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--replicas 2] [--only regular|native] [--rollouts-only] [--keep]
+//
+// --rollouts-only: install and the rollouts alone (no upgrade steps, scaling, deleted leader, crash loop or
+// freeze): the quick run for the handoff timeline.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     crashes: { type: 'string', default: '3' },
     replicas: { type: 'string', default: '2' },
     only: { type: 'string' },
+    'rollouts-only': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -64,10 +68,13 @@ try {
       rollouts: Number(values.rollouts),
       rate: Number(values.rate),
       handlerMs: Number(values['handler-ms']),
-      crashes: Number(values.crashes),
+      crashes: values['rollouts-only'] ? 0 : Number(values.crashes),
       replicas: Number(values.replicas),
-      freezeLeader: layout === 'regular',
-      upgradeFromPrevious: layout === 'regular',
+      freezeLeader: layout === 'regular' && !values['rollouts-only'],
+      upgradeFromPrevious: layout === 'regular' && !values['rollouts-only'],
+      scaleDown: !values['rollouts-only'],
+      deleteLeader: !values['rollouts-only'],
+      scale: !values['rollouts-only'],
       log,
     }));
   }

@@ -6,7 +6,7 @@
 // analysis as `npm run e2e` (e2e/report/figures.ts, test/harness/timeline.ts); after each step the truth as
 // kubectl shows it (pods with their baton/role, the Lease, the Events) is kept with the figures.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { TelegramDouble } from '../telegram/server.ts';
@@ -19,6 +19,7 @@ import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/r
 import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
 import { freeze, podCgroupOf, thaw } from './cgroup-freeze.ts';
+import { handoffTimelines, stepMedians, type BotLogLine, type HandoffTimeline, type LedgerEntry, type SidecarLogLine, type StepMedian } from '../report/handoff-timeline.ts';
 
 export interface NodeScenarioOptions {
   node: NodeInfo;
@@ -91,6 +92,8 @@ export interface StepRecord {
   pollersStarted: string[];
   /** The pods created during the step (a rollout's new revision). */
   newPods: string[];
+  /** The host's 1-minute load average at the step's end: the real node shares its 2 cores with everything else. */
+  load1: number;
   /** kubectl's view after the step. */
   pods: string;
   lease: string;
@@ -109,7 +112,15 @@ export interface NodeScenarioResult {
   pollers: Array<{ name: string; fromMs: number; toMs: number; cut: boolean }>;
   /** The leader pods frozen whole (their cgroup), and what their bot did after the thaw (F1: nothing). */
   freezes: Array<{ pod: string; cgroup: string; frozenMs: number; getUpdatesAfterThaw: number; handledAfterThaw: number }>;
+  /**
+   * Every graceful handoff with a successor, step by step from the processes' own logs and the double's ledger
+   * (e2e/report/handoff-timeline.ts), with the scenario step it happened in.
+   */
+  handoffs: Array<HandoffTimeline & { inStep: string }>;
+  /** The median of each handoff step over {@link handoffs}. */
+  handoffMedians: StepMedian[];
   failures: string[];
+  /** The pods' logs (kubectl logs) and the double's ledger (ledger.json): `node e2e/node/timeline.ts DIR` reads them again. */
   logsDir: string;
   durationMs: number;
 }
@@ -204,7 +215,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       kubectlSoft(['get', 'lease', '-o', 'wide']),
       kubectlSoft(['get', 'events', '--sort-by=.lastTimestamp']),
     ]);
-    steps.push({ step, from: stepStart, to, durationMs: Math.round(to - stepStart), figures: emptyFigures(), pollersStarted: [], newPods, pods: podsView, lease: leaseView, events: eventsView });
+    steps.push({ step, from: stepStart, to, durationMs: Math.round(to - stepStart), figures: emptyFigures(), pollersStarted: [], newPods, load1: Math.round(loadavg()[0]! * 100) / 100, pods: podsView, lease: leaseView, events: eventsView });
     log(`${step}: done in ${((to - stepStart) / 1000).toFixed(1)} s; leader ${await holder()}`);
     stepStart = to;
     podsAtStepStart = new Set((await pods()).map((p) => p.metadata!.name!));
@@ -384,6 +395,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await sleep(1500);
     await collector.stop();
     const end = now();
+    // The double's ledger beside the pods' logs: the handoff timeline can be read again from the folder.
+    writeFileSync(join(dir, 'ledger.json'), `${JSON.stringify(double.requests())}\n`);
 
     // ---- the verdict ----
     const deaths = kills.flatMap((k) => {
@@ -466,9 +479,11 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       if (freezeStep && freezeStep.figures.gap.maxMs > bound) failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above LD + 2.2·RP + 1 s (${bound} ms)`);
     }
     if (o.freezeLeader && frozen.length === 0) failures.push('freeze: the frozen bot process was not found in the logs');
+    const timelines = readTimelines(collector.records('baton'), collector.lines('bot'), requests).map((h) => ({ ...h, inStep: steps.find((x) => h.at >= x.from && h.at < x.to)?.step ?? '' }));
     const t0 = Math.min(...intervals.map((i) => i.from));
     return {
       layout, namespace, release, steps, total, rolloutMs, replicas,
+      handoffs: timelines, handoffMedians: stepMedians(timelines),
       pollers: intervals.map((i) => ({ name: i.name, fromMs: Math.round(i.from - t0), toMs: Math.round(i.to - t0), cut: i.cut })),
       freezes: frozen.map((f) => ({ pod: f.pod, cgroup: f.cgroup, frozenMs: Math.round(f.to - f.from), getUpdatesAfterThaw: f.getUpdates, handledAfterThaw: f.handledAfter })),
       failures, logsDir: dir, durationMs: Math.round(now() - started),
@@ -480,6 +495,12 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await runTool(o.node.kubectl, ['--kubeconfig', o.node.kubeconfig, 'delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
     await double.stop();
   }
+}
+
+/** The handoff timelines of a run from the sidecars' and bots' log lines and the double's ledger. */
+export function readTimelines(sidecar: Array<Record<string, unknown>>, bots: BotLogLine[], ledger: readonly LedgerEntry[]): HandoffTimeline[] {
+  const lines = sidecar.filter((l): l is Record<string, unknown> & SidecarLogLine => typeof l.time === 'string' && typeof l.identity === 'string');
+  return handoffTimelines(lines, bots, ledger);
 }
 
 /** The bot container of `pod` once it runs, its logs are followed, and it has booted; returns its id. */

@@ -3,7 +3,7 @@
 // "you lead" with fresh Lease timings on every answer, and records pause confirmations. The leadership tests (Node
 // kit and Python helper) set its state: the Lease's timings and renewals, a frozen or slow sidecar, answers held
 // back and released.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** The Lease timings a sidecar publishes in `GET /leader`. */
@@ -43,16 +43,28 @@ export class FakeSidecar {
   readonly confirmsHeaders: Array<string | undefined> = [];
   /** When each answer from /leader was sent (Date.now()). */
   readonly answers: number[] = [];
+  /** Every request as it arrived: `GET /leader` or `POST /paused`, in order. */
+  readonly requests: string[] = [];
   url = '';
   private readonly held: Array<() => void> = [];
+  private readonly streams = new Set<ServerResponse>();
   private readonly server: Server;
 
   constructor(options: FakeSidecarOptions = {}) {
     Object.assign(this, options);
     this.server = createServer((req, res) => {
       if (this.frozen) return;
+      this.requests.push(`${req.method} ${req.url?.split('?')[0]}`);
       this.confirmsHeaders.push(req.headers['baton-worker-confirms'] as string | undefined);
       res.setHeader('content-type', 'application/json');
+      if (req.url?.startsWith('/leader?watch=1')) {
+        // GET /leader?watch=1: the status now, then whatever `push()` sends (Server-Sent Events).
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        this.streams.add(res);
+        res.on('close', () => this.streams.delete(res));
+        res.write(`event: leader\ndata: ${this.leaderAnswer()}\n\n`);
+        return;
+      }
       if (req.url?.startsWith('/leader')) {
         const send = (body: string) => {
           this.answers.push(Date.now());
@@ -104,6 +116,16 @@ export class FakeSidecar {
   /** The Lease is renewed now. */
   renew(): void {
     this.renewedAt = new Date().toISOString();
+  }
+
+  /** Sends the current status on every open watch stream (`GET /leader?watch=1`), as the sidecar does on a change. */
+  push(): void {
+    for (const res of this.streams) res.write(`event: leader\ndata: ${this.leaderAnswer()}\n\n`);
+  }
+
+  /** How many watch streams are open. */
+  watchers(): number {
+    return this.streams.size;
   }
 
   /** How many answers are held back (see `hold`). */

@@ -17,7 +17,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: number; renewDeadlineMs?: number; renewedAt?: string } = {}) {
+async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: number; renewDeadlineMs?: number; renewedAt?: string; checkEveryMs?: number } = {}) {
   // An old sidecar (no timings, no renewal) unless the test gives a renew deadline.
   const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'p', lease: { name: 'l', namespace: 'n' }, epoch: 3, isLeader: opts.isLeader ?? false, timings: null, renewedAt: null });
   if (opts.renewDeadlineMs !== undefined) {
@@ -29,12 +29,15 @@ async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: n
   const calls: string[] = [];
   let active = 0;
   let maxActive = 0;
+  /** How many requests the sidecar had received when each hook resolved. */
+  const requestsAtEnd: number[] = [];
   const hook = (name: string, ms: number) => async () => {
     active++;
     maxActive = Math.max(maxActive, active);
     calls.push(`${name}>`);
     await new Promise((r) => setTimeout(r, ms));
     calls.push(`<${name}`);
+    requestsAtEnd.push(sidecar.requests.length);
     active--;
   };
   const lead = new Leadership({
@@ -42,7 +45,7 @@ async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: n
     start: hook('start', 5),
     pause: hook('pause', opts.pauseMs ?? 20),
     signals: signals as unknown as NodeJS.Process,
-    checkEveryMs: 30,
+    checkEveryMs: opts.checkEveryMs ?? 30,
     deadManMs: opts.deadManMs ?? 300,
     warn: () => undefined,
   });
@@ -50,7 +53,7 @@ async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: n
     await lead.close().catch(() => undefined);
     await sidecar.close().catch(() => undefined);
   });
-  return { sidecar, signals, lead, calls, maxActive: () => maxActive };
+  return { sidecar, signals, lead, calls, requestsAtEnd, maxActive: () => maxActive };
 }
 
 describe('worker kit: leadership()', () => {
@@ -79,6 +82,35 @@ describe('worker kit: leadership()', () => {
     signals.emit('SIGUSR2');
     await until(() => sidecar.confirmations.includes(7));
     expect(calls).toEqual(['start>', '<start', 'pause>', '<pause']);
+    expect(lead.isLeader()).toBe(false);
+  });
+
+  it('confirms with one request once paused: the pause id is read while the batch is finished (issue 20)', async () => {
+    // No backstop reads during the test: every request is the pause's own.
+    const { sidecar, signals, lead, requestsAtEnd } = await setup({ isLeader: true, pauseMs: 80, checkEveryMs: 60_000 });
+    await lead.ready;
+    sidecar.pause();
+    const pauseId = sidecar.pauseId;
+    signals.emit('SIGUSR2');
+    await until(() => sidecar.confirmations.includes(pauseId));
+    // What the kit asked once its pause hook had resolved (the second hook: start, then pause): only the POST.
+    expect(sidecar.requests.slice(requestsAtEnd[1])).toEqual(['POST /paused']);
+  });
+
+  it('a signal that comes while pausing makes the kit read the pause id again before it confirms', async () => {
+    const { sidecar, signals, lead, calls } = await setup({ isLeader: true, pauseMs: 80, checkEveryMs: 60_000 });
+    await lead.ready;
+    sidecar.pause();
+    signals.emit('SIGUSR2');
+    await until(() => calls.includes('pause>'));
+    await new Promise((r) => setTimeout(r, 20)); // the id of this pause has been read
+    // The sidecar starts the worker and pauses it again before the first pause is over.
+    sidecar.isLeader = true;
+    signals.emit('SIGUSR1');
+    sidecar.pause();
+    signals.emit('SIGUSR2');
+    await until(() => sidecar.confirmations.includes(sidecar.pauseId));
+    expect(sidecar.confirmations.filter((id) => id > 0)).toEqual([sidecar.pauseId]);
     expect(lead.isLeader()).toBe(false);
   });
 
@@ -180,6 +212,39 @@ describe('worker kit: leadership()', () => {
     // A fresher renewal lets the backstop start it again.
     sidecar.renewedAt = new Date().toISOString();
     await until(() => lead.isLeader(), 1_000);
+  });
+
+  it('a start signal finds its renewal already pushed on the watch stream: no read of /leader before the start (issue 20)', async () => {
+    // A standby: its last answer names the old holder, so the fence cannot hold on it.
+    const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'old', isLeader: false, renewedAt: new Date().toISOString() });
+    await sidecar.listen();
+    const signals = new EventEmitter();
+    const calls: string[] = [];
+    const lead = new Leadership({
+      url: sidecar.url,
+      start: () => void calls.push('start'),
+      pause: () => void calls.push('pause'),
+      signals: signals as unknown as NodeJS.Process,
+      checkEveryMs: 60_000,
+      warn: () => undefined,
+    });
+    cleanup.push(async () => {
+      sidecar.release();
+      await lead.close().catch(() => undefined);
+      await sidecar.close().catch(() => undefined);
+    });
+    await lead.ready;
+    await until(() => sidecar.watchers() === 1);
+    // The sidecar acquires: it publishes the Lease it got back (its own, freshly renewed), then signals; a busy
+    // sidecar answers no GET for now.
+    sidecar.isLeader = true;
+    sidecar.renew();
+    sidecar.hold = true;
+    sidecar.push();
+    await new Promise((r) => setTimeout(r, 20));
+    signals.emit('SIGUSR1');
+    await until(() => calls.includes('start'), 1_000);
+    expect(lead.mayAct()).toBe(true);
   });
 
   it('a start signal is not judged by a renewal read before it: a new leader does not trip the switch', async () => {

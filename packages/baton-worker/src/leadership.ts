@@ -115,6 +115,11 @@ export class Leadership extends EventEmitter {
   private ownRenewedAt: number | undefined;
   private timer: TimerHandle | undefined;
   private deadManTimer: TimerHandle | undefined;
+  /** The watch stream of GET /leader?watch=1, and the timer that opens it again after it ended. */
+  private watchAbort: AbortController | undefined;
+  private watchRetry: TimerHandle | undefined;
+  /** Starts waiting for a renewal of this pod's Lease (see {@link freshLease}). */
+  private leaseWaiters: Array<() => void> = [];
   private closed = false;
   private readonly onStart = () => this.signal('running');
   private readonly onPause = () => this.signal('paused');
@@ -259,6 +264,8 @@ export class Leadership extends EventEmitter {
     this.closed = true;
     this.timer?.cancel();
     this.deadManTimer?.cancel();
+    this.watchRetry?.cancel();
+    this.watchAbort?.abort();
     this.wanted = 'paused';
     await this.apply();
     while (this.applying) await this.applying;
@@ -290,6 +297,51 @@ export class Leadership extends EventEmitter {
     // (so does the header on every request, for a sidecar that restarts later).
     if (!this.running && this.lastStatus) await this.confirm();
     this.schedule();
+    this.follow();
+  }
+
+  /**
+   * Follows the sidecar's watch stream: every change it publishes arrives as it happens. A sidecar that
+   * acquires publishes the Lease it got back (this pod's, freshly renewed) before it sends the start signal,
+   * so the start seldom has to read /leader first (see {@link freshLease}). The periodic reads go on all the
+   * same; a stream that ends (a restarted sidecar, one without the stream) is opened again a check later.
+   */
+  private follow(): void {
+    if (this.closed) return;
+    const abort = new AbortController();
+    this.watchAbort = abort;
+    void this.api
+      .watch((status) => this.pushed(status), abort.signal)
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.closed || abort.signal.aborted) return;
+        this.watchRetry = this.clock.setTimer(() => this.follow(), this.o.checkEveryMs);
+      });
+  }
+
+  /**
+   * A status the sidecar pushed. Taken as an answer read now: it may have been written before a signal that
+   * the worker has handled already, which only makes the switch's quick read stricter (it ends by the
+   * deadline). Nothing is started or paused on it: signals and the periodic check do that.
+   */
+  private pushed(status: LeaderStatus): void {
+    this.contact(status, this.signalSeq);
+    if (this.leaseHeld()) for (const w of this.leaseWaiters.splice(0)) w();
+  }
+
+  /**
+   * F1: before a start, this pod's own fresh renewal must be known. It comes from a read of /leader, or from
+   * the watch stream if that is sooner (the sidecar publishes it before signalling; a GET may wait behind the
+   * sidecar's work right after its acquire): whichever settles first.
+   */
+  private async freshLease(): Promise<void> {
+    let waiter: (() => void) | undefined;
+    const pushed = new Promise<void>((resolve) => {
+      waiter = resolve;
+      this.leaseWaiters.push(resolve);
+    });
+    await Promise.race([this.refresh(), pushed]);
+    this.leaseWaiters = this.leaseWaiters.filter((w) => w !== waiter);
   }
 
   private signal(state: 'running' | 'paused'): void {
@@ -306,10 +358,10 @@ export class Leadership extends EventEmitter {
       while (this.wanted !== (this.running ? 'running' : 'paused')) {
         if (this.wanted === 'running') {
           // F1: a start signal comes right after the sidecar wrote a fresh renewal, but the last answer may
-          // carry an older one or another holder's (a standby's): read the one the signal came from first,
-          // so the fence holds from the first poll on (one loopback round trip).
+          // carry an older one or another holder's (a standby's): know the one the signal came from first
+          // (pushed on the watch stream, or one loopback read), so the fence holds from the first poll on.
           if (this.sidecar && !this.leaseHeld()) {
-            await this.refresh();
+            await this.freshLease();
             if (this.wanted !== 'running') continue;
           }
           this.acting = true;
@@ -323,11 +375,14 @@ export class Leadership extends EventEmitter {
           this.emit('started');
           this.armDeadMan();
         } else {
+          // The pause id is read while the batch is finished, so that the confirmation is one request once
+          // paused (it was a GET, then the POST: a loopback round trip more in every handoff's gap).
+          const read = this.sidecar ? this.readPauseId() : undefined;
           await this.o.pause();
           this.running = false;
           this.acting = false;
           this.emit('paused');
-          if (this.wanted === 'paused' && this.sidecar) await this.confirm();
+          if (this.wanted === 'paused' && this.sidecar) await this.confirm(await read);
         }
       }
     };
@@ -350,14 +405,37 @@ export class Leadership extends EventEmitter {
     return p;
   }
 
-  /** Tells the sidecar the latest pause is done. The id is read after pausing, so it names the newest pause. */
-  private async confirm(): Promise<void> {
+  /**
+   * Reads the pause id as the pause begins. The sidecar numbers a pause before it sends its signal, so an
+   * answer to a request sent after the signal names that pause or a newer one. Never rejects.
+   */
+  private async readPauseId(): Promise<{ id: number; asked: number } | undefined> {
+    const asked = this.signalSeq;
     try {
-      const asked = this.signalSeq;
       const status = await this.api.leader();
       this.contact(status, asked);
-      const result = await this.api.paused(status.pause.id);
-      this.emit('confirmed', { pause: status.pause.id, result });
+      return { id: status.pause.id, asked };
+    } catch {
+      return undefined; // confirm() reads it again
+    }
+  }
+
+  /**
+   * Tells the sidecar the latest pause is done. `read`: the pause id read as this pause began; it names the
+   * newest pause unless a signal came since it was asked (a start and a new pause), and then, or without it,
+   * the id is read again now, after pausing.
+   */
+  private async confirm(read?: { id: number; asked: number }): Promise<void> {
+    try {
+      let id = read?.asked === this.signalSeq ? read.id : undefined;
+      if (id === undefined) {
+        const asked = this.signalSeq;
+        const status = await this.api.leader();
+        this.contact(status, asked);
+        id = status.pause.id;
+      }
+      const result = await this.api.paused(id);
+      this.emit('confirmed', { pause: id, result });
     } catch (err) {
       // The sidecar then waits its drain instead: slower, never unsafe.
       this.warn(`could not confirm the pause: ${(err as Error).message}`);

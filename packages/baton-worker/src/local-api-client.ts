@@ -1,4 +1,4 @@
-// The worker's side of baton's local API: GET /leader and POST /paused on loopback.
+// The worker's side of baton's local API: GET /leader (and its watch stream) and POST /paused on loopback.
 import type { LeaderStatus, PauseConfirmation } from './status.ts';
 
 /** Where the sidecar's local API is: `BATON_URL`, else baton's default `http://127.0.0.1:4040`. */
@@ -35,6 +35,30 @@ export class LocalApiClient {
     const res = await fetch(`${this.url}/leader`, { headers: this.headers, signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new Error(`GET ${this.url}/leader answered ${res.status}`);
     return (await res.json()) as LeaderStatus;
+  }
+
+  /**
+   * Follows `GET /leader?watch=1` (Server-Sent Events): calls `onStatus` with the status at once and with
+   * every change the sidecar publishes, until the stream ends (resolves) or `signal` aborts; throws when
+   * the stream cannot be opened.
+   */
+  async watch(onStatus: (status: LeaderStatus) => void, signal: AbortSignal): Promise<void> {
+    const res = await fetch(`${this.url}/leader?watch=1`, { headers: { ...this.headers, accept: 'text/event-stream' }, signal });
+    if (!res.ok || !res.body) throw new Error(`GET ${this.url}/leader?watch=1 answered ${res.status}`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+      // One event per blank-line-terminated block; `: keep-alive` comments carry no data.
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const data = buffer.slice(0, end).split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+        buffer = buffer.slice(end + 2);
+        if (data !== '') onStatus(JSON.parse(data) as LeaderStatus);
+      }
+    }
   }
 
   /** Confirms pause `id`: only `accepted` (or `duplicate`) means the sidecar took it. */

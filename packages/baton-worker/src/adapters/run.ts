@@ -5,7 +5,7 @@ import { UpdatePoller, type PollerOptions, type Update } from '../poller.ts';
 
 /** Options of {@link runUnderBaton}: the leadership's and the poller's. */
 export interface AdapterOptions extends Omit<LeadershipOptions, 'start' | 'pause'>, Omit<PollerOptions, 'token' | 'handle' | 'fence' | 'mayConfirm'> {
-  /** Called before the first start (e.g. to fetch the bot's own info). */
+  /** Prepares the bot (e.g. fetches its own info): called at once, while paused; the first start waits for it, and tries again if it failed. */
   prepare?(): Promise<void>;
 }
 
@@ -34,16 +34,23 @@ export interface BatonWorker {
 export function runUnderBaton(token: string, handle: (u: Update) => Promise<void> | void, opts: AdapterOptions = {}): BatonWorker {
   // F1: the poller is fenced by the leadership's lease time (created below: the poller asks it only once started).
   const poller = new UpdatePoller({ ...opts, token, handle, fence: () => lead.mayAct(), mayConfirm: () => lead.mayConfirm() });
+  // The bot is prepared (its own info fetched) at once, while paused: a new pod's first start is a handoff,
+  // and a Bot API round trip there was gap. One that failed is tried again by the start, which waits for it.
   let prepared: Promise<void> | undefined;
+  const prepare = (): Promise<void> =>
+    (prepared ??= Promise.resolve(opts.prepare?.()).catch((err: unknown) => {
+      prepared = undefined;
+      throw err;
+    }));
   const lead: Leadership = leadership({
     ...opts,
     start: async () => {
-      prepared ??= opts.prepare?.() ?? Promise.resolve();
-      await prepared;
+      await prepare();
       poller.start();
     },
     pause: () => poller.stop(),
   });
+  if (opts.prepare) prepare().catch(() => undefined);
   return { leadership: lead, poller };
 }
 
