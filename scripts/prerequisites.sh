@@ -9,8 +9,9 @@
 #   scripts/prerequisites.sh node    # npm run test:node, node:up, e2e:node: a real one-node cluster (root, Linux)
 #   scripts/prerequisites.sh kind    # e2e/kind/run.sh: only checks (Docker and kind are the user's to install)
 #
-# Programs the project builds itself from Go modules (kube-apiserver, etcd, kubectl, helm, kubelet,
-# kube-controller-manager, kube-scheduler, the client-go peer: test/kube/binaries.ts, test/node) are not here.
+# Programs the project builds itself from Go modules (kube-apiserver, etcd, kine, kubectl, helm, kubelet,
+# kube-controller-manager, kube-scheduler, the client-go peer: test/kube/binaries.ts, test/node) are not here;
+# what such a build runs is (gcc: kine's SQLite is C, built with cgo).
 set -euo pipefail
 
 group="${1:-}"
@@ -28,6 +29,7 @@ node                               node                                tests,nod
 npm                                node                                tests,node
 npx                                node                                tests,node
 go                                 url:https://go.dev/doc/install      tests,node
+gcc                                apt:gcc                             tests
 bash                               apt:bash                            tests,node,kind
 sh                                 apt:dash                            tests,node
 apt-get                            apt:apt                             tests,node

@@ -21,7 +21,7 @@ const WRAPPERS: Wrapper[] = [
 ];
 
 /** Programs the project builds itself from Go modules (test/kube/binaries.ts, test/node): not from Debian. */
-const BUILT = ['kube-apiserver', 'etcd', 'kubectl', 'helm', 'kubelet', 'kube-controller-manager', 'kube-scheduler', 'client-go-peer'];
+const BUILT = ['kube-apiserver', 'etcd', 'kine', 'kubectl', 'helm', 'kubelet', 'kube-controller-manager', 'kube-scheduler', 'client-go-peer'];
 
 /**
  * Calls whose program is an expression, with the programs it can be and why. A new one fails the test
@@ -37,7 +37,7 @@ const EXPLAINED: { file: string; expression: string; programs: string[]; why: st
   { file: 'test/node/images.ts', expression: 'bb', programs: ['busybox'], why: '`command -v busybox`' },
   { file: 'test/node/images.ts', expression: 'nodeBinary()', programs: ['node'], why: 'node_modules/node/bin/node (npm ci)' },
   { file: 'e2e/node/logs.ts', expression: 'this.o.kubectl', programs: ['kubectl'], why: 'built by ensureNodeBinaries()' },
-  { file: 'test/kube/apiserver.ts', expression: 'bin', programs: ['kube-apiserver', 'etcd'], why: 'built by ensureKubeBinaries()' },
+  { file: 'test/kube/apiserver.ts', expression: 'bin', programs: ['kube-apiserver', 'etcd', 'kine'], why: 'built by ensureKubeBinaries() and ensureKine()' },
   { file: 'test/kube/helm.ts', expression: 'bin', programs: ['helm'], why: 'built by ensureGoTool()' },
   { file: 'test/kube/binaries.ts', expression: 'candidate', programs: ['go'], why: 'findGo(): $GO, go, /usr/local/go/bin/go' },
   { file: 'test/kube/binaries.ts', expression: 'go', programs: ['go'], why: 'findGo()' },
