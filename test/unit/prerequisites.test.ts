@@ -163,8 +163,9 @@ describe('the programs the tests start (scripts/prerequisites.sh)', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.test).toMatch(/^bash scripts\/prerequisites\.sh tests && /);
     expect(scripts['test:node']).toMatch(/^bash scripts\/prerequisites\.sh node && /);
-    // npm test leaves the host alone: the real node runs only in test:node.
-    expect(scripts.test).toMatch(/vitest run --project unit --project integration$/);
+    // npm test leaves the host alone: the real node runs only in test:node. The kine projects are the
+    // integration files that also run on k3s's datastore (vitest.config.ts).
+    expect(scripts.test).toMatch(/vitest run --project unit --project integration --project kine-watch-cache --project kine-no-watch-cache$/);
     expect(scripts['test:node']).toMatch(/vitest run --project node$/);
     const readmeCommand = /^`(npm ci && npm test)`/m.exec(read('README.md'))?.[1];
     expect(readmeCommand).toBe('npm ci && npm test');
