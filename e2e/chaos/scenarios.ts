@@ -185,6 +185,8 @@ function apiOutage(kind: OutageKind): Scenario {
         else await server.stopDatastore('SIGKILL');
         await sleep(outMs);
         let backAt: number;
+        /** When the datastore accepted connections again (the datastore outage only). */
+        let storeBackAt: number | undefined;
         if (kind === 'freeze') {
           server.signalApiServer('SIGCONT');
           backAt = w.mark('SIGCONT kube-apiserver');
@@ -195,7 +197,7 @@ function apiOutage(kind: OutageKind): Scenario {
         } else {
           w.mark(`start ${store} on its data`);
           await server.startDatastore();
-          w.mark(`${store} accepts connections`);
+          storeBackAt = w.mark(`${store} accepts connections`);
           // The API is back for the election when a Lease can be written again: kube-apiserver reconnects to
           // its datastore with a back-off, and not every resource at once (nor /readyz) comes back together.
           let probes = 0;
@@ -222,7 +224,7 @@ function apiOutage(kind: OutageKind): Scenario {
         ];
         const gapBound = oldEnd === undefined ? undefined : bound - oldEnd;
         return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(gapBound)}` }, w.started, [
-          `${kind === 'datastore' ? `${server.endpoint.datastore}; ` : ''}outage ${secs(outMs)}; new poller ${next ? `${next.name} ${fmt(next.mono - backAt)} after the API was back` : 'none'}; Lease history ${w.recorder.history()}`,
+          `${storeBackAt === undefined ? '' : `${server.endpoint.datastore}; Leases writable ${fmt(backAt - storeBackAt)} after ${store} was back; `}outage ${secs(outMs)}; new poller ${next ? `${next.name} ${fmt(next.mono - backAt)} after the API was back` : 'none'}; Lease history ${w.recorder.history()}`,
         ]);
       }, async () => {
         if (kind === 'datastore') {
