@@ -161,6 +161,18 @@ const OUTAGES: Record<OutageKind, { id: string; title: string }> = {
 };
 
 /**
+ * The moment the API is back for the election: an admin creates a fresh Lease beside the scenario's (same
+ * resource, so the same storage path in kube-apiserver; the sidecars and the recorder watch theirs by name).
+ */
+function leaseWriteProbe(server: TestApiServer, w: ChaosWorld): { writable: () => Promise<boolean>; count: () => number } {
+  let probes = 0;
+  return {
+    writable: async () => (await server.adminRequest('POST', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`, { metadata: { name: `${w.lease}-probe-${probes++}` } })) === 201,
+    count: () => probes,
+  };
+}
+
+/**
  * The API server disappears (or its datastore does) for longer than the renew deadline, with three pods:
  * the leader must pause by its renew deadline (before its Lease could expire for anyone), nobody may poll
  * while nobody can prove anything, and after the API returns exactly one pod must take over within one
@@ -179,6 +191,7 @@ function apiOutage(kind: OutageKind): Scenario {
         await w.burstInHand(leader, ctx.burst);
         const outMs = kind === 'freeze' ? t.leaseDurationMs + 10_000 : t.renewDeadlineMs + 5_000;
         const store = server.datastore.kind;
+        const probe = leaseWriteProbe(server, w);
         const faultAt = w.mark({ freeze: 'SIGSTOP kube-apiserver', kill: 'stop kube-apiserver', datastore: `SIGKILL ${store}` }[kind]);
         if (kind === 'freeze') server.signalApiServer('SIGSTOP');
         else if (kind === 'kill') await server.stopApiServer();
@@ -192,18 +205,19 @@ function apiOutage(kind: OutageKind): Scenario {
           backAt = w.mark('SIGCONT kube-apiserver');
         } else if (kind === 'kill') {
           w.mark('start kube-apiserver');
-          await server.startApiServer();
-          backAt = w.mark('kube-apiserver ready');
+          // Back when a Lease can be written, not at /readyz: a restarted kube-apiserver serves Leases before
+          // its readiness checks pass (on kine 2.7 s before, and the leader rightly took its Lease back then).
+          await server.startApiServer(probe.writable);
+          backAt = w.mark(`Leases writable again (${probe.count()} probe writes)`);
+          await waitFor(`${s.id}: kube-apiserver ready`, () => server.ready(), 60_000);
         } else {
           w.mark(`start ${store} on its data`);
           await server.startDatastore();
           storeBackAt = w.mark(`${store} accepts connections`);
           // The API is back for the election when a Lease can be written again: kube-apiserver reconnects to
           // its datastore with a back-off, and not every resource at once (nor /readyz) comes back together.
-          let probes = 0;
-          await waitFor(`${s.id}: Leases writable again`, async () =>
-            (await server.adminRequest('POST', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`, { metadata: { name: `${w.lease}-probe-${probes++}` } })) === 201, 60_000);
-          backAt = w.mark(`Leases writable again (${probes} probe writes)`);
+          await waitFor(`${s.id}: Leases writable again`, probe.writable, 60_000);
+          backAt = w.mark(`Leases writable again (${probe.count()} probe writes)`);
         }
         // Anyone may take over once the API is back and a lease duration has passed since the last renew.
         const canTakeFrom = Math.max(backAt, faultAt + t.leaseDurationMs);

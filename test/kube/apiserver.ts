@@ -145,8 +145,12 @@ export class TestApiServer {
     await exited;
   }
 
-  /** Starts (or restarts) kube-apiserver on the same port, against the same datastore. */
-  async startApiServer(): Promise<void> {
+  /**
+   * Starts (or restarts) kube-apiserver on the same port, against the same datastore, and waits until
+   * `serving` holds: by default `/readyz`; a fault test may wait for less (kube-apiserver serves some
+   * requests before every readiness check passes, on kine seconds before).
+   */
+  async startApiServer(serving: () => Promise<boolean> = () => this.ready()): Promise<void> {
     if (this.apiserver) throw new Error('kube-apiserver is already running');
     const d = this.dir;
     this.apiserver = this.spawnLogged('kube-apiserver', this.bins.kubeApiserver, [
@@ -171,7 +175,7 @@ export class TestApiServer {
       '--v=0',
       ...(this.options.apiserverArgs ?? []),
     ]);
-    await this.waitUntil('kube-apiserver', this.apiserver, () => this.ready(), 120_000);
+    await this.waitUntil('kube-apiserver', this.apiserver, serving, 120_000);
   }
 
   /** Stops kube-apiserver only (the datastore keeps the data): clients see connection refused until `startApiServer`. */
