@@ -1,8 +1,9 @@
-// npm run demo — baton on this machine, no cluster needed: a real kube-apiserver + etcd on loopback,
-// a Telegram Bot API double under steady load, pods made of real processes (the compiled sidecar + a
-// sample bot on the worker kit), and rolling updates played the way the Deployment controller and
-// the kubelet play them (maxSurge 1, maxUnavailable 0, readiness, preStop, SIGTERM). Prints who polled
-// when, the gaps, and whether anything was doubled, lost or polled twice.
+// npm run demo — baton on this machine, no cluster needed: a real kube-apiserver + etcd on loopback
+// (kine on SQLite with BATON_TEST_DATASTORE=kine), a Telegram Bot API double under steady load, pods
+// made of real processes (the compiled sidecar + a sample bot on the worker kit), and rolling updates
+// played the way the Deployment controller and the kubelet play them (maxSurge 1, maxUnavailable 0,
+// readiness, preStop, SIGTERM). Prints who polled when, the gaps, and whether anything was doubled, lost
+// or polled twice.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -17,13 +18,13 @@ const ROLLOUTS = Number(process.env.DEMO_ROLLOUTS ?? 3);
 const t0 = Date.now();
 const say = (s: string) => console.log(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s  ${s}`);
 
-say('starting a real kube-apiserver and etcd on loopback (built from their Go modules on first use)');
+say('starting a real kube-apiserver and its datastore on loopback (built from their Go modules on first use)');
 const server = new TestApiServer({ log: say });
 const endpoint = await server.start();
 const namespace = await freshNamespace(endpoint, 'demo');
 const kubeconfig = await serviceAccountKubeconfig(endpoint, namespace, 'baton', sidecarRules("e2e-my-bot"));
 const dir = mkdtempSync(join(tmpdir(), 'baton-demo-'));
-say(`API server ${endpoint.server}; the sidecars use a least-privilege ServiceAccount; Telegram double + 20 updates/s`);
+say(`API server ${endpoint.server} on ${endpoint.datastore}; the sidecars use a least-privilege ServiceAccount; Telegram double + 20 updates/s`);
 
 try {
   const r = await runScenario({

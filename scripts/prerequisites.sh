@@ -12,9 +12,9 @@
 # The image test's arm64 run needs no `dpkg --add-architecture arm64`: scripts/image-base.ts downloads Debian's
 # arm64 libraries with apt-get and a private state folder in the test cache, leaving the machine's dpkg alone.
 #
-# Programs the project builds itself from Go modules (kube-apiserver, etcd, kubectl, helm, kubelet,
+# Programs the project builds itself from Go modules (kube-apiserver, etcd, kine, kubectl, helm, kubelet,
 # kube-controller-manager, kube-scheduler, the client-go peer: test/kube/binaries.ts, test/node; actionlint for
-# npm run lint: scripts/lint-ci.ts) are not here.
+# npm run lint: scripts/lint-ci.ts) are not here; what such a build runs is (gcc: kine's SQLite is C, built with cgo).
 set -euo pipefail
 
 group="${1:-}"
@@ -32,6 +32,7 @@ node                               node                                tests,nod
 npm                                node                                tests,node
 npx                                node                                tests,node
 go                                 url:https://go.dev/doc/install      tests,node
+gcc                                apt:gcc                             tests
 bash                               apt:bash                            tests,node,kind
 git                                apt:git                             tests,node
 sh                                 apt:dash                            tests,node

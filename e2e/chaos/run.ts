@@ -4,6 +4,7 @@
 // and every check; writes e2e/results/chaos.json. Exits 1 when a scenario fails.
 //
 //   npm run chaos -- [--only api-freeze,lease-deleted] [--timings default|fast] [--rate 20] [--handler-ms 30] [--burst 40]
+//                    [--datastore etcd|kine] [--watch-cache on|off]   (default: BATON_TEST_DATASTORE/BATON_TEST_WATCH_CACHE, else etcd, on)
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultRenewIntervalMs } from '../../src/election/rules.ts';
 import { TestApiServer } from '../../test/kube/apiserver.ts';
+import { datastoreFromEnv } from '../../test/kube/datastore.ts';
 import { SCENARIOS, type ScenarioContext } from './scenarios.ts';
 import { details, table, type ScenarioResult } from './verdict.ts';
 import { DEFAULT_TIMINGS, FAST_TIMINGS } from './world.ts';
@@ -23,6 +25,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '20' },
     'handler-ms': { type: 'string', default: '30' },
     burst: { type: 'string', default: '40' },
+    datastore: { type: 'string' },
+    'watch-cache': { type: 'string' },
   },
 });
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${s}\n`);
@@ -34,7 +38,15 @@ if (only && chosen.length !== only.length) {
   process.exit(2);
 }
 
-const server = new TestApiServer({ log });
+// The flags read like the harness's variables (test/kube/datastore.ts), which check them.
+let datastore;
+try {
+  datastore = datastoreFromEnv({ ...process.env, ...(values.datastore ? { BATON_TEST_DATASTORE: values.datastore } : {}), ...(values['watch-cache'] ? { BATON_TEST_WATCH_CACHE: values['watch-cache'] } : {}) });
+} catch (err) {
+  console.error(`npm run chaos: ${(err as Error).message} (--datastore etcd|kine, --watch-cache on|off)`);
+  process.exit(2);
+}
+const server = new TestApiServer({ log, datastore });
 const endpoint = await server.start();
 const dir = mkdtempSync(join(tmpdir(), 'baton-chaos-'));
 const ctx: ScenarioContext = {
@@ -63,11 +75,11 @@ const resultsDir = join(root, 'e2e', 'results');
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
   join(resultsDir, 'chaos.json'),
-  `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.versions.node, settings: { timings, rate: ctx.rate, handlerMs: ctx.handlerMs, burst: ctx.burst }, results: results.map(({ timeline: _t, ...r }) => r) }, null, 2)}\n`,
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.versions.node, settings: { timings, rate: ctx.rate, handlerMs: ctx.handlerMs, burst: ctx.burst }, datastore: endpoint.datastore, results: results.map(({ timeline: _t, ...r }) => r) }, null, 2)}\n`,
 );
 const t = timings;
 console.log('');
-console.log(`fault suite: lease ${t.leaseDurationMs / 1000} s, renew deadline ${t.renewDeadlineMs / 1000} s, retry ${t.retryPeriodMs / 1000} s, renew interval ${defaultRenewIntervalMs(t) / 1000} s (the default); ${ctx.rate} updates/s, handlers ${ctx.handlerMs} ms, bursts of ${ctx.burst} (${(ctx.burst * ctx.handlerMs) / 1000} s batches)`);
+console.log(`fault suite on ${endpoint.datastore}: lease ${t.leaseDurationMs / 1000} s, renew deadline ${t.renewDeadlineMs / 1000} s, retry ${t.retryPeriodMs / 1000} s, renew interval ${defaultRenewIntervalMs(t) / 1000} s (the default); ${ctx.rate} updates/s, handlers ${ctx.handlerMs} ms, bursts of ${ctx.burst} (${(ctx.burst * ctx.handlerMs) / 1000} s batches)`);
 console.log('');
 console.log(table(results));
 console.log('');

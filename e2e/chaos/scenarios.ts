@@ -148,17 +148,40 @@ async function editLease(w: ChaosWorld, change: (spec: k8s.V1LeaseSpec) => void)
   }
 }
 
-// ——— the API server frozen and stopped —————————————————————————————————————————————————————————————
+// ——— the API server frozen and stopped, its datastore killed ————————————————————————————————————————
+
+/** How the API goes away: kube-apiserver frozen or stopped, or its datastore killed under it. */
+type OutageKind = 'freeze' | 'kill' | 'datastore';
+
+const OUTAGES: Record<OutageKind, { id: string; title: string }> = {
+  freeze: { id: 'api-freeze', title: 'API server frozen (SIGSTOP), 3 pods' },
+  kill: { id: 'api-kill', title: 'API server stopped > renew deadline, 3 pods' },
+  // A k3s server restart: kine (or etcd) gone while kube-apiserver stays up and answers with errors and
+  // timeouts, then back on the same data.
+  datastore: { id: 'datastore-stopped', title: 'datastore killed > renew deadline, restarted on its data, 3 pods' },
+};
 
 /**
- * The API server disappears for longer than the renew deadline, with three pods: the leader must pause by
- * its renew deadline (before its Lease could expire for anyone), nobody may poll while nobody can prove
- * anything, and after the API returns exactly one pod must take over within one backstop retry.
+ * The moment the API is back for the election: an admin creates a fresh Lease beside the scenario's (same
+ * resource, so the same storage path in kube-apiserver; the sidecars and the recorder watch theirs by name).
  */
-function apiOutage(kind: 'freeze' | 'kill'): Scenario {
+function leaseWriteProbe(server: TestApiServer, w: ChaosWorld): { writable: () => Promise<boolean>; count: () => number } {
+  let probes = 0;
+  return {
+    writable: async () => (await server.adminRequest('POST', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`, { metadata: { name: `${w.lease}-probe-${probes++}` } })) === 201,
+    count: () => probes,
+  };
+}
+
+/**
+ * The API server disappears (or its datastore does) for longer than the renew deadline, with three pods:
+ * the leader must pause by its renew deadline (before its Lease could expire for anyone), nobody may poll
+ * while nobody can prove anything, and after the API returns exactly one pod must take over within one
+ * backstop retry.
+ */
+function apiOutage(kind: OutageKind): Scenario {
   const s: Scenario = {
-    id: kind === 'freeze' ? 'api-freeze' : 'api-kill',
-    title: kind === 'freeze' ? 'API server frozen (SIGSTOP), 3 pods' : 'API server stopped > renew deadline, 3 pods',
+    ...OUTAGES[kind],
     rules: 'S1, S2',
     ownsApiServer: true,
     run: async (ctx) => {
@@ -168,22 +191,41 @@ function apiOutage(kind: 'freeze' | 'kill'): Scenario {
       return onStage(ctx, s, 3, async ({ w, leader }) => {
         await w.burstInHand(leader, ctx.burst);
         const outMs = kind === 'freeze' ? t.leaseDurationMs + 10_000 : t.renewDeadlineMs + 5_000;
-        const faultAt = w.mark(kind === 'freeze' ? 'SIGSTOP kube-apiserver' : 'stop kube-apiserver');
+        const store = server.datastore.kind;
+        const probe = leaseWriteProbe(server, w);
+        const faultAt = w.mark({ freeze: 'SIGSTOP kube-apiserver', kill: 'stop kube-apiserver', datastore: `SIGKILL ${store}` }[kind]);
         if (kind === 'freeze') server.signalApiServer('SIGSTOP');
-        else await server.stopApiServer();
+        else if (kind === 'kill') await server.stopApiServer();
+        else await server.stopDatastore('SIGKILL');
         await sleep(outMs);
         let backAt: number;
+        /** When the datastore accepted connections again (the datastore outage only). */
+        let storeBackAt: number | undefined;
         if (kind === 'freeze') {
           server.signalApiServer('SIGCONT');
           backAt = w.mark('SIGCONT kube-apiserver');
-        } else {
+        } else if (kind === 'kill') {
           w.mark('start kube-apiserver');
-          await server.startApiServer();
-          backAt = w.mark('kube-apiserver ready');
+          // Back when a Lease can be written, not at /readyz: a restarted kube-apiserver serves Leases before
+          // its readiness checks pass (on kine 2.7 s before, and the leader rightly took its Lease back then).
+          await server.startApiServer(probe.writable);
+          backAt = w.mark(`Leases writable again (${probe.count()} probe writes)`);
+          await waitFor(`${s.id}: kube-apiserver ready`, () => server.ready(), 60_000);
+        } else {
+          w.mark(`start ${store} on its data`);
+          await server.startDatastore();
+          storeBackAt = w.mark(`${store} accepts connections`);
+          // The API is back for the election when a Lease can be written again: kube-apiserver reconnects to
+          // its datastore with a back-off, and not every resource at once (nor /readyz) comes back together.
+          await waitFor(`${s.id}: Leases writable again`, probe.writable, 60_000);
+          backAt = w.mark(`Leases writable again (${probe.count()} probe writes)`);
         }
         // Anyone may take over once the API is back and a lease duration has passed since the last renew.
         const canTakeFrom = Math.max(backAt, faultAt + t.leaseDurationMs);
-        const bound = canTakeFrom + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+        // Without a datastore, kube-apiserver holds requests open: the attempt in flight when the API returns
+        // may have to time out (one request timeout, RT) before the next retry.
+        const heldMs = kind === 'datastore' ? requestTimeoutMs(t) : 0;
+        const bound = canTakeFrom + heldMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
         await waitFor(`${s.id}: a bot polls again`, () => w.firstStartAfter(faultAt + t.renewDeadlineMs) !== undefined, bound - now() + 30_000).catch(() => undefined);
         await sleep(3000);
         const a = await w.finish();
@@ -193,13 +235,17 @@ function apiOutage(kind: 'freeze' | 'kill'): Scenario {
         const gap = longestGapIn(a, faultAt);
         const checks: Check[] = [
           check('old leader paused before its Lease could expire', oldEnd !== undefined && oldEnd < faultAt + t.leaseDurationMs, fmt(oldEnd === undefined ? undefined : oldEnd - faultAt), `< ${secs(t.leaseDurationMs)} after the fault (LD)`),
-          check('a bot polls again after the outage', next !== undefined && next.mono <= bound, fmt(next === undefined ? undefined : next.mono - backAt), `≤ ${fmt(bound - backAt)} after the API is back (max(back, fault + LD) + 2.2·RP + 1 s)`),
+          check('a bot polls again after the outage', next !== undefined && next.mono <= bound, fmt(next === undefined ? undefined : next.mono - backAt), `≤ ${fmt(bound - backAt)} after the API is back (max(back, fault + LD)${heldMs ? ' + RT' : ''} + 2.2·RP + 1 s)`),
         ];
         const gapBound = oldEnd === undefined ? undefined : bound - oldEnd;
         return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(gapBound)}` }, w.started, [
-          `outage ${secs(outMs)}; new poller ${next ? `${next.name} ${fmt(next.mono - backAt)} after the API was back` : 'none'}; Lease history ${w.recorder.history()}`,
+          `${storeBackAt === undefined ? '' : `${server.endpoint.datastore}; Leases writable ${fmt(backAt - storeBackAt)} after ${store} was back; `}outage ${secs(outMs)}; new poller ${next ? `${next.name} ${fmt(next.mono - backAt)} after the API was back` : 'none'}; Lease history ${w.recorder.history()}`,
         ]);
       }, async () => {
+        if (kind === 'datastore') {
+          await server.startDatastore().catch(() => undefined); // already running unless the body failed
+          return;
+        }
         try {
           server.signalApiServer('SIGCONT');
         } catch {
@@ -765,6 +811,7 @@ const labelPatchFails: Scenario = {
 export const SCENARIOS: readonly Scenario[] = [
   apiOutage('freeze'),
   apiOutage('kill'),
+  apiOutage('datastore'),
   watchCuts,
   leaseHolderEdit('standby'),
   leaseHolderEdit('ghost'),

@@ -1,13 +1,16 @@
-// A real Kubernetes API server on loopback: etcd + kube-apiserver built from their Go modules,
+// A real Kubernetes API server on loopback: etcd (or kine on SQLite, test/kube/datastore.ts) + kube-apiserver
+// built from their Go modules,
 // TLS from a generated CA, RBAC on, an admin token, and ServiceAccount tokens through the
 // TokenRequest API. No controller-manager and no kubelet run: tests play those parts themselves.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ensureKubeBinaries, type KubeBinaries } from './binaries.ts';
+import { ensureKine, ensureKubeBinaries, type KubeBinaries } from './binaries.ts';
+import { apiserverStorageArgs, datastoreArgs, datastoreFromEnv, describeDatastore, type Datastore } from './datastore.ts';
 import { kubeconfig } from './kubeconfig.ts';
 import { Pki } from './pki.ts';
 import { freePort } from './ports.ts';
@@ -20,11 +23,15 @@ export interface KubeEndpoint {
   adminToken: string;
   adminKubeconfig: string;
   dir: string;
+  /** The backend the cluster is kept in, e.g. `kine (SQLite), watch cache off`. */
+  datastore: string;
 }
 
 export interface ApiServerOptions {
   /** Extra flags for kube-apiserver. */
   apiserverArgs?: string[];
+  /** The datastore and watch cache; default from `BATON_TEST_DATASTORE`/`BATON_TEST_WATCH_CACHE` (etcd, on). */
+  datastore?: Datastore;
   log?: (line: string) => void;
 }
 
@@ -39,13 +46,20 @@ export function kubeconfigYaml(server: string, caData: string, token: string, us
   return kubeconfig({ server, name: 'test', ca: { data: caData }, user, auth: { token }, namespace });
 }
 
-/** One etcd + kube-apiserver pair. `stopApiServer`/`startApiServer` let fault tests take the API away and bring it back. */
+/**
+ * One datastore (etcd or kine) + kube-apiserver pair. `stopApiServer`/`startApiServer` and
+ * `stopDatastore`/`startDatastore` let fault tests take either away and bring it back.
+ */
 export class TestApiServer {
   readonly dir: string;
+  /** The backend this server keeps the cluster in. */
+  readonly datastore: Datastore;
   private bins!: KubeBinaries;
-  private etcd?: ChildProcess;
+  private kine?: string;
+  private store?: ChildProcess;
   private apiserver?: ChildProcess;
-  private etcdPort = 0;
+  private storePort = 0;
+  private storePeerPort = 0;
   private apiPort = 0;
   private adminToken = randomBytes(24).toString('hex');
   private readonly log: (line: string) => void;
@@ -53,6 +67,7 @@ export class TestApiServer {
 
   constructor(options: ApiServerOptions = {}) {
     this.options = options;
+    this.datastore = options.datastore ?? datastoreFromEnv();
     this.dir = mkdtempSync(join(tmpdir(), 'baton-apiserver-'));
     this.log = options.log ?? ((l) => console.error(l));
   }
@@ -66,47 +81,80 @@ export class TestApiServer {
       adminToken: this.adminToken,
       adminKubeconfig: join(this.dir, 'admin.kubeconfig'),
       dir: this.dir,
+      datastore: describeDatastore(this.datastore),
     };
+  }
+
+  /** The datastore's name in logs (`etcd.log` or `kine.log` in `dir`). */
+  private get storeName(): string {
+    return this.datastore.kind;
   }
 
   async start(): Promise<KubeEndpoint> {
     this.bins = await ensureKubeBinaries(this.log);
+    if (this.datastore.kind === 'kine') this.kine = await ensureKine(this.log);
     makePki(this.dir);
     writeFileSync(join(this.dir, 'tokens.csv'), `${this.adminToken},admin,admin-uid,"system:masters"\n`);
-    this.etcdPort = await freePort();
+    this.storePort = await freePort();
+    this.storePeerPort = await freePort();
     this.apiPort = await freePort();
-    await this.startEtcd();
-    await this.startApiServer();
+    try {
+      await this.startDatastore();
+      await this.startApiServer();
+    } catch (err) {
+      // Leave no datastore or API server behind a failed start (the logs in `dir` stay, for the error).
+      await this.stopProcesses();
+      throw err;
+    }
     writeFileSync(this.endpoint.adminKubeconfig, kubeconfigYaml(this.endpoint.server, this.endpoint.caData, this.adminToken));
     return this.endpoint;
   }
 
-  private async startEtcd(): Promise<void> {
-    const peerPort = await freePort();
-    const url = `http://127.0.0.1:${this.etcdPort}`;
-    const peer = `http://127.0.0.1:${peerPort}`;
-    this.etcd = this.spawnLogged('etcd', this.bins.etcd, [
-      '--data-dir', join(this.dir, 'etcd-data'),
-      '--listen-client-urls', url,
-      '--advertise-client-urls', url,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `default=${peer}`,
-      '--unsafe-no-fsync',
-      '--log-level', 'warn',
-    ]);
-    await this.waitUntil('etcd', this.etcd, async () => {
-      const res = await fetch(`${url}/health`).catch(() => undefined);
-      return res?.ok === true;
+  /**
+   * Starts (or restarts) the datastore on the same port and data (a restart finds the cluster as it was, as
+   * a k3s server's restart does). Resolves once it accepts connections; kube-apiserver reconnects by itself.
+   */
+  async startDatastore(): Promise<void> {
+    if (this.store) throw new Error(`${this.storeName} is already running`);
+    const dataDir = join(this.dir, `${this.storeName}-data`);
+    // kine opens the SQLite file but makes no folder for it (etcd makes its own).
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const bin = this.datastore.kind === 'kine' ? this.kine! : this.bins.etcd;
+    const store = this.spawnLogged(this.storeName, bin, datastoreArgs(this.datastore.kind, dataDir, this.storePort, this.storePeerPort));
+    this.store = store;
+    await this.waitUntil(this.storeName, store, async () => {
+      // etcd answers /health once it has a leader; kine serves gRPC only, so a connection is its sign of life.
+      if (this.datastore.kind === 'etcd') {
+        const res = await fetch(`http://127.0.0.1:${this.storePort}/health`).catch(() => undefined);
+        return res?.ok === true;
+      }
+      return accepts(this.storePort);
     });
   }
 
-  /** Starts (or restarts) kube-apiserver on the same port, against the same etcd. */
-  async startApiServer(): Promise<void> {
+  /**
+   * Stops the datastore only (kube-apiserver keeps running and its requests fail or hang until
+   * `startDatastore`). SIGKILL by default: a crashed k3s server, not a tidy shutdown.
+   */
+  async stopDatastore(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.store;
+    this.store = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+
+  /**
+   * Starts (or restarts) kube-apiserver on the same port, against the same datastore, and waits until
+   * `serving` holds: by default `/readyz`; a fault test may wait for less (kube-apiserver serves some
+   * requests before every readiness check passes, on kine seconds before).
+   */
+  async startApiServer(serving: () => Promise<boolean> = () => this.ready()): Promise<void> {
     if (this.apiserver) throw new Error('kube-apiserver is already running');
     const d = this.dir;
     this.apiserver = this.spawnLogged('kube-apiserver', this.bins.kubeApiserver, [
-      `--etcd-servers=http://127.0.0.1:${this.etcdPort}`,
+      ...apiserverStorageArgs(this.datastore, this.storePort),
       `--secure-port=${this.apiPort}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -127,10 +175,10 @@ export class TestApiServer {
       '--v=0',
       ...(this.options.apiserverArgs ?? []),
     ]);
-    await this.waitUntil('kube-apiserver', this.apiserver, () => this.ready(), 120_000);
+    await this.waitUntil('kube-apiserver', this.apiserver, serving, 120_000);
   }
 
-  /** Stops kube-apiserver only (etcd keeps the data): clients see connection refused until `startApiServer`. */
+  /** Stops kube-apiserver only (the datastore keeps the data): clients see connection refused until `startApiServer`. */
   async stopApiServer(): Promise<void> {
     const child = this.apiserver;
     this.apiserver = undefined;
@@ -144,29 +192,44 @@ export class TestApiServer {
   }
 
   async stop(): Promise<void> {
-    // A frozen server cannot act on SIGTERM.
-    this.apiserver?.kill('SIGCONT');
-    await this.stopApiServer();
-    const etcd = this.etcd;
-    this.etcd = undefined;
-    if (etcd) await stopChild(etcd);
+    await this.stopProcesses();
     if (!process.env.BATON_KEEP_APISERVER_DIR) rmSync(this.dir, { recursive: true, force: true });
   }
 
+  private async stopProcesses(): Promise<void> {
+    // A frozen server cannot act on SIGTERM.
+    this.apiserver?.kill('SIGCONT');
+    await this.stopApiServer();
+    const store = this.store;
+    this.store = undefined;
+    if (store) await stopChild(store);
+  }
+
   /** GET /readyz with the admin token; true on 200. */
-  ready(): Promise<boolean> {
+  async ready(): Promise<boolean> {
+    return (await this.adminRequest('GET', '/readyz')) === 200;
+  }
+
+  /**
+   * One request with the admin token, given up after `timeoutMs` (a datastore that is gone makes
+   * kube-apiserver hold requests open). Resolves the status code, or undefined on an error or a timeout.
+   */
+  adminRequest(method: string, path: string, body?: unknown, timeoutMs = 2000): Promise<number | undefined> {
     return new Promise((resolve) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const headers: Record<string, string> = { authorization: `Bearer ${this.adminToken}` };
+      if (payload !== undefined) headers['content-type'] = 'application/json';
       const req = request(
-        `https://127.0.0.1:${this.apiPort}/readyz`,
-        { ca: readFileSync(join(this.dir, 'ca.crt')), headers: { authorization: `Bearer ${this.adminToken}` }, timeout: 2000 },
+        `https://127.0.0.1:${this.apiPort}${path}`,
+        { method, ca: readFileSync(join(this.dir, 'ca.crt')), headers, timeout: timeoutMs },
         (res) => {
           res.resume();
-          resolve(res.statusCode === 200);
+          resolve(res.statusCode);
         },
       );
-      req.on('error', () => resolve(false));
+      req.on('error', () => resolve(undefined));
       req.on('timeout', () => req.destroy());
-      req.end();
+      req.end(payload);
     });
   }
 
@@ -189,6 +252,18 @@ export class TestApiServer {
     }
     throw new Error(`${name} was not ready after ${timeoutMs} ms; see ${join(this.dir, `${name}.log`)}`);
   }
+}
+
+/** True when something accepts a TCP connection on `127.0.0.1:port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /** SIGTERM, then SIGKILL after a grace period; only ever a process this module started. */

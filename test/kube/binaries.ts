@@ -128,6 +128,39 @@ export async function ensureGoTool(pkg: string, version: string, binary: string,
 }
 
 /**
+ * kine, the etcd shim k3s keeps its cluster in (SQLite on a single server), pinned like the API server: the
+ * datastore `BATON_TEST_DATASTORE=kine` runs kube-apiserver on (test/kube/datastore.ts). kine's go.mod has no
+ * replace directives, so `go install` builds it at this version with its own go.sum.
+ */
+export const KINE_VERSION = 'v0.17.5';
+
+/**
+ * kine's own SQLite build (its scripts/build): cgo (mattn/go-sqlite3 compiles SQLite's C source, so a C
+ * compiler is needed), its SQLite tags and C flags. The `nats` tag (an embedded NATS server) is left out:
+ * the tests use SQLite only.
+ */
+const KINE_TAGS = 'sqlite_unlock_notify,sqlite_vtable,sqlite_stat4,sqlite_preupdate_hook,sqlite_math_functions,sqlite_dbstat,sqlite_column_metadata';
+const KINE_CGO_CFLAGS = [
+  'DEFAULT_MEMSTATUS=0', 'DISABLE_INTRINSIC', 'ENABLE_COLUMN_METADATA', 'ENABLE_DBPAGE_VTAB', 'ENABLE_DBSTAT_VTAB',
+  'ENABLE_MATH_FUNCTIONS', 'ENABLE_MEMORY_MANAGEMENT', 'ENABLE_OFFSET_SQL_FUNC', 'ENABLE_PREUPDATE_HOOK', 'ENABLE_RBU',
+  'ENABLE_RTREE', 'ENABLE_SESSION', 'ENABLE_SNAPSHOT', 'ENABLE_STAT4', 'ENABLE_UNLOCK_NOTIFY', 'LIKE_DOESNT_MATCH_BLOBS',
+  'THREADSAFE=1', 'WITHOUT_ZONEMALLOC',
+].map((d) => `-DSQLITE_${d}`).join(' ');
+
+/** Returns the cached kine binary, building it first when missing (about 3 minutes cold on 2 cores). */
+export async function ensureKine(log: Log = stderr): Promise<string> {
+  const dir = join(cacheRoot(), `kine-${KINE_VERSION}`);
+  const ldflags = `-s -w -X github.com/k3s-io/kine/pkg/version.Version=${KINE_VERSION}`;
+  await buildOnce(dir, ['kine'], `kine ${KINE_VERSION} (SQLite, cgo)`, (staging) =>
+    runGo(['install', '-trimpath', `-ldflags=${ldflags}`, `-tags=${KINE_TAGS}`, `github.com/k3s-io/kine@${KINE_VERSION}`], cacheRoot(), {
+      GOBIN: staging,
+      CGO_ENABLED: '1',
+      CGO_CFLAGS: KINE_CGO_CFLAGS,
+    }), log);
+  return join(dir, 'kine');
+}
+
+/**
  * Builds one more command of the pinned Kubernetes release (e.g. `k8s.io/kubernetes/cmd/kubectl`) from the
  * same wrapper module as kube-apiserver (./kubebin: its tools.go must import the package), and caches it in
  * `<cache root>/<binary>-<KUBERNETES_VERSION>/`. Returns the binary's path; builds once per version.

@@ -21,7 +21,7 @@ const WRAPPERS: Wrapper[] = [
 ];
 
 /** Programs the project builds itself from Go modules (test/kube/binaries.ts, test/node): not from Debian. */
-const BUILT = ['kube-apiserver', 'etcd', 'kubectl', 'helm', 'kubelet', 'kube-controller-manager', 'kube-scheduler', 'client-go-peer', 'actionlint'];
+const BUILT = ['kube-apiserver', 'etcd', 'kine', 'kubectl', 'helm', 'kubelet', 'kube-controller-manager', 'kube-scheduler', 'client-go-peer', 'actionlint'];
 
 /**
  * Calls whose program is an expression, with the programs it can be and why. A new one fails the test
@@ -37,7 +37,7 @@ const EXPLAINED: { file: string; expression: string; programs: string[]; why: st
   { file: 'test/node/images.ts', expression: 'bb', programs: ['busybox'], why: '`command -v busybox`' },
   { file: 'test/node/images.ts', expression: 'nodeBinary()', programs: ['node'], why: 'node_modules/node/bin/node (npm ci)' },
   { file: 'e2e/node/logs.ts', expression: 'this.o.kubectl', programs: ['kubectl'], why: 'built by ensureNodeBinaries()' },
-  { file: 'test/kube/apiserver.ts', expression: 'bin', programs: ['kube-apiserver', 'etcd'], why: 'built by ensureKubeBinaries()' },
+  { file: 'test/kube/apiserver.ts', expression: 'bin', programs: ['kube-apiserver', 'etcd', 'kine'], why: 'built by ensureKubeBinaries() and ensureKine()' },
   { file: 'test/kube/helm.ts', expression: 'bin', programs: ['helm'], why: 'built by ensureGoTool()' },
   { file: 'scripts/lint-ci.ts', expression: 'bin', programs: ['actionlint'], why: 'built by ensureActionlint() (ensureGoTool())' },
   { file: 'test/kube/binaries.ts', expression: 'candidate', programs: ['go'], why: 'findGo(): $GO, go, /usr/local/go/bin/go' },
@@ -165,8 +165,9 @@ describe('the programs the tests start (scripts/prerequisites.sh)', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.test).toMatch(/^bash scripts\/prerequisites\.sh tests && /);
     expect(scripts['test:node']).toMatch(/^bash scripts\/prerequisites\.sh node && /);
-    // npm test leaves the host alone: the real node runs only in test:node.
-    expect(scripts.test).toMatch(/vitest run --project unit --project integration$/);
+    // npm test leaves the host alone: the real node runs only in test:node. The kine projects are the
+    // integration files that also run on k3s's datastore (vitest.config.ts).
+    expect(scripts.test).toMatch(/vitest run --project unit --project integration --project kine-watch-cache --project kine-no-watch-cache$/);
     expect(scripts['test:node']).toMatch(/vitest run --project node$/);
     const readmeCommand = /^`(npm ci && npm test)`/m.exec(read('README.md'))?.[1];
     expect(readmeCommand).toBe('npm ci && npm test');
