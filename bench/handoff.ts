@@ -222,13 +222,15 @@ try {
   const everything = all.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), now(), p.deaths));
   const overlapMs = overlap(everything).totalMs;
   const r1 = (x: number) => Math.round(x * 10) / 10;
-  const stats = (xs: number[]) => ({ n: xs.length, p50: r1(pct(xs, 50)), p95: r1(pct(xs, 95)), max: r1(Math.max(...xs)) });
+  // A measure that was not run (`--crash 0`, `--loaded 0`) has no figures: null in the JSON, "—" in the table.
+  const fig = (x: number) => (Number.isFinite(x) ? r1(x) : null);
+  const stats = (xs: number[]) => ({ n: xs.length, p50: fig(pct(xs, 50)), p95: fig(pct(xs, 95)), max: fig(Math.max(...xs)) });
   const result = {
-    gracefulGapMs: { p50: r1(pct(graceful, 50)), p95: r1(pct(graceful, 95)), max: r1(Math.max(...graceful)) },
+    gracefulGapMs: { p50: fig(pct(graceful, 50)), p95: fig(pct(graceful, 95)), max: fig(Math.max(...graceful)) },
     idle: stats(regimes.idle),
     loaded: stats(regimes.loaded),
     sigtermToPollMs: stats(sigtermToPoll),
-    crashFailoverMs: { p50: Math.round(pct(crash, 50)), max: Math.round(Math.max(...crash)) },
+    crashFailoverMs: crash.length ? { p50: Math.round(pct(crash, 50)), max: Math.round(Math.max(...crash)) } : { p50: null, max: null },
     overlapMs: r1(overlapMs),
     apiRequestsPerMin,
     leaseWritesPerLeaderMin,
@@ -240,8 +242,9 @@ try {
   console.log('');
   console.log('| measure                                   | n  | p50      | p95      | max      |');
   console.log('|-------------------------------------------|----|----------|----------|----------|');
+  const cell = (x: number, unit: string) => (Number.isFinite(x) ? `${r1(x)} ${unit}` : '—').padEnd(8);
   const row = (name: string, xs: number[], unit = 'ms') =>
-    console.log(`| ${name.padEnd(41)} | ${String(xs.length).padEnd(2)} | ${`${r1(pct(xs, 50))} ${unit}`.padEnd(8)} | ${`${r1(pct(xs, 95))} ${unit}`.padEnd(8)} | ${`${r1(Math.max(...xs))} ${unit}`.padEnd(8)} |`);
+    console.log(`| ${name.padEnd(41)} | ${String(xs.length).padEnd(2)} | ${cell(pct(xs, 50), unit)} | ${cell(pct(xs, 95), unit)} | ${cell(Math.max(...xs), unit)} |`);
   row('idle bot: pause signal → new getUpdates', regimes.idle);
   row('loaded bot: pause signal → new getUpdates', regimes.loaded);
   row('SIGTERM → new bot\'s first getUpdates', sigtermToPoll);
