@@ -4,8 +4,8 @@ import { hostname } from 'node:os';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultRenewIntervalMs, timingProblems } from './election/rules.ts';
-import { BAD_FETCH_PORTS, isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
-import { inClusterNamespace } from './kube/connection.ts';
+import { BAD_FETCH_PORTS, isLoopbackHost, parseHostPort, type HostPort } from './host-port.ts';
+import { inClusterNamespace } from './service-account.ts';
 import type { TargetSelector } from './worker/target.ts';
 
 export interface BatonConfig {
@@ -119,7 +119,7 @@ export function parseDuration(value: string, name: string): number {
 }
 
 /**
- * `host:port` as the servers parse it (src/http/listen.ts), refused as a ConfigError naming the variable.
+ * `host:port` as the servers parse it (src/host-port.ts), refused as a ConfigError naming the variable.
  * A Fetch "bad port" is refused too: the worker kit reaches BATON_LISTEN with `fetch`, which will not
  * connect to it; BATON_PROBE_LISTEN follows the same rule, since a browser or a fetch-based checker (and
  * `kubectl port-forward`, which keeps the port number) could not reach it either, and another port costs nothing.
