@@ -1,5 +1,6 @@
 // The timing rules of leader election, as pure functions. They follow client-go's
 // tools/leaderelection and say why each rule is safe.
+import { JITTER_FACTOR } from '../defaults.ts';
 import type { LeaderRecord } from './record.ts';
 
 /** Timings in milliseconds, validated by `timingProblems`. */
@@ -13,9 +14,6 @@ export interface ElectionTimings {
    */
   renewIntervalMs?: number;
 }
-
-/** client-go's JitterFactor: a standby's retry waits retryPeriod × [1, 2.2). */
-export const JITTER_FACTOR = 1.2;
 
 /**
  * The least time a leader that gives up at the renew deadline must have for its pause to land before
