@@ -107,8 +107,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     onEvent: (e) => {
       api.activity();
       // SYNCED carries the Lease as a (re)list found it, e.g. after a 410: as good as a MODIFIED.
-      // 3b: an absence carries the version it was seen at (the deletion's, the list's): older than what the
-      // elector knows (its own create's answer), it is old news.
+      // S1: an absence carries the version it was seen at (the deletion's, the list's): older than what the
+      // elector knows (its own create's answer), it is old news (docs/protocol.md).
       if (e.type === 'DELETED') elector.observe(undefined, e.lease?.resourceVersion);
       else if (e.type === 'ABSENT') elector.observe(undefined, e.resourceVersion);
       else if (e.lease) elector.observe(e.lease);
