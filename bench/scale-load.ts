@@ -9,6 +9,7 @@ import { LeaseWatcher } from '../src/kube/lease-watch.ts';
 import { Elector } from '../src/election/elector.ts';
 import { systemClock } from '../src/election/clock.ts';
 import { requestTimeoutMs } from '../src/election/rules.ts';
+import { DEFAULT_TIMINGS } from '../src/defaults.ts';
 import type { KubeConnection } from '../src/kube/connection.ts';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -63,7 +64,7 @@ export type LoadReply =
   | { type: 'stopped' };
 
 // baton's defaults (BATON_LEASE_DURATION 15s, BATON_RENEW_DEADLINE 10s, BATON_RETRY_PERIOD 2s).
-const TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+const TIMINGS = DEFAULT_TIMINGS;
 const TIMEOUT_MS = requestTimeoutMs(TIMINGS);
 
 /** One elector with its own client and watch, as one sidecar has. */

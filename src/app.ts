@@ -3,10 +3,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiHealthTally } from './api-health.ts';
+import { assembleSidecar } from './assemble.ts';
+import { EVALUATE_EVERY_MS, SCAN_INTERVAL_MS } from './defaults.ts';
 import { errorText } from './error-text.ts';
 import { ConfigError, type BatonConfig } from './config.ts';
 import { systemClock } from './election/clock.ts';
-import { Elector } from './election/elector.ts';
 import { requestTimeoutMs } from './election/rules.ts';
 import { listen } from './http/listen.ts';
 import { createLocalApi } from './http/local-api.ts';
@@ -21,10 +22,8 @@ import { KubeClient } from './kube/rest.ts';
 import { watchReport } from './kube/watch-report.ts';
 import type { KubeConnection } from './kube/connection.ts';
 import { BatonMetrics } from './metrics.ts';
-import { PauseTracker } from './pause-tracker.ts';
-import { Sidecar, type HandoffTrigger } from './sidecar.ts';
+import type { HandoffTrigger, Sidecar } from './sidecar.ts';
 import { VERSION } from './version.ts';
-import { WorkerController } from './worker/controller.ts';
 import { TargetFinder } from './worker/target.ts';
 
 export interface RunningBaton {
@@ -53,7 +52,6 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const timeoutMs = requestTimeoutMs(config);
 
   const lock = new KubeLeaseLock({ client, namespace: config.namespace, name: config.leaseName, requestTimeoutMs: timeoutMs });
-  const elector = new Elector({ ...config, identity: config.identity, lock, clock, workerGraceMs: config.workerGraceMs });
 
   let pod: ObservedPod | undefined;
   const finder = new TargetFinder({
@@ -62,8 +60,6 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     pauseSignal: config.pauseSignal,
     containerId: () => (config.target.kind === 'container' ? pod?.containerIDs.get(config.target.name) : undefined),
   });
-  const worker = new WorkerController({ finder, clock });
-  const pauses = new PauseTracker({ clock, ackTimeoutMs: config.pauseAckTimeoutMs, drainMs: config.drainMs });
 
   // BATON_POD_LABEL=false: the Role has no `patch pods` (chart value rbac.podLabel=false), so never try.
   const labeler = config.podName && config.podLabel
@@ -72,20 +68,22 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const recorder = new EventRecorder({ client, identity: config.identity, logger: kubeLogger, namespace: config.namespace, requestTimeoutMs: timeoutMs });
   const leaseRef: EventObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: config.leaseName, namespace: config.namespace };
 
-  const sidecar = new Sidecar({
+  const { sidecar, elector, pauses } = assembleSidecar({
     identity: config.identity,
     leaseName: config.leaseName,
     namespace: config.namespace,
-    leaseDurationMs: config.leaseDurationMs,
-    timings: { leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs },
-    requestTimeoutMs: timeoutMs,
+    timings: { leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs, renewIntervalMs: config.renewIntervalMs },
+    pauseAckTimeoutMs: config.pauseAckTimeoutMs,
+    drainMs: config.drainMs,
     workerGraceMs: config.workerGraceMs,
+    scanIntervalMs: SCAN_INTERVAL_MS,
+    evaluateEveryMs: EVALUATE_EVERY_MS,
+    lock,
+    finder,
     clock,
+    random: Math.random,
     logger,
     metrics,
-    elector,
-    worker,
-    pauses,
     api,
     reporters: {
       label: labeler ? (role) => labeler.set(role) : undefined,
@@ -109,8 +107,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     onEvent: (e) => {
       api.activity();
       // SYNCED carries the Lease as a (re)list found it, e.g. after a 410: as good as a MODIFIED.
-      // 3b: an absence carries the version it was seen at (the deletion's, the list's): older than what the
-      // elector knows (its own create's answer), it is old news.
+      // S1: an absence carries the version it was seen at (the deletion's, the list's): older than what the
+      // elector knows (its own create's answer), it is old news (docs/protocol.md).
       if (e.type === 'DELETED') elector.observe(undefined, e.lease?.resourceVersion);
       else if (e.type === 'ABSENT') elector.observe(undefined, e.resourceVersion);
       else if (e.lease) elector.observe(e.lease);

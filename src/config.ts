@@ -3,9 +3,21 @@
 import { hostname } from 'node:os';
 import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
+import {
+  DEFAULT_DRAIN_MS,
+  DEFAULT_LISTEN,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_PAUSE_ACK_TIMEOUT_MS,
+  DEFAULT_PAUSE_SIGNAL,
+  DEFAULT_POD_LABEL,
+  DEFAULT_PROBE_LISTEN,
+  DEFAULT_START_SIGNAL,
+  DEFAULT_TIMINGS,
+  DEFAULT_WORKER_GRACE_MS,
+} from './defaults.ts';
 import { defaultRenewIntervalMs, timingProblems } from './election/rules.ts';
-import { BAD_FETCH_PORTS, isLoopbackHost, parseHostPort, type HostPort } from './http/listen.ts';
-import { inClusterNamespace } from './kube/connection.ts';
+import { BAD_FETCH_PORTS, isLoopbackHost, parseHostPort, type HostPort } from './host-port.ts';
+import { inClusterNamespace } from './service-account.ts';
 import type { TargetSelector } from './worker/target.ts';
 
 export interface BatonConfig {
@@ -41,28 +53,33 @@ interface Option {
   help: string;
 }
 
-/** Every setting, in the order `--help` lists them. */
+/** Writes a duration as `parseDuration` reads it and `--help` shows it: 15000 → `15s`, 500 → `500ms`. */
+function durationText(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** Every setting, in the order `--help` lists them; the defaults come from src/defaults.ts. */
 export const OPTIONS: readonly Option[] = [
   { env: 'BATON_LEASE_NAME', flag: 'lease-name', help: 'name of the coordination.k8s.io/v1 Lease (required)' },
   { env: 'BATON_NAMESPACE', flag: 'namespace', help: 'namespace of the Lease (default: POD_NAMESPACE, then the in-cluster namespace file, then the kubeconfig context)' },
   { env: 'BATON_IDENTITY', flag: 'identity', help: 'holder identity written to the Lease (default: POD_NAME, then the hostname)' },
-  { env: 'BATON_LEASE_DURATION', flag: 'lease-duration', default: '15s', help: 'how long a claim lasts without renewal; a standby takes an unrenewed Lease after this' },
-  { env: 'BATON_RENEW_DEADLINE', flag: 'renew-deadline', default: '10s', help: 'a leader that could not renew for this long pauses its worker and steps down' },
-  { env: 'BATON_RETRY_PERIOD', flag: 'retry-period', default: '2s', help: 'how soon a leader retries a failed renew; the backstop retry interval of a standby (jittered)' },
+  { env: 'BATON_LEASE_DURATION', flag: 'lease-duration', default: durationText(DEFAULT_TIMINGS.leaseDurationMs), help: 'how long a claim lasts without renewal; a standby takes an unrenewed Lease after this' },
+  { env: 'BATON_RENEW_DEADLINE', flag: 'renew-deadline', default: durationText(DEFAULT_TIMINGS.renewDeadlineMs), help: 'a leader that could not renew for this long pauses its worker and steps down' },
+  { env: 'BATON_RETRY_PERIOD', flag: 'retry-period', default: durationText(DEFAULT_TIMINGS.retryPeriodMs), help: 'how soon a leader retries a failed renew; the backstop retry interval of a standby (jittered)' },
   { env: 'BATON_RENEW_INTERVAL', flag: 'renew-interval', help: 'how long after a successful renew the leader renews again (default: a third of the lease duration, 5s with 15s)' },
   { env: 'BATON_TARGET_CONTAINER', flag: 'target-container', help: 'the worker is the process of this container of the pod (needs POD_NAME)' },
   { env: 'BATON_TARGET_COMMAND', flag: 'target-command', help: 'the worker is the process whose /proc/PID/cmdline matches this regular expression' },
   { env: 'BATON_TARGET_PID_FILE', flag: 'target-pid-file', help: 'the worker is the process whose PID this file holds' },
-  { env: 'BATON_START_SIGNAL', flag: 'start-signal', default: 'SIGUSR1', help: 'signal that tells the worker to start polling' },
-  { env: 'BATON_PAUSE_SIGNAL', flag: 'pause-signal', default: 'SIGUSR2', help: 'signal that tells the worker to pause polling' },
-  { env: 'BATON_PAUSE_ACK_TIMEOUT', flag: 'pause-ack-timeout', default: '15s', help: 'how long a handoff waits for a confirming worker to POST /paused' },
-  { env: 'BATON_DRAIN', flag: 'drain', default: '5s', help: 'how long a handoff waits when the worker has never confirmed a pause' },
-  { env: 'BATON_WORKER_GRACE', flag: 'worker-grace', default: '5s', help: 'a leader whose worker has been gone (not found, or no handlers) this long releases the Lease to a standby' },
-  { env: 'BATON_LISTEN', flag: 'listen', default: '127.0.0.1:4040', help: 'local API (GET /leader, POST /paused, probes); loopback only' },
-  { env: 'BATON_PROBE_LISTEN', flag: 'probe-listen', default: '0.0.0.0:4041', help: 'read-only GET /healthz, /readyz, /metrics for the kubelet and Prometheus' },
+  { env: 'BATON_START_SIGNAL', flag: 'start-signal', default: DEFAULT_START_SIGNAL, help: 'signal that tells the worker to start polling' },
+  { env: 'BATON_PAUSE_SIGNAL', flag: 'pause-signal', default: DEFAULT_PAUSE_SIGNAL, help: 'signal that tells the worker to pause polling' },
+  { env: 'BATON_PAUSE_ACK_TIMEOUT', flag: 'pause-ack-timeout', default: durationText(DEFAULT_PAUSE_ACK_TIMEOUT_MS), help: 'how long a handoff waits for a confirming worker to POST /paused' },
+  { env: 'BATON_DRAIN', flag: 'drain', default: durationText(DEFAULT_DRAIN_MS), help: 'how long a handoff waits when the worker has never confirmed a pause' },
+  { env: 'BATON_WORKER_GRACE', flag: 'worker-grace', default: durationText(DEFAULT_WORKER_GRACE_MS), help: 'a leader whose worker has been gone (not found, or no handlers) this long releases the Lease to a standby' },
+  { env: 'BATON_LISTEN', flag: 'listen', default: DEFAULT_LISTEN, help: 'local API (GET /leader, POST /paused, probes); loopback only' },
+  { env: 'BATON_PROBE_LISTEN', flag: 'probe-listen', default: DEFAULT_PROBE_LISTEN, help: 'read-only GET /healthz, /readyz, /metrics for the kubelet and Prometheus' },
   { env: 'KUBECONFIG', flag: 'kubeconfig', help: 'kubeconfig file when running outside a cluster (in-cluster configuration otherwise)' },
-  { env: 'BATON_LOG_LEVEL', flag: 'log-level', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
-  { env: 'BATON_POD_LABEL', flag: 'pod-label', default: 'true', help: 'keep the label baton/role (leader/standby) on the own Pod; false: never patch a pod (no `patch pods` needed)' },
+  { env: 'BATON_LOG_LEVEL', flag: 'log-level', default: DEFAULT_LOG_LEVEL, help: 'trace, debug, info, warn, error or fatal' },
+  { env: 'BATON_POD_LABEL', flag: 'pod-label', default: String(DEFAULT_POD_LABEL), help: 'keep the label baton/role (leader/standby) on the own Pod; false: never patch a pod (no `patch pods` needed)' },
 ];
 
 /** A bad setting. The CLI prints `message` and exits 2. */
@@ -119,7 +136,7 @@ export function parseDuration(value: string, name: string): number {
 }
 
 /**
- * `host:port` as the servers parse it (src/http/listen.ts), refused as a ConfigError naming the variable.
+ * `host:port` as the servers parse it (src/host-port.ts), refused as a ConfigError naming the variable.
  * A Fetch "bad port" is refused too: the worker kit reaches BATON_LISTEN with `fetch`, which will not
  * connect to it; BATON_PROBE_LISTEN follows the same rule, since a browser or a fetch-based checker (and
  * `kubectl port-forward`, which keeps the port number) could not reach it either, and another port costs nothing.

@@ -13,6 +13,11 @@ export interface PauseTrackerOptions {
   ackTimeoutMs: number;
   /** How long to wait for a worker that never has (BATON_DRAIN). */
   drainMs: number;
+  /**
+   * Whether the worker is meant to be paused now: the worker controller's desired state, the one place it
+   * is kept (it starts paused; running between a start and the next pause).
+   */
+  workerPaused: () => boolean;
 }
 
 export class PauseTracker {
@@ -21,8 +26,6 @@ export class PauseTracker {
   private sentAt: Date | null = null;
   private sentAtMono: number | undefined;
   private confirmedAt: Date | null = null;
-  /** The worker is meant to be paused (it starts paused; running between a start and the next pause). */
-  private paused = true;
   /**
    * This worker process confirms its pauses: it speaks the protocol, so waiting for it is worth it. A
    * property of the worker, learned from any confirmation it sends (even one that came too late or too
@@ -48,14 +51,8 @@ export class PauseTracker {
     return this.confirms;
   }
 
-  /** The worker was told to start. */
-  started(): void {
-    this.paused = false;
-  }
-
-  /** A pause signal is being sent: returns its id. */
+  /** A pause signal is about to be sent: returns its id. */
   pauseSent(): number {
-    this.paused = true;
     this.id += 1;
     this.sentAt = this.opts.clock.wallClock();
     this.sentAtMono = this.opts.clock.now();
@@ -80,7 +77,7 @@ export class PauseTracker {
    */
   workerExited(): void {
     this.exited = true;
-    if (!this.paused || this.confirmedAt) return;
+    if (!this.opts.workerPaused() || this.confirmedAt) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w('exited');
@@ -97,7 +94,7 @@ export class PauseTracker {
     this.confirms = true;
     if (id > this.id) return 'early';
     if (id < this.id) return 'stale';
-    if (!this.paused) return 'not-paused';
+    if (!this.opts.workerPaused()) return 'not-paused';
     if (this.confirmedAt) return 'duplicate';
     this.confirmedAt = this.opts.clock.wallClock();
     const waiters = this.waiters;

@@ -16,15 +16,22 @@ import type { WorkerController } from './worker/controller.ts';
 export type HandoffTrigger = 'SIGTERM' | 'deletion';
 
 
+/** Everything the sidecar is given; `src/assemble.ts` builds it for the real pod and for the tests alike. */
 export interface SidecarOptions {
   identity: string;
   leaseName: string;
   namespace: string;
-  leaseDurationMs: number;
   /** Published in GET /leader for the worker's dead-man's switch. */
-  timings?: LeaseTimings;
-  /** The election's per-request timeout; `/healthz` fails when a request outlives twice this (rule L4). Default 5 s. */
-  requestTimeoutMs?: number;
+  timings: LeaseTimings;
+  /**
+   * The election's per-request timeout: `/healthz` fails when a request outlives twice this (rule L4), and a
+   * handoff waits at most twice this for an acquire in flight (L2, L3).
+   */
+  requestTimeoutMs: number;
+  /** Rule L1's grace, for the report of a step-aside (the elector keeps the rule). */
+  workerGraceMs: number;
+  /** How often eligibility and readiness are re-evaluated (the worker scan publishes changes too). */
+  evaluateEveryMs: number;
   clock: Clock;
   logger: Logger;
   metrics: BatonMetrics;
@@ -33,17 +40,15 @@ export interface SidecarOptions {
   pauses: PauseTracker;
   reporters: ChangeReporters;
   api: ApiHealth;
-  /** Rule L1's grace, for the report of a step-aside (the elector keeps the rule). */
-  workerGraceMs?: number;
-  /** How often eligibility and readiness are re-evaluated (the worker scan publishes changes too). */
-  evaluateEveryMs?: number;
 }
 
+/**
+ * Each fact is kept in one place and read from there: whether the worker is told to run is the worker
+ * controller's desired state (the pause tracker reads it too), whether a handoff has begun is the elector's
+ * `retired`, whether this pod holds the Lease is the elector's.
+ */
 export class Sidecar {
   private readonly o: SidecarOptions;
-  /** True while this pod holds the Lease and its worker has been told to run. */
-  private leading = false;
-  private handingOver = false;
   private handoff: Promise<void> | undefined;
   private readonly subscribers = new Set<(s: LeaderStatus) => void>();
   private lastPublished = '';
@@ -87,10 +92,10 @@ export class Sidecar {
       if (s.result === 'sent') this.o.logger.debug(fields, `sent ${s.signal} (${s.state}) to pid ${s.pid}`);
       else this.o.logger.error(fields, `could not send ${s.signal} to pid ${s.pid}: ${s.error}`);
     });
-    // S1: a start signal goes out only while this pod still leads, judged at that moment.
-    worker.setStartGuard(() => this.leading && !this.handingOver && elector.confirmLeadership());
-    metrics.setLeader(false);
-    this.o.reporters.label?.('standby');
+    // S1: a start signal (asked only while the worker is told to run) goes out only while this pod still
+    // leads, judged at that moment.
+    worker.setStartGuard(() => !this.isHandingOver && elector.confirmLeadership());
+    this.report('standby');
     worker.start();
     elector.start();
     this.evaluate();
@@ -104,16 +109,16 @@ export class Sidecar {
     this.o.elector.setEligible(w.found && w.handlersInstalled);
     this.o.metrics.setReady(this.readiness().ready);
     this.publish();
-    this.evaluateTimer = this.o.clock.setTimer(() => this.evaluate(), this.o.evaluateEveryMs ?? 1000);
+    this.evaluateTimer = this.o.clock.setTimer(() => this.evaluate(), this.o.evaluateEveryMs);
   }
 
   // ---- leadership changes: each one log line, one metric change, one Event, the label -----------
 
   private onElection(e: ElectorEvent): void {
-    const { logger, metrics, worker, pauses, reporters } = this.o;
+    const { logger, metrics, worker, reporters } = this.o;
     switch (e.type) {
       case 'acquired': {
-        if (e.retiring || this.handingOver) {
+        if (e.retiring || this.isHandingOver) {
           // L2: taken by an acquire that was in flight when the handoff began. The worker is never started;
           // the elector releases the Lease at once. Reported all the same (C2), as a change that did happen.
           metrics.transition('acquired');
@@ -123,14 +128,11 @@ export class Sidecar {
           logger.info({ event: 'leadership', change: 'acquired', epoch: e.record.leaseTransitions, retiring: true }, note);
           break;
         }
-        this.leading = true;
-        pauses.started();
         worker.setDesired('running');
-        metrics.setLeader(true);
+        this.report('leader');
         metrics.transition('acquired');
         metrics.setEpoch(e.record.leaseTransitions);
         if (e.waitedMs !== undefined) metrics.acquireAfterRelease(e.waitedMs / 1000);
-        reporters.label?.('leader');
         const note = `${this.o.identity} became the leader of Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions})`;
         reporters.event?.('Normal', 'LeaderElected', 'Acquire', note);
         logger.info({ event: 'leadership', change: 'acquired', epoch: e.record.leaseTransitions, waitedMs: e.waitedMs, pid: worker.status().pid }, note);
@@ -138,10 +140,8 @@ export class Sidecar {
       }
       case 'lost': {
         // Pause first: the worker must be stopped before any standby may take the Lease.
-        const pauseId = this.pauseWorker();
-        metrics.setLeader(false);
+        const pauseId = this.stepDown();
         metrics.transition('lost');
-        reporters.label?.('standby');
         const note = `${this.o.identity} lost the Lease ${this.o.leaseName} (${e.reason}); worker paused (pause ${pauseId})`;
         reporters.event?.('Warning', 'LeaderLost', 'Pause', note);
         logger.warn({ event: 'leadership', change: 'lost', reason: e.reason, pause: pauseId, err: e.error }, note);
@@ -166,7 +166,7 @@ export class Sidecar {
       case 'released': {
         this.stepDown();
         metrics.transition('released');
-        const why = e.reason === 'worker-gone' ? `its worker has been gone for ${this.o.workerGraceMs ?? 0} ms` : 'for the next pod';
+        const why = e.reason === 'worker-gone' ? `its worker has been gone for ${this.o.workerGraceMs} ms` : 'for the next pod';
         const note = `${this.o.identity} released the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) ${why}`;
         reporters.event?.(e.reason === 'worker-gone' ? 'Warning' : 'Normal', 'LeaderReleased', 'Release', note);
         logger.info({ event: 'leadership', change: 'released', reason: e.reason, epoch: e.record.leaseTransitions }, note);
@@ -174,7 +174,7 @@ export class Sidecar {
       }
       case 'renewed':
         metrics.renew(e.durationMs / 1000, 'success');
-        metrics.setLastRenew(e.record.renewTime ? e.record.renewTime.getTime() / 1000 : Date.now() / 1000);
+        metrics.setLastRenew((e.record.renewTime ?? this.o.clock.wallClock()).getTime() / 1000);
         break;
       case 'renew-failed':
         metrics.renew(e.durationMs / 1000, e.result);
@@ -191,24 +191,32 @@ export class Sidecar {
     this.publish();
   }
 
-  /** Reports "not the leader" on the metric and the label, pausing the worker if it was told to run. Idempotent. */
-  private stepDown(): void {
-    if (this.leading || this.o.worker.status().desired === 'running') this.pauseWorker();
-    this.o.metrics.setLeader(false);
-    this.o.reporters.label?.('standby');
+  /** The leader gauge and the pod label, which always say the same (C2). */
+  private report(role: 'leader' | 'standby'): void {
+    this.o.metrics.setLeader(role === 'leader');
+    this.o.reporters.label?.(role);
   }
 
-  /** Tells the worker to pause and returns the pause's id. Idempotent while already paused. */
+  /** Whether the worker is told to run: this pod leads and has started it. */
+  private workerRuns(): boolean {
+    return this.o.worker.status().desired === 'running';
+  }
+
+  /** Stops leading: pauses the worker if it was told to run, reports standby, and returns the pause's id. Idempotent. */
+  private stepDown(): number {
+    const id = this.pauseWorker();
+    this.report('standby');
+    return id;
+  }
+
+  /** Tells the worker to pause and returns the pause's id; while it is paused already, the last pause's id. */
   private pauseWorker(): number {
-    if (this.leading || this.o.worker.status().desired === 'running') {
-      this.leading = false;
-      const id = this.o.pauses.pauseSent();
-      this.o.worker.setDesired('paused');
-      this.publish();
-      return id;
-    }
-    this.leading = false;
-    return this.o.pauses.status().id;
+    if (!this.workerRuns()) return this.o.pauses.status().id;
+    // The pause gets its id before the signal leaves: a worker may confirm it at once.
+    const id = this.o.pauses.pauseSent();
+    this.o.worker.setDesired('paused');
+    this.publish();
+    return id;
   }
 
   // ---- handoff ------------------------------------------------------------------------------------
@@ -220,7 +228,6 @@ export class Sidecar {
    */
   handOver(trigger: HandoffTrigger): Promise<void> {
     if (this.handoff) return this.handoff;
-    this.handingOver = true;
     void this.o.elector.retire(); // at once: no acquire may start from now on (runHandoff waits for one in flight)
     this.handoff = this.runHandoff(trigger);
     this.publish();
@@ -228,11 +235,11 @@ export class Sidecar {
   }
 
   private async runHandoff(trigger: HandoffTrigger): Promise<void> {
-    const { logger, metrics, elector, pauses, reporters } = this.o;
+    const { logger, metrics, elector, pauses } = this.o;
     // L2: an acquire in flight finishes first; one that won is released again by the elector, unstarted.
     // L3: but never wait longer than a stuck loop would take to show on /healthz (twice the request timeout).
     await new Promise<void>((resolve) => {
-      const timer = this.o.clock.setTimer(resolve, 2 * (this.o.requestTimeoutMs ?? 5000));
+      const timer = this.o.clock.setTimer(resolve, 2 * this.o.requestTimeoutMs);
       void elector.retire().then(() => {
         timer.cancel();
         resolve();
@@ -242,9 +249,7 @@ export class Sidecar {
       logger.info({ event: 'handoff', trigger, leader: false }, `handoff (${trigger}): not the leader, nothing to hand over`);
       return;
     }
-    const pauseId = this.pauseWorker();
-    metrics.setLeader(false);
-    reporters.label?.('standby');
+    const pauseId = this.stepDown();
     const confirms = pauses.workerConfirms();
     logger.info(
       { event: 'handoff', phase: 'pause', trigger, pause: pauseId, waitsFor: confirms ? 'confirmation' : 'drain' },
@@ -275,16 +280,16 @@ export class Sidecar {
     const r = snap.observed?.record;
     return {
       identity: this.o.identity,
-      isLeader: this.leading && snap.isLeader,
+      isLeader: this.workerRuns() && snap.isLeader,
       holder: r?.holderIdentity ?? '',
       // S2: the highest epoch seen, so /leader never shows a smaller one — not after a deletion, nor a hand edit.
       epoch: Math.max(r?.leaseTransitions ?? 0, snap.maxEpoch, 0),
       since: r?.acquireTime && r.holderIdentity ? r.acquireTime.toISOString() : null,
       renewedAt: r?.renewTime ? r.renewTime.toISOString() : null,
-      ...(this.o.timings ? { timings: this.o.timings } : {}),
+      timings: this.o.timings,
       lease: { name: this.o.leaseName, namespace: this.o.namespace },
       pause: this.o.pauses.status(),
-      handingOver: this.handingOver,
+      handingOver: snap.retired,
     };
   }
 
@@ -326,7 +331,7 @@ export class Sidecar {
    */
   health(): Health {
     const snap = this.o.elector.snapshot();
-    const limit = 2 * (this.o.requestTimeoutMs ?? 5000);
+    const limit = 2 * this.o.requestTimeoutMs;
     if (snap.busySince !== undefined) {
       const since = this.o.clock.now() - snap.busySince;
       if (since > limit) {
@@ -346,8 +351,8 @@ export class Sidecar {
     return result;
   }
 
-  /** True once a handoff has begun (the Pod watch uses it to log the deletion once). */
+  /** True once a handoff has begun: the elector is retired and never acquires again (L2). The Pod watch uses it to log the deletion once. */
   get isHandingOver(): boolean {
-    return this.handingOver;
+    return this.o.elector.snapshot().retired;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * What baton knows at this moment, in the shape `GET /leader` serves it. One object, produced by the
  * sidecar (`src/sidecar.ts`) and read by the local API, the probes, the pod label and the metrics, so that
- * they can never disagree (invariant 6).
+ * they can never disagree (rule C2).
  */
 export interface LeaderStatus {
   /** This pod's identity (`BATON_IDENTITY`). */

@@ -14,6 +14,7 @@ import { waitFor, type SimPod } from '../../test/harness/sim-pod.ts';
 import { afterThaw, longestGapIn, type Analysis } from './analysis.ts';
 import { check, fmt, result, type Check, type ScenarioResult } from './verdict.ts';
 import { defaultRenewIntervalMs } from '../../src/election/rules.ts';
+import { DEFAULT_WORKER_GRACE_MS } from '../../src/defaults.ts';
 import { ChaosWorld, JITTER_MAX, now, requestTimeoutMs, type Timings } from './world.ts';
 
 export interface ScenarioContext {
@@ -574,7 +575,7 @@ const podFreeze: Scenario = {
 // ——— the leader's worker gone (L1) ————————————————————————————————————————————————————————————————————
 
 /** `BATON_WORKER_GRACE`'s default (rule L1). */
-export const WORKER_GRACE_MS = 5000;
+export const WORKER_GRACE_MS = DEFAULT_WORKER_GRACE_MS;
 
 /**
  * The leader's bot is SIGKILLed and its container comes back only after CrashLoopBackOff's first

@@ -17,6 +17,8 @@ import { BOT } from '../rollout/scenario.ts';
 import { LeaseRecorder } from './lease-recorder.ts';
 import { analyze, type Analysis, type FrozenSpan } from './analysis.ts';
 import { processTree } from './process-tree.ts';
+import * as defaults from '../../src/defaults.ts';
+import { requestTimeoutMs } from '../../src/election/rules.ts';
 
 /** Election timings of a scenario, in ms (the sidecar's BATON_LEASE_DURATION and friends). */
 export interface Timings {
@@ -29,7 +31,7 @@ export interface Timings {
 }
 
 /** baton's defaults. */
-export const DEFAULT_TIMINGS: Timings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, pauseAckTimeoutMs: 15_000, drainMs: 5_000 };
+export const DEFAULT_TIMINGS: Timings = { ...defaults.DEFAULT_TIMINGS, pauseAckTimeoutMs: defaults.DEFAULT_PAUSE_ACK_TIMEOUT_MS, drainMs: defaults.DEFAULT_DRAIN_MS };
 /**
  * Shorter timings for the scenarios in `npm test`: the same margin LD − RD (5 s) between a leader's
  * deadline and a standby's earliest start as the defaults, shorter waits everywhere else.
@@ -45,12 +47,10 @@ export function preStopMs(t: Timings): number {
 }
 
 /** client-go's JitterFactor: a standby's backstop retry waits retryPeriod × [1, 2.2). */
-export const JITTER_MAX = 2.2;
+export const JITTER_MAX = defaults.JITTER_MAX;
 
 /** Per-request timeout of the sidecar: client-go's max(1 s, renewDeadline / 2). */
-export function requestTimeoutMs(t: Timings): number {
-  return Math.max(1000, t.renewDeadlineMs / 2);
-}
+export { requestTimeoutMs };
 
 export interface WorldOptions {
   endpoint: KubeEndpoint;

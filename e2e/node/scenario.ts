@@ -20,6 +20,7 @@ import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
 import { freeze, podCgroupOf, thaw } from './cgroup-freeze.ts';
 import { handoffTimelines, stepMedians, type BotLogLine, type HandoffTimeline, type LedgerEntry, type SidecarLogLine, type StepMedian } from '../report/handoff-timeline.ts';
+import { DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS, JITTER_MAX, SCAN_INTERVAL_MS } from '../../src/defaults.ts';
 
 export interface NodeScenarioOptions {
   node: NodeInfo;
@@ -132,13 +133,11 @@ const now = () => performance.timeOrigin + performance.now();
  * twice (the old revision's leader may go before its standby), and the upgrade steps are held to the rest.
  */
 const PREVIOUS_RELEASE_HAS_C5 = false;
-/** The chart's default `sidecar.workerGrace` (BATON_WORKER_GRACE) and the sidecar's /proc scan interval. */
-const WORKER_GRACE_MS = 5000;
-const SCAN_INTERVAL_MS = 500;
-/** The chart's default leaseDuration and retryPeriod (charts/baton/values.yaml), and client-go's jitter of a standby's retry. */
-const FREEZE_LEASE_MS = 15_000;
-const RETRY_PERIOD_MS = 2000;
-const JITTER_MAX = 2.2;
+/** The chart's default `sidecar.workerGrace` (BATON_WORKER_GRACE): baton's default. */
+const WORKER_GRACE_MS = DEFAULT_WORKER_GRACE_MS;
+/** The chart's default leaseDuration and retryPeriod (charts/baton/values.yaml): baton's defaults. */
+const FREEZE_LEASE_MS = DEFAULT_TIMINGS.leaseDurationMs;
+const RETRY_PERIOD_MS = DEFAULT_TIMINGS.retryPeriodMs;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {

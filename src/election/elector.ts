@@ -1,6 +1,7 @@
 // The election loop's shell: it feeds what happens (watch events, answers, timers, the sidecar's calls)
 // to the one decider (decide.ts) and carries out what it decides — one request at a time through the
 // LeaseLock, one wake timer through the Clock. No rule lives here; see docs/protocol.md for them.
+import { DEFAULT_WORKER_GRACE_MS } from '../defaults.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import { decide, holds, initialState, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
 import { LockConflictError, LockNotFoundError, type LeaseLock } from './lock.ts';
@@ -9,14 +10,11 @@ import { requestTimeoutMs, type ElectionTimings } from './rules.ts';
 
 export type { ElectorEvent, LossReason, Phase, ReleaseReason } from './decide.ts';
 
-/** Rule L1's default grace (BATON_WORKER_GRACE). */
-export const DEFAULT_WORKER_GRACE_MS = 5000;
-
 export interface ElectorOptions extends ElectionTimings {
   identity: string;
   lock: LeaseLock;
   clock: Clock;
-  /** Rule L1: how long a leader's worker may be gone before the leader steps aside (default 5 s). */
+  /** Rule L1: how long a leader's worker may be gone before the leader steps aside (default `DEFAULT_WORKER_GRACE_MS`). */
   workerGraceMs?: number;
   /** Random source for jitter; injectable for deterministic tests. */
   random?: () => number;

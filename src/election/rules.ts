@@ -1,5 +1,6 @@
 // The timing rules of leader election, as pure functions. They follow client-go's
 // tools/leaderelection and say why each rule is safe.
+import { JITTER_FACTOR } from '../defaults.ts';
 import type { LeaderRecord } from './record.ts';
 
 /** Timings in milliseconds, validated by `timingProblems`. */
@@ -13,9 +14,6 @@ export interface ElectionTimings {
    */
   renewIntervalMs?: number;
 }
-
-/** client-go's JitterFactor: a standby's retry waits retryPeriod × [1, 2.2). */
-export const JITTER_FACTOR = 1.2;
 
 /**
  * The least time a leader that gives up at the renew deadline must have for its pause to land before
@@ -65,7 +63,7 @@ export function timingProblems(t: ElectionTimings): string[] {
 export const KIT_LAST_LOOK_MS = 1000;
 
 /**
- * R1 — the renew interval's rules (issue 20, item 4; docs/protocol.md). Safety (S1, F1) does not depend on it — the deadline counts
+ * R1 — the renew interval's rules (docs/protocol.md). Safety (S1, F1) does not depend on it — the deadline counts
  * from the last successful renew and a standby's expiry from the last change it saw — so these keep the
  * leader's own footing: no renew less often than a retry, a first attempt before the deadline, and, for an
  * interval longer than the retry period, one retry after a failed renew that still lands before the kit's

@@ -5,9 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { RequestOptions } from 'node:https';
-
-/** The ServiceAccount volume every Pod gets unless `automountServiceAccountToken: false`. */
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+import { SERVICE_ACCOUNT_DIR, inClusterNamespace } from '../service-account.ts';
 
 /** Bound ServiceAccount tokens rotate (the kubelet refreshes the file); client-go re-reads it about every minute too. */
 export const TOKEN_REREAD_MS = 60_000;
@@ -84,16 +82,6 @@ export function inClusterConnection(options: LoadConnectionOptions = {}): KubeCo
     tls: { ca, rejectUnauthorized: true },
     authenticate: async (req) => setHeader(req, 'authorization', `Bearer ${tokens.token()}`),
   };
-}
-
-/** The namespace of the mounted ServiceAccount (`BATON_NAMESPACE`'s default), or undefined outside a cluster. */
-export function inClusterNamespace(dir: string = SERVICE_ACCOUNT_DIR): string | undefined {
-  try {
-    const ns = readFileSync(join(dir, 'namespace'), 'utf8').trim();
-    return ns === '' ? undefined : ns;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -1,4 +1,4 @@
-// Proves at start that the API server lets this sidecar label its own Pod (rule C4, issue 18 item 3c).
+// Proves at start that the API server lets this sidecar label its own Pod (rule C4).
 // Without the right, the label could never be written: the sidecar would run with a label that lies, and
 // before this check its refused patches kept /readyz at 503, stalling `maxUnavailable: 0` rollouts.
 import { backoffDelay, sleep, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';

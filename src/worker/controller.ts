@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { RESYNC_MS, SCAN_INTERVAL_MS } from '../defaults.ts';
 import { systemClock, type Clock, type TimerHandle } from '../election/clock.ts';
 import { errorText } from '../error-text.ts';
 import { describeProcess, type FindResult, type Target, type TargetSource } from './target.ts';
@@ -55,9 +56,9 @@ export interface WorkerControllerOptions {
   /** Usually a `TargetFinder`; its signals are the ones sent. */
   finder: TargetSource;
   clock?: Clock;
-  /** How often to look for the target (default 500 ms). */
+  /** How often to look for the target (default `SCAN_INTERVAL_MS`, 500 ms). */
   scanIntervalMs?: number;
-  /** Re-send the current state this often (default 30 s): signals are edges and can be missed. */
+  /** Re-send the current state this often (default `RESYNC_MS`, 30 s): signals are edges and can be missed. */
   resyncMs?: number;
   /** Default `process.kill`. */
   kill?: (pid: number, signal: NodeJS.Signals) => void;
@@ -109,8 +110,8 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
     super();
     this.finder = opts.finder;
     this.clock = opts.clock ?? systemClock;
-    this.scanIntervalMs = opts.scanIntervalMs ?? 500;
-    this.resyncMs = opts.resyncMs ?? 30_000;
+    this.scanIntervalMs = opts.scanIntervalMs ?? SCAN_INTERVAL_MS;
+    this.resyncMs = opts.resyncMs ?? RESYNC_MS;
     this.kill = opts.kill ?? ((pid, signal) => void process.kill(pid, signal));
   }
 

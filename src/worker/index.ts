@@ -1,4 +1,7 @@
-/** Finding the worker process in the pod and telling it to run or pause (invariants 4 and 5). */
+/**
+ * Finding the worker process in the pod and telling it to run or pause: only the configured process, only
+ * once it catches both signals, and the current state again to a worker that restarted.
+ */
 export { WorkerController } from './controller.ts';
 export type {
   DesiredState,

@@ -1,6 +1,7 @@
 // Regression tests for the edges of issue 9 at the election level: each one failed on the elector
 // before the one-decider rebuild (items 1, 2, 3 and 8 of the issue).
 import { describe, expect, it } from 'vitest';
+import { JITTER_MAX } from '../../src/defaults.ts';
 import { Elector, type ElectorEvent } from '../../src/election/elector.ts';
 import { MemoryLease } from './election-fakes.ts';
 import { FakeClock, flush } from './fake-clock.ts';
@@ -108,7 +109,7 @@ describe('Elector at the edges', () => {
     expect(store.record?.holderIdentity).toBe('a');
     // a wrote that record: its worker was paused by a itself, so no one else's claim is in the way (S1).
     await clock.until(() => leaders().length > 0, 40_000);
-    expect(clock.now() - resumedAt).toBeLessThan(timings.retryPeriodMs * 2.2 + 100);
+    expect(clock.now() - resumedAt).toBeLessThan(timings.retryPeriodMs * JITTER_MAX + 100);
     expect(leaders()).toEqual(['a']);
     // b saw a record change at the resume: it may not take over before a lease duration from then.
     expect(b.events.filter((e) => e.type === 'acquired')).toEqual([]);

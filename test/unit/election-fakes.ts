@@ -4,13 +4,12 @@
 import { pino } from 'pino';
 import { FakeClock } from './fake-clock.ts';
 import { StubSource } from './worker-fakes.ts';
-import { Elector } from '../../src/election/elector.ts';
+import { assembleSidecar } from '../../src/assemble.ts';
+import { DEFAULT_DRAIN_MS, DEFAULT_PAUSE_ACK_TIMEOUT_MS, DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS, EVALUATE_EVERY_MS, SCAN_INTERVAL_MS } from '../../src/defaults.ts';
 import { LockConflictError, type LeaseLock } from '../../src/election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../../src/election/record.ts';
 import { BatonMetrics } from '../../src/metrics.ts';
-import { PauseTracker } from '../../src/pause-tracker.ts';
-import { Sidecar } from '../../src/sidecar.ts';
-import { WorkerController } from '../../src/worker/controller.ts';
+import type { Sidecar } from '../../src/sidecar.ts';
 
 export type LockCall = { who: string; op: 'get' | 'create' | 'update'; at: number };
 
@@ -158,8 +157,8 @@ export class MemoryLock implements LeaseLock {
   }
 }
 
-/** The Lease timings of every `sidecarWithFakes` pod. */
-export const sidecarTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+/** The Lease timings of every `sidecarWithFakes` pod: baton's defaults. */
+export const sidecarTimings = DEFAULT_TIMINGS;
 
 export interface SidecarFakesOptions {
   /** The Lease the pod competes for; its clock is the pod's clock. */
@@ -169,10 +168,6 @@ export interface SidecarFakesOptions {
   pid: number;
   /** Whether that worker has installed its signal handlers (default true). */
   handlers?: boolean;
-  /** The elector's grace for a vanished worker (default: the elector's). */
-  workerGraceMs?: number;
-  /** The sidecar's request timeout (default: the sidecar's). */
-  requestTimeoutMs?: number;
   /** Where every log line goes, at level debug, as pino writes it (one JSON line a call); default: no logs. */
   logSink?: (line: string) => void;
   /** Called after each signal sent to the worker is recorded (a worker that confirms its pauses, say). */
@@ -182,8 +177,9 @@ export interface SidecarFakesOptions {
 export type SignalSent = { pid: number; signal: string; at: number };
 
 /**
- * One pod with a fake clock: a started Sidecar on `store` (a real Elector, WorkerController, PauseTracker and
- * metrics) whose worker is a `StubSource` process and whose signals, pod labels and Event reasons are recorded.
+ * One pod with a fake clock and baton's default settings: a started Sidecar on `store`, assembled as
+ * src/app.ts assembles it (a real Elector, WorkerController, PauseTracker and metrics), whose worker is a
+ * `StubSource` process and whose signals, pod labels and Event reasons are recorded.
  */
 export function sidecarWithFakes(o: SidecarFakesOptions) {
   const { store, identity } = o;
@@ -191,38 +187,35 @@ export function sidecarWithFakes(o: SidecarFakesOptions) {
   const source = new StubSource();
   source.worker(o.pid, o.handlers ?? true);
   const kills: SignalSent[] = [];
-  const worker = new WorkerController({
+  const metrics = new BatonMetrics({ defaultMetrics: false });
+  const labels: string[] = [];
+  const events: string[] = [];
+  const logger = o.logSink ? pino({ level: 'debug' }, { write: o.logSink }) : pino({ level: 'silent' });
+  const { sidecar, elector, worker, pauses } = assembleSidecar({
+    identity,
+    leaseName: 'bot',
+    namespace: 'ns',
+    timings: sidecarTimings,
+    pauseAckTimeoutMs: DEFAULT_PAUSE_ACK_TIMEOUT_MS,
+    drainMs: DEFAULT_DRAIN_MS,
+    workerGraceMs: DEFAULT_WORKER_GRACE_MS,
+    scanIntervalMs: SCAN_INTERVAL_MS,
+    evaluateEveryMs: EVALUATE_EVERY_MS,
+    lock: store.lockFor(identity),
     finder: source,
-    clock,
-    scanIntervalMs: 500,
+    // Called only once started, after `sidecar` is assigned.
     kill: (pid, signal) => {
       kills.push({ pid, signal, at: clock.now() });
       o.onSignal?.(signal, sidecar);
     },
-  });
-  const elector = new Elector({ ...sidecarTimings, workerGraceMs: o.workerGraceMs, identity, lock: store.lockFor(identity), clock, random: () => 0.5 });
-  store.watch((lease) => elector.observe(lease));
-  const metrics = new BatonMetrics({ defaultMetrics: false });
-  const labels: string[] = [];
-  const events: string[] = [];
-  const pauses = new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 });
-  const logger = o.logSink ? pino({ level: 'debug' }, { write: o.logSink }) : pino({ level: 'silent' });
-  // Declared after the worker, whose kill function (called only once started) refers to it.
-  const sidecar: Sidecar = new Sidecar({
-    identity,
-    leaseName: 'bot',
-    namespace: 'ns',
-    leaseDurationMs: sidecarTimings.leaseDurationMs,
-    requestTimeoutMs: o.requestTimeoutMs,
     clock,
+    random: () => 0.5,
     logger,
     metrics,
-    elector,
-    worker,
-    pauses,
     api: { problem: () => undefined },
     reporters: { label: (r) => labels.push(r), event: (_t, reason) => events.push(reason) },
   });
+  store.watch((lease) => elector.observe(lease));
   sidecar.start();
   /** The baton_leader gauge as /metrics shows it. */
   const leaderGauge = async () => Number(/^baton_leader (\d)$/m.exec(await metrics.text())?.[1]);

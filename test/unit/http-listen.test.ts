@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createLocalApi, type LocalApiDeps } from '../../src/http/local-api.ts';
-import { isLoopbackHost, listen, parseHostPort } from '../../src/http/listen.ts';
+import { isLoopbackHost, parseHostPort } from '../../src/host-port.ts';
+import { listen } from '../../src/http/listen.ts';
 import { createProbeServer } from '../../src/http/probe-server.ts';
 import { BatonMetrics } from '../../src/metrics.ts';
 

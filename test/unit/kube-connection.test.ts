@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestOptions } from 'node:https';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileTokenSource, inClusterNamespace, loadConnection, TOKEN_REREAD_MS, type KubeConnection } from '../../src/kube/connection.ts';
+import { FileTokenSource, loadConnection, TOKEN_REREAD_MS, type KubeConnection } from '../../src/kube/connection.ts';
+import { inClusterNamespace } from '../../src/service-account.ts';
 
 let dir: string;
 beforeEach(() => {

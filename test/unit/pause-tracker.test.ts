@@ -2,9 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { PauseTracker } from '../../src/pause-tracker.ts';
 import { FakeClock } from './fake-clock.ts';
 
+/**
+ * A tracker and the worker's desired state it reads (the worker controller's, in the sidecar): `start()`
+ * tells the worker to run, `pause()` sends a pause as the sidecar does (its id first, then the state).
+ */
 function tracker() {
   const clock = new FakeClock(0);
-  return { clock, t: new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 }) };
+  let paused = true;
+  const t = new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000, workerPaused: () => paused });
+  const start = () => void (paused = false);
+  const pause = () => {
+    const id = t.pauseSent();
+    paused = true;
+    return id;
+  };
+  return { clock, t, start, pause };
 }
 
 /** Starts waiting for the pause sent last: `result()` stays undefined until the wait ends. */
@@ -16,11 +28,11 @@ function startWait(t: PauseTracker): () => unknown {
 
 describe('PauseTracker', () => {
   it('accepts only the confirmation of the latest pause while paused', () => {
-    const { t } = tracker();
+    const { t, start, pause } = tracker();
     expect(t.confirm(0)).toBe('accepted'); // the worker starts paused: pause 0
-    t.started();
+    start();
     expect(t.confirm(0)).toBe('not-paused');
-    expect(t.pauseSent()).toBe(1);
+    expect(pause()).toBe(1);
     expect(t.confirm(0)).toBe('stale');
     expect(t.confirm(2)).toBe('early');
     expect(t.confirm(1)).toBe('accepted');
@@ -30,9 +42,9 @@ describe('PauseTracker', () => {
   });
 
   it('waits the drain for a worker that never confirmed, and ends early on a confirmation', async () => {
-    const { clock, t } = tracker();
-    t.started();
-    t.pauseSent();
+    const { clock, t, start, pause } = tracker();
+    start();
+    pause();
     const result = startWait(t);
     await clock.advanceAsync(4_999);
     expect(result()).toBeUndefined();
@@ -41,10 +53,10 @@ describe('PauseTracker', () => {
   });
 
   it('waits up to the ack timeout for a worker known to confirm, ignoring stale confirmations', async () => {
-    const { clock, t } = tracker();
+    const { clock, t, start, pause } = tracker();
     expect(t.confirm(0)).toBe('accepted');
-    t.started();
-    t.pauseSent();
+    start();
+    pause();
     const result = startWait(t);
     await clock.advanceAsync(6_000);
     expect(t.confirm(0)).toBe('stale');
@@ -56,10 +68,10 @@ describe('PauseTracker', () => {
   });
 
   it('times out after the ack timeout, and forgets the worker confirms when it restarts', async () => {
-    const { clock, t } = tracker();
+    const { clock, t, start, pause } = tracker();
     t.confirm(0);
-    t.started();
-    t.pauseSent();
+    start();
+    pause();
     const result = startWait(t);
     await clock.advanceAsync(15_000);
     expect(result()).toEqual({ outcome: 'timeout', waitedMs: 15_000 });
@@ -68,13 +80,13 @@ describe('PauseTracker', () => {
   });
 
   it('boot race: a confirmation that arrives after the pod took the Lease still shows the worker confirms', async () => {
-    const { clock, t } = tracker();
+    const { clock, t, start, pause } = tracker();
     // The pod acquired the Lease and told the worker to start before its boot confirmation arrived.
-    t.started();
+    start();
     expect(t.confirm(0)).toBe('not-paused');
     expect(t.workerConfirms()).toBe(true);
     // So the next handoff waits for its confirmation (up to the ack timeout), not just the drain.
-    t.pauseSent();
+    pause();
     const result = startWait(t);
     await clock.advanceAsync(5_000);
     expect(result()).toBeUndefined();
@@ -85,10 +97,10 @@ describe('PauseTracker', () => {
 
   it('any confirmation, stale or early, shows the worker confirms', () => {
     for (const id of [0, 5]) {
-      const { t } = tracker();
-      t.started();
-      t.pauseSent();
-      t.pauseSent();
+      const { t, start, pause } = tracker();
+      start();
+      pause();
+      pause();
       expect(t.confirm(id)).toBe(id === 0 ? 'stale' : 'early');
       expect(t.workerConfirms()).toBe(true);
     }
@@ -102,10 +114,10 @@ describe('PauseTracker', () => {
   });
 
   it('a pause waited for ends when the worker exits, and a wait begun after the exit ends at once, until a worker is found again', async () => {
-    const { clock, t } = tracker();
+    const { clock, t, start, pause } = tracker();
     t.confirm(0);
-    t.started();
-    t.pauseSent();
+    start();
+    pause();
     const result = startWait(t);
     await clock.advanceAsync(300);
     expect(result()).toBeUndefined();
@@ -113,13 +125,13 @@ describe('PauseTracker', () => {
     await clock.advanceAsync(0);
     expect(result()).toEqual({ outcome: 'exited', waitedMs: 300 });
     // A later handoff with no worker at all does not wait either.
-    t.pauseSent();
+    pause();
     await expect(t.wait()).resolves.toMatchObject({ outcome: 'exited' });
     // A new worker process: a pause of it is waited for again (the drain, it has not confirmed yet).
     t.workerFound();
     t.workerRestarted();
-    t.started();
-    t.pauseSent();
+    start();
+    pause();
     const later = startWait(t);
     await clock.advanceAsync(4_999);
     expect(later()).toBeUndefined();

@@ -1,15 +1,14 @@
 // Regression tests for the edges of issue 9 at the sidecar level (items 4, 5, 8 and 9): each one failed
 // on the sidecar before the one-decider rebuild.
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_WORKER_GRACE_MS as WORKER_GRACE_MS } from '../../src/defaults.ts';
 import { MemoryLease, sidecarWithFakes } from './election-fakes.ts';
 import { FakeClock, flush } from './fake-clock.ts';
-
-const WORKER_GRACE_MS = 5_000;
 
 type Pod = ReturnType<typeof pod>;
 
 function pod(store: MemoryLease, identity: string, pid: number) {
-  return sidecarWithFakes({ store, identity, pid, workerGraceMs: WORKER_GRACE_MS, requestTimeoutMs: 5_000 });
+  return sidecarWithFakes({ store, identity, pid });
 }
 
 /** Pod a takes the Lease. */
@@ -54,6 +53,18 @@ describe('Sidecar at the edges', () => {
     await clock.advanceAsync(30_000);
     expect(a.starts().filter((k) => k.pid === 101)).toEqual([]);
     expect(b.sidecar.status().isLeader).toBe(true);
+  });
+
+  it('item 4 (L1): the step-aside is reported with the grace it waited, not "gone for 0 ms"', async () => {
+    const clock = new FakeClock(0);
+    const store = new MemoryLease(clock, { released: true });
+    const lines: Array<Record<string, unknown>> = [];
+    const a = sidecarWithFakes({ store, identity: 'a', pid: 100, logSink: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    await clock.advanceAsync(600);
+    expect(a.sidecar.status().isLeader).toBe(true);
+    a.source.current = undefined; // the bot container died
+    await clock.until(() => lines.some((l) => l.change === 'released'), 30_000);
+    expect(lines.find((l) => l.change === 'released')?.msg).toMatch(new RegExp(`its worker has been gone for ${WORKER_GRACE_MS} ms$`));
   });
 
   it('item 4 (L1): a plain worker restart within the grace keeps the leader', async () => {

@@ -24,7 +24,8 @@ const status: SidecarStatus = {
 };
 
 function setup() {
-  const pauses = new PauseTracker({ clock: new FakeClock(0), ackTimeoutMs: 15_000, drainMs: 5_000 });
+  const worker = { paused: true };
+  const pauses = new PauseTracker({ clock: new FakeClock(0), ackTimeoutMs: 15_000, drainMs: 5_000, workerPaused: () => worker.paused });
   const app = createLocalApi(
     {
       status: () => status,
@@ -36,7 +37,7 @@ function setup() {
     },
     { logger: pino({ level: 'silent' }) },
   );
-  return { app, pauses };
+  return { app, pauses, worker };
 }
 
 describe('the kit and the sidecar share the local API', () => {
@@ -57,8 +58,8 @@ describe('the kit and the sidecar share the local API', () => {
   });
 
   it('POST /paused with the header counts too, even when the confirmation itself is refused', async () => {
-    const { app, pauses } = setup();
-    pauses.started();
+    const { app, pauses, worker } = setup();
+    worker.paused = false; // the worker was told to run
     const res = await app.inject({ method: 'POST', url: '/paused', headers: { [CONFIRMS_HEADER]: '1' }, payload: { pause: 0 } });
     expect(res.statusCode).toBe(409);
     expect(pauses.workerConfirms()).toBe(true);

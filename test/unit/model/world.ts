@@ -5,19 +5,21 @@
 // loop freeze, and edits from outside. The checks of rules S1, S2, C2 and L2 run as it goes; `converge`
 // ends the faults and reports whether exactly one worker runs.
 import { pino } from 'pino';
+import { assembleSidecar } from '../../../src/assemble.ts';
+import { DEFAULT_DRAIN_MS, DEFAULT_PAUSE_ACK_TIMEOUT_MS, DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS } from '../../../src/defaults.ts';
 import type { Clock, TimerHandle } from '../../../src/election/clock.ts';
-import { Elector } from '../../../src/election/elector.ts';
+import type { Elector } from '../../../src/election/elector.ts';
 import { LockConflictError, type LeaseLock } from '../../../src/election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../../../src/election/record.ts';
 import { BatonMetrics } from '../../../src/metrics.ts';
-import { PauseTracker } from '../../../src/pause-tracker.ts';
-import { Sidecar } from '../../../src/sidecar.ts';
-import { WorkerController } from '../../../src/worker/controller.ts';
+import type { Sidecar } from '../../../src/sidecar.ts';
+import type { WorkerController } from '../../../src/worker/controller.ts';
 import { StubSource } from '../worker-fakes.ts';
 
-export const TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
-const WORKER_GRACE_MS = 5_000;
-const REQUEST_TIMEOUT_MS = 5_000;
+/** baton's default timings; every pod of the model runs them (each with its own renew interval). */
+export const TIMINGS = DEFAULT_TIMINGS;
+/** The model's pods scan /proc and re-evaluate every 2 s (the real sidecar: 0.5 s and 1 s), for speed. */
+const SCAN_AND_EVALUATE_MS = 2_000;
 /**
  * The worker kit's dead-man's switch, polled every second: a running worker pauses itself when its sidecar
  * has been silent this long, or when the last `renewedAt` it read from GET /leader is older than the renew
@@ -250,29 +252,31 @@ export class World {
     const clock = this.clock.for(owner);
     const lock = new ModelLock(this, pod, gen);
     const renewIntervalMs = this.renewIntervalsMs[this.pods.indexOf(pod)] ?? TIMINGS.retryPeriodMs;
-    const elector = new Elector({ ...TIMINGS, renewIntervalMs, workerGraceMs: WORKER_GRACE_MS, identity: pod.id, lock, clock, random: this.rand });
-    const controller = new WorkerController({ finder: pod.source, clock, scanIntervalMs: 2000, kill: (pid, signal) => this.signal(pod, gen, pid, signal) });
     const gauge = { v: 0 };
     const metrics = metricsFor(pod.id, (b) => (gauge.v = b ? 1 : 0));
-    const inc: Incarnation = { gen, elector, sidecar: undefined as unknown as Sidecar, controller, labels: [], reasons: [], gauge, acquired: 0, ended: 0, lastEpoch: -1, dead: false };
-    const pauses = new PauseTracker({ clock, ackTimeoutMs: 15_000, drainMs: 5_000 });
-    inc.sidecar = new Sidecar({
+    const labels: string[] = [];
+    const reasons: string[] = [];
+    const { sidecar, elector, worker: controller } = assembleSidecar({
       identity: pod.id,
       leaseName: 'bot',
       namespace: 'ns',
-      leaseDurationMs: TIMINGS.leaseDurationMs,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      workerGraceMs: WORKER_GRACE_MS,
+      timings: { ...TIMINGS, renewIntervalMs },
+      pauseAckTimeoutMs: DEFAULT_PAUSE_ACK_TIMEOUT_MS,
+      drainMs: DEFAULT_DRAIN_MS,
+      workerGraceMs: DEFAULT_WORKER_GRACE_MS,
+      scanIntervalMs: SCAN_AND_EVALUATE_MS,
+      evaluateEveryMs: SCAN_AND_EVALUATE_MS,
+      lock,
+      finder: pod.source,
+      kill: (pid, signal) => this.signal(pod, gen, pid, signal),
       clock,
+      random: this.rand,
       logger: silent,
-      evaluateEveryMs: 2_000,
       metrics,
-      elector,
-      worker: controller,
-      pauses,
       api: { problem: () => undefined },
-      reporters: { label: (r) => inc.labels.push(r), event: (_t, reason) => inc.reasons.push(reason) },
+      reporters: { label: (r) => labels.push(r), event: (_t, reason) => reasons.push(reason) },
     });
+    const inc: Incarnation = { gen, elector, sidecar, controller, labels, reasons, gauge, acquired: 0, ended: 0, lastEpoch: -1, dead: false };
     elector.on((e) => {
       if (e.type === 'acquired') inc.acquired++;
       if (e.type === 'lost' || e.type === 'released') inc.ended++;

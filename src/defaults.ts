@@ -1,0 +1,47 @@
+// Every default value of baton, written once: the settings' defaults (what `--help` shows and what
+// src/config.ts fills in when a variable is unset), the sidecar's own cadences, and client-go's jitter.
+// The code, the test fakes, the model and the fault suites import them from here.
+
+/** BATON_LEASE_DURATION, BATON_RENEW_DEADLINE, BATON_RETRY_PERIOD: client-go's defaults, in ms. */
+export const DEFAULT_TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
+
+/** BATON_PAUSE_ACK_TIMEOUT: how long a handoff waits for a worker that confirms its pauses. */
+export const DEFAULT_PAUSE_ACK_TIMEOUT_MS = 15_000;
+
+/** BATON_DRAIN: how long a handoff waits for a worker that has never confirmed a pause. */
+export const DEFAULT_DRAIN_MS = 5_000;
+
+/** BATON_WORKER_GRACE: how long a leader's worker may be gone before the leader steps aside (rule L1). */
+export const DEFAULT_WORKER_GRACE_MS = 5_000;
+
+/** BATON_START_SIGNAL and BATON_PAUSE_SIGNAL. */
+export const DEFAULT_START_SIGNAL = 'SIGUSR1';
+export const DEFAULT_PAUSE_SIGNAL = 'SIGUSR2';
+
+/** BATON_LISTEN (the local API, loopback only) and BATON_PROBE_LISTEN (the kubelet's probes and /metrics). */
+export const DEFAULT_LISTEN = '127.0.0.1:4040';
+export const DEFAULT_PROBE_LISTEN = '0.0.0.0:4041';
+
+/** BATON_LOG_LEVEL. */
+export const DEFAULT_LOG_LEVEL = 'info';
+
+/** BATON_POD_LABEL: keep the label `baton/role` (and the deletion cost, rule C5) on the own Pod. */
+export const DEFAULT_POD_LABEL = true;
+
+/**
+ * How often the worker controller looks for the worker in /proc. Rule L1: a healthy standby's worker
+ * starts within the worker grace + one scan + one round trip.
+ */
+export const SCAN_INTERVAL_MS = 500;
+
+/** How often the worker controller sends the current state again: signals are edges and can be missed. */
+export const RESYNC_MS = 30_000;
+
+/** How often the sidecar re-evaluates eligibility and readiness (the worker scan publishes changes too). */
+export const EVALUATE_EVERY_MS = 1_000;
+
+/** client-go's JitterFactor: a standby's retry waits retryPeriod × [1, 1 + JITTER_FACTOR). */
+export const JITTER_FACTOR = 1.2;
+
+/** The longest a standby's jittered retry waits, in retry periods: 1 + JITTER_FACTOR = 2.2 (the "2.2·RP" of the bounds). */
+export const JITTER_MAX = 1 + JITTER_FACTOR;
