@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { Leadership } from '../../packages/baton-worker/src/leadership.ts';
-import { FakeSidecar } from './worker-kit-fake-sidecar.ts';
+import { Leadership } from '../src/leadership.ts';
+import { FakeSidecar } from './fake-sidecar.ts';
 
 const until = async (cond: () => boolean, ms = 3000) => {
   const end = Date.now() + ms;

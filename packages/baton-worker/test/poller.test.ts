@@ -1,8 +1,8 @@
 // The kit's getUpdates loop against the Telegram double, which keeps Telegram's same-offset rule
 // (a repeated offset within 3 s forces a 3 s timeout): a pause must never wait on it, idle or busy.
 import { afterEach, describe, expect, it } from 'vitest';
-import { TelegramDouble } from '../../e2e/telegram/server.ts';
-import { BotApiError, UpdatePoller, type Update } from '../../packages/baton-worker/src/poller.ts';
+import { TelegramDouble } from '../../../e2e/telegram/server.ts';
+import { BotApiError, UpdatePoller, type Update } from '../src/poller.ts';
 
 const token = '123:poller';
 let double: TelegramDouble | undefined;

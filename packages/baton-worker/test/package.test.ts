@@ -7,10 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TelegramDouble } from '../../e2e/telegram/server.ts';
-import { FakeSidecar, until } from './worker-kit-fake-sidecar.ts';
+import { TelegramDouble } from '../../../e2e/telegram/server.ts';
+import { FakeSidecar, until } from './fake-sidecar.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const pkgDir = join(root, 'packages', 'baton-worker');
 const token = '123:pack';
 
