@@ -124,7 +124,7 @@ export class Leadership {
   /** The watch stream of GET /leader?watch=1, and the timer that opens it again after it ended. */
   private watchAbort: AbortController | undefined;
   private watchRetry: TimerHandle | undefined;
-  /** Starts waiting for a renewal of this pod's Lease (see {@link freshLease}). */
+  /** Starts waiting for a renewal of this pod's Lease (see `freshLease()`). */
   private leaseWaiters: Array<() => void> = [];
   private closed = false;
   private readonly onStart = () => this.signal('running');
@@ -311,7 +311,7 @@ export class Leadership {
   /**
    * Follows the sidecar's watch stream: every change it publishes arrives as it happens. A sidecar that
    * acquires publishes the Lease it got back (this pod's, freshly renewed) before it sends the start signal,
-   * so the start seldom has to read /leader first (see {@link freshLease}). The periodic reads go on all the
+   * so the start seldom has to read /leader first (see `freshLease()`). The periodic reads go on all the
    * same; a stream that ends (a restarted sidecar, one without the stream) is opened again a check later.
    */
   private follow(): void {
@@ -589,8 +589,10 @@ export class Leadership {
  * the sidecar. Call it before the worker does anything else.
  *
  * @example
+ * ```ts
  * const lead = leadership({ start: () => poller.start(), pause: () => poller.stop() });
  * await lead.ready;
+ * ```
  */
 export function leadership(opts: LeadershipOptions): Leadership {
   return new Leadership(opts);

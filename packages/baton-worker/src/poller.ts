@@ -9,6 +9,7 @@
 export interface Update {
   /** The update's id; the loop confirms it with `offset = update_id + 1`. */
   update_id: number;
+  /** The rest of the update: one field naming its type (`message`, `callback_query`, …) and its content. */
   [key: string]: unknown;
 }
 
