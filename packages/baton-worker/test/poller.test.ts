@@ -147,3 +147,21 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
     expect(next.result).toEqual([]);
   });
 });
+
+describe('UpdatePoller.conflicts', () => {
+  it('counts the 409 Conflicts the loop met, and is read-only', async () => {
+    const { url, poller } = await setup();
+    // A webhook makes every getUpdates fail with 409 (as another poller would).
+    await fetch(`${url}/bot${token}/setWebhook?url=https://example.invalid/hook`);
+    expect(poller.conflicts).toBe(0);
+    poller.start();
+    await until('a 409 counted', () => poller.conflicts >= 1);
+    const seen = poller.conflicts;
+    // A getter, not a field: nobody but the loop moves it.
+    expect(() => {
+      (poller as unknown as { conflicts: number }).conflicts = 0;
+    }).toThrow(TypeError);
+    expect(poller.conflicts).toBeGreaterThanOrEqual(seen);
+    await poller.stop();
+  });
+});
