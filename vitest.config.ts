@@ -29,7 +29,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          // The sidecar's unit tests, and the worker kit's own (its tests live beside it).
+          include: ['test/unit/**/*.test.ts', 'packages/baton-worker/test/**/*.test.ts'],
           // Unit tests first; then the integration project, which may run fewer files at once.
           sequence: { groupOrder: 0 },
         },

@@ -43,6 +43,7 @@ __all__ = ["Leadership", "UpdatePoller", "BotApiError", "default_baton_url"]
 
 
 def default_baton_url() -> str:
+    """Where the sidecar's local API is: `BATON_URL`, else baton's default `http://127.0.0.1:4040`."""
     return os.environ.get("BATON_URL", "http://127.0.0.1:4040").rstrip("/")
 
 
@@ -76,7 +77,21 @@ def _parse_time(value: Any) -> Optional[float]:
 
 
 class Leadership:
-    """A worker under baton. `is_leader` is true while it runs; `epoch` is a fencing token for writes."""
+    """A worker under baton. `is_leader` is true while it runs; `epoch` is a fencing token for writes.
+
+    `start` and `pause` are async callables: `start` begins polling; `pause` stops it and returns only once
+    the updates in hand are handled and the offset is confirmed (the sidecar releases the Lease as soon as
+    the pause is confirmed). The signal handlers are installed by the constructor: create it first thing.
+
+    Arguments: `url` the sidecar's local API (default `BATON_URL` or `http://127.0.0.1:4040`);
+    `start_signal` and `pause_signal` (default SIGUSR1 and SIGUSR2); `dead_man` seconds without an answer
+    after which a worker of a sidecar too old to publish the Lease's timings pauses (default 10); `check_every`
+    seconds between reads of GET /leader (default 1); `log` (default: print); `wall_clock` the node's clock in
+    seconds since the epoch (injectable for tests).
+
+    Attributes: `is_leader` (true while the worker runs), `status` (the sidecar's last answer of GET /leader,
+    a dict, or None), `url`, `dead_man`, `check_every`.
+    """
 
     def __init__(
         self,
@@ -123,6 +138,7 @@ class Leadership:
 
     @property
     def epoch(self) -> Optional[int]:
+        """The Lease's epoch as last read from the sidecar (a fencing token), or None before the first answer."""
         return None if self.status is None else self.status.get("epoch")
 
     def may_act(self) -> bool:
@@ -190,14 +206,18 @@ class Leadership:
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    async def _leader(self) -> dict:
+    async def _leader(self, timeout: float = 2.0, arm: bool = True) -> dict:
+        """Reads GET /leader (raises when there is no answer within `timeout` seconds) and keeps the answer:
+        the time of contact, the status and this pod's renewal in it (F1), and the signal it is as old as.
+        `arm`: re-arm the dead-man's switch on it; the switch's own read does not (it decides right after)."""
         # An answer is as old as its request: one on its way when a signal came was written before it.
         seq = self._signal_seq
-        status = await asyncio.to_thread(_http_json, f"{self.url}/leader")
+        status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, timeout)
         self._last_contact = time.monotonic()
         self._seen(status)
         self._status_seq = seq
-        self._arm_dead_man()
+        if arm:
+            self._arm_dead_man()
         return status
 
     def _lease_deadline(self) -> Optional[float]:
@@ -254,11 +274,8 @@ class Leadership:
         # sidecar signals right after writing a fresh renewal): the read then gets its whole bound.
         before_start = self._status_seq < self._start_seq
         quick = self._quick_read() if before_start else max(0.001, min(self._quick_read(), deadline - self._wall()))
-        seq = self._signal_seq
         try:
-            self._seen(await asyncio.to_thread(_http_json, f"{self.url}/leader", None, quick))
-            self._status_seq = seq
-            self._last_contact = time.monotonic()
+            await self._leader(quick, arm=False)
         except Exception:
             pass  # no answer: the sidecar is frozen or gone
         if not self.is_leader or self._wanted == "paused":
@@ -361,6 +378,7 @@ class Leadership:
                 await self._apply()
 
     async def close(self) -> None:
+        """Pauses the worker (if running) and confirms the pause, then ends `serve()`."""
         self._closed = True
         if self._dead_man_handle is not None:
             self._dead_man_handle.cancel()
@@ -371,7 +389,10 @@ class Leadership:
 
 
 class BotApiError(Exception):
+    """An error answer of the Bot API; `code` is its `error_code` (409 Conflict, 429, ...)."""
+
     def __init__(self, code: int, description: str) -> None:
+        """`code`: the Bot API's `error_code`; `description`: its `description`."""
         super().__init__(f"Bot API {code}: {description}")
         self.code = code
 
@@ -386,13 +407,20 @@ class UpdatePoller:
     the loop ends at once: the rest of the batch is not handled, the offset stays at the last update handled,
     and what was handled is confirmed (one short poll, which evicts nobody) only if `may_confirm`
     (`Leadership.may_confirm`: no standby can have taken over yet) — otherwise no getUpdates at all. It is
-    reported once: `on_fenced({"at", "unhandled", "offset"})`, default one JSON line to `log`."""
+    reported once: `on_fenced({"at", "unhandled", "offset"})`, default one JSON line to `log`.
+
+    Attributes: `offset` (the next offset: every update below it has been handled), `conflicts` (409s seen:
+    each means another poller ran at the same time)."""
 
     def __init__(self, token: str, handle: Callable[[dict], Awaitable[None]], api_root: str = "https://api.telegram.org",
                  limit: int = 100, timeout: int = 30, log: Callable[[str], None] = lambda m: print(m, flush=True),
                  allowed_updates: Optional[list] = None, fence: Optional[Callable[[], bool]] = None,
                  may_confirm: Optional[Callable[[], bool]] = None,
                  on_fenced: Optional[Callable[[dict], None]] = None) -> None:
+        """`token` the bot's token; `handle` an async callable awaited for each update, in order (a raise is
+        logged and the update skipped); `api_root` (default https://api.telegram.org); `limit` 1-100; `timeout`
+        the long poll's seconds; `log` (default: print); `allowed_updates`; `fence`, `may_confirm`, `on_fenced`:
+        F1, see the class. Nothing is fetched before `start()`."""
         self.base = f"{api_root.rstrip('/')}/bot{token}"
         self.handle, self.limit, self.timeout, self._log = handle, limit, timeout, log
         self.allowed_updates = allowed_updates
@@ -519,6 +547,7 @@ class UpdatePoller:
                 self.offset = update["update_id"] + 1
 
     def start(self) -> None:
+        """Starts fetching in a task of the running event loop (no-op when running)."""
         if self._task is None or self._task.done():
             self._stopping = False
             self._fenced = False
@@ -526,6 +555,9 @@ class UpdatePoller:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Stops fetching (a parked long poll is cut), waits for the batch in hand to be handled, then makes
+        sure the offset is confirmed (see `_confirm_offset`); returns when all of that is done. F1: once the
+        fence has failed, what was handled is confirmed only if `may_confirm()` allows it."""
         if self._task is None:
             return
         with self._conn_lock:

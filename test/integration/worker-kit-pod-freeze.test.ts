@@ -14,7 +14,7 @@ import { TelegramDouble } from '../../e2e/telegram/server.ts';
 import { preciseNow } from '../../e2e/telegram/accounting.ts';
 import { BOT, BOT_PY } from '../../e2e/rollout/scenario.ts';
 import { readWorkerLog } from '../harness/timeline.ts';
-import { FakeSidecar, until } from '../unit/worker-kit-fake-sidecar.ts';
+import { FakeSidecar, until } from '../../packages/baton-worker/test/fake-sidecar.ts';
 
 // Short timings: lease 3 s, renew deadline 2 s. The pod is frozen for well over the lease.
 const TIMINGS = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };

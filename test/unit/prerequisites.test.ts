@@ -9,7 +9,7 @@ import { parsePrerequisites, scanTypeScript, shellPrograms, type SpawnSite, type
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (p: string) => readFileSync(join(root, p), 'utf8');
-const SCANNED = ['test', 'e2e', 'scripts', 'bench', '.ci'];
+const SCANNED = ['test', 'e2e', 'scripts', 'bench', '.ci', 'packages/baton-worker/test'];
 /** This test and its scanner start nothing; their fixtures would read as calls. */
 const NOT_SCANNED = ['test/unit/prerequisites.test.ts', 'test/unit/spawned-programs.ts'];
 
@@ -49,10 +49,10 @@ const EXPLAINED: { file: string; expression: string; programs: string[]; why: st
   { file: 'test/integration/chart-helm.test.ts', expression: 'findPromtool()', programs: ['promtool'], why: 'test/kube/promtool.ts' },
   { file: 'test/integration/metrics-promtool.test.ts', expression: 'findPromtool()', programs: ['promtool'], why: 'test/kube/promtool.ts' },
   { file: 'test/integration/package-pack.test.ts', expression: 'node', programs: ['node'], why: 'node_modules/.bin/node (npm ci)' },
-  { file: 'test/unit/worker-kit-package.test.ts', expression: 'bin', programs: ['/usr/bin/node'], why: 'systemNode20(): the machine\'s own Node 20 (Debian\'s nodejs)' },
-  { file: 'test/unit/worker-kit-package.test.ts', expression: 'node', programs: ['node', '/usr/bin/node'], why: 'nodeBin(): Node 24 from npm, or the machine\'s Node 20' },
+  { file: 'packages/baton-worker/test/package.test.ts', expression: 'bin', programs: ['/usr/bin/node'], why: 'systemNode20(): the machine\'s own Node 20 (Debian\'s nodejs)' },
+  { file: 'packages/baton-worker/test/package.test.ts', expression: 'node', programs: ['node', '/usr/bin/node'], why: 'nodeBin(): Node 24 from npm, or the machine\'s Node 20' },
   { file: 'test/integration/worker-kit-pod-freeze.test.ts', expression: "kind === 'python' ? 'python3' : process.execPath", programs: ['python3', 'node'], why: 'the sample bot on python3 or on this Node' },
-  { file: 'test/unit/worker-kit-docs.test.ts', expression: 'cmd', programs: ['node', 'python3'], why: 'process.execPath or python3' },
+  { file: 'packages/baton-worker/test/docs.test.ts', expression: 'cmd', programs: ['node', 'python3'], why: 'process.execPath or python3' },
   { file: 'test/harness/previous-release.ts', expression: 'command', programs: ['sh', 'git', 'tar', 'npm', 'node'], why: 'run(): git archive | tar under sh, git, npm ci, this Node' },
 ];
 

@@ -7,7 +7,8 @@ import { createLocalApi } from '../../src/http/local-api.ts';
 import { WORKER_CONFIRMS_HEADER } from '../../src/http/worker-header.ts';
 import { PauseTracker } from '../../src/pause-tracker.ts';
 import type { LeaderStatus as SidecarStatus, PauseConfirmation as SidecarConfirmation } from '../../src/status.ts';
-import { CONFIRMS_HEADER, type LeaderStatus as KitStatus, type PauseConfirmation as KitConfirmation } from '../../packages/baton-worker/src/index.ts';
+import type { LeaderStatus as KitStatus, PauseConfirmation as KitConfirmation } from '../../packages/baton-worker/src/index.ts';
+import { CONFIRMS_HEADER } from '../../packages/baton-worker/src/local-api-client.ts';
 import { FakeClock } from './fake-clock.ts';
 
 const status: SidecarStatus = {

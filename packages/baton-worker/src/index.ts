@@ -3,7 +3,11 @@
  * from pod to pod with a Lease). `import { grammyUnderBaton } from 'baton-worker'`.
  * - `leadership({start, pause})` for any worker;
  * - `UpdatePoller` for a Telegram getUpdates loop with exact offset control;
- * - `grammyUnderBaton`, `telegrafUnderBaton`, `ntbaUnderBaton` for the frameworks.
+ * - `grammyUnderBaton`, `telegrafUnderBaton`, `ntbaUnderBaton` for the frameworks, and `runUnderBaton`
+ *   for any per-update handler.
+ *
+ * This entry is the whole public surface; `etc/baton-worker.api.md` records it (`npm run api:check`).
+ * The modules' other exports (the local API client, the real clock, …) are the kit's internals.
  *
  * @packageDocumentation
  */
@@ -17,10 +21,9 @@ export {
   type DeadManInfo,
   type ConfirmedInfo,
 } from './leadership.ts';
-export { UpdatePoller, BotApiError, toBotApiError, type PollerOptions, type BotApiCall, type Update, type FencedInfo } from './poller.ts';
-export { LocalApiClient, defaultBatonUrl, CONFIRMS_HEADER } from './local-api-client.ts';
+export { UpdatePoller, BotApiError, type PollerOptions, type BotApiCall, type Update, type FencedInfo } from './poller.ts';
 export type { LeaderStatus, LeaseTimings, PauseStatus, PauseConfirmation } from './status.ts';
-export { systemClock, type Clock, type TimerHandle } from './clock.ts';
+export type { Clock, TimerHandle } from './clock.ts';
 export { runUnderBaton, type AdapterOptions, type FrameworkAdapterOptions, type BatonWorker } from './adapters/run.ts';
 export { grammyUnderBaton, type GrammyLikeBot, type GetUpdatesParams } from './adapters/grammy.ts';
 export { telegrafUnderBaton, type TelegrafLikeBot } from './adapters/telegraf.ts';

@@ -85,9 +85,15 @@ export type LeadershipListener<E extends keyof LeadershipEvents> = (...args: Lea
 
 /**
  * Handle of a worker under baton. `isLeader()` is true while the worker is running; `epoch()` is the
- * Lease's epoch as last read: pass it along with writes as a fencing token.
+ * Lease's epoch as last read: pass it along with writes as a fencing token. Its events
+ * ({@link LeadershipEvents}) are listened to with `on`, `once` and `off`; only the kit emits them.
  */
-export class Leadership extends EventEmitter {
+export class Leadership {
+  /**
+   * The events' emitter: a private field (not reachable from outside, even from JavaScript), so that no
+   * caller can emit an event (a forged `dead-man`, a false `confirmed`).
+   */
+  readonly #events = new EventEmitter();
   private readonly o: Required<Pick<LeadershipOptions, 'start' | 'pause' | 'startSignal' | 'pauseSignal' | 'deadManMs' | 'checkEveryMs'>>;
   private readonly sidecar: boolean;
   private readonly api: LocalApiClient;
@@ -118,7 +124,7 @@ export class Leadership extends EventEmitter {
   /** The watch stream of GET /leader?watch=1, and the timer that opens it again after it ended. */
   private watchAbort: AbortController | undefined;
   private watchRetry: TimerHandle | undefined;
-  /** Starts waiting for a renewal of this pod's Lease (see {@link freshLease}). */
+  /** Starts waiting for a renewal of this pod's Lease (see `freshLease()`). */
   private leaseWaiters: Array<() => void> = [];
   private closed = false;
   private readonly onStart = () => this.signal('running');
@@ -128,7 +134,6 @@ export class Leadership extends EventEmitter {
 
   /** Installs the signal handlers at once, then reads the starting state (see {@link leadership}). */
   constructor(opts: LeadershipOptions) {
-    super();
     this.o = {
       start: opts.start,
       pause: opts.pause,
@@ -151,23 +156,26 @@ export class Leadership extends EventEmitter {
   }
 
   /** Adds a listener of a typed event. */
-  override on<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
+  on<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
+    this.#events.on(event, listener as (...args: unknown[]) => void);
+    return this;
   }
 
   /** Adds a one-time listener of a typed event. */
-  override once<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
-    return super.once(event, listener as (...args: unknown[]) => void);
+  once<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
+    this.#events.once(event, listener as (...args: unknown[]) => void);
+    return this;
   }
 
   /** Removes a listener. */
-  override off<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
-    return super.off(event, listener as (...args: unknown[]) => void);
+  off<E extends keyof LeadershipEvents>(event: E, listener: LeadershipListener<E>): this {
+    this.#events.off(event, listener as (...args: unknown[]) => void);
+    return this;
   }
 
-  /** Emits a typed event (used by the kit itself). */
-  override emit<E extends keyof LeadershipEvents>(event: E, ...args: LeadershipEvents[E]): boolean {
-    return super.emit(event, ...args);
+  /** Emits a typed event: the kit's own, never a caller's. */
+  #emit<E extends keyof LeadershipEvents>(event: E, ...args: LeadershipEvents[E]): void {
+    this.#events.emit(event, ...args);
   }
 
   /** True while the worker runs (started and not paused since). */
@@ -303,7 +311,7 @@ export class Leadership extends EventEmitter {
   /**
    * Follows the sidecar's watch stream: every change it publishes arrives as it happens. A sidecar that
    * acquires publishes the Lease it got back (this pod's, freshly renewed) before it sends the start signal,
-   * so the start seldom has to read /leader first (see {@link freshLease}). The periodic reads go on all the
+   * so the start seldom has to read /leader first (see `freshLease()`). The periodic reads go on all the
    * same; a stream that ends (a restarted sidecar, one without the stream) is opened again a check later.
    */
   private follow(): void {
@@ -372,7 +380,7 @@ export class Leadership extends EventEmitter {
             throw err;
           }
           this.running = true;
-          this.emit('started');
+          this.#emit('started');
           this.armDeadMan();
         } else {
           // The pause id is read while the batch is finished, so that the confirmation is one request once
@@ -381,7 +389,7 @@ export class Leadership extends EventEmitter {
           await this.o.pause();
           this.running = false;
           this.acting = false;
-          this.emit('paused');
+          this.#emit('paused');
           if (this.wanted === 'paused' && this.sidecar) await this.confirm(await read);
         }
       }
@@ -394,7 +402,7 @@ export class Leadership extends EventEmitter {
         failed = true;
         const e = err instanceof Error ? err : new Error(String(err));
         this.warn(`could not ${this.wanted === 'running' ? 'start' : 'pause'}: ${e.message}`);
-        if (this.listenerCount('error') > 0) this.emit('error', e);
+        if (this.#events.listenerCount('error') > 0) this.#emit('error', e);
       })
       .finally(() => {
         if (this.applying !== p) return;
@@ -435,7 +443,7 @@ export class Leadership extends EventEmitter {
         id = status.pause.id;
       }
       const result = await this.api.paused(id);
-      this.emit('confirmed', { pause: id, result });
+      this.#emit('confirmed', { pause: id, result });
     } catch (err) {
       // The sidecar then waits its drain instead: slower, never unsafe.
       this.warn(`could not confirm the pause: ${(err as Error).message}`);
@@ -541,7 +549,7 @@ export class Leadership extends EventEmitter {
 
   private fire(info: DeadManInfo): void {
     this.warn(info.reason);
-    this.emit('dead-man', info);
+    this.#emit('dead-man', info);
     this.wanted = 'paused';
     void this.apply();
   }
@@ -581,8 +589,10 @@ export class Leadership extends EventEmitter {
  * the sidecar. Call it before the worker does anything else.
  *
  * @example
+ * ```ts
  * const lead = leadership({ start: () => poller.start(), pause: () => poller.stop() });
  * await lead.ready;
+ * ```
  */
 export function leadership(opts: LeadershipOptions): Leadership {
   return new Leadership(opts);

@@ -20,9 +20,9 @@ export class LocalApiClient {
   private readonly headers: Record<string, string>;
 
   /**
-   * @param url the local API's base URL
-   * @param timeoutMs per-request timeout
-   * @param confirms whether this worker confirms its pauses (sent as {@link CONFIRMS_HEADER})
+   * @param url - the local API's base URL
+   * @param timeoutMs - per-request timeout
+   * @param confirms - whether this worker confirms its pauses (sent as {@link CONFIRMS_HEADER})
    */
   constructor(url: string, timeoutMs = 2000, confirms = true) {
     this.url = url.replace(/\/+$/, '');

@@ -9,6 +9,7 @@
 export interface Update {
   /** The update's id; the loop confirms it with `offset = update_id + 1`. */
   update_id: number;
+  /** The rest of the update: one field naming its type (`message`, `callback_query`, …) and its content. */
   [key: string]: unknown;
 }
 
@@ -72,7 +73,7 @@ export type BotApiCall = (method: string, params: Record<string, unknown>, signa
  * Turns a framework's error for a Bot API error answer (grammY's `GrammyError`, telegraf's
  * `TelegramError`: both carry `error_code`) into a {@link BotApiError}; anything else is returned as is.
  */
-export function toBotApiError(err: unknown): unknown {
+function toBotApiError(err: unknown): unknown {
   if (err instanceof BotApiError || typeof err !== 'object' || err === null) return err;
   type Payload = { error_code?: unknown; description?: unknown; parameters?: { retry_after?: unknown } };
   const e = err as Payload & { response?: Payload };
@@ -88,6 +89,11 @@ export class BotApiError extends Error {
   readonly code: number;
   /** `parameters.retry_after` in seconds, when the Bot API asks to slow down (429). */
   readonly retryAfter: number | undefined;
+  /**
+   * @param code - the Bot API's `error_code`
+   * @param description - the Bot API's `description`
+   * @param retryAfter - `parameters.retry_after`, in seconds
+   */
   constructor(code: number, description: string, retryAfter?: number) {
     super(`Bot API ${code}: ${description}`);
     this.name = 'BotApiError';
@@ -120,12 +126,17 @@ export class UpdatePoller {
   private fenced = false;
   /** Wakes a back-off sleep when a stop arrives. */
   private wake: (() => void) | undefined;
-  /** 409s seen: each means another poller ran at the same time (what baton exists to prevent). */
-  conflicts = 0;
+  /** 409s seen (read through the getter {@link UpdatePoller.conflicts}). */
+  private conflictCount = 0;
 
   /** Creates a poller; nothing is fetched before `start()`. */
   constructor(o: PollerOptions) {
     this.o = o;
+  }
+
+  /** 409 Conflicts seen: each means another poller ran at the same time (what baton exists to prevent). */
+  get conflicts(): number {
+    return this.conflictCount;
   }
 
   /** True while the loop runs (between `start()` and the end of `stop()`'s wait for the batch). */
@@ -233,7 +244,7 @@ export class UpdatePoller {
         // An error answer from the Bot API is an answer: the request arrived.
         if (err instanceof BotApiError) carried.answered = true;
         if (this.stopping) break;
-        if (err instanceof BotApiError && err.code === 409) this.conflicts += 1;
+        if (err instanceof BotApiError && err.code === 409) this.conflictCount += 1;
         this.report(err);
         const wait = err instanceof BotApiError && err.retryAfter ? err.retryAfter * 1000 : backoffMs;
         await this.sleep(wait);

@@ -41,7 +41,12 @@ export interface LeaderStatus {
   /** The Lease's timings; absent from sidecars older than this kit. */
   timings?: LeaseTimings;
   /** The Lease object. */
-  lease: { name: string; namespace: string };
+  lease: {
+    /** The Lease's name. */
+    name: string;
+    /** The Lease's namespace. */
+    namespace: string;
+  };
   /** The latest pause this sidecar sent; confirm it with `POST /paused {"pause": id}`. */
   pause: PauseStatus;
   /** True once this pod has begun to hand over: it will never take the Lease again. */

@@ -26,6 +26,7 @@ export interface GrammyLikeBot {
   handleUpdate(update: never): Promise<void>;
   /** The bot's API client; the kit polls through it. */
   readonly api: {
+    /** The raw Bot API methods. */
     readonly raw: {
       /** `signal` is an AbortSignal (typed loosely: grammY may declare its own AbortSignal type). */
       getUpdates(payload: GetUpdatesParams, signal?: never): Promise<unknown>;

@@ -9,7 +9,14 @@ export interface NtbaLikeBot {
   /** The bot's token (set by `new TelegramBot(token, ...)`). */
   readonly token?: string;
   /** The bot's constructor options: `baseApiUrl` and `testEnvironment` are honoured. */
-  readonly options?: { baseApiUrl?: string; testEnvironment?: boolean; polling?: unknown };
+  readonly options?: {
+    /** The Bot API's root (node-telegram-bot-api's default `https://api.telegram.org`): the kit polls there. */
+    baseApiUrl?: string;
+    /** `true`: the Bot API's test environment. */
+    testEnvironment?: boolean;
+    /** Must be off: baton decides when the bot polls. */
+    polling?: unknown;
+  };
   /** node-telegram-bot-api's is synchronous (its listeners are not awaited); a wrapper may return a promise to be awaited. */
   processUpdate(update: never): void | Promise<void>;
 }

@@ -28,8 +28,9 @@ export interface BatonWorker {
  * poller is fenced by `leadership.mayAct()` (F1): a worker resumed past its lease time handles nothing
  * more of its batch and sends no getUpdates.
  *
- * @param token the bot's token
- * @param handle called for each update, in order; awaited
+ * @param token - the bot's token
+ * @param handle - called for each update, in order; awaited
+ * @param opts - the leadership's and the poller's options
  */
 export function runUnderBaton(token: string, handle: (u: Update) => Promise<void> | void, opts: AdapterOptions = {}): BatonWorker {
   // F1: the poller is fenced by the leadership's lease time (created below: the poller asks it only once started).

@@ -11,7 +11,9 @@ export interface TelegrafLikeBot {
   botInfo?: unknown;
   /** The bot's API client; the kit polls through it. */
   telegram: {
+    /** The bot's token. */
     readonly token: string;
+    /** Fetches the bot's info (Bot API `getMe`). */
     getMe(): Promise<unknown>;
     /** `options` is `{ signal }` (typed loosely: telegraf declares its own AbortSignal type). */
     callApi(method: 'getUpdates', payload: GetUpdatesParams, options?: never): Promise<unknown>;

@@ -1,14 +1,14 @@
 // The Python helper's dead-man's switch and backstop (python/baton_worker.py), run with plain python3 against a
-// stand-in sidecar in this process: the same two regressions as the Node kit's (worker-kit-leadership.test.ts).
+// stand-in sidecar in this process: the same two regressions as the Node kit's (leadership.test.ts).
 // The worker's start and pause callbacks and its log print one JSON line each; the test sends SIGUSR1/SIGUSR2.
 // BATON_WORKER_PY names another copy of the helper to run these tests against (e.g. an older one).
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FakeSidecar } from './worker-kit-fake-sidecar.ts';
+import { FakeSidecar } from './fake-sidecar.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const helper = process.env.BATON_WORKER_PY ?? join(root, 'python', 'baton_worker.py');
 
 /** Renew deadline 1 s, lease 2 s: the switch's quick read is bounded by a quarter of the difference, 250 ms. */

@@ -7,10 +7,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TelegramDouble } from '../../e2e/telegram/server.ts';
-import { FakeSidecar, startCommand, until } from './worker-kit-fake-sidecar.ts';
+import { TelegramDouble } from '../../../e2e/telegram/server.ts';
+import { FakeSidecar, startCommand, until } from './fake-sidecar.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const snippets = join(root, '.cache', 'doc-snippets');
 const token = '123:docs';
 

@@ -3,7 +3,7 @@
 // (issue 20: grammY and telegraf handed off ~25 ms slower than node-telegram-bot-api).
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runUnderBaton, type BatonWorker } from '../../packages/baton-worker/src/adapters/run.ts';
+import { runUnderBaton, type BatonWorker } from '../src/adapters/run.ts';
 
 let workers: BatonWorker[] = [];
 afterEach(async () => {

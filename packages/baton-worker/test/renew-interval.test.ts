@@ -8,10 +8,10 @@
 // Time is a test clock; the stand-in sidecar answers on loopback.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from '../../packages/baton-worker/src/clock.ts';
-import { Leadership } from '../../packages/baton-worker/src/leadership.ts';
-import { flush } from './fake-clock.ts';
-import { FakeSidecar } from './worker-kit-fake-sidecar.ts';
+import type { Clock, TimerHandle } from '../src/clock.ts';
+import { Leadership } from '../src/leadership.ts';
+import { flush } from '../../../test/unit/fake-clock.ts';
+import { FakeSidecar } from './fake-sidecar.ts';
 
 const LD = 15_000;
 const RD = 10_000;

@@ -1,15 +1,15 @@
 // F1 in the Python helper (python/baton_worker.py), run with plain python3 against a stand-in sidecar and the
-// Telegram double in this process: the Node kit's cases (worker-kit-fence.test.ts). The helper's wall clock is a
+// Telegram double in this process: the Node kit's cases (fence.test.ts). The helper's wall clock is a
 // test clock that moves only when the worker's first handler says so: a freeze while that update is in hand.
 // BATON_WORKER_PY names another copy of the helper to run these tests against (e.g. an older one).
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TelegramDouble } from '../../e2e/telegram/server.ts';
-import { FakeSidecar, until } from './worker-kit-fake-sidecar.ts';
+import { TelegramDouble } from '../../../e2e/telegram/server.ts';
+import { FakeSidecar, until } from './fake-sidecar.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const helper = process.env.BATON_WORKER_PY ?? join(root, 'python', 'baton_worker.py');
 const TIMINGS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 const BASE_S = Date.UTC(2026, 11, 7, 3, 0, 0) / 1000;

@@ -1,8 +1,8 @@
 // The kit's getUpdates loop against the Telegram double, which keeps Telegram's same-offset rule
 // (a repeated offset within 3 s forces a 3 s timeout): a pause must never wait on it, idle or busy.
 import { afterEach, describe, expect, it } from 'vitest';
-import { TelegramDouble } from '../../e2e/telegram/server.ts';
-import { BotApiError, UpdatePoller, type Update } from '../../packages/baton-worker/src/poller.ts';
+import { TelegramDouble } from '../../../e2e/telegram/server.ts';
+import { BotApiError, UpdatePoller, type Update } from '../src/poller.ts';
 
 const token = '123:poller';
 let double: TelegramDouble | undefined;
@@ -145,5 +145,23 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
     expect(starts(d).some((s) => s.type === 'start' && s.forcedTimeout)).toBe(false);
     const next = await fetch(`${url}/next/bot${token}/getUpdates?timeout=0`).then((r) => r.json() as Promise<{ result: Update[] }>);
     expect(next.result).toEqual([]);
+  });
+});
+
+describe('UpdatePoller.conflicts', () => {
+  it('counts the 409 Conflicts the loop met, and is read-only', async () => {
+    const { url, poller } = await setup();
+    // A webhook makes every getUpdates fail with 409 (as another poller would).
+    await fetch(`${url}/bot${token}/setWebhook?url=https://example.invalid/hook`);
+    expect(poller.conflicts).toBe(0);
+    poller.start();
+    await until('a 409 counted', () => poller.conflicts >= 1);
+    const seen = poller.conflicts;
+    // A getter, not a field: nobody but the loop moves it.
+    expect(() => {
+      (poller as unknown as { conflicts: number }).conflicts = 0;
+    }).toThrow(TypeError);
+    expect(poller.conflicts).toBeGreaterThanOrEqual(seen);
+    await poller.stop();
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { Leadership } from '../../packages/baton-worker/src/leadership.ts';
-import { FakeSidecar } from './worker-kit-fake-sidecar.ts';
+import { Leadership } from '../src/leadership.ts';
+import { FakeSidecar } from './fake-sidecar.ts';
 
 const until = async (cond: () => boolean, ms = 3000) => {
   const end = Date.now() + ms;
@@ -65,6 +65,27 @@ describe('worker kit: leadership()', () => {
     expect(lead.isLeader()).toBe(false);
     expect(sidecar.confirmations).toEqual([0]);
     expect(lead.epoch()).toBe(3);
+  });
+
+  it('has typed on, once and off, and no emit: only the kit emits its events (a caller cannot forge a dead-man)', async () => {
+    const { sidecar, signals, lead } = await setup({ isLeader: true });
+    expect('emit' in lead).toBe(false);
+    expect(lead).not.toBeInstanceOf(EventEmitter);
+    const seen: string[] = [];
+    const onStarted = () => seen.push('on');
+    expect(lead.on('started', onStarted)).toBe(lead);
+    expect(lead.once('started', () => seen.push('once'))).toBe(lead);
+    await lead.ready;
+    expect(seen).toEqual(['on', 'once']);
+    expect(lead.off('started', onStarted)).toBe(lead);
+    sidecar.isLeader = false;
+    signals.emit('SIGUSR2');
+    await until(() => !lead.isLeader());
+    sidecar.isLeader = true;
+    signals.emit('SIGUSR1');
+    await until(() => lead.isLeader());
+    // The second start reached neither: one listener removed, the other a once.
+    expect(seen).toEqual(['on', 'once']);
   });
 
   it('starts at boot when the sidecar says it leads', async () => {

@@ -5,16 +5,16 @@
 // jump of the wall clock with no timer run (overdue timers run after whatever the resumed process does first).
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import type { Clock, TimerHandle } from '../../packages/baton-worker/src/clock.ts';
-import { Leadership } from '../../packages/baton-worker/src/leadership.ts';
-import { UpdatePoller, type BotApiCall, type FencedInfo, type Update } from '../../packages/baton-worker/src/poller.ts';
-import { runUnderBaton, type BatonWorker } from '../../packages/baton-worker/src/adapters/run.ts';
-import { grammyUnderBaton } from '../../packages/baton-worker/src/adapters/grammy.ts';
-import { telegrafUnderBaton } from '../../packages/baton-worker/src/adapters/telegraf.ts';
-import { ntbaUnderBaton } from '../../packages/baton-worker/src/adapters/node-telegram-bot-api.ts';
-import { TelegramDouble } from '../../e2e/telegram/server.ts';
-import { FakeSidecar } from './worker-kit-fake-sidecar.ts';
-import { flush } from './fake-clock.ts';
+import type { Clock, TimerHandle } from '../src/clock.ts';
+import { Leadership } from '../src/leadership.ts';
+import { UpdatePoller, type BotApiCall, type FencedInfo, type Update } from '../src/poller.ts';
+import { runUnderBaton, type BatonWorker } from '../src/adapters/run.ts';
+import { grammyUnderBaton } from '../src/adapters/grammy.ts';
+import { telegrafUnderBaton } from '../src/adapters/telegraf.ts';
+import { ntbaUnderBaton } from '../src/adapters/node-telegram-bot-api.ts';
+import { TelegramDouble } from '../../../e2e/telegram/server.ts';
+import { FakeSidecar } from './fake-sidecar.ts';
+import { flush } from '../../../test/unit/fake-clock.ts';
 
 const RD = 10_000;
 const LD = 15_000;
