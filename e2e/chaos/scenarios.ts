@@ -231,7 +231,10 @@ function apiOutage(kind: OutageKind): Scenario {
         await sleep(3000);
         const a = await w.finish();
         // The old leader's last polling that began before the API was back, a resumed poll included.
-        const oldEnd = lastPollingEndBefore(a, leader, backAt);
+        // The old leader's poll is the one running at the fault: judged from the fault, not from the mark of the
+        // API's return, which a probe takes a little late — the old leader itself may retake its expired Lease
+        // first and poll again before the mark (seen on kine without the watch cache).
+        const oldEnd = lastPollingEndBefore(a, leader, faultAt);
         const next = oldEnd === undefined ? undefined : w.firstStartAfter(oldEnd);
         const gap = longestGapIn(a, faultAt);
         const checks: Check[] = [
