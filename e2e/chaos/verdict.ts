@@ -43,6 +43,9 @@ export interface ScenarioResult {
 export const fmt = (ms: number | undefined): string =>
   ms === undefined || !Number.isFinite(ms) ? '-' : Math.abs(ms) >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
 
+/** Whole seconds as "15 s", else to a tenth ("2.5 s"). */
+export const secs = (ms: number): string => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+
 export function check(name: string, ok: boolean, measured: string, bound: string): Check {
   return { name, ok, measured, bound };
 }

@@ -17,6 +17,7 @@ import { BOT } from '../rollout/scenario.ts';
 import { LeaseRecorder } from './lease-recorder.ts';
 import { analyze, type Analysis, type FrozenSpan } from './analysis.ts';
 import { processTree } from './process-tree.ts';
+import { requestTimeoutMs } from '../../src/election/rules.ts';
 
 /** Election timings of a scenario, in ms (the sidecar's BATON_LEASE_DURATION and friends). */
 export interface Timings {
@@ -42,14 +43,6 @@ export const FAST_TIMINGS: Timings = { leaseDurationMs: 10_000, renewDeadlineMs:
  */
 export function preStopMs(t: Timings): number {
   return Math.max(t.pauseAckTimeoutMs, t.drainMs) + requestTimeoutMs(t);
-}
-
-/** client-go's JitterFactor: a standby's backstop retry waits retryPeriod × [1, 2.2). */
-export const JITTER_MAX = 2.2;
-
-/** Per-request timeout of the sidecar: client-go's max(1 s, renewDeadline / 2). */
-export function requestTimeoutMs(t: Timings): number {
-  return Math.max(1000, t.renewDeadlineMs / 2);
 }
 
 export interface WorldOptions {

@@ -19,6 +19,7 @@ import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/r
 import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
 import { freeze, podCgroupOf, thaw } from './cgroup-freeze.ts';
+import { backstop, bound, SLACK } from '../chaos/bounds.ts';
 import { handoffTimelines, stepMedians, type BotLogLine, type HandoffTimeline, type LedgerEntry, type SidecarLogLine, type StepMedian } from '../report/handoff-timeline.ts';
 
 export interface NodeScenarioOptions {
@@ -135,10 +136,9 @@ const PREVIOUS_RELEASE_HAS_C5 = false;
 /** The chart's default `sidecar.workerGrace` (BATON_WORKER_GRACE) and the sidecar's /proc scan interval. */
 const WORKER_GRACE_MS = 5000;
 const SCAN_INTERVAL_MS = 500;
-/** The chart's default leaseDuration and retryPeriod (charts/baton/values.yaml), and client-go's jitter of a standby's retry. */
+/** The chart's default leaseDuration and retryPeriod (charts/baton/values.yaml). */
 const FREEZE_LEASE_MS = 15_000;
 const RETRY_PERIOD_MS = 2000;
-const JITTER_MAX = 2.2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -475,8 +475,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     if (crashStep && crashLoop) {
       // L1: the sidecar notices the bot gone at its next scan of /proc (every 0.5 s) and steps aside after the
       // worker grace; 1 s more covers the release, the standby's acquire, its signal and its bot's first poll.
-      const bound = WORKER_GRACE_MS + SCAN_INTERVAL_MS + 1000;
-      if (crashStep.figures.gap.maxMs > bound) failures.push(`crash loop: a gap of ${crashStep.figures.gap.maxMs} ms, above the worker grace + one scan + 1 s (${bound} ms)`);
+      const gone = bound({ ms: WORKER_GRACE_MS, name: 'the worker grace' }, { ms: SCAN_INTERVAL_MS, name: 'one scan' }, SLACK);
+      if (crashStep.figures.gap.maxMs > gone.ms) failures.push(`crash loop: a gap of ${crashStep.figures.gap.maxMs} ms, above ${gone.formula} (${gone.ms} ms)`);
       // The kubelet's back-off (10 s, then 20 s) outlasts the grace from the second crash on: the Lease moves.
       if (o.crashes >= 2 && crashLoop.holderAfter === crashLoop.pod) failures.push(`crash loop: ${crashLoop.pod}, whose bot crash-loops, still holds the Lease (L1)`);
     }
@@ -485,8 +485,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       // F1: the thawed bot's lease time ran out while it was frozen; the next leader already has its batch.
       if (f.getUpdates > 0) failures.push(`freeze: ${f.pod}'s bot sent ${f.getUpdates} getUpdates after the thaw (F1)`);
       // The standby takes over once the Lease has not been renewed for LD: by the freeze + LD + 2.2·RP + 1 s.
-      const bound = FREEZE_LEASE_MS + JITTER_MAX * RETRY_PERIOD_MS + 1000;
-      if (freezeStep && freezeStep.figures.gap.maxMs > bound) failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above LD + 2.2·RP + 1 s (${bound} ms)`);
+      const takeover = bound({ ms: FREEZE_LEASE_MS, name: 'LD' }, backstop(RETRY_PERIOD_MS), SLACK);
+      if (freezeStep && freezeStep.figures.gap.maxMs > takeover.ms) failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above ${takeover.formula} (${takeover.ms} ms)`);
     }
     if (o.freezeLeader && frozen.length === 0) failures.push('freeze: the frozen bot process was not found in the logs');
     const timelines = readTimelines(collector.records('baton'), collector.lines('bot'), requests).map((h) => ({ ...h, inStep: steps.find((x) => h.at >= x.from && h.at < x.to)?.step ?? '' }));
