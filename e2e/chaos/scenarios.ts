@@ -12,7 +12,7 @@ import { FaultProxy, KubeHttpProxy, type FaultRecord } from '../../test/kube/fau
 import { sidecarRules } from '../../test/kube/cluster.ts';
 import { waitFor, type SimPod } from '../../test/harness/sim-pod.ts';
 import { afterThaw, longestGapIn, type Analysis } from './analysis.ts';
-import { check, fmt, result, secs, type Check, type ScenarioResult } from './verdict.ts';
+import { check, fmt, result, secs, type Check, type ChaosResult } from './verdict.ts';
 import { requestTimeoutMs } from '../../src/election/rules.ts';
 import { ChaosWorld, now, type Timings } from './world.ts';
 import { atLeast, atMost, bound, minus, SLACK_MS, terms, WORKER_GRACE_MS } from './bounds.ts';
@@ -37,7 +37,7 @@ export interface Scenario {
   rules: string;
   /** Freezes or stops the API server: needs a private one. */
   ownsApiServer?: boolean;
-  run(ctx: ScenarioContext): Promise<ScenarioResult>;
+  run(ctx: ScenarioContext): Promise<ChaosResult>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +63,7 @@ async function stage(ctx: ScenarioContext, s: Scenario, pods: number, specs: Par
 }
 
 /** Runs `body` on a staged world, always tearing it down; an exception becomes an ERROR row. */
-async function play(ctx: ScenarioContext, s: Scenario, body: () => Promise<ScenarioResult>, cleanup: () => Promise<void>): Promise<ScenarioResult> {
+async function play(ctx: ScenarioContext, s: Scenario, body: () => Promise<ChaosResult>, cleanup: () => Promise<void>): Promise<ChaosResult> {
   try {
     return await body();
   } catch (err) {
@@ -97,7 +97,7 @@ interface Staged {
  * The shape most scenarios share: stage `n` pods, `play` the fault and the verdict in `body`, then
  * `cleanup` (what the fault needs undone, if anything) and tear the world down.
  */
-async function onStage(ctx: ScenarioContext, s: Scenario, n: number, body: (x: Staged) => Promise<ScenarioResult>, cleanup?: () => Promise<void>): Promise<ScenarioResult> {
+async function onStage(ctx: ScenarioContext, s: Scenario, n: number, body: (x: Staged) => Promise<ChaosResult>, cleanup?: () => Promise<void>): Promise<ChaosResult> {
   const { w, pods } = await stage(ctx, s, n);
   return play(ctx, s, () => {
     const leader = w.poller()!;

@@ -593,8 +593,8 @@ function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: nu
     handoffGapsMs.push(Math.round(Math.max(0, next.from - prevEnd) * 10) / 10);
   }
   return {
-    twoPollersMs: f.overlapMs,
-    handledTwice: f.duplicates - afterKill - afterFreeze,
+    twoPollersMs: f.twoPollersMs,
+    handledTwice: f.handledTwice - afterKill - afterFreeze,
     redeliveredAfterKill: afterKill,
     redeliveredAfterFreeze: afterFreeze,
     lost: f.lost,

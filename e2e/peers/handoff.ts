@@ -25,7 +25,7 @@ export interface HandoffResult {
   /** Longest stretch with no worker polling, between the first poll and the standby's first poll. */
   gapMs: number;
   /** Time with two workers polling at once. */
-  overlapMs: number;
+  twoPollersMs: number;
   /** From the SIGTERM to the old leader until the new worker polled. */
   sigtermToPollMs: number;
   /** Exit codes of the old leader's peer (after its SIGTERM) and of the new one (SIGTERMed at the end). */
@@ -76,7 +76,7 @@ export async function runHandoff(o: HandoffOptions): Promise<HandoffResult> {
       pods,
       intervals: clipped,
       gapMs: Math.max(0, ...gapList.map((g) => g.ms)),
-      overlapMs: overlap(clipped).totalMs,
+      twoPollersMs: overlap(clipped).totalMs,
       sigtermToPollMs: firstB ? firstB.from - sigtermAt : NaN,
       exitCodes: [codeA, codeB],
       steadyViolations,

@@ -29,7 +29,7 @@ export interface Contender {
   env?: Record<string, string>;
 }
 
-export interface ScenarioOptions {
+export interface RolloutOptions {
   contender: Contender;
   namespace: string;
   kubeconfig: string;
@@ -57,7 +57,8 @@ export interface ScenarioOptions {
   log?: (line: string) => void;
 }
 
-export interface ScenarioResult {
+/** One contender's rolling updates measured (a fault scenario's verdict is a ChaosResult). */
+export interface RolloutResult {
   contender: string;
   description: string;
   figures: Figures;
@@ -72,7 +73,7 @@ export interface ScenarioResult {
 }
 
 
-export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+export async function runScenario(o: RolloutOptions): Promise<RolloutResult> {
   const log = o.log ?? (() => undefined);
   const c = o.contender;
   const token = '123456:e2e-token';
@@ -186,7 +187,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     });
     const panel: Panel = {
       title: `${c.name} — ${c.description}`,
-      subtitle: `rollouts: gap median ${f.rollouts.gapP50Ms} ms, max ${f.rollouts.gapMaxMs} ms; SIGKILL failover ${f.crashFailoverMs ?? '-'} ms; two pollers ${f.overlapMs} ms; 409s ${f.conflicts409}; duplicates ${f.duplicates}; lost ${f.lost}`,
+      subtitle: `rollouts: gap median ${f.rollouts.gapP50Ms} ms, max ${f.rollouts.gapMaxMs} ms; SIGKILL failover ${f.crashFailoverMs ?? '-'} ms; two pollers ${f.twoPollersMs} ms; 409s ${f.conflicts409}; duplicates ${f.handledTwice}; lost ${f.lost}`,
       intervals,
       start: Math.min(...intervals.map((i) => i.from)),
       end,
