@@ -19,7 +19,8 @@ import {
   cgroupPids, linkExists, mountsUnder, removeBridge, removeCgroups, removeNewNetns, restoreIptables, restoreSysctls, run, snapshotHost, tryRun, unmountUnder,
   type HostSnapshot,
 } from './host.ts';
-import { ensurePauseImage, PAUSE_IMAGE } from './images.ts';
+import { ensureImages, ensurePauseImage, PAUSE_IMAGE } from './images.ts';
+import { ensureHelm } from '../kube/helm.ts';
 
 /** Where the node keeps everything (certificates, etcd, containerd's and the kubelet's roots, logs, state). */
 export const NODE_DIR = process.env.BATON_NODE_DIR ?? '/var/lib/baton-node';
@@ -407,6 +408,33 @@ export class RealNode {
  * chains, restores sysctls, and removes NODE_DIR (its logs are kept in $TMPDIR/baton-node-logs). Safe to run
  * when nothing is up, and after a killed run (it reads the state file).
  */
+/** How long {@link upWithImages} took: helm and the images built or taken from the cache, then the node up with them. */
+export interface UpTimings {
+  /** Binaries, images and helm: built now (cold) or taken from the cache (warm). */
+  prepareMs?: number;
+  /** The node started and the images imported. */
+  nodeUpMs?: number;
+}
+
+/**
+ * What the real-node test and `npm run e2e:node` start from: helm and this tree's images (baton, the sample bot,
+ * the previous release's baton) built or taken from the cache, the node up, and the images imported into it.
+ * `timings` is filled as each part ends, so a caller that catches a failure still has what was measured.
+ */
+export async function upWithImages(log: Log = stderr, timings: UpTimings = {}): Promise<{ info: NodeInfo; helm: string }> {
+  const node = new RealNode(log);
+  const tPrep = Date.now();
+  const [helm, images] = await Promise.all([ensureHelm(log), ensureImages(log)]);
+  const tUp = Date.now();
+  timings.prepareMs = tUp - tPrep;
+  const info = await node.up();
+  node.importImage(images.baton);
+  node.importImage(images.bot);
+  node.importImage(images.previousBaton);
+  timings.nodeUpMs = Date.now() - tUp;
+  return { info, helm };
+}
+
 export async function down(log: Log = stderr): Promise<string[]> {
   const state = readState();
   const done: string[] = [];
