@@ -10,12 +10,13 @@ import * as k8s from '@kubernetes/client-node';
 import type { KubeEndpoint, TestApiServer } from '../../test/kube/apiserver.ts';
 import { FaultProxy, KubeHttpProxy, type FaultRecord } from '../../test/kube/fault-proxy.ts';
 import { sidecarRules } from '../../test/kube/cluster.ts';
-import { waitFor, type SimPod } from '../../test/harness/sim-pod.ts';
+import type { SimPod } from '../../test/harness/sim-pod.ts';
 import { afterThaw, longestGapIn, type Analysis } from './analysis.ts';
 import { check, fmt, result, secs, type Check, type ChaosResult } from './verdict.ts';
 import { requestTimeoutMs } from '../../src/election/rules.ts';
 import { ChaosWorld, now, type Timings } from './world.ts';
 import { atLeast, atMost, bound, minus, SLACK_MS, terms, WORKER_GRACE_MS } from './bounds.ts';
+import { sleep, waitFor } from '../../test/harness/wait.ts';
 
 export interface ScenarioContext {
   endpoint: KubeEndpoint;
@@ -40,7 +41,6 @@ export interface Scenario {
   run(ctx: ScenarioContext): Promise<ChaosResult>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** How long a verdict waits for the recorder's watch to deliver a version a read already returned. */
 const WATCH_CATCH_UP_MS = 5000;
