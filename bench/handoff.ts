@@ -26,10 +26,11 @@ import { LeaseRecorder } from '../e2e/chaos/lease-recorder.ts';
 import { TestApiServer } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../test/kube/cluster.ts';
 import { BUNDLE } from '../scripts/bundle.ts';
-import { SIDECAR_NODE_FLAGS, SimPod, waitFor } from '../test/harness/sim-pod.ts';
+import { SIDECAR_NODE_FLAGS, SimPod } from '../test/harness/sim-pod.ts';
 import { overlap, pollIntervals, readWorkerLog, type PollInterval } from '../test/harness/timeline.ts';
 import { TelegramDouble } from '../e2e/telegram/server.ts';
 import { BOT } from '../e2e/rollout/scenario.ts';
+import { sleep, waitFor } from '../test/harness/wait.ts';
 
 const { values } = parseArgs({
   options: {
@@ -149,11 +150,11 @@ try {
   const witnesses = { leader: new LeaseRecorder(kc, namespace, 'bench'), baseline: new LeaseRecorder(kc, namespace, 'bench-baseline') };
   witnesses.leader.start();
   witnesses.baseline.start();
-  await new Promise((r) => setTimeout(r, 3000));
+  await sleep(3000);
   const [l0, s0, lw0, bw0] = [await kubeRequests(leader), await kubeRequests(standby), await leasePuts(leader), await leasePuts(baseline)];
   const w0 = now();
   log(`idle window: ${IDLE_S} s (renew interval ${renewIntervalMs} ms; baseline leader at ${baselineIntervalMs} ms)`);
-  await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+  await sleep(IDLE_S * 1000);
   const [l1, s1, lw1, bw1] = [await kubeRequests(leader), await kubeRequests(standby), await leasePuts(leader), await leasePuts(baseline)];
   const w1 = now();
   const perMin = (d: number) => Math.round((d / IDLE_S) * 60 * 10) / 10;
@@ -179,7 +180,7 @@ try {
   const handoff = async (regime: 'idle' | 'loaded', i: number, n: number) => {
     const old = leader;
     // Let the standby settle and the leader's long poll park (idle) or its batches flow (loaded).
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const sigterm = now();
     await old.terminate();
     await waitFor('standby polls', () => standby.polling(), 30_000);

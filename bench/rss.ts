@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BUNDLE } from '../scripts/bundle.ts';
-import { SIDECAR_NODE_FLAGS, SimPod, waitFor } from '../test/harness/sim-pod.ts';
+import { SIDECAR_NODE_FLAGS, SimPod } from '../test/harness/sim-pod.ts';
 import { TestApiServer } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../test/kube/cluster.ts';
+import { sleep, waitFor } from '../test/harness/wait.ts';
 
 const { values } = parseArgs({ options: { idle: { type: 'string', default: '20' } } });
 const IDLE_S = Number(values.idle);
@@ -59,7 +60,7 @@ try {
       try {
         await pod.start();
         await waitFor('leader polls', () => pod.polling(), 30_000);
-        await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+        await sleep(IDLE_S * 1000);
         const rss = rssMB(pod.sidecar!.pid!);
         rows.push({ flags: flags.join(' ') || '(none)', kubeconfig: kind, rssMB: rss });
         log(`${flags.join(' ') || 'no flags'}, ${kind} kubeconfig: ${rss} MB`);

@@ -12,6 +12,7 @@ import { requestTimeoutMs } from '../src/election/rules.ts';
 import { DEFAULT_TIMINGS } from '../src/defaults.ts';
 import type { KubeConnection } from '../src/kube/connection.ts';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { sleep } from '../test/harness/wait.ts';
 
 /** One Lease this process runs two electors for, with the ServiceAccount token of its "bot". */
 export interface LoadLease {
@@ -158,9 +159,9 @@ async function start(cmd: Extract<LoadCommand, { type: 'start' }>): Promise<void
   for (const l of cmd.leases) {
     tokens.set(l.name, l.token);
     candidates.set(l.name, [newCandidate(l.name)]);
-    await new Promise((r) => setTimeout(r, gapMs));
+    await sleep(gapMs);
     candidates.get(l.name)!.push(newCandidate(l.name));
-    await new Promise((r) => setTimeout(r, gapMs));
+    await sleep(gapMs);
   }
   process.stderr.write(`load process: ${2 * cmd.leases.length} electors started after ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
   // Ready: every Lease has a leader and its standby has seen the Lease.
@@ -182,7 +183,7 @@ async function start(cmd: Extract<LoadCommand, { type: 'start' }>): Promise<void
       send({ type: 'ready', leaders, standbys, ms: performance.now() - began });
       return;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }
 

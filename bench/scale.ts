@@ -17,6 +17,7 @@ import { TestApiServer, type KubeEndpoint } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace } from '../test/kube/cluster.ts';
 import { bunching, cpuPercent, delta, findPid, gaugeSum, histogramQuantile, percentile, readProc, readSchedstat, requestsByCode, requestsByVerb, socketCount } from './scale-measure.ts';
 import type { HandoffTiming, LoadCommand, LoadCounters, LoadLease, LoadReply, LoopDelay } from './scale-load.ts';
+import { sleep } from '../test/harness/wait.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +41,6 @@ const HANDOFF_GAP_MS = Number(values['handoff-gap-ms']);
 const PROCS = Number(values.procs);
 const RAMP = Number(values.ramp);
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEASES = ['leases'];
 
 /** One load process and the replies it sends, awaited by type. */

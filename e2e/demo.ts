@@ -50,13 +50,13 @@ try {
   for (const m of p.marks) console.log(`  ${sec(m.at)}  ${m.label}`);
   const f = r.figures;
   console.log(`\n${f.handoffs} handoffs under load; time with no bot polling at each: median ${f.rollouts.gapP50Ms} ms, longest ${f.rollouts.gapMaxMs} ms`);
-  console.log(`time with two bots polling at once: ${f.overlapMs} ms; 409 Conflicts: ${f.conflicts409}`);
-  console.log(`updates: ${f.injected} sent, ${f.handled} handled, ${f.duplicates} handled twice, ${f.lost} lost; latency p50 ${f.latencyMs.p50} ms, p99 ${f.latencyMs.p99} ms`);
+  console.log(`time with two bots polling at once: ${f.twoPollersMs} ms; 409 Conflicts: ${f.conflicts409}`);
+  console.log(`updates: ${f.injected} sent, ${f.handled} handled, ${f.handledTwice} handled twice, ${f.lost} lost; latency p50 ${f.latencyMs.p50} ms, p99 ${f.latencyMs.p99} ms`);
   const results = join(root, 'e2e', 'results');
   mkdirSync(results, { recursive: true });
   writeFileSync(join(results, 'demo-timeline.svg'), timelineSvg([p]));
   console.log(`\ntimeline picture: e2e/results/demo-timeline.svg; logs: ${dir}`);
-  if (f.overlapMs > 0 || f.duplicates > 0 || f.lost > 0) process.exitCode = 1;
+  if (f.twoPollersMs > 0 || f.handledTwice > 0 || f.lost > 0) process.exitCode = 1;
 } finally {
   await server.stop();
 }

@@ -15,7 +15,7 @@ import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules
 import { startPostgres } from '../test/harness/postgres.ts';
 import { ensureClientGoPeer } from './peers/client-go.ts';
 import { clientGoPeer, pgAdvisoryPeer, pgTtlPeer } from './peers/commands.ts';
-import { runScenario, type Contender, type ScenarioResult } from './rollout/scenario.ts';
+import { runScenario, type Contender, type RolloutResult } from './rollout/scenario.ts';
 import { timelineSvg } from './report/timeline-svg.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +60,7 @@ const contenders: Contender[] = [
   },
 ];
 const only = values.only?.split(',');
-const results: ScenarioResult[] = [];
+const results: RolloutResult[] = [];
 try {
   for (const c of contenders.filter((x) => !only || only.includes(x.name))) {
     log(`— ${c.name}: ${c.description}`);
@@ -110,7 +110,7 @@ const ms = (x: number | undefined) => (x === undefined ? '-' : x >= 1000 ? `${(x
 for (const r of results) {
   const f = r.figures;
   console.log(
-    `| ${r.contender.padEnd(12)} | ${ms(f.rollouts.gapP50Ms).padEnd(18)} | ${ms(f.rollouts.gapMaxMs).padEnd(15)} | ${ms(f.crashFailoverMs).padEnd(16)} | ${ms(f.gapMs.max).padEnd(11)} | ${ms(f.gapMs.p95).padEnd(8)} | ${ms(f.overlapMs).padEnd(11)} | ${String(f.conflicts409).padEnd(4)} | ${String(f.duplicates).padEnd(10)} | ${String(f.lost).padEnd(4)} | ${`${ms(f.rollouts.latencyP99Ms)} / ${ms(f.latencyMs.p99)}`.padEnd(28)} |`,
+    `| ${r.contender.padEnd(12)} | ${ms(f.rollouts.gapP50Ms).padEnd(18)} | ${ms(f.rollouts.gapMaxMs).padEnd(15)} | ${ms(f.crashFailoverMs).padEnd(16)} | ${ms(f.gapMs.max).padEnd(11)} | ${ms(f.gapMs.p95).padEnd(8)} | ${ms(f.twoPollersMs).padEnd(11)} | ${String(f.conflicts409).padEnd(4)} | ${String(f.handledTwice).padEnd(10)} | ${String(f.lost).padEnd(4)} | ${`${ms(f.rollouts.latencyP99Ms)} / ${ms(f.latencyMs.p99)}`.padEnd(28)} |`,
   );
 }
 const baton = results.find((r) => r.contender === 'baton');

@@ -1,11 +1,11 @@
 // The verdict's raw material, computed the way `npm run e2e` computes its figures: polling intervals from
-// the bots' own logs (test/harness/timeline.ts), gaps/overlap/duplicates/lost by e2e/report/figures.ts,
+// the bots' own logs (test/harness/timeline.ts), gaps/two pollers/handled twice/lost by e2e/report/figures.ts,
 // plus what a fault run must also know: start signals that reached a bot while another polled, the
 // updates a SIGKILLed bot had in hand (Telegram redelivers an unconfirmed batch by design), the same for a bot
 // whose whole pod was frozen, the largest batch the double handed out, 409s a live poller saw, and the Lease's
 // epoch history.
 import type { SimPod } from '../../test/harness/sim-pod.ts';
-import { gaps, overlap, pollIntervals, readWorkerLog, type PollInterval, type WorkerLogLine } from '../../test/harness/timeline.ts';
+import { gaps, pollIntervals, readWorkerLog, type PollInterval, type WorkerLogLine } from '../../test/harness/timeline.ts';
 import { figures, type Figures } from '../report/figures.ts';
 import type { TelegramDouble } from '../telegram/server.ts';
 import type { PollEvent, PollStart } from '../telegram/accounting.ts';
@@ -67,17 +67,19 @@ export interface Analysis {
   intervals: PollInterval[];
   figures: Figures;
   /** ms with two or more bots polling. */
-  overlapMs: number;
-  /** Updates handled more than once (extra handlings), from the bots' logs. */
-  handledTwice: number;
-  /** Of those, handlings Telegram had to repeat: the unconfirmed batch of a bot that was SIGKILLed. */
-  handledTwiceAfterKill: number;
+  twoPollersMs: number;
   /**
-   * Of those, handlings Telegram had to repeat: what a frozen bot handled before its freeze and never confirmed,
+   * Extra handlings (from the bots' logs) baton answers for: every repeat but {@link redeliveredAfterKill} and
+   * {@link redeliveredAfterFreeze}.
+   */
+  handledTwice: number;
+  /** Extra handlings Telegram had to repeat: the unconfirmed batch of a bot that was SIGKILLed. */
+  redeliveredAfterKill: number;
+  /**
+   * Extra handlings Telegram had to repeat: what a frozen bot handled before its freeze and never confirmed,
    * and the handler in flight at the freeze (e2e/report/redelivery.ts).
    */
-  handledTwiceAfterFreeze: number;
-  duplicateIds: number[];
+  redeliveredAfterFreeze: number;
   lost: number;
   injected: number;
   /** Start signals (SIGUSR1) a bot received while another bot was polling. */
@@ -162,11 +164,10 @@ export function analyze(i: AnalysisInput): Analysis {
     end: i.end,
     intervals,
     figures: f,
-    overlapMs: Math.round(overlap(intervals).totalMs * 10) / 10,
-    handledTwice: r.extra.length,
-    handledTwiceAfterKill: r.afterKill.length,
-    handledTwiceAfterFreeze: r.afterFreeze.length,
-    duplicateIds: r.extra,
+    twoPollersMs: f.twoPollersMs,
+    handledTwice: r.extra.length - r.afterKill.length - r.afterFreeze.length,
+    redeliveredAfterKill: r.afterKill.length,
+    redeliveredAfterFreeze: r.afterFreeze.length,
     lost: f.lost,
     injected: injected.length,
     startsWhileAnotherPolls,

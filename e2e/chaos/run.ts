@@ -14,7 +14,7 @@ import { defaultRenewIntervalMs } from '../../src/election/rules.ts';
 import { TestApiServer } from '../../test/kube/apiserver.ts';
 import { datastoreFromEnv } from '../../test/kube/datastore.ts';
 import { SCENARIOS, type ScenarioContext } from './scenarios.ts';
-import { details, table, type ScenarioResult } from './verdict.ts';
+import { details, table, type ChaosResult } from './verdict.ts';
 import { DEFAULT_TIMINGS, FAST_TIMINGS } from './world.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -59,7 +59,7 @@ const ctx: ScenarioContext = {
   burst: Number(values.burst),
   log,
 };
-const results: ScenarioResult[] = [];
+const results: ChaosResult[] = [];
 try {
   for (const s of chosen) {
     log(`— ${s.id}: ${s.title}`);

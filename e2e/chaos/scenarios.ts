@@ -10,12 +10,13 @@ import * as k8s from '@kubernetes/client-node';
 import type { KubeEndpoint, TestApiServer } from '../../test/kube/apiserver.ts';
 import { FaultProxy, KubeHttpProxy, type FaultRecord } from '../../test/kube/fault-proxy.ts';
 import { sidecarRules } from '../../test/kube/cluster.ts';
-import { waitFor, type SimPod } from '../../test/harness/sim-pod.ts';
+import type { SimPod } from '../../test/harness/sim-pod.ts';
 import { afterThaw, longestGapIn, type Analysis } from './analysis.ts';
-import { check, fmt, result, type Check, type ScenarioResult } from './verdict.ts';
-import { defaultRenewIntervalMs } from '../../src/election/rules.ts';
-import { DEFAULT_WORKER_GRACE_MS } from '../../src/defaults.ts';
-import { ChaosWorld, JITTER_MAX, now, requestTimeoutMs, type Timings } from './world.ts';
+import { check, fmt, result, secs, type Check, type ChaosResult } from './verdict.ts';
+import { requestTimeoutMs } from '../../src/election/rules.ts';
+import { ChaosWorld, now, type Timings } from './world.ts';
+import { atLeast, atMost, bound, minus, SLACK_MS, terms, WORKER_GRACE_MS } from './bounds.ts';
+import { sleep, waitFor } from '../../test/harness/wait.ts';
 
 export interface ScenarioContext {
   endpoint: KubeEndpoint;
@@ -37,13 +38,10 @@ export interface Scenario {
   rules: string;
   /** Freezes or stops the API server: needs a private one. */
   ownsApiServer?: boolean;
-  run(ctx: ScenarioContext): Promise<ScenarioResult>;
+  run(ctx: ScenarioContext): Promise<ChaosResult>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Time for a signal, a worker's start and one scheduling hiccup on a loaded 2-core machine. */
-const SLACK_MS = 1000;
 /** How long a verdict waits for the recorder's watch to deliver a version a read already returned. */
 const WATCH_CATCH_UP_MS = 5000;
 
@@ -65,7 +63,7 @@ async function stage(ctx: ScenarioContext, s: Scenario, pods: number, specs: Par
 }
 
 /** Runs `body` on a staged world, always tearing it down; an exception becomes an ERROR row. */
-async function play(ctx: ScenarioContext, s: Scenario, body: () => Promise<ScenarioResult>, cleanup: () => Promise<void>): Promise<ScenarioResult> {
+async function play(ctx: ScenarioContext, s: Scenario, body: () => Promise<ChaosResult>, cleanup: () => Promise<void>): Promise<ChaosResult> {
   try {
     return await body();
   } catch (err) {
@@ -99,7 +97,7 @@ interface Staged {
  * The shape most scenarios share: stage `n` pods, `play` the fault and the verdict in `body`, then
  * `cleanup` (what the fault needs undone, if anything) and tear the world down.
  */
-async function onStage(ctx: ScenarioContext, s: Scenario, n: number, body: (x: Staged) => Promise<ScenarioResult>, cleanup?: () => Promise<void>): Promise<ScenarioResult> {
+async function onStage(ctx: ScenarioContext, s: Scenario, n: number, body: (x: Staged) => Promise<ChaosResult>, cleanup?: () => Promise<void>): Promise<ChaosResult> {
   const { w, pods } = await stage(ctx, s, n);
   return play(ctx, s, () => {
     const leader = w.poller()!;
@@ -111,7 +109,6 @@ async function onStage(ctx: ScenarioContext, s: Scenario, n: number, body: (x: S
 }
 
 const base = (s: Scenario, ctx: ScenarioContext) => ({ id: s.id, title: s.title, rules: s.rules, timings: ctx.timings });
-const secs = (ms: number) => `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 
 /** The end of `pod`'s polling that was under way at `t` (its stop, or its death). */
 function pollingEndAfter(a: Analysis, pod: SimPod, t: number): number | undefined {
@@ -189,6 +186,7 @@ function apiOutage(kind: OutageKind): Scenario {
       const server = ctx.server;
       if (!server) throw new Error(`${s.id} needs its own API server`);
       const t = ctx.timings;
+      const T = terms(t);
       return onStage(ctx, s, 3, async ({ w, leader }) => {
         await w.burstInHand(leader, ctx.burst);
         const outMs = kind === 'freeze' ? t.leaseDurationMs + 10_000 : t.renewDeadlineMs + 5_000;
@@ -225,9 +223,9 @@ function apiOutage(kind: OutageKind): Scenario {
         const canTakeFrom = Math.max(backAt, faultAt + t.leaseDurationMs);
         // Without a datastore, kube-apiserver holds requests open: the attempt in flight when the API returns
         // may have to time out (one request timeout, RT) before the next retry.
-        const heldMs = kind === 'datastore' ? requestTimeoutMs(t) : 0;
-        const bound = canTakeFrom + heldMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
-        await waitFor(`${s.id}: a bot polls again`, () => w.firstStartAfter(faultAt + t.renewDeadlineMs) !== undefined, bound - now() + 30_000).catch(() => undefined);
+        const retry = bound(...(kind === 'datastore' ? [T.RT] : []), T.backstop, T.slack);
+        const latest = canTakeFrom + retry.ms;
+        await waitFor(`${s.id}: a bot polls again`, () => w.firstStartAfter(faultAt + t.renewDeadlineMs) !== undefined, latest - now() + 30_000).catch(() => undefined);
         await sleep(3000);
         const a = await w.finish();
         // The old leader's last polling that began before the API was back, a resumed poll included.
@@ -239,9 +237,9 @@ function apiOutage(kind: OutageKind): Scenario {
         const gap = longestGapIn(a, faultAt);
         const checks: Check[] = [
           check('old leader paused before its Lease could expire', oldEnd !== undefined && oldEnd < faultAt + t.leaseDurationMs, fmt(oldEnd === undefined ? undefined : oldEnd - faultAt), `< ${secs(t.leaseDurationMs)} after the fault (LD)`),
-          check('a bot polls again after the outage', next !== undefined && next.mono <= bound, fmt(next === undefined ? undefined : next.mono - backAt), `≤ ${fmt(bound - backAt)} after the API is back (max(back, fault + LD)${heldMs ? ' + RT' : ''} + 2.2·RP + 1 s)`),
+          check('a bot polls again after the outage', next !== undefined && next.mono <= latest, fmt(next === undefined ? undefined : next.mono - backAt), `≤ ${fmt(latest - backAt)} after the API is back (max(back, fault + LD) + ${retry.formula})`),
         ];
-        const gapBound = oldEnd === undefined ? undefined : bound - oldEnd;
+        const gapBound = oldEnd === undefined ? undefined : latest - oldEnd;
         return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(gapBound)}` }, w.started, [
           `${storeBackAt === undefined ? '' : `${server.endpoint.datastore}; Leases writable ${fmt(backAt - storeBackAt)} after ${store} was back; `}outage ${secs(outMs)}; new poller ${next ? `${next.name} ${fmt(next.mono - backAt)} after the API was back` : 'none'}; Lease history ${w.recorder.history()}`,
         ]);
@@ -312,14 +310,15 @@ const watchCuts: Scenario = {
       await cutter;
       w.mark('cuts stop');
       const a = await w.finish();
-      const bound = JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+      const T = terms(t);
+      const backstop = bound(T.backstop, T.slack);
       const checks: Check[] = [];
       // Each handoff's gap lies between its own mark and the next handoff's (a fixed window could reach into
       // the next handoff and take its gap for this one's).
       const handoffGaps = handoffs.map((h, i) => longestGapIn(a, h.at, Math.min(h.at + 15_000, handoffs[i + 1]?.at ?? Infinity)));
       handoffs.forEach((h, i) => {
         const g = handoffGaps[i];
-        checks.push(check(`handoff ${i + 1} gap`, (g?.ms ?? 0) <= bound, fmt(g?.ms ?? 0), `≤ ${fmt(bound)} (release seen by watch, else the 2.2·RP backstop, + 1 s)`));
+        checks.push(check(`handoff ${i + 1} gap`, (g?.ms ?? 0) <= backstop.ms, fmt(g?.ms ?? 0), `≤ ${fmt(backstop.ms)} (release seen by watch, else the ${T.backstop.name} backstop, + ${T.slack.name})`));
       });
       const stray = a.gaps.filter((g) => g.from >= startedAt && !handoffGaps.includes(g));
       checks.push(check('no leadership lost outside the handoffs', stray.length === 0, stray.length === 0 ? 'none' : stray.map((g) => fmt(g.ms)).join(', '), 'no other gap'));
@@ -327,7 +326,7 @@ const watchCuts: Scenario = {
       checks.push(check('changes of holder', holders === handoffs.length, String(holders), `= ${handoffs.length} (the handoffs)`));
       checks.push(check('connections cut', cuts >= 5, String(cuts), '≥ 5 cuts'));
       const worst = Math.max(0, ...handoffGaps.map((g) => g?.ms ?? 0));
-      return result(base(s, ctx), a, checks, { ms: worst, bound: `≤ ${fmt(bound)}` }, w.started, [`${cuts} cuts; ${proxy.connections} connections through the proxy`]);
+      return result(base(s, ctx), a, checks, { ms: worst, bound: `≤ ${fmt(backstop.ms)}` }, w.started, [`${cuts} cuts; ${proxy.connections} connections through the proxy`]);
     }, async () => {
       await w0.w?.teardown();
       await proxy.stop();
@@ -357,7 +356,10 @@ function leaseHolderEdit(to: 'standby' | 'ghost'): Scenario {
           spec.holderIdentity = name;
         });
         w.mark(`Lease edited: holder ${name}`);
-        const latest = editAt + t.leaseDurationMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+        const T = terms(t);
+        const earliest = bound(T.LD);
+        const within = bound(T.LD, T.backstop, T.slack);
+        const latest = editAt + within.ms;
         await waitFor(`${s.id}: a bot polls after the edit`, () => w.firstStartAfter(editAt) !== undefined, latest - now() + 20_000).catch(() => undefined);
         await sleep(3000);
         const a = await w.finish();
@@ -365,12 +367,12 @@ function leaseHolderEdit(to: 'standby' | 'ghost'): Scenario {
         const after = (await readLease(w))?.spec?.leaseTransitions ?? 0;
         const gap = longestGapIn(a, editAt);
         const checks: Check[] = [
-          check('next start no sooner than LD after the edit (S1)', next !== undefined && next.mono >= editAt + t.leaseDurationMs, fmt(next === undefined ? undefined : next.mono - editAt), `≥ ${secs(t.leaseDurationMs)} (LD)`),
-          check('next start within one backstop retry after that', next !== undefined && next.mono <= latest, fmt(next === undefined ? undefined : next.mono - editAt), `≤ ${fmt(latest - editAt)} (LD + 2.2·RP + 1 s)`),
+          check('next start no sooner than LD after the edit (S1)', next !== undefined && next.mono >= editAt + earliest.ms, fmt(next === undefined ? undefined : next.mono - editAt), atLeast(earliest)),
+          check('next start within one backstop retry after that', next !== undefined && next.mono <= latest, fmt(next === undefined ? undefined : next.mono - editAt), atMost(within)),
           check('epoch rose with the new holder (S2)', after > before, `${before} → ${after}`, 'rises'),
         ];
         const oldEnd = pollingEndAfter(a, leader, editAt);
-        return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `${fmt(editAt + t.leaseDurationMs - (oldEnd ?? editAt))} … ${fmt(latest - (oldEnd ?? editAt))}` }, w.started, [
+        return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `${fmt(editAt + earliest.ms - (oldEnd ?? editAt))} … ${fmt(latest - (oldEnd ?? editAt))}` }, w.started, [
           `new poller ${next ? `${next.name} ${fmt(next.mono - editAt)} after the edit` : 'none'}; Lease history ${w.recorder.history()}`,
         ]);
       });
@@ -403,7 +405,9 @@ const leaseDeleted: Scenario = {
       w.mark('Lease deleted');
       // The leader learns it by the watch or at its next renew (a renew interval after the last, issue 20), and
       // recreates it then.
-      const recreateBound = delAt + defaultRenewIntervalMs(t) + requestTimeoutMs(t) + SLACK_MS;
+      const T = terms(t);
+      const recreate = bound(T.RI, T.requestTimeout, T.slack);
+      const recreateBound = delAt + recreate.ms;
       let readBack: k8s.V1Lease | undefined;
       await waitFor(`${s.id}: the Lease exists again`, async () => (readBack = await readLease(w)) !== undefined, recreateBound - now() + 10_000).catch(() => undefined);
       // The read can answer before the watch delivers the creation (issue 19): wait, bounded, until the recorder
@@ -415,7 +419,7 @@ const leaseDeleted: Scenario = {
       const gap = longestGapIn(a, delAt);
       const checks: Check[] = [
         check('epoch above 0 before the deletion (setup)', before > 0, String(before), '> 0'),
-        check('Lease recreated by the next renew', back !== undefined && back.at <= recreateBound, fmt(back === undefined ? undefined : back.at - delAt), `≤ ${fmt(recreateBound - delAt)} (RI + request timeout + 1 s)`),
+        check('Lease recreated by the next renew', back !== undefined && back.at <= recreateBound, fmt(back === undefined ? undefined : back.at - delAt), atMost(recreate)),
         check('recreated with an epoch no lower (S2)', (lease?.spec?.leaseTransitions ?? -1) >= before, `${before} → ${lease?.spec?.leaseTransitions ?? 'none'}`, `≥ ${before}`),
         check('the leader kept polling', gap === undefined, gap === undefined ? 'no gap' : fmt(gap.ms), 'no gap'),
       ];
@@ -435,6 +439,8 @@ const leaseDuration: Scenario = {
     const t = ctx.timings;
     return onStage(ctx, s, 2, async ({ w, leader }) => {
       const own = t.leaseDurationMs / 1000;
+      const T = terms(t);
+      const restore = bound(T.RI, T.slack);
       const checks: Check[] = [];
       const firstEdit = now();
       for (const seconds of [1, 3600]) {
@@ -444,10 +450,10 @@ const leaseDuration: Scenario = {
         });
         w.mark(`leaseDurationSeconds = ${seconds}`);
         // The leader's next renew writes it back: at most a renew interval after the edit (issue 20).
-        const restoreBound = editAt + defaultRenewIntervalMs(t) + SLACK_MS;
+        const restoreBound = editAt + restore.ms;
         await waitFor('the duration is written back', () => w.recorder.versions.some((v) => v.at > editAt && v.durationSeconds === own), restoreBound - now() + 5000).catch(() => undefined);
         const restored = w.recorder.versions.find((v) => v.at > editAt && v.durationSeconds === own);
-        checks.push(check(`${seconds} s: own duration written back by a renew`, restored !== undefined && restored.at <= restoreBound, fmt(restored === undefined ? undefined : restored.at - editAt), `≤ ${fmt(restoreBound - editAt)} (RI + 1 s)`));
+        checks.push(check(`${seconds} s: own duration written back by a renew`, restored !== undefined && restored.at <= restoreBound, fmt(restored === undefined ? undefined : restored.at - editAt), atMost(restore)));
         await sleep(seconds === 1 ? t.leaseDurationMs : 3000);
       }
       const a = await w.finish();
@@ -473,6 +479,7 @@ const sidecarFreeze: Scenario = {
   run: async (ctx) => {
     const s = sidecarFreeze;
     const t = ctx.timings;
+    const T = terms(t);
     return onStage(ctx, s, 2, async ({ w, leader }) => {
       const freezeMs = t.leaseDurationMs + 5000;
       const freezeAt = w.mark(`SIGSTOP ${leader.opts.name}'s sidecar`);
@@ -490,7 +497,7 @@ const sidecarFreeze: Scenario = {
       await sleep(Math.max(0, freezeAt + freezeMs - now()));
       leader.sidecar!.kill('SIGCONT');
       w.mark('SIGCONT');
-      await sleep(JITTER_MAX * t.retryPeriodMs + 3000);
+      await sleep(T.backstop.ms + 3000);
       const a = await w.finish();
       const lines = w.workerLines();
       const switched = lines.find((l) => l.pod === leader && l.event === 'dead-man' && l.mono > freezeAt);
@@ -498,16 +505,17 @@ const sidecarFreeze: Scenario = {
         .filter((l) => l.pod !== leader && l.event === 'polling-start' && l.mono > freezeAt)
         .sort((x, y) => x.mono - y.mono)[0];
       const margin = switched && standbyStart ? standbyStart.mono - switched.mono : undefined;
-      const needed = t.leaseDurationMs - t.renewDeadlineMs;
-      const latest = freezeAt + t.leaseDurationMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+      const needed = bound(T.LD, minus(T.RD));
+      const takeover = bound(T.LD, T.backstop, T.slack);
+      const latest = freezeAt + takeover.ms;
       const oldEnd = pollingEndAfter(a, leader, freezeAt);
       const inHand = w.double
         .requests()
         .filter((r) => r.type === 'end' && r.client === leader.opts.name && r.written && (!switched || r.at < switched.mono))
         .at(-1);
       const checks: Check[] = [
-        check('dead-man margin: standby start − switch', margin !== undefined && margin >= needed, fmt(margin), `≥ ${secs(needed)} (LD − RD)`),
-        check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), `≤ ${fmt(latest - freezeAt)} after the freeze (LD + 2.2·RP + 1 s)`),
+        check('dead-man margin: standby start − switch', margin !== undefined && margin >= needed.ms, fmt(margin), atLeast(needed)),
+        check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), atMost(takeover, 'after the freeze')),
       ];
       return result(
         base(s, ctx),
@@ -540,6 +548,7 @@ const podFreeze: Scenario = {
   run: async (ctx) => {
     const s = podFreeze;
     const t = ctx.timings;
+    const T = terms(t);
     return onStage(ctx, s, 2, async ({ w, leader, standby }) => {
       const since = now();
       await w.burstInHand(leader, ctx.burst);
@@ -556,17 +565,18 @@ const podFreeze: Scenario = {
       const freezeAt = w.freezePod(leader);
       await sleep(freezeMs);
       const thawAt = w.thawPod(leader);
-      await sleep(JITTER_MAX * t.retryPeriodMs + 3000);
+      await sleep(T.backstop.ms + 3000);
       const a = await w.finish();
       const lines = w.workerLines();
-      const latest = freezeAt + t.leaseDurationMs + JITTER_MAX * t.retryPeriodMs + SLACK_MS;
+      const takeover = bound(T.LD, T.backstop, T.slack);
+      const latest = freezeAt + takeover.ms;
       const standbyStart = lines.filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > freezeAt).sort((x, y) => x.mono - y.mono)[0];
       const after = afterThaw(w.freezes.find((f) => f.pod === leader)!, lines, w.double.requests(), w.token);
       const checks: Check[] = [
-        check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), `≤ ${fmt(latest - freezeAt)} after the freeze (LD + 2.2·RP + 1 s)`),
+        check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), atMost(takeover, 'after the freeze')),
         check('getUpdates by the old bot after the thaw (F1)', after.getUpdates.length === 0, String(after.getUpdates.length), '= 0 (the double\'s ledger)'),
       ];
-      return result(base(s, ctx), a, checks, { ms: longestGapIn(a, freezeAt)?.ms, bound: `≤ ${fmt(latest - freezeAt)}` }, w.started, [
+      return result(base(s, ctx), a, checks, { ms: longestGapIn(a, freezeAt)?.ms, bound: `≤ ${fmt(takeover.ms)}` }, w.started, [
         `frozen ${secs(freezeMs)} with a batch of ${after.batch.length} updates (${fmt(after.batch.length * ctx.handlerMs)} of work), ${after.handledBefore} of them handled before the freeze`,
         `standby ${standby.opts.name} polled ${fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt)} after the freeze; the old bot after the thaw: ${after.handled.length} updates handled (${after.handled.filter((u) => u === after.inFlight).length} of them the one in flight at the freeze), ${after.getUpdates.length} getUpdates; thawed ${fmt(thawAt - freezeAt)} after the freeze`,
         `Lease history ${w.recorder.history()}`,
@@ -576,9 +586,6 @@ const podFreeze: Scenario = {
 };
 
 // ——— the leader's worker gone (L1) ————————————————————————————————————————————————————————————————————
-
-/** `BATON_WORKER_GRACE`'s default (rule L1). */
-export const WORKER_GRACE_MS = DEFAULT_WORKER_GRACE_MS;
 
 /**
  * The leader's bot is SIGKILLed and its container comes back only after CrashLoopBackOff's first
@@ -600,12 +607,13 @@ const workerKilled: Scenario = {
       await sleep(6000);
       const a = await w.finish();
       const takeover = w.workerLines().filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > diedAt).sort((x, y) => x.mono - y.mono)[0];
-      const bound = WORKER_GRACE_MS + 1000;
+      const T = terms(ctx.timings);
+      const within = bound(T.grace, T.slack);
       const gap = longestGapIn(a, diedAt);
       const checks: Check[] = [
-        check("standby's bot polls within grace + 1 s (L1)", takeover !== undefined && takeover.mono - diedAt <= bound, fmt(takeover === undefined ? undefined : takeover.mono - diedAt), `≤ ${fmt(bound)} after the death`),
+        check(`standby's bot polls within ${within.formula} (L1)`, takeover !== undefined && takeover.mono - diedAt <= within.ms, fmt(takeover === undefined ? undefined : takeover.mono - diedAt), `≤ ${fmt(within.ms)} after the death`),
       ];
-      return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(bound)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
+      return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(within.ms)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
     });
   },
 };
@@ -642,14 +650,15 @@ const workerCrashLoop: Scenario = {
       }
       const a = await w.finish();
       const takeover = w.workerLines().filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > death2).sort((x, y) => x.mono - y.mono)[0];
-      const bound = WORKER_GRACE_MS + 1000;
+      const T = terms(ctx.timings);
+      const within = bound(T.grace, T.slack);
       const laterStarts = w.workerLines().filter((l) => l.pod === leader && l.event === 'polling-start' && l.mono > death2);
       const checks: Check[] = [
         check('a restart within the grace keeps the leader', back1 !== undefined && back1.mono - death1 <= WORKER_GRACE_MS, fmt(back1 === undefined ? undefined : back1.mono - death1), `same pod polls again ≤ ${fmt(WORKER_GRACE_MS)} after the crash`),
-        check("standby's bot polls within grace + 1 s (L1)", takeover !== undefined && takeover.mono - death2 <= bound, fmt(takeover === undefined ? undefined : takeover.mono - death2), `≤ ${fmt(bound)} after the crash that outlasts the grace`),
+        check(`standby's bot polls within ${within.formula} (L1)`, takeover !== undefined && takeover.mono - death2 <= within.ms, fmt(takeover === undefined ? undefined : takeover.mono - death2), `≤ ${fmt(within.ms)} after the crash that outlasts the grace`),
         check('the crash-looping pod never polls again', laterStarts.length === 0, String(laterStarts.length), '= 0'),
       ];
-      return result(base(s, ctx), a, checks, { ms: longestGapIn(a, death2)?.ms, bound: `≤ ${fmt(bound)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
+      return result(base(s, ctx), a, checks, { ms: longestGapIn(a, death2)?.ms, bound: `≤ ${fmt(within.ms)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
     });
   },
 };
@@ -775,13 +784,14 @@ const labelPatchFails: Scenario = {
       w.startLoad();
       await sleep(2000);
       await w.burstInHand(a0, ctx.burst);
-      const bound = t.pauseAckTimeoutMs + requestTimeoutMs(t);
+      const T = terms(t);
+      const exit = bound(T.pauseAck, T.requestTimeout);
       const pid = a0.sidecar!.pid!;
       const sigtermAt = w.mark(`SIGTERM ${a0.opts.name}`);
       let exitAt: number | undefined;
       void a0.sidecarExited().then(() => (exitAt = now()));
       void a0.terminate().catch(() => undefined);
-      await waitFor(`${a0.opts.name}'s sidecar exits`, () => exitAt !== undefined, bound).catch(() => undefined);
+      await waitFor(`${a0.opts.name}'s sidecar exits`, () => exitAt !== undefined, exit.ms).catch(() => undefined);
       const exitedInTime = exitAt;
       let cpu: number | undefined;
       if (exitedInTime === undefined) {
@@ -800,7 +810,7 @@ const labelPatchFails: Scenario = {
       const bStart = w.workerLines().find((l) => l.pod === b && l.event === 'polling-start' && l.mono > sigtermAt);
       const handoffBound = SLACK_MS;
       const checks: Check[] = [
-        check('sidecar exits after SIGTERM (L3)', exitedInTime !== undefined, exitedInTime === undefined ? `still running at the bound${cpu === undefined ? '' : ` (${cpu.toFixed(0)} % CPU)`}` : fmt(exitedInTime - sigtermAt), `≤ ${fmt(bound)} (pause-ack timeout + request timeout)`),
+        check('sidecar exits after SIGTERM (L3)', exitedInTime !== undefined, exitedInTime === undefined ? `still running at the bound${cpu === undefined ? '' : ` (${cpu.toFixed(0)} % CPU)`}` : fmt(exitedInTime - sigtermAt), atMost(exit)),
         check('handoff gap', aEnd !== undefined && bStart !== undefined && bStart.mono - aEnd <= handoffBound, fmt(aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined), `≤ ${fmt(handoffBound)} (watch-driven)`),
       ];
       return result(base(s, ctx), a, checks, { ms: aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined, bound: `≤ ${fmt(handoffBound)}` }, w.started, [

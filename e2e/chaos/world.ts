@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { KubeEndpoint } from '../../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../../test/kube/cluster.ts';
-import { SimPod, waitFor } from '../../test/harness/sim-pod.ts';
+import { SimPod } from '../../test/harness/sim-pod.ts';
+import { waitFor } from '../../test/harness/wait.ts';
 import { readWorkerLog, type WorkerLogLine } from '../../test/harness/timeline.ts';
 import { TelegramDouble } from '../telegram/server.ts';
 import type { LoadHandle } from '../telegram/load.ts';
@@ -17,8 +18,8 @@ import { BOT } from '../rollout/scenario.ts';
 import { LeaseRecorder } from './lease-recorder.ts';
 import { analyze, type Analysis, type FrozenSpan } from './analysis.ts';
 import { processTree } from './process-tree.ts';
-import * as defaults from '../../src/defaults.ts';
 import { requestTimeoutMs } from '../../src/election/rules.ts';
+import * as defaults from '../../src/defaults.ts';
 
 /** Election timings of a scenario, in ms (the sidecar's BATON_LEASE_DURATION and friends). */
 export interface Timings {
@@ -45,12 +46,6 @@ export const FAST_TIMINGS: Timings = { leaseDurationMs: 10_000, renewDeadlineMs:
 export function preStopMs(t: Timings): number {
   return Math.max(t.pauseAckTimeoutMs, t.drainMs) + requestTimeoutMs(t);
 }
-
-/** client-go's JitterFactor: a standby's backstop retry waits retryPeriod × [1, 2.2). */
-export const JITTER_MAX = defaults.JITTER_MAX;
-
-/** Per-request timeout of the sidecar: client-go's max(1 s, renewDeadline / 2). */
-export { requestTimeoutMs };
 
 export interface WorldOptions {
   endpoint: KubeEndpoint;

@@ -6,6 +6,7 @@
 // (this project's machines are hybrid, REALNODE.md) the v1 freezer writes `freezer.state` (FROZEN, then THAWED).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { sleep } from '../../test/harness/wait.ts';
 
 /** A pod's cgroup, in the hierarchy that can freeze it. */
 export interface PodCgroup {
@@ -14,7 +15,6 @@ export interface PodCgroup {
   dir: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup on a v2 host, /sys/fs/cgroup/unified on a hybrid one. */
 function unifiedRoot(): string | undefined {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import type { WorkerLogLine } from '../../test/harness/timeline.ts';
 import { runTool } from '../../test/kube/helm.ts';
+import { sleep } from '../../test/harness/wait.ts';
 
 export interface LogCollectorOptions {
   kubectl: string;
@@ -93,7 +94,7 @@ export class LogCollector {
     await this.polling;
     await this.poll().catch(() => undefined);
     const deadline = Date.now() + graceMs;
-    while (this.followers.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (this.followers.size > 0 && Date.now() < deadline) await sleep(100);
     for (const c of this.followers.values()) c.kill('SIGTERM');
   }
 

@@ -12,9 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RealNode, down } from '../../test/node/node.ts';
-import { ensureImages } from '../../test/node/images.ts';
-import { ensureHelm } from '../../test/kube/helm.ts';
+import { down, upWithImages, type UpTimings } from '../../test/node/node.ts';
 import { runNodeScenario, type NodeScenarioResult } from './scenario.ts';
 import { ms, nodeReport } from './report.ts';
 
@@ -33,10 +31,7 @@ const { values } = parseArgs({
 });
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${s}\n`);
 
-export interface NodeRunTimings {
-  /** Binaries, images and helm: built now (cold) or taken from the cache (warm). */
-  prepareMs: number;
-  nodeUpMs: number;
+export interface NodeRunTimings extends UpTimings {
   scenariosMs: number;
   nodeDownMs: number;
   totalMs: number;
@@ -46,17 +41,8 @@ const t0 = Date.now();
 const results: NodeScenarioResult[] = [];
 const timings: Partial<NodeRunTimings> = {};
 let failed: Error | undefined;
-const node = new RealNode(log);
 try {
-  const tPrep = Date.now();
-  const [helmBin, images] = await Promise.all([ensureHelm(log), ensureImages(log)]);
-  const tUp = Date.now();
-  timings.prepareMs = tUp - tPrep;
-  const info = await node.up();
-  node.importImage(images.baton);
-  node.importImage(images.bot);
-  node.importImage(images.previousBaton);
-  timings.nodeUpMs = Date.now() - tUp;
+  const { info, helm: helmBin } = await upWithImages(log, timings);
   const tRun = Date.now();
   for (const layout of ['regular', 'native'] as const) {
     if (values.only && values.only !== layout) continue;

@@ -19,8 +19,10 @@ import { inFlightAt, repeats, unconfirmedOffset, type Freeze } from '../report/r
 import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
 import { freeze, podCgroupOf, thaw } from './cgroup-freeze.ts';
+import { backstop, bound, SLACK } from '../chaos/bounds.ts';
 import { handoffTimelines, stepMedians, type BotLogLine, type HandoffTimeline, type LedgerEntry, type SidecarLogLine, type StepMedian } from '../report/handoff-timeline.ts';
-import { DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS, JITTER_MAX, SCAN_INTERVAL_MS } from '../../src/defaults.ts';
+import { DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS, SCAN_INTERVAL_MS } from '../../src/defaults.ts';
+import { sleep, waitFor, type WaitOptions } from '../../test/harness/wait.ts';
 
 export interface NodeScenarioOptions {
   node: NodeInfo;
@@ -138,16 +140,9 @@ const WORKER_GRACE_MS = DEFAULT_WORKER_GRACE_MS;
 /** The chart's default leaseDuration and retryPeriod (charts/baton/values.yaml): baton's defaults. */
 const FREEZE_LEASE_MS = DEFAULT_TIMINGS.leaseDurationMs;
 const RETRY_PERIOD_MS = DEFAULT_TIMINGS.retryPeriodMs;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-}
+/** How often this scenario asks: most questions are a call to the API server or to kubectl. */
+const EVERY_250_MS: WaitOptions = { everyMs: 250 };
 
 export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScenarioResult> {
   const layout = o.native ? 'native' : 'regular';
@@ -208,7 +203,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
   const calm = async () => {
     const queued = () => new Set(double.injected().filter((r) => r.updateId !== null).map((r) => r.updateId)).size;
     const delivered = () => new Set(double.deliveries().map((d) => d.updateId)).size;
-    await waitFor('the backlog is worked off', () => delivered() >= queued() - o.rate, 90_000).catch(() => undefined);
+    await waitFor('the backlog is worked off', () => delivered() >= queued() - o.rate, 90_000, EVERY_250_MS).catch(() => undefined);
     await sleep(3000);
   };
   let podsAtStepStart = new Set<string>();
@@ -259,10 +254,10 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     if (install.code !== 0) throw new Error(`helm install failed (${install.code}):\n${install.stderr}${install.stdout}\n${await kubectlSoft(['get', 'pods', '-o', 'wide'])}\n${await kubectlSoft(['get', 'events'])}`);
     collector.start();
     log(`helm install done; waiting for a leader`);
-    await waitFor(`a holder of Lease ${lease}`, async () => (await holder()) !== '', 90_000);
+    await waitFor(`a holder of Lease ${lease}`, async () => (await holder()) !== '', 90_000, EVERY_250_MS);
     load = double.startLoad({ ratePerSecond: o.rate, token });
     stepStart = now();
-    await waitFor('a bot polls under load', someonePolls, 60_000);
+    await waitFor('a bot polls under load', someonePolls, 60_000, EVERY_250_MS);
     await calm();
     await endStep('install');
 
@@ -274,10 +269,10 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       await start();
       await kubectl(['rollout', 'status', `deployment/${deployment}`, '--timeout=300s']);
       // `rollout status` returns before the old pods are gone (REALNODE.md): wait for their deletion too.
-      await waitFor(`${step}: the old pods are gone`, async () => (await pods()).every((p) => !before.has(p.metadata!.name!)), 180_000);
-      await waitFor(`${step}: settled`, () => settled(), 120_000);
+      await waitFor(`${step}: the old pods are gone`, async () => (await pods()).every((p) => !before.has(p.metadata!.name!)), 180_000, EVERY_250_MS);
+      await waitFor(`${step}: settled`, () => settled(), 120_000, EVERY_250_MS);
       if (timed) rolloutMs.push(Math.round(now() - t));
-      await waitFor(`a bot polls after ${step}`, someonePolls, 90_000);
+      await waitFor(`a bot polls after ${step}`, someonePolls, 90_000, EVERY_250_MS);
       await calm();
       await endStep(step);
     };
@@ -301,12 +296,12 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       // C5: the ReplicaSet deletes the cheaper pods first, the standbys; the leader stays and keeps polling.
       load = double.startLoad({ ratePerSecond: o.rate, token });
       await kubectl(['scale', `deployment/${deployment}`, '--replicas=1']);
-      await waitFor('scaled down to 1', () => settled(1), 180_000);
+      await waitFor('scaled down to 1', () => settled(1), 180_000, EVERY_250_MS);
       await calm();
       await endStep(`scale ${replicas} → 1`);
       load = double.startLoad({ ratePerSecond: o.rate, token });
       await kubectl(['scale', `deployment/${deployment}`, `--replicas=${replicas}`]);
-      await waitFor(`scaled back up to ${replicas}`, () => settled(), 180_000);
+      await waitFor(`scaled back up to ${replicas}`, () => settled(), 180_000, EVERY_250_MS);
       await calm();
       await endStep(`scale 1 → ${replicas}`);
     }
@@ -316,9 +311,9 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       const leader = await holder();
       log(`kubectl delete pod ${leader}`);
       await kubectl(['delete', 'pod', leader, '--wait=false']);
-      await waitFor('the deleted leader is gone', async () => !(await pods()).some((p) => p.metadata!.name === leader), 180_000);
-      await waitFor('settled after delete pod', () => settled(), 120_000);
-      await waitFor('a bot polls after delete pod', someonePolls, 90_000);
+      await waitFor('the deleted leader is gone', async () => !(await pods()).some((p) => p.metadata!.name === leader), 180_000, EVERY_250_MS);
+      await waitFor('settled after delete pod', () => settled(), 120_000, EVERY_250_MS);
+      await waitFor('a bot polls after delete pod', someonePolls, 90_000, EVERY_250_MS);
       await calm();
       await endStep('delete leader pod');
     }
@@ -339,14 +334,14 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
           const s = p?.status?.containerStatuses?.find((c) => c.name === 'bot');
           // Back-off (waiting, CrashLoopBackOff) or already the next instance.
           return !s?.state?.running || s.containerID !== `containerd://${id}`;
-        }, 60_000);
+        }, 60_000, EVERY_250_MS);
       }
       const crashView = await kubectlSoft(['get', 'pods', '-o', 'wide', '-L', 'baton/role']);
       log(`after ${o.crashes} kills:\n${crashView}`);
       // The container comes back after the kubelet's back-off; the run waits for it and for a poller.
       await waitForRunningBot(core, namespace, leader, collector, 300_000);
-      await waitFor('settled after the crash loop', () => settled(), 180_000);
-      await waitFor('a bot polls after the crash loop', someonePolls, 120_000);
+      await waitFor('settled after the crash loop', () => settled(), 180_000, EVERY_250_MS);
+      await waitFor('a bot polls after the crash loop', someonePolls, 120_000, EVERY_250_MS);
       await calm();
       crashLoop = { pod: leader, holderAfter: await holder() };
       await endStep(`bot container killed ${o.crashes}× (crash loop)`);
@@ -363,7 +358,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       const burst = Math.ceil(1500 / o.handlerMs);
       const since = now();
       for (let i = 0; i < burst; i++) double.inject(`freeze burst #${i + 1}`, { token });
-      await waitFor(`${leader} holds a batch of ${Math.floor(burst * 0.75)}`, () => double.requests().some((r) => r.type === 'end' && r.client === leader && r.written && r.at >= since && r.updateIds.length >= Math.floor(burst * 0.75)), 15_000);
+      await waitFor(`${leader} holds a batch of ${Math.floor(burst * 0.75)}`, () => double.requests().some((r) => r.type === 'end' && r.client === leader && r.written && r.at >= since && r.updateIds.length >= Math.floor(burst * 0.75)), 15_000, EVERY_250_MS);
       await freeze(cgroup);
       const from = now();
       log(`froze ${leader}'s pod (cgroup v${cgroup.version} ${cgroup.dir}) for ${(leaseMs + 10_000) / 1000} s with a batch in hand`);
@@ -372,8 +367,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       await thaw(cgroup);
       freezes.push({ pod: leader, id, from, to, cgroup: `v${cgroup.version} ${cgroup.dir}` });
       log(`thawed ${leader}'s pod; holder now ${await holder()}`);
-      await waitFor('settled after the freeze', () => settled(), 180_000);
-      await waitFor('a bot polls after the freeze', someonePolls, 120_000);
+      await waitFor('settled after the freeze', () => settled(), 180_000, EVERY_250_MS);
+      await waitFor('a bot polls after the freeze', someonePolls, 120_000, EVERY_250_MS);
       await calm();
       await endStep('leader pod frozen (cgroup)');
     }
@@ -382,11 +377,11 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       load = double.startLoad({ ratePerSecond: o.rate, token });
       const from = now();
       await kubectl(['scale', `deployment/${deployment}`, '--replicas=0']);
-      await waitFor('scaled to 0', async () => (await pods()).length === 0, 180_000);
+      await waitFor('scaled to 0', async () => (await pods()).length === 0, 180_000, EVERY_250_MS);
       await sleep(2000);
       await kubectl(['scale', `deployment/${deployment}`, `--replicas=${replicas}`]);
-      await waitFor('scaled back', () => settled(), 180_000);
-      await waitFor('a bot polls after scaling back', someonePolls, 120_000);
+      await waitFor('scaled back', () => settled(), 180_000, EVERY_250_MS);
+      await waitFor('a bot polls after scaling back', someonePolls, 120_000, EVERY_250_MS);
       // Until a poller is back the outage is the intended one; from then on a gap counts as usual.
       downtime.push({ from, to: now() });
       await calm();
@@ -396,7 +391,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await load.stop();
     // An update still queued now is late, not lost: let the last bot work it off.
     const injectedAll = double.injected().filter((r) => r.updateId !== null);
-    await waitFor('the queue is worked off', () => new Set(double.deliveries().map((d) => d.updateId)).size >= new Set(injectedAll.map((r) => r.updateId)).size, 60_000).catch(() => undefined);
+    await waitFor('the queue is worked off', () => new Set(double.deliveries().map((d) => d.updateId)).size >= new Set(injectedAll.map((r) => r.updateId)).size, 60_000, EVERY_250_MS).catch(() => undefined);
     await sleep(1500);
     await collector.stop();
     const end = now();
@@ -474,8 +469,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     if (crashStep && crashLoop) {
       // L1: the sidecar notices the bot gone at its next scan of /proc (every 0.5 s) and steps aside after the
       // worker grace; 1 s more covers the release, the standby's acquire, its signal and its bot's first poll.
-      const bound = WORKER_GRACE_MS + SCAN_INTERVAL_MS + 1000;
-      if (crashStep.figures.gap.maxMs > bound) failures.push(`crash loop: a gap of ${crashStep.figures.gap.maxMs} ms, above the worker grace + one scan + 1 s (${bound} ms)`);
+      const gone = bound({ ms: WORKER_GRACE_MS, name: 'the worker grace' }, { ms: SCAN_INTERVAL_MS, name: 'one scan' }, SLACK);
+      if (crashStep.figures.gap.maxMs > gone.ms) failures.push(`crash loop: a gap of ${crashStep.figures.gap.maxMs} ms, above ${gone.formula} (${gone.ms} ms)`);
       // The kubelet's back-off (10 s, then 20 s) outlasts the grace from the second crash on: the Lease moves.
       if (o.crashes >= 2 && crashLoop.holderAfter === crashLoop.pod) failures.push(`crash loop: ${crashLoop.pod}, whose bot crash-loops, still holds the Lease (L1)`);
     }
@@ -484,8 +479,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       // F1: the thawed bot's lease time ran out while it was frozen; the next leader already has its batch.
       if (f.getUpdates > 0) failures.push(`freeze: ${f.pod}'s bot sent ${f.getUpdates} getUpdates after the thaw (F1)`);
       // The standby takes over once the Lease has not been renewed for LD: by the freeze + LD + 2.2·RP + 1 s.
-      const bound = FREEZE_LEASE_MS + JITTER_MAX * RETRY_PERIOD_MS + 1000;
-      if (freezeStep && freezeStep.figures.gap.maxMs > bound) failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above LD + 2.2·RP + 1 s (${bound} ms)`);
+      const takeover = bound({ ms: FREEZE_LEASE_MS, name: 'LD' }, backstop(RETRY_PERIOD_MS), SLACK);
+      if (freezeStep && freezeStep.figures.gap.maxMs > takeover.ms) failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above ${takeover.formula} (${takeover.ms} ms)`);
     }
     if (o.freezeLeader && frozen.length === 0) failures.push('freeze: the frozen bot process was not found in the logs');
     const timelines = readTimelines(collector.records('baton'), collector.lines('bot'), requests).map((h) => ({ ...h, inStep: steps.find((x) => h.at >= x.from && h.at < x.to)?.step ?? '' }));
@@ -521,7 +516,7 @@ async function waitForRunningBot(core: k8s.CoreV1Api, namespace: string, pod: st
     if (!s?.state?.running || !s.containerID) return false;
     id = s.containerID.replace(/^\w+:\/\//, '');
     return collector.following(s.containerID) && collector.firstLine(pod, 'bot', s.containerID, 'boot') !== undefined;
-  }, timeoutMs);
+  }, timeoutMs, EVERY_250_MS);
   return id;
 }
 
@@ -592,8 +587,8 @@ function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: nu
     handoffGapsMs.push(Math.round(Math.max(0, next.from - prevEnd) * 10) / 10);
   }
   return {
-    twoPollersMs: f.overlapMs,
-    handledTwice: f.duplicates - afterKill - afterFreeze,
+    twoPollersMs: f.twoPollersMs,
+    handledTwice: f.handledTwice - afterKill - afterFreeze,
     redeliveredAfterKill: afterKill,
     redeliveredAfterFreeze: afterFreeze,
     lost: f.lost,

@@ -3,8 +3,9 @@
 // would, and the standby's worker eventually polls. Used by the peers' integration tests (which assert
 // only the behaviour) and available to the benchmark.
 import { describeIntervals, gaps, overlap, pollIntervals, readWorkerLog, type PollInterval } from '../../test/harness/timeline.ts';
-import { SimPod, waitFor, type SimPodOptions } from '../../test/harness/sim-pod.ts';
+import { SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
 import type { PeerCommand } from './commands.ts';
+import { sleep, waitFor } from '../../test/harness/wait.ts';
 
 export interface HandoffOptions {
   dir: string;
@@ -25,7 +26,7 @@ export interface HandoffResult {
   /** Longest stretch with no worker polling, between the first poll and the standby's first poll. */
   gapMs: number;
   /** Time with two workers polling at once. */
-  overlapMs: number;
+  twoPollersMs: number;
   /** From the SIGTERM to the old leader until the new worker polled. */
   sigtermToPollMs: number;
   /** Exit codes of the old leader's peer (after its SIGTERM) and of the new one (SIGTERMed at the end). */
@@ -53,7 +54,7 @@ export async function runHandoff(o: HandoffOptions): Promise<HandoffResult> {
     const steadyUntil = Date.now() + (o.steadyMs ?? 1500);
     while (Date.now() < steadyUntil) {
       if (!(a.polling() && !b.polling())) steadyViolations++;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
 
     const sigtermAt = performance.timeOrigin + performance.now();
@@ -61,7 +62,7 @@ export async function runHandoff(o: HandoffOptions): Promise<HandoffResult> {
     await waitFor(`${nameB}'s worker to poll after ${nameA}'s SIGTERM`, () => b.polling(), o.handoffTimeoutMs ?? 60_000);
     const codeA = await terminated;
     // Let the new leader settle, then end it too: every peer must exit 0 on SIGTERM.
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const end = performance.timeOrigin + performance.now();
     const codeB = await b.terminate();
 
@@ -76,7 +77,7 @@ export async function runHandoff(o: HandoffOptions): Promise<HandoffResult> {
       pods,
       intervals: clipped,
       gapMs: Math.max(0, ...gapList.map((g) => g.ms)),
-      overlapMs: overlap(clipped).totalMs,
+      twoPollersMs: overlap(clipped).totalMs,
       sigtermToPollMs: firstB ? firstB.from - sigtermAt : NaN,
       exitCodes: [codeA, codeB],
       steadyViolations,

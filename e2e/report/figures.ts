@@ -19,7 +19,7 @@ export interface Figures {
   /** Stretches with no poller, outside intended downtime (scale to 0). */
   gapMs: { max: number; p95: number; p50: number; total: number; count: number };
   /** Time with two or more pollers. */
-  overlapMs: number;
+  twoPollersMs: number;
   /** 409s a live poller received: two pollers at once (what users see as "Conflict" errors). */
   conflicts409: number;
   /**
@@ -27,7 +27,12 @@ export interface Figures {
    * poll stays parked at Telegram until the next poller evicts it. Harmless; shown for transparency.
    */
   conflicts409Unseen: number;
-  duplicates: number;
+  /**
+   * Extra handlings (an update handled n times counts n − 1), whatever the cause: this analysis knows no faults.
+   * The fault suite and the real node count a killed or frozen bot's redelivered batch apart
+   * (`redeliveredAfterKill`, `redeliveredAfterFreeze`) and keep the rest as their `handledTwice`.
+   */
+  handledTwice: number;
   lost: number;
   latencyMs: { p50: number; p99: number; max: number };
   /** The graceful rolling updates alone (before any SIGKILL or scaling): what users see on every deploy. */
@@ -82,10 +87,10 @@ export function figures(i: FigureInput): Figures {
   return {
     handoffs: i.handoffs,
     gapMs: { max: r1(Math.max(0, ...holes)), p95: r1(percentile(holes, 95)), p50: r1(percentile(holes, 50)), total: r1(holes.reduce((a, b) => a + b, 0)), count: holes.length },
-    overlapMs: r1(overlap(i.intervals).totalMs),
+    twoPollersMs: r1(overlap(i.intervals).totalMs),
     conflicts409: i.conflicts409,
     conflicts409Unseen: i.conflicts409Unseen,
-    duplicates: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0),
+    handledTwice: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n - 1, 0),
     lost: i.injected.filter((u) => !seen.has(u.updateId)).length,
     latencyMs: { p50: r1(percentile(latencies, 50)), p99: r1(percentile(latencies, 99)), max: r1(Math.max(0, ...latencies)) },
     rollouts: { gapMaxMs: r1(Math.max(0, ...rolloutHoles)), gapP50Ms: r1(percentile(rolloutHoles, 50)), latencyP99Ms: r1(percentile(rolloutLatencies, 99)) },

@@ -2,7 +2,8 @@
 // with maxSurge 1 and maxUnavailable 0 (create the new pod, wait until it is Ready for
 // `successThreshold` probes in a row, then delete an old one), graceful termination with a preStop
 // sleep on the bot and SIGKILL at the grace period (SimPod.terminate), scaling, and a pod SIGKILLed.
-import { SimPod, waitFor, type SimPodOptions } from '../../test/harness/sim-pod.ts';
+import { SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
+import { sleep, waitFor } from '../../test/harness/wait.ts';
 
 export interface DeploymentOptions {
   /** Builds the options of the n-th pod (name, agent, worker, env...). */
@@ -48,7 +49,7 @@ export class SimDeployment {
     await waitFor(`${pod.opts.name} Ready`, async () => {
       streak = (await pod.ready()) ? streak + 1 : 0;
       if (streak >= successThreshold) return true;
-      await new Promise((r) => setTimeout(r, periodMs));
+      await sleep(periodMs);
       return false;
     }, 120_000);
     return pod;
@@ -78,7 +79,7 @@ export class SimDeployment {
     const from = this.now();
     for (const p of [...this.live]) this.remove(p, 'scale 0');
     await this.settle();
-    await new Promise((r) => setTimeout(r, pauseMs));
+    await sleep(pauseMs);
     this.mark('scale 1');
     const p = new SimPod(this.o.podOptions(++this.seq));
     this.pods.push(p);

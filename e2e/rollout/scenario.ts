@@ -5,12 +5,13 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as k8s from '@kubernetes/client-node';
 import { TelegramDouble } from '../telegram/server.ts';
-import { SIDECAR_NODE_FLAGS, waitFor, type SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
+import { SIDECAR_NODE_FLAGS, type SimPod, type SimPodOptions } from '../../test/harness/sim-pod.ts';
 import { pollIntervals, readWorkerLog } from '../../test/harness/timeline.ts';
 import { figures, type Figures, type HandledRecord } from '../report/figures.ts';
 import { handoffFigures, handoffs as findHandoffs, type HandoffFigures } from '../report/handoffs.ts';
 import type { Panel } from '../report/timeline-svg.ts';
 import { SimDeployment } from './deployment.ts';
+import { sleep, waitFor } from '../../test/harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BOT = join(root, 'e2e', 'bots', 'bot.ts');
@@ -29,7 +30,7 @@ export interface Contender {
   env?: Record<string, string>;
 }
 
-export interface ScenarioOptions {
+export interface RolloutOptions {
   contender: Contender;
   namespace: string;
   kubeconfig: string;
@@ -57,7 +58,8 @@ export interface ScenarioOptions {
   log?: (line: string) => void;
 }
 
-export interface ScenarioResult {
+/** One contender's rolling updates measured (a fault scenario's verdict is a ChaosResult). */
+export interface RolloutResult {
   contender: string;
   description: string;
   figures: Figures;
@@ -72,7 +74,7 @@ export interface ScenarioResult {
 }
 
 
-export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+export async function runScenario(o: RolloutOptions): Promise<RolloutResult> {
   const log = o.log ?? (() => undefined);
   const c = o.contender;
   const token = '123456:e2e-token';
@@ -122,7 +124,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const settle = async () => {
     const queued = () => new Set(double.injected().filter((r) => r.updateId !== null).map((r) => r.updateId)).size;
     await waitFor(`${c.name}: the backlog is worked off`, () => handledIds(dep.pods).size >= queued() - o.rate, 60_000).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
+    await sleep(o.settleMs ?? 3000);
   };
   let load: ReturnType<TelegramDouble['startLoad']> | undefined;
   try {
@@ -130,7 +132,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await waitFor(`${c.name}: the first bot polls`, someonePolls, 15_000);
     // An idle bot first: no traffic at all, so every pause finds its long poll parked.
     for (let i = 0; i < (o.idleRollouts ?? 0); i++) {
-      await new Promise((r) => setTimeout(r, o.settleMs ?? 3000));
+      await sleep(o.settleMs ?? 3000);
       await dep.rollout(`idle rollout ${i + 1}`);
       await dep.settle();
       await waitFor(`${c.name}: a bot polls after idle rollout ${i + 1}`, someonePolls, 90_000);
@@ -186,7 +188,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     });
     const panel: Panel = {
       title: `${c.name} — ${c.description}`,
-      subtitle: `rollouts: gap median ${f.rollouts.gapP50Ms} ms, max ${f.rollouts.gapMaxMs} ms; SIGKILL failover ${f.crashFailoverMs ?? '-'} ms; two pollers ${f.overlapMs} ms; 409s ${f.conflicts409}; duplicates ${f.duplicates}; lost ${f.lost}`,
+      subtitle: `rollouts: gap median ${f.rollouts.gapP50Ms} ms, max ${f.rollouts.gapMaxMs} ms; SIGKILL failover ${f.crashFailoverMs ?? '-'} ms; two pollers ${f.twoPollersMs} ms; 409s ${f.conflicts409}; duplicates ${f.handledTwice}; lost ${f.lost}`,
       intervals,
       start: Math.min(...intervals.map((i) => i.from)),
       end,

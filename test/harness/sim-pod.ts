@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { freePort } from '../kube/ports.ts';
 import { readWorkerLog } from './timeline.ts';
+import { sleep } from './wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(root, 'src', 'cli.ts');
@@ -252,7 +253,7 @@ export class SimPod {
     await this.podApi()?.deleteNamespacedPod({ name: this.opts.name, namespace: this.opts.namespace!, gracePeriodSeconds: Math.round(graceMs / 1000) });
     const killAtGrace = setTimeout(() => this.kill(), graceMs);
     try {
-      const preStop = new Promise((r) => setTimeout(r, this.opts.preStopMs ?? 1000));
+      const preStop = sleep(this.opts.preStopMs ?? 1000);
       if (this.opts.native) {
         await preStop;
         this.worker?.kill('SIGTERM');
@@ -335,12 +336,3 @@ export class SimPod {
   }
 }
 
-/** Polls `cond` every 25 ms until it holds or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}

@@ -26,7 +26,8 @@ import {
   type KubeObject,
 } from '../kube/helm.ts';
 import { ensureKubectl, kubectl, kubectlOk, prometheusOperatorCrds } from '../kube/kubectl.ts';
-import { SimPod, waitFor } from '../harness/sim-pod.ts';
+import { SimPod } from '../harness/sim-pod.ts';
+import { waitFor } from '../harness/wait.ts';
 import { ROOT } from '../../scripts/render-deploy.ts';
 
 const kube = inject('kube');

@@ -12,7 +12,8 @@ import { assembleImage, MB, readFinalStage, type ImageSizes } from '../../script
 import { readElf, type Arch } from '../../scripts/elf.ts';
 import { clientNodeMissing } from '../../src/kube/connection.ts';
 import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
-import { SimPod, waitFor } from '../harness/sim-pod.ts';
+import { SimPod } from '../harness/sim-pod.ts';
+import { waitFor } from '../harness/wait.ts';
 import { readWorkerLog } from '../harness/timeline.ts';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -19,6 +19,7 @@ import { serviceAccountToken } from '../kube/bound-token.ts';
 import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
 import { CHART_BASE_VALUES, CHART_DIR, ensureHelm, helmTemplate, parseObjects, type KubeObject } from '../kube/helm.ts';
 import { ensureKubectl, kubectlOk } from '../kube/kubectl.ts';
+import { sleep } from '../harness/wait.ts';
 
 const kube = inject('kube');
 const POLICY_API = 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
@@ -150,7 +151,7 @@ beforeAll(async () => {
     const r = await answer(clients.A, { ...podReq('pod-b', label('leader')), query: { dryRun: 'All' } });
     if (r.got === 'policy') break;
     if (Date.now() > deadline) throw new Error(`the policy did not take effect in 30 s (last answer: ${r.got} ${r.message})`);
-    await new Promise((res) => setTimeout(res, 200));
+    await sleep(200);
   }
 }, 900_000);
 

@@ -7,6 +7,7 @@ import { LeaseWatcher, type LeaseEvent } from '../../src/kube/lease-watch.ts';
 import { KubeClient } from '../../src/kube/rest.ts';
 import { FaultProxy } from '../kube/fault-proxy.ts';
 import { freshNamespace } from '../kube/cluster.ts';
+import { sleep } from '../harness/wait.ts';
 
 const kube = inject('kube');
 let namespace: string;
@@ -55,10 +56,10 @@ describe('LeaseWatcher behind a failing network', () => {
       await vi.waitFor(() => expect(watcher.lastError).toBeDefined());
       const contactAtOutage = watcher.lastContact!;
       current = await lock.update(record('pod-b', 1), current, signal());
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
       // Phase 2: connections accepted but never answered (half-open) for 2 s: the connect timeout ends them.
       proxy.pause('stall');
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
       expect(events.at(-1)?.lease?.record.holderIdentity).toBe('pod-a');
       expect(watcher.lastContact).toBe(contactAtOutage);
       expect(errors.some((e) => e.name === 'KubeTransportError' && (e as { code?: string }).code === 'timeout')).toBe(true);

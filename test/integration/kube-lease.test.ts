@@ -12,6 +12,7 @@ import { KubeClient } from '../../src/kube/rest.ts';
 import { Elector } from '../../src/election/elector.ts';
 import { systemClock } from '../../src/election/clock.ts';
 import { freshNamespace } from '../kube/cluster.ts';
+import { sleep } from '../harness/wait.ts';
 
 const kube = inject('kube');
 let namespace: string;
@@ -118,7 +119,7 @@ describe('LeaseWatcher', () => {
 
       // timeoutSeconds=1: the server ends each watch after a second; the watcher resumes from its version.
       const watchesBefore = calls.filter((c) => c.startsWith('watch leases.coordination.k8s.io 200')).length;
-      await new Promise((r) => setTimeout(r, 2500));
+      await sleep(2500);
       expect(calls.filter((c) => c.startsWith('watch leases.coordination.k8s.io 200')).length).toBeGreaterThanOrEqual(watchesBefore + 2);
       expect(calls.filter((c) => c.startsWith('list leases')).length).toBe(1); // resumed, never relisted
       const again = await lock.update(record('', 2), updated, signal());

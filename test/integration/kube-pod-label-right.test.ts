@@ -20,6 +20,7 @@ import { KubeClient } from '../../src/kube/rest.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../kube/cluster.ts';
 import { FaultProxy } from '../kube/fault-proxy.ts';
 import { freePort } from '../kube/ports.ts';
+import { sleep, waitForValue, type WaitOptions } from '../harness/wait.ts';
 
 const kube = inject('kube');
 const CLI = join(import.meta.dirname, '../../src/cli.ts');
@@ -56,15 +57,8 @@ async function roleLabel(pod: string): Promise<string | undefined> {
   return (await core.readNamespacedPod({ name: pod, namespace })).metadata?.labels?.['baton/role'];
 }
 
-async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The API server and the sidecar answer in milliseconds, each question is a request: ask every 100 ms. */
+const EVERY_100_MS: WaitOptions = { everyMs: 100 };
 
 beforeAll(async () => {
   namespace = await freshNamespace(kube, 'pod-label-right');
@@ -124,21 +118,21 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
     try {
       baton = await startBaton(loadConfig({ argv: [], env: env('revoked', 'pod-b') }), connection, logger);
       const readyz = async () => (await fetch(`${baton!.listen.probe}/readyz`)).json() as Promise<{ ready: boolean; missing: string[] }>;
-      await until('leader, labelled, ready', async () => ({ label: await roleLabel('pod-b'), ready: (await readyz()).ready }), (s) => s.label === 'leader' && s.ready, 20_000);
+      await waitForValue('leader, labelled, ready', async () => ({ label: await roleLabel('pod-b'), ready: (await readyz()).ready }), (s) => s.label === 'leader' && s.ready, 20_000, EVERY_100_MS);
 
       // The right is revoked, then someone changes the label: baton must put it back and cannot.
       await rbac.replaceNamespacedRole({ name: 'revoked', namespace, body: { metadata: { name: 'revoked' }, rules: withoutPatch('revoked') } });
-      await new Promise((r) => setTimeout(r, 500)); // RBAC's cache follows the Role through a watch
+      await sleep(500); // RBAC's cache follows the Role through a watch
       await core.patchNamespacedPod(
         { name: 'pod-b', namespace, body: { metadata: { labels: { 'baton/role': 'standby' } } } },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
       const metrics = async () => (await fetch(`${baton!.listen.probe}/metrics`)).text();
-      await until('a refused label patch, counted', metrics, (m) => /^baton_kube_requests_total\{verb="patch",resource="pods",code="403"\} [1-9]/m.test(m), 15_000);
+      await waitForValue('a refused label patch, counted', metrics, (m) => /^baton_kube_requests_total\{verb="patch",resource="pods",code="403"\} [1-9]/m.test(m), 15_000, EVERY_100_MS);
       // Readiness stays true through several retries of the refused patch.
       for (let i = 0; i < 10; i++) {
         expect(await readyz()).toEqual({ ready: true, missing: [] });
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
       }
       const refused = lines.filter((l) => l.event === 'pod-label-refused');
       expect(refused[0]).toMatchObject({ level: 50, status: 403 });
@@ -147,8 +141,8 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
 
       // Granted again: the label is put back, and the log says so once.
       await rbac.replaceNamespacedRole({ name: 'revoked', namespace, body: { metadata: { name: 'revoked' }, rules: sidecarRules('revoked') } });
-      await until('the label put back', () => roleLabel('pod-b'), (v) => v === 'leader', 20_000);
-      await until('the recovery logged', () => lines.filter((l) => l.event === 'pod-label-restored'), (l) => l.length === 1, 5_000);
+      await waitForValue('the label put back', () => roleLabel('pod-b'), (v) => v === 'leader', 20_000, EVERY_100_MS);
+      await waitForValue('the recovery logged', () => lines.filter((l) => l.event === 'pod-label-restored'), (l) => l.length === 1, 5_000, EVERY_100_MS);
     } finally {
       await baton?.close();
     }
@@ -194,7 +188,7 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
       const connection = await loadConnection({ env: { KUBECONFIG: kubeconfig } });
       // The policy takes effect once the API server's informer has it: wait until a plain dry run is refused.
       const client = new KubeClient(connection);
-      await until(
+      await waitForValue(
         'the policy in force',
         () =>
           client
@@ -202,6 +196,7 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
             .then(() => 0, (e: unknown) => (e instanceof KubeApiError ? e.status : -1)),
         (status) => status === 403,
         20_000,
+        EVERY_100_MS,
       );
       client.close();
       const err = await startBaton(loadConfig({ argv: [], env: env('policed', 'pod-d') }), connection, pino({ level: 'silent' })).then(
@@ -234,16 +229,16 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
     );
     try {
       const probe = (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status, () => 0);
-      await until('the probe server up', () => probe('/healthz'), (s) => s === 200, 10_000);
+      await waitForValue('the probe server up', () => probe('/healthz'), (s) => s === 200, 10_000, EVERY_100_MS);
       // Several failed attempts (backoff 250 ms doubling): still starting, alive, not ready.
-      await new Promise((r) => setTimeout(r, 2_000));
+      await sleep(2_000);
       expect(outcome).toBeUndefined();
       expect(await probe('/healthz')).toBe(200);
       expect(await probe('/readyz')).toBe(503);
       proxy.resume();
       await starting;
       expect(outcome).not.toBeInstanceOf(Error);
-      await until('labelled', () => roleLabel('pod-e'), (v) => v === 'leader' || v === 'standby', 20_000);
+      await waitForValue('labelled', () => roleLabel('pod-e'), (v) => v === 'leader' || v === 'standby', 20_000, EVERY_100_MS);
     } finally {
       proxy.resume();
       await starting;

@@ -32,7 +32,7 @@ describe('peer: client-go leaderelection', () => {
       handoffTimeoutMs: 20_000,
       pod: { preStopMs: 500, graceMs: 20_000 },
     });
-    console.log(`client-go (4s/3s/1s): gap ${r.gapMs.toFixed(1)} ms, overlap ${r.overlapMs.toFixed(1)} ms, SIGTERM→poll ${r.sigtermToPollMs.toFixed(1)} ms (logs in ${dir})\n${r.describe}`);
+    console.log(`client-go (4s/3s/1s): gap ${r.gapMs.toFixed(1)} ms, overlap ${r.twoPollersMs.toFixed(1)} ms, SIGTERM→poll ${r.sigtermToPollMs.toFixed(1)} ms (logs in ${dir})\n${r.describe}`);
     expect(r.steadyViolations, 'exactly one worker polls in the steady state').toBe(0);
     expect(r.exitCodes).toEqual([0, 0]);
     const [a, b] = r.pods;

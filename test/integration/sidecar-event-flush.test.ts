@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config.ts';
 import { loadConnection } from '../../src/kube/connection.ts';
 import { KubeHttpProxy } from '../kube/fault-proxy.ts';
 import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
+import { sleep, waitFor, type WaitOptions } from '../harness/wait.ts';
 
 const kube = inject('kube');
 let namespace: string;
@@ -26,13 +27,7 @@ const lines: Array<{ event?: string; outcome?: string; msg: string }> = [];
 // A worker with both handlers installed (the sidecar signals only such a process), confirming nothing.
 const WORKER = "process.on('SIGUSR1', () => {}); process.on('SIGUSR2', () => {}); setInterval(() => {}, 1000);";
 
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const EVERY_50_MS: WaitOptions = { everyMs: 50 };
 
 beforeAll(async () => {
   namespace = await freshNamespace(kube, 'event-flush');
@@ -71,13 +66,13 @@ afterAll(async () => {
 
 describe('shutdown waits for the Events in flight (E1)', () => {
   it('close() after a handoff returns only once the LeaderReleased Events were answered by the API server', async () => {
-    await until('leader', () => baton!.sidecar.status().isLeader, 30_000);
+    await waitFor('leader', () => baton!.sidecar.status().isLeader, 30_000, EVERY_50_MS);
     // The LeaderElected Events first, so that only the handoff's Events go through the slow path.
     const api = adminKubeConfig(kube).makeApiClient(k8s.EventsV1Api);
     const reasons = async () => (await api.listNamespacedEvent({ namespace })).items.map((e) => e.reason);
     for (const deadline = Date.now() + 30_000; (await reasons()).filter((r) => r === 'LeaderElected').length < 2; ) {
       if (Date.now() > deadline) throw new Error('LeaderElected Events: not within 30 s');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     proxy.rule((call) => (call.method === 'POST' && call.url.includes('/events') ? { kind: 'delay', ms: 1_500 } : undefined));
     await baton!.handOver('SIGTERM');

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestApiServer, type KubeEndpoint } from '../kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../kube/cluster.ts';
-import { CLI, SimPod, waitFor } from '../harness/sim-pod.ts';
+import { CLI, SimPod } from '../harness/sim-pod.ts';
 import { describeIntervals, overlap, pollIntervals, readWorkerLog } from '../harness/timeline.ts';
+import { sleep, waitFor } from '../harness/wait.ts';
 
 const FAST = { BATON_LEASE_DURATION: '4s', BATON_RENEW_DEADLINE: '3s', BATON_RETRY_PERIOD: '1s', BATON_DRAIN: '1s', BATON_PAUSE_ACK_TIMEOUT: '5s' };
 let pods: SimPod[] = [];
@@ -66,7 +67,7 @@ describe('API server stopped and started', () => {
     await waitFor('both not ready', async () => !(await a.ready()) && !(await b.ready()), 10_000);
     const body = (await a.readyBody()) as { missing: string[] };
     expect(body.missing.join(' ')).toMatch(/API server at https:\/\/127\.0\.0\.1:\d+ is not answering/);
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     expect(a.polling() || b.polling()).toBe(false);
 
     await server.startApiServer();

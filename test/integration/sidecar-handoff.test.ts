@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../kube/cluster.ts';
-import { SimPod, waitFor } from '../harness/sim-pod.ts';
+import { SimPod } from '../harness/sim-pod.ts';
 import { describeIntervals, gaps, overlap, pollIntervals, readWorkerLog } from '../harness/timeline.ts';
+import { sleep, waitFor } from '../harness/wait.ts';
 
 const kube = inject('kube');
 // Short timings keep crash scenarios quick; they pass the same validation as the defaults.
@@ -233,7 +234,7 @@ describe('baton sidecar, real processes, real API server', () => {
       const body = (await p.readyBody().catch(() => ({ missing: [] }))) as { missing: string[] };
       return body.missing.some((m) => /has not installed handlers/.test(m));
     }, 10_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     expect(p.worker!.exitCode).toBeNull(); // an unhandled SIGUSR2 would have killed it
     expect(p.worker!.signalCode).toBeNull();
     expect(readWorkerLog(p.workerLog).filter((l) => l.event === 'signal')).toEqual([]);

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
-import { SimPod, waitFor } from '../harness/sim-pod.ts';
+import { SimPod } from '../harness/sim-pod.ts';
+import { sleep, waitFor } from '../harness/wait.ts';
 
 const kube = inject('kube');
 /** pino's levels: the sidecar writes their names (`"level":"info"`). */
@@ -94,10 +95,10 @@ describe('the real sidecar in a steady state', () => {
     await waitFor('b ready', () => b.ready());
     // Let the start-up settle: the standby's worker has confirmed its first pause (one info line).
     await waitFor('b\'s worker to confirm its first pause', () => linesOf(b).some((l) => l.event === 'pause-confirmation' && l.result === 'accepted'));
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
 
     const from = { a: logSize(a), b: logSize(b) };
-    await new Promise((r) => setTimeout(r, 65_000));
+    await sleep(65_000);
     const steady = { a: linesOf(a, from.a), b: linesOf(b, from.b) };
     // Not vacuous: the resyncs went out, the standby's worker confirmed them again, the watches resumed.
     for (const lines of [steady.a, steady.b]) {
@@ -112,7 +113,7 @@ describe('the real sidecar in a steady state', () => {
     const before = logSize(b);
     expect(await a.terminate()).toBe(0);
     await waitFor('b to lead', async () => (await b.leader())?.isLeader === true);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     const change = linesOf(b, before);
     expect(loud(change)).toHaveLength(1);
     expect(change.find((l) => level(l) >= INFO)).toMatchObject({ event: 'leadership', change: 'acquired' });

@@ -51,8 +51,8 @@ describe(`an upgrade from ${PREVIOUS_RELEASE.name}`, () => {
     expect(sidecars.slice(1)).toEqual(['previous', 'this', 'previous', 'this']);
     expect(r.loaded.n, 'one graceful handoff per rolling update').toBe(3);
     expect(f.injected).toBeGreaterThan(50);
-    expect(f.overlapMs).toBe(0);
-    expect(f.duplicates).toBe(0);
+    expect(f.twoPollersMs).toBe(0);
+    expect(f.handledTwice).toBe(0);
     expect(f.lost).toBe(0);
     expect(f.conflicts409).toBe(0);
     expect(f.handled).toBe(f.injected);

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import { loadConnection } from '../../src/kube/connection.ts';
 import { FaultProxy } from '../kube/fault-proxy.ts';
 import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
+import { sleep, waitForValue, type WaitOptions } from '../harness/wait.ts';
 
 const kube = inject('kube');
 let namespace: string;
@@ -61,21 +62,14 @@ async function starts(): Promise<Map<string, number>> {
   return map;
 }
 
-async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(v instanceof Map ? [...v] : v)})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The API server and the sidecar answer in milliseconds, each question is a request: ask every 100 ms. */
+const EVERY_100_MS: WaitOptions = { everyMs: 100 };
 
 const watchLines = (event: string) => lines.filter((l) => l.event === event).map((l) => `${l.level} ${l.watch}`);
 
 describe('watch reconnects are visible', () => {
   it('counts each (re)start by reason, warns once per watch for the outage, says once when each watch is back', async () => {
-    const initial = await until('both watches started', starts, (m) => m.get('lease/initial') === 1 && m.get('pod/initial') === 1, 10_000);
+    const initial = await waitForValue('both watches started', starts, (m) => m.get('lease/initial') === 1 && m.get('pod/initial') === 1, 10_000, EVERY_100_MS);
     for (const reason of ['closed', 'expired', 'timeout', 'error']) {
       expect(initial.get(`lease/${reason}`)).toBe(0);
       expect(initial.get(`pod/${reason}`)).toBe(0);
@@ -84,17 +78,18 @@ describe('watch reconnects are visible', () => {
 
     // The API server vanishes: first half-open (connections accepted, never answered), then refused.
     proxy.pause('stall');
-    await until('a stalled request timing out on each watch', starts, (m) => (m.get('lease/timeout') ?? 0) >= 1 && (m.get('pod/timeout') ?? 0) >= 1, 15_000);
+    await waitForValue('a stalled request timing out on each watch', starts, (m) => (m.get('lease/timeout') ?? 0) >= 1 && (m.get('pod/timeout') ?? 0) >= 1, 15_000, EVERY_100_MS);
     proxy.pause('reset');
-    await until(
+    await waitForValue(
       'refused attempts on each watch, and the loop warnings',
       () => watchLines('watch-loop'),
       (w) => w.includes(`${WARN} lease`) && w.includes(`${WARN} pod`),
       15_000,
+      EVERY_100_MS,
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     proxy.resume();
-    await until('both watches back', () => watchLines('watch-recovered'), (w) => w.includes(`${INFO} lease`) && w.includes(`${INFO} pod`), 15_000);
+    await waitForValue('both watches back', () => watchLines('watch-recovered'), (w) => w.includes(`${INFO} lease`) && w.includes(`${INFO} pod`), 15_000, EVERY_100_MS);
 
     const after = await starts();
     for (const watch of ['lease', 'pod']) {

@@ -45,8 +45,8 @@ describe.each(['plain', 'grammy', 'telegraf', 'ntba', 'python'] as const)('%s un
     expect(r.forcedTimeouts).toBe(0);
     expect(r.idle?.n).toBeGreaterThan(0);
     expect(f.injected).toBeGreaterThan(50);
-    expect(f.overlapMs).toBe(0);
-    expect(f.duplicates).toBe(0);
+    expect(f.twoPollersMs).toBe(0);
+    expect(f.handledTwice).toBe(0);
     expect(f.lost).toBe(0);
     expect(f.conflicts409).toBe(0);
     expect(f.handled).toBe(f.injected);

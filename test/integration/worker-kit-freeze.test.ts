@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
-import { SimPod, waitFor } from '../harness/sim-pod.ts';
+import { SimPod } from '../harness/sim-pod.ts';
 import { describeIntervals, overlap, pollIntervals, readWorkerLog } from '../harness/timeline.ts';
 import { TelegramDouble } from '../../e2e/telegram/server.ts';
 import { BOT, BOT_PY } from '../../e2e/rollout/scenario.ts';
+import { sleep, waitFor } from '../harness/wait.ts';
 
 const kube = inject('kube');
 // Margin: lease duration − renew deadline = 3 s, for batches of 1.5 s.
@@ -78,11 +79,11 @@ describe.each(['node', 'python'] as const)('a frozen sidecar (%s kit)', (kind) =
       const b = await pod(2);
       load = double.startLoad({ ratePerSecond: 4, token });
       // A backlog, so a 1.5 s batch is in hand when the sidecar freezes.
-      await new Promise((r) => setTimeout(r, 2500));
+      await sleep(2500);
       const frozenAt = performance.timeOrigin + performance.now();
       a.sidecar!.kill('SIGSTOP');
       await waitFor('b polls', () => b.polling(), 30_000);
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
       await load.stop();
       const end = performance.timeOrigin + performance.now();
       const aLog = readWorkerLog(a.workerLog);

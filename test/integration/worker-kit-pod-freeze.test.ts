@@ -14,7 +14,8 @@ import { TelegramDouble } from '../../e2e/telegram/server.ts';
 import { preciseNow } from '../../e2e/telegram/accounting.ts';
 import { BOT, BOT_PY } from '../../e2e/rollout/scenario.ts';
 import { readWorkerLog } from '../harness/timeline.ts';
-import { FakeSidecar, until } from '../../packages/baton-worker/test/fake-sidecar.ts';
+import { FakeSidecar, KIT } from '../../packages/baton-worker/test/fake-sidecar.ts';
+import { sleep, waitFor } from '../harness/wait.ts';
 
 // Short timings: lease 3 s, renew deadline 2 s. The pod is frozen for well over the lease.
 const TIMINGS = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
@@ -63,7 +64,6 @@ function bot(kind: 'node' | 'python', name: string, sidecar: FakeSidecar, apiRoo
 
 const lines = (log: string) => readWorkerLog(log) as unknown as Logged[];
 const handledBy = (log: string) => lines(log).filter((l) => l.event === 'handled').map((l) => l.update!);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each(['node', 'python'] as const)('a whole pod frozen longer than the lease with a batch in hand (%s kit)', (kind) => {
   it('on resume the old bot handles nothing more of the batch the next leader handled, and sends no getUpdates', async () => {
@@ -75,11 +75,11 @@ describe.each(['node', 'python'] as const)('a whole pod frozen longer than the l
     await sidecarA.listen();
     cleanup.push(() => sidecarA.close());
     const a = bot(kind, 'a', sidecarA, url);
-    await until('a polls', () => lines(a.log).some((l) => l.event === 'polling-start') && double.hasParkedPoll({ token }), 30_000);
+    await waitFor('a polls', () => lines(a.log).some((l) => l.event === 'polling-start') && double.hasParkedPoll({ token }), 30_000, KIT);
 
     // A backlog: a holds a batch of 2.4 s of work.
     const ids = Array.from({ length: BACKLOG }, (_, i) => double.inject(`u${i}`, { token })!);
-    await until('a is into its batch', () => handledBy(a.log).length >= 5, 10_000);
+    await waitFor('a is into its batch', () => handledBy(a.log).length >= 5, 10_000, KIT);
 
     // The pod freezes: the bot and its sidecar together.
     a.child.kill('SIGSTOP');
@@ -93,7 +93,7 @@ describe.each(['node', 'python'] as const)('a whole pod frozen longer than the l
     await sidecarB.listen();
     cleanup.push(() => sidecarB.close());
     const b = bot(kind, 'b', sidecarB, url);
-    await until('b has handled the backlog', () => ids.every((id) => handledBy(b.log).includes(id)), 30_000);
+    await waitFor('b has handled the backlog', () => ids.every((id) => handledBy(b.log).includes(id)), 30_000, KIT);
 
     // The pod resumes: its sidecar has lost the Lease to b (it answers with b's record), its bot goes on.
     sidecarA.isLeader = false;
@@ -102,7 +102,7 @@ describe.each(['node', 'python'] as const)('a whole pod frozen longer than the l
     const frozenMs = preciseNow() - frozenAt;
     const resumedAt = preciseNow();
     a.child.kill('SIGCONT');
-    await until('a ends paused', () => lines(a.log).some((l) => l.event === 'polling-stop'), 10_000);
+    await waitFor('a ends paused', () => lines(a.log).some((l) => l.event === 'polling-stop'), 10_000, KIT);
     await sleep(1_000);
 
     const aAfter = handledBy(a.log).slice(handledBeforeFreeze.length);
@@ -129,6 +129,6 @@ describe.each(['node', 'python'] as const)('a whole pod frozen longer than the l
     // freeze (unconfirmed, so redelivered to b) and the handler in flight.
     expect(twice.every((id) => handledBeforeFreeze.includes(id) || aAfter.includes(id))).toBe(true);
     // a ends paused, and confirms its pause to its sidecar as always.
-    await until('a confirms its pause', () => sidecarA.confirmations.length >= 1, 5_000);
+    await waitFor('a confirms its pause', () => sidecarA.confirmations.length >= 1, 5_000, KIT);
   }, 120_000);
 });

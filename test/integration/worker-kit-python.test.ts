@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { adminKubeConfig, freshNamespace } from '../kube/cluster.ts';
-import { SimPod, waitFor } from '../harness/sim-pod.ts';
+import { SimPod } from '../harness/sim-pod.ts';
+import { waitFor } from '../harness/wait.ts';
 import { describeIntervals, overlap, pollIntervals, readWorkerLog } from '../harness/timeline.ts';
 
 const kube = inject('kube');

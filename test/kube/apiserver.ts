@@ -14,6 +14,7 @@ import { apiserverStorageArgs, datastoreArgs, datastoreFromEnv, describeDatastor
 import { kubeconfig } from './kubeconfig.ts';
 import { Pki } from './pki.ts';
 import { freePort } from './ports.ts';
+import { sleep } from '../harness/wait.ts';
 
 /** What a test needs to reach the API server; serialisable, so vitest's globalSetup can `provide` it. */
 export interface KubeEndpoint {
@@ -248,7 +249,7 @@ export class TestApiServer {
         throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}); see ${join(this.dir, `${name}.log`)}`);
       }
       if (await check()) return;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     throw new Error(`${name} was not ready after ${timeoutMs} ms; see ${join(this.dir, `${name}.log`)}`);
   }

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync, readFileSync,
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from '../harness/wait.ts';
 
 /** The Kubernetes release the tests run against, and the etcd it ships with. */
 export const KUBERNETES_VERSION = 'v1.37.2';
@@ -225,7 +226,7 @@ async function acquireLock(path: string, what: string, log: Log): Promise<() => 
       }
       if (!warned) log(`baton: waiting for process ${owner}, which is building ${what}`);
       warned = true;
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
     }
   }
 }

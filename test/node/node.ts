@@ -19,7 +19,9 @@ import {
   cgroupPids, linkExists, mountsUnder, removeBridge, removeCgroups, removeNewNetns, restoreIptables, restoreSysctls, run, snapshotHost, tryRun, unmountUnder,
   type HostSnapshot,
 } from './host.ts';
-import { ensurePauseImage, PAUSE_IMAGE } from './images.ts';
+import { ensureImages, ensurePauseImage, PAUSE_IMAGE } from './images.ts';
+import { ensureHelm } from '../kube/helm.ts';
+import { sleep, waitFor, type WaitOptions } from '../harness/wait.ts';
 
 /** Where the node keeps everything (certificates, etcd, containerd's and the kubelet's roots, logs, state). */
 export const NODE_DIR = process.env.BATON_NODE_DIR ?? '/var/lib/baton-node';
@@ -91,16 +93,12 @@ function alive(d: Daemon): boolean {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, logFile?: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  const tail = logFile && existsSync(logFile) ? `\n--- last lines of ${logFile}:\n${readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n')}` : '';
-  throw new Error(`node: ${what} did not happen within ${timeoutMs / 1000} s${tail}`);
+/** How the node's start-up waits for a daemon: asked every 250 ms, and on a timeout the last lines of its log. */
+function daemon(logFile: string): WaitOptions {
+  return {
+    everyMs: 250,
+    detail: () => (existsSync(logFile) ? `\n--- last lines of ${logFile}:\n${readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n')}` : ''),
+  };
 }
 
 function httpsOk(url: string, pki: string): Promise<boolean> {
@@ -241,7 +239,7 @@ export class RealNode {
       '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
       '--initial-cluster', `default=http://127.0.0.1:${peer}`, '--unsafe-no-fsync', '--log-level', 'warn',
     ]);
-    await waitFor('etcd health', async () => (await fetch(`http://127.0.0.1:${client}/health`).catch(() => undefined))?.ok === true, 60_000, etcdLog);
+    await waitFor('etcd health', async () => (await fetch(`http://127.0.0.1:${client}/health`).catch(() => undefined))?.ok === true, 60_000, daemon(etcdLog));
     const p = (f: string) => join(this.pki, f);
     const apiLog = this.spawnDaemon('kube-apiserver', this.bins.kubeApiserver, [
       `--etcd-servers=http://127.0.0.1:${client}`,
@@ -256,7 +254,7 @@ export class RealNode {
       `--service-account-signing-key-file=${p('sa.key')}`, '--api-audiences=https://kubernetes.default.svc',
       `--service-cluster-ip-range=${SERVICE_CIDR}`, '--endpoint-reconciler-type=none', '--profiling=false', '--v=0',
     ]);
-    await waitFor('kube-apiserver /readyz', () => httpsOk(`https://${GATEWAY}:${API_PORT}/readyz`, this.pki), 180_000, apiLog);
+    await waitFor('kube-apiserver /readyz', () => httpsOk(`https://${GATEWAY}:${API_PORT}/readyz`, this.pki), 180_000, daemon(apiLog));
   }
 
   /** Pods reach the API server at the `kubernetes` Service IP (in-cluster config): one DNAT rule to the gateway. */
@@ -308,7 +306,7 @@ export class RealNode {
       '',
     ].join('\n'));
     const logFile = this.spawnDaemon('containerd', run('sh', ['-c', 'command -v containerd']).trim(), ['--config', config]);
-    await waitFor('containerd socket', () => existsSync(CONTAINERD_SOCK) && tryRun('ctr', ['-a', CONTAINERD_SOCK, 'version']) !== undefined, 30_000, logFile);
+    await waitFor('containerd socket', () => existsSync(CONTAINERD_SOCK) && tryRun('ctr', ['-a', CONTAINERD_SOCK, 'version']) !== undefined, 30_000, daemon(logFile));
     this.importImage(pauseArchive);
   }
 
@@ -395,9 +393,9 @@ export class RealNode {
   }
 
   private async ready(): Promise<void> {
-    await waitFor(`Node ${NODE_NAME} Ready`, () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])?.trim() === 'True', 120_000, this.kubeletLog);
-    await waitFor(`Node ${NODE_NAME} untainted (node-lifecycle controller)`, () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.spec.taints}'])?.trim() === '', 120_000, join(this.logs, 'kube-controller-manager.log'));
-    await waitFor('the default ServiceAccount (controller-manager)', () => this.kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']) !== undefined, 60_000, join(this.logs, 'kube-controller-manager.log'));
+    await waitFor(`Node ${NODE_NAME} Ready`, () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])?.trim() === 'True', 120_000, daemon(this.kubeletLog));
+    await waitFor(`Node ${NODE_NAME} untainted (node-lifecycle controller)`, () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.spec.taints}'])?.trim() === '', 120_000, daemon(join(this.logs, 'kube-controller-manager.log')));
+    await waitFor('the default ServiceAccount (controller-manager)', () => this.kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']) !== undefined, 60_000, daemon(join(this.logs, 'kube-controller-manager.log')));
   }
 }
 
@@ -407,6 +405,33 @@ export class RealNode {
  * chains, restores sysctls, and removes NODE_DIR (its logs are kept in $TMPDIR/baton-node-logs). Safe to run
  * when nothing is up, and after a killed run (it reads the state file).
  */
+/** How long {@link upWithImages} took: helm and the images built or taken from the cache, then the node up with them. */
+export interface UpTimings {
+  /** Binaries, images and helm: built now (cold) or taken from the cache (warm). */
+  prepareMs?: number;
+  /** The node started and the images imported. */
+  nodeUpMs?: number;
+}
+
+/**
+ * What the real-node test and `npm run e2e:node` start from: helm and this tree's images (baton, the sample bot,
+ * the previous release's baton) built or taken from the cache, the node up, and the images imported into it.
+ * `timings` is filled as each part ends, so a caller that catches a failure still has what was measured.
+ */
+export async function upWithImages(log: Log = stderr, timings: UpTimings = {}): Promise<{ info: NodeInfo; helm: string }> {
+  const node = new RealNode(log);
+  const tPrep = Date.now();
+  const [helm, images] = await Promise.all([ensureHelm(log), ensureImages(log)]);
+  const tUp = Date.now();
+  timings.prepareMs = tUp - tPrep;
+  const info = await node.up();
+  node.importImage(images.baton);
+  node.importImage(images.bot);
+  node.importImage(images.previousBaton);
+  timings.nodeUpMs = Date.now() - tUp;
+  return { info, helm };
+}
+
 export async function down(log: Log = stderr): Promise<string[]> {
   const state = readState();
   const done: string[] = [];

@@ -9,9 +9,7 @@
 // lost, a handoff in every rollout. This test never skips: on a host that cannot run a node it fails with
 // the reason (root, Linux, containerd, cgroups…).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RealNode, down, type NodeInfo } from './node.ts';
-import { ensureImages } from './images.ts';
-import { ensureHelm } from '../kube/helm.ts';
+import { down, upWithImages, type NodeInfo } from './node.ts';
 import { runNodeScenario, type NodeScenarioOptions, type NodeScenarioResult } from '../../e2e/node/scenario.ts';
 import { nodeReport } from '../../e2e/node/report.ts';
 
@@ -20,13 +18,7 @@ let info: NodeInfo;
 let helmBin: string;
 
 beforeAll(async () => {
-  const node = new RealNode(log);
-  const [h, images] = await Promise.all([ensureHelm(log), ensureImages(log)]);
-  helmBin = h;
-  info = await node.up();
-  node.importImage(images.baton);
-  node.importImage(images.bot);
-  node.importImage(images.previousBaton);
+  ({ info, helm: helmBin } = await upWithImages(log));
 });
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { BAD_FETCH_PORTS } from '../../src/host-port.ts';
+import { sleep } from '../harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(root, 'src', 'cli.ts');
@@ -167,6 +168,6 @@ async function serving(url: string, ms: number, stop: () => boolean): Promise<{ 
     });
     if (status !== undefined) return { status };
     if (Date.now() > deadline) throw new Error(`${url} did not answer within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }

@@ -5,6 +5,7 @@ import { KubeApiError, KubeTransportError } from '../../src/kube/errors.ts';
 import { DELETION_COST_ANNOTATION, PodLabeler } from '../../src/kube/pod-label.ts';
 import { PodLabelRefused, provePodLabelRight } from '../../src/kube/pod-label-right.ts';
 import type { KubeClient, KubeRequest } from '../../src/kube/rest.ts';
+import { sleep } from '../harness/wait.ts';
 
 /** A client whose every request hangs until aborted (or fails at once), counting calls. */
 function fakeClient(mode: 'hang' | 'fail') {
@@ -35,16 +36,16 @@ describe('PodLabeler stop', () => {
       const labeler = new PodLabeler({ client, namespace: 'ns', podName: 'p', backoff: { initialMs: 50, maxMs: 50 } });
       const { runs } = countRuns(labeler);
       labeler.set('leader');
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
       labeler.stop();
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       expect(runs()).toBeLessThanOrEqual(2);
       const settled = await Promise.race([labeler.settled().then(() => true), new Promise((r) => setTimeout(() => r(false), 200))]);
       expect(settled).toBe(true);
       const after = calls.length;
       labeler.set('standby');
       labeler.observe('standby', '5');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       expect(calls.length).toBe(after);
     });
   }

@@ -9,6 +9,7 @@ import { callBotApi, type CallOptions, type CallResult } from '../../e2e/telegra
 import { MAX_LOAD_DURATION_MS, startLoad } from '../../e2e/telegram/load.ts';
 import { TelegramDouble } from '../../e2e/telegram/server.ts';
 import type { Update } from '../../e2e/telegram/updates.ts';
+import { sleep } from '../harness/wait.ts';
 
 const TOKEN = '123456:TEST-token';
 const OTHER = '654321:OTHER-token';
@@ -26,7 +27,6 @@ afterEach(async () => {
 const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> =>
   callBotApi(url, TOKEN, method, params, opts);
 const ids = (res: CallResult): number[] => (res.body.result as Update[]).map((u) => u.update_id);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 async function hook(path: string, body?: Record<string, unknown>): Promise<{ status: number; body: { ok: boolean; result?: unknown; description?: string } }> {
   const init: RequestInit = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
   const res = await fetch(`${url}/__double/${path}`, init);

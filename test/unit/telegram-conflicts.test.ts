@@ -5,6 +5,7 @@ import { CONFLICT_DESCRIPTIONS, type PollEnd } from '../../e2e/telegram/accounti
 import { callBotApi, type CallOptions, type CallResult } from '../../e2e/telegram/client.ts';
 import { TelegramDouble } from '../../e2e/telegram/server.ts';
 import type { Update } from '../../e2e/telegram/updates.ts';
+import { sleep, waitFor } from '../harness/wait.ts';
 
 const TOKEN = '123456:TEST-token';
 let double: TelegramDouble;
@@ -20,22 +21,16 @@ afterEach(async () => {
 
 const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> =>
   callBotApi(url, TOKEN, method, params, opts);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const ids = (res: CallResult): number[] => (res.body.result as Update[]).map((u) => u.update_id);
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await sleep(2);
-  }
-}
+/** The double answers in microseconds: ask often. */
+const QUICK = { everyMs: 2 };
 /** Parks a poll for `client` and waits until the server holds it; `done` is its answer. */
 async function park(client: string, offset: number, opts: CallOptions = {}): Promise<{ done: Promise<CallResult> }> {
   const before = double.requests().length;
   const done = api('getUpdates', { offset, timeout: 10 }, { client, ...opts });
   // Keep an early rejection (an aborted poll) from being reported as unhandled before it is awaited.
   done.catch(() => {});
-  await waitFor(() => double.requests().length > before && double.hasParkedPoll());
+  await waitFor('the new poll parked', () => double.requests().length > before && double.hasParkedPoll(), 3000, QUICK);
   return { done };
 }
 const conflictBody = (kind: keyof typeof CONFLICT_DESCRIPTIONS): unknown => ({ ok: false, error_code: 409, description: CONFLICT_DESCRIPTIONS[kind] });
@@ -102,7 +97,7 @@ describe('a client that disconnects', () => {
     expect(double.hasParkedPoll()).toBe(true);
 
     const b = await park('B', 1);
-    await waitFor(() => double.conflictLog()[0]?.written !== undefined);
+    await waitFor('the 409 written', () => double.conflictLog()[0]?.written !== undefined, 3000, QUICK);
     expect(double.conflicts()).toMatchObject({ total: 1, seen: 0, getUpdates: 1 });
     expect(double.conflictLog()).toMatchObject([{ client: 'A', written: false }]);
     const id = double.inject('for B');
@@ -119,7 +114,7 @@ describe('a client that disconnects', () => {
 
     const id = double.inject('into the void');
     const aStart = double.requests().find((e) => e.type === 'start' && e.client === 'A');
-    await waitFor(() => endOf(aStart?.requestId ?? -1) !== undefined);
+    await waitFor("A's poll answered", () => endOf(aStart?.requestId ?? -1) !== undefined, 3000, QUICK);
     expect(double.hasParkedPoll()).toBe(false);
     expect(endOf(aStart?.requestId ?? -1)).toMatchObject({ outcome: 'updates', updateIds: [id], written: false });
     expect(double.deliveries()).toEqual([]);
@@ -136,12 +131,12 @@ describe('a client that disconnects', () => {
     const before = double.requests().length;
     const gone = api('getUpdates', { timeout: 1 }, { client: 'A', signal: abort.signal });
     gone.catch(() => {});
-    await waitFor(() => double.requests().length > before && double.hasParkedPoll());
+    await waitFor('the new poll parked', () => double.requests().length > before && double.hasParkedPoll(), 3000, QUICK);
     abort.abort();
     await expect(gone).rejects.toThrow();
     await sleep(500);
     expect(double.hasParkedPoll()).toBe(true);
-    await waitFor(() => double.requests().at(-1)?.type === 'end', 1500);
+    await waitFor('the last request answered', () => double.requests().at(-1)?.type === 'end', 1500, QUICK);
     expect(double.hasParkedPoll()).toBe(false);
     expect(double.requests().at(-1)).toMatchObject({ type: 'end', client: 'A', outcome: 'empty', written: false });
   });

@@ -7,6 +7,7 @@ import { Telegraf } from 'telegraf';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PollStart } from '../../e2e/telegram/accounting.ts';
 import { TelegramDouble } from '../../e2e/telegram/server.ts';
+import { waitFor } from '../harness/wait.ts';
 
 const TOKEN = '123456:TEST-token';
 let double: TelegramDouble;
@@ -20,14 +21,8 @@ afterEach(async () => {
   await double.stop();
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
+/** The double answers in microseconds: ask often. */
+const QUICK = { everyMs: 5 };
 /** True once `client`'s latest getUpdates is parked on the double. */
 function isPolling(client: string): boolean {
   const starts = double.requests().filter((e): e is PollStart => e.type === 'start');
@@ -46,9 +41,9 @@ describe('frameworks against the double', () => {
       await ctx.reply(`echo ${ctx.message.text}`);
     });
     const running = bot.start();
-    await waitFor(() => isPolling('grammy'));
+    await waitFor('grammy polls', () => isPolling('grammy'), 5000, QUICK);
     const injected = injectTexts('grammy', 3);
-    await waitFor(() => handled.length >= 3 && double.sentMessages().length >= 3);
+    await waitFor('3 updates handled and answered', () => handled.length >= 3 && double.sentMessages().length >= 3, 5000, QUICK);
     await bot.stop();
     await running;
     expect(handled).toEqual(injected);
@@ -67,9 +62,9 @@ describe('frameworks against the double', () => {
       await ctx.reply('echo');
     });
     const launched = bot.launch();
-    await waitFor(() => isPolling('telegraf'));
+    await waitFor('telegraf polls', () => isPolling('telegraf'), 5000, QUICK);
     const injected = injectTexts('telegraf', 3);
-    await waitFor(() => handled.length >= 3 && double.sentMessages().length >= 3);
+    await waitFor('3 updates handled and answered', () => handled.length >= 3 && double.sentMessages().length >= 3, 5000, QUICK);
     bot.stop('test');
     await launched;
     expect(handled).toEqual(injected);
@@ -89,9 +84,9 @@ describe('frameworks against the double', () => {
       void bot.sendMessage(msg.chat.id, `echo ${msg.text ?? ''}`);
     });
     await bot.startPolling();
-    await waitFor(() => isPolling('ntba'));
+    await waitFor('ntba polls', () => isPolling('ntba'), 5000, QUICK);
     injectTexts('ntba', 3);
-    await waitFor(() => handled.length >= 3 && double.sentMessages().length >= 3);
+    await waitFor('3 updates handled and answered', () => handled.length >= 3 && double.sentMessages().length >= 3, 5000, QUICK);
     await bot.stopPolling();
     expect(handled).toEqual(['ntba 1', 'ntba 2', 'ntba 3']);
     expect(double.stats()).toMatchObject({ injected: 3, delivered: 3, duplicates: 0, lost: 0, conflictsSeen: 0 });
@@ -114,9 +109,9 @@ describe('two pollers on one token', () => {
       () => undefined,
       (error: unknown) => error,
     );
-    await waitFor(() => isPolling('replica-1'));
+    await waitFor('replica-1 polls', () => isPolling('replica-1'), 5000, QUICK);
     const secondRun = second.start();
-    await waitFor(() => isPolling('replica-2'));
+    await waitFor('replica-2 polls', () => isPolling('replica-2'), 5000, QUICK);
 
     const error = await firstRun;
     expect(error).toBeInstanceOf(GrammyError);
@@ -127,7 +122,7 @@ describe('two pollers on one token', () => {
 
     // The survivor keeps polling and gets the traffic.
     const [id] = injectTexts('after', 1);
-    await waitFor(() => handled.length >= 1);
+    await waitFor('an update handled', () => handled.length >= 1, 5000, QUICK);
     expect(handled).toEqual([`replica-2:${id}`]);
     await second.stop();
     await secondRun;

@@ -6,6 +6,7 @@ import { callBotApi, type CallOptions, type CallResult, type Encoding } from '..
 import type { PollStart } from '../../e2e/telegram/accounting.ts';
 import { TelegramDouble } from '../../e2e/telegram/server.ts';
 import type { Update } from '../../e2e/telegram/updates.ts';
+import { sleep, waitFor } from '../harness/wait.ts';
 
 const TOKEN = '123456:TEST-token';
 let double: TelegramDouble;
@@ -21,7 +22,6 @@ afterEach(async () => {
 
 const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> =>
   callBotApi(url, TOKEN, method, params, opts);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const updates = (res: CallResult): Update[] => res.body.result as Update[];
 const ids = (res: CallResult): number[] => updates(res).map((u) => u.update_id);
 const texts = (res: CallResult): string[] => updates(res).map((u) => (u.message as { text: string }).text);
@@ -32,13 +32,8 @@ const lastStart = (): PollStart => {
   if (last === undefined) throw new Error('no getUpdates yet');
   return last;
 };
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await sleep(2);
-  }
-}
+/** The double answers in microseconds: ask often. */
+const QUICK = { everyMs: 2 };
 function injectMany(n: number): number[] {
   return Array.from({ length: n }, (_, i) => double.inject(`m${i}`) ?? -1);
 }
@@ -47,7 +42,7 @@ describe('offset and confirmation', () => {
   it('confirms every lower update when the request arrives, even if it then parks', async () => {
     const [a] = injectMany(3) as [number, number, number];
     const parked = api('getUpdates', { offset: a + 3, timeout: 5 });
-    await waitFor(() => double.hasParkedPoll());
+    await waitFor('a parked poll', () => double.hasParkedPoll(), 3000, QUICK);
     expect(double.queue()).toEqual([]);
     const d = double.inject('four');
     expect(ids(await parked)).toEqual([d]);
@@ -100,7 +95,7 @@ describe('clamping, never rejecting', () => {
     expect(lastStart()).toMatchObject({ limit: 5, timeout: 0 });
 
     const parked = api('getUpdates', { offset: head + 101, timeout: 999 });
-    await waitFor(() => double.hasParkedPoll());
+    await waitFor('a parked poll', () => double.hasParkedPoll(), 3000, QUICK);
     expect(lastStart()).toMatchObject({ timeout: 50, requested: { timeout: '999' } });
     double.inject('wake');
     expect(updates(await parked)).toHaveLength(1);
@@ -118,7 +113,7 @@ describe('same-offset rules', () => {
   it('within 0.5 s: limit becomes 1 and a short poll becomes a 3 s long poll', async () => {
     expect(ids(await api('getUpdates', { offset: 0, timeout: 0 }))).toEqual([]);
     const second = api('getUpdates', { offset: 0, timeout: 0, limit: 100 });
-    await waitFor(() => double.hasParkedPoll());
+    await waitFor('a parked poll', () => double.hasParkedPoll(), 3000, QUICK);
     expect(lastStart()).toMatchObject({ offset: 0, timeout: 3, limit: 1, forcedTimeout: true, forcedLimit: true });
     await sleep(100);
     expect(double.hasParkedPoll()).toBe(true);
@@ -146,7 +141,7 @@ describe('same-offset rules', () => {
 describe('wake-up', () => {
   it('answers a parked poll within milliseconds of a new update', async () => {
     const parked = api('getUpdates', { timeout: 10 });
-    await waitFor(() => double.hasParkedPoll());
+    await waitFor('a parked poll', () => double.hasParkedPoll(), 3000, QUICK);
     await sleep(30);
     const injectedAt = performance.now();
     const id = double.inject('now');
@@ -163,7 +158,7 @@ describe('wake-up', () => {
 
   it('gathers a burst injected in one tick into one answer', async () => {
     const parked = api('getUpdates', { timeout: 10 });
-    await waitFor(() => double.hasParkedPoll());
+    await waitFor('a parked poll', () => double.hasParkedPoll(), 3000, QUICK);
     const burst = injectMany(3);
     expect(ids(await parked)).toEqual(burst);
   });

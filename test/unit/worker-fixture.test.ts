@@ -10,6 +10,7 @@ import { WorkerController } from '../../src/worker/controller.ts';
 import { TargetFinder } from '../../src/worker/target.ts';
 import { FakeClock } from './fake-clock.ts';
 import { readWorkerLog, type WorkerLogLine } from '../harness/timeline.ts';
+import { waitFor, type WaitOptions } from '../harness/wait.ts';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/worker.ts');
 
@@ -49,28 +50,23 @@ function lines(): WorkerLogLine[] {
 
 const events = () => lines().map((l) => (l.signal ? `${l.event}:${l.signal}` : l.event));
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 4_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log: ${events().join(', ')}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Every 10 ms; on a timeout, the events the fixture logged so far. */
+const LOGGED: WaitOptions = { everyMs: 10, detail: () => `; log: ${events().join(', ')}` };
 
 const count = (event: string) => lines().filter((l) => l.event === event).length;
 
 describe('test/fixtures/worker.ts', () => {
   it('starts paused, polls on SIGUSR1, stops after its batch on SIGUSR2, exits cleanly on SIGTERM', async () => {
     const child = startWorker({ WORKER_PAUSE_MS: '400' });
-    await waitFor(() => count('handlers') === 1, 'handlers');
+    await waitFor('handlers', () => count('handlers') === 1, 4_000, LOGGED);
     const pid = child.pid!;
 
     process.kill(pid, 'SIGUSR1');
-    await waitFor(() => count('polling-start') === 1, 'polling-start');
+    await waitFor('polling-start', () => count('polling-start') === 1, 4_000, LOGGED);
     process.kill(pid, 'SIGUSR1'); // already polling: no second start
-    await waitFor(() => count('signal') === 2, 'the second signal');
+    await waitFor('the second signal', () => count('signal') === 2, 4_000, LOGGED);
     process.kill(pid, 'SIGUSR2');
-    await waitFor(() => count('polling-stop') === 1, 'polling-stop');
+    await waitFor('polling-stop', () => count('polling-stop') === 1, 4_000, LOGGED);
 
     const log = lines();
     const pause = log.find((l) => l.event === 'signal' && l.signal === 'SIGUSR2')!;
@@ -80,11 +76,11 @@ describe('test/fixtures/worker.ts', () => {
 
     // A start arriving while stopping waits for the stop; SIGTERM while polling logs the stop.
     process.kill(pid, 'SIGUSR1');
-    await waitFor(() => count('polling-start') === 2, 'the second polling-start');
+    await waitFor('the second polling-start', () => count('polling-start') === 2, 4_000, LOGGED);
     process.kill(pid, 'SIGUSR2');
-    await waitFor(() => count('signal') === 5, 'the pause signal');
+    await waitFor('the pause signal', () => count('signal') === 5, 4_000, LOGGED);
     process.kill(pid, 'SIGUSR1'); // well inside the 400 ms stop
-    await waitFor(() => count('polling-start') === 3, 'the third polling-start');
+    await waitFor('the third polling-start', () => count('polling-start') === 3, 4_000, LOGGED);
     process.kill(pid, 'SIGTERM');
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code).toBe(0);
@@ -115,9 +111,9 @@ describe('test/fixtures/worker.ts', () => {
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
     const child = startWorker({ BATON_URL: `http://127.0.0.1:${port}`, WORKER_ACK: '1', WORKER_PAUSE_MS: '10' });
-    await waitFor(() => count('polling-start') === 1, 'polling to start from /leader');
+    await waitFor('polling to start from /leader', () => count('polling-start') === 1, 4_000, LOGGED);
     process.kill(child.pid!, 'SIGUSR2');
-    await waitFor(() => count('ack') === 1, 'the ack');
+    await waitFor('the ack', () => count('ack') === 1, 4_000, LOGGED);
     expect(acks).toEqual([{ pause: 7 }]);
     expect(lines().find((l) => l.event === 'ack')).toMatchObject({ pause: 7, status: 200 });
   });
@@ -139,14 +135,14 @@ describe('test/fixtures/worker.ts', () => {
       return { clock, controller };
     };
     const scan = async (clock: FakeClock, cond: () => boolean, what: string) =>
-      waitFor(() => {
+      waitFor(what, () => {
         clock.advance(500);
         return cond();
-      }, what);
+      }, 4_000, LOGGED);
 
     const silentTag = marker();
     const silent = startWorker({ WORKER_NO_HANDLERS: '1', WORKER_NAME: 'silent' }, silentTag);
-    await waitFor(() => count('boot') === 1, 'boot');
+    await waitFor('boot', () => count('boot') === 1, 4_000, LOGGED);
     const a = make(new RegExp(silentTag));
     await scan(a.clock, () => a.controller.status().found, 'the silent worker to be found');
     for (let i = 0; i < 5; i++) await scan(a.clock, () => true, 'a scan');

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerController } from '../../src/worker/controller.ts';
 import { TargetFinder } from '../../src/worker/target.ts';
 import { FakeClock } from './fake-clock.ts';
+import { sleep, waitFor, type WaitOptions } from '../harness/wait.ts';
 
 // A tiny worker: prints what it gets. Without NO_HANDLERS it installs handlers after HANDLER_DELAY ms.
 const CHILD = `
@@ -45,17 +46,12 @@ async function spawnChild(marker: string, env: Record<string, string> = {}): Pro
     buf = parts.pop()!;
     lines.push(...parts);
   });
-  await waitFor(() => lines.includes('boot'), 'the child to boot');
+  await waitFor('the child to boot', () => lines.includes('boot'), 4_000, OFTEN);
   return { proc, pid: proc.pid!, lines };
 }
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 4_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The children answer in milliseconds: ask every 10 ms. */
+const OFTEN: WaitOptions = { everyMs: 10 };
 
 function setup(marker: string, resyncMs = 30_000) {
   const clock = new FakeClock();
@@ -72,10 +68,10 @@ function setup(marker: string, resyncMs = 30_000) {
   });
   /** One scan per call; real time passes between calls so the children can act. */
   const scanUntil = async (cond: () => boolean, what: string) =>
-    waitFor(() => {
+    waitFor(what, () => {
       clock.advance(500);
       return cond();
-    }, what);
+    }, 4_000, OFTEN);
   return { clock, kills, finder, controller, scanUntil };
 }
 
@@ -88,7 +84,7 @@ describe('WorkerController with real processes', () => {
     controller.setDesired('running');
     for (let i = 0; i < 6; i++) {
       clock.advance(500);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     // Node catches SIGUSR1 by itself (the inspector), so SigCgt alone for the start signal proves nothing.
     expect(controller.status()).toMatchObject({ found: true, pid: child.pid, handlersInstalled: false, delivered: null });
@@ -107,15 +103,15 @@ describe('WorkerController with real processes', () => {
     controller.on('signal', () => void (firstKillAt ??= Date.now()));
     controller.start();
     await scanUntil(() => kills.length > 0, 'the first signal');
-    await waitFor(() => child.lines.some((l) => l.startsWith('ready ')), 'the ready line');
+    await waitFor('the ready line', () => child.lines.some((l) => l.startsWith('ready ')), 4_000, OFTEN);
     const readyAt = Number(child.lines.find((l) => l.startsWith('ready '))!.slice('ready '.length));
     expect(firstKillAt).toBeGreaterThanOrEqual(readyAt);
     expect(kills).toEqual([{ pid: child.pid, signal: 'SIGUSR2' }]);
-    await waitFor(() => child.lines.includes('got SIGUSR2'), 'the pause to arrive');
+    await waitFor('the pause to arrive', () => child.lines.includes('got SIGUSR2'), 4_000, OFTEN);
 
     controller.setDesired('running'); // signalled synchronously
     expect(kills.at(-1)).toEqual({ pid: child.pid, signal: 'SIGUSR1' });
-    await waitFor(() => child.lines.includes('got SIGUSR1'), 'the start to arrive');
+    await waitFor('the start to arrive', () => child.lines.includes('got SIGUSR1'), 4_000, OFTEN);
     expect(controller.status()).toEqual({ found: true, pid: child.pid, handlersInstalled: true, desired: 'running', delivered: 'running', restarts: 0 });
     expect(child.proc.exitCode).toBeNull();
     controller.stop();
@@ -130,10 +126,10 @@ describe('WorkerController with real processes', () => {
     controller.start();
     await scanUntil(() => controller.status().delivered === 'paused', 'the first worker to be paused');
     controller.setDesired('running');
-    await waitFor(() => first.lines.includes('got SIGUSR1'), 'the first worker to start');
+    await waitFor('the first worker to start', () => first.lines.includes('got SIGUSR1'), 4_000, OFTEN);
 
     first.proc.kill('SIGKILL');
-    await waitFor(() => first.proc.exitCode !== null || first.proc.signalCode !== null, 'the first worker to die');
+    await waitFor('the first worker to die', () => first.proc.exitCode !== null || first.proc.signalCode !== null, 4_000, OFTEN);
     const second = await spawnChild(marker);
     await scanUntil(() => second.lines.includes('got SIGUSR1'), 'the restarted worker to get the start signal');
     expect(restarts).toEqual([second.pid]);
@@ -149,14 +145,14 @@ describe('WorkerController with real processes', () => {
     controller.start();
     await scanUntil(() => kills.length > 0, 'the first signal');
     const received = () => child.lines.filter((l) => l.startsWith('got ')).length;
-    await waitFor(() => received() === 1, 'the pause to arrive');
+    await waitFor('the pause to arrive', () => received() === 1, 4_000, OFTEN);
     controller.setDesired('running');
-    await waitFor(() => received() === 2, 'the start to arrive');
+    await waitFor('the start to arrive', () => received() === 2, 4_000, OFTEN);
     const periods = 8;
     for (let i = 0; i < periods; i++) {
       clock.advance(1_000);
       // Let each signal land before the next: pending standard signals of one kind coalesce into one.
-      await waitFor(() => received() === kills.length, 'the resync signal to arrive');
+      await waitFor('the resync signal to arrive', () => received() === kills.length, 4_000, OFTEN);
     }
     // 1 pause on discovery + 1 start on the change + 1 per resync period, never more.
     expect(kills.length).toBeLessThanOrEqual(2 + periods);

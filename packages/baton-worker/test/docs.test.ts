@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TelegramDouble } from '../../../e2e/telegram/server.ts';
-import { FakeSidecar, startCommand, until } from './fake-sidecar.ts';
+import { FakeSidecar, startCommand, KIT } from './fake-sidecar.ts';
+import { waitFor } from '../../../test/harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const snippets = join(root, '.cache', 'doc-snippets');
@@ -65,15 +66,15 @@ describe.each(cases)('docs/worker/$page', ({ page, lang, replies }) => {
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      await until(`${page}: the bot polls`, () => double.hasParkedPoll({ token }), 20_000);
+      await waitFor(`${page}: the bot polls`, () => double.hasParkedPoll({ token }), 20_000, KIT);
       const id = double.inject(startCommand(), { token })!;
-      if (replies) await until(`${page}: the bot answers /start`, () => double.sentMessages().some((m) => m.text === 'Hello!'));
-      else await until(`${page}: the bot handles update ${id}`, () => out.includes(`update ${id}`));
+      if (replies) await waitFor(`${page}: the bot answers /start`, () => double.sentMessages().some((m) => m.text === 'Hello!'), 15_000, KIT);
+      else await waitFor(`${page}: the bot handles update ${id}`, () => out.includes(`update ${id}`), 15_000, KIT);
       // The pause: SIGUSR2, then a confirmation of the latest pause, in milliseconds (no 3 s same-offset park).
       sidecar.pause();
       const t0 = performance.now();
       child.kill('SIGUSR2');
-      await until(`${page}: the pause is confirmed`, () => sidecar.confirmations.includes(sidecar.pauseId), 10_000);
+      await waitFor(`${page}: the pause is confirmed`, () => sidecar.confirmations.includes(sidecar.pauseId), 10_000, KIT);
       const pauseMs = performance.now() - t0;
       console.log(`${page}: pause confirmed ${Math.round(pauseMs)} ms after SIGUSR2`);
       expect(pauseMs).toBeLessThan(1000);

@@ -5,6 +5,7 @@
 // back and released.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { WaitOptions } from '../../../test/harness/wait.ts';
 
 /** The Lease timings a sidecar publishes in `GET /leader`. */
 export interface LeaseTimings {
@@ -144,14 +145,8 @@ export class FakeSidecar {
   }
 }
 
-/** Waits until `cond()` holds. */
-export async function until(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** How the kit's tests wait on the fake sidecar and a bot: every 10 ms. */
+export const KIT: WaitOptions = { everyMs: 10 };
 
 /** A `/start` command as Telegram sends it (with its bot_command entity). */
 export function startCommand(): Record<string, unknown> {

@@ -2,14 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { Leadership } from '../src/leadership.ts';
 import { FakeSidecar } from './fake-sidecar.ts';
+import { sleep, waitFor, type WaitOptions } from '../../../test/harness/wait.ts';
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+/** The fake sidecar answers at once: ask every 5 ms. */
+const OFTEN: WaitOptions = { everyMs: 5 };
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -35,7 +31,7 @@ async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: n
     active++;
     maxActive = Math.max(maxActive, active);
     calls.push(`${name}>`);
-    await new Promise((r) => setTimeout(r, ms));
+    await sleep(ms);
     calls.push(`<${name}`);
     requestsAtEnd.push(sidecar.requests.length);
     active--;
@@ -80,10 +76,10 @@ describe('worker kit: leadership()', () => {
     expect(lead.off('started', onStarted)).toBe(lead);
     sidecar.isLeader = false;
     signals.emit('SIGUSR2');
-    await until(() => !lead.isLeader());
+    await waitFor('not leading', () => !lead.isLeader(), 3000, OFTEN);
     sidecar.isLeader = true;
     signals.emit('SIGUSR1');
-    await until(() => lead.isLeader());
+    await waitFor('leading', () => lead.isLeader(), 3000, OFTEN);
     // The second start reached neither: one listener removed, the other a once.
     expect(seen).toEqual(['on', 'once']);
   });
@@ -101,7 +97,7 @@ describe('worker kit: leadership()', () => {
     sidecar.isLeader = false;
     sidecar.pauseId = 7;
     signals.emit('SIGUSR2');
-    await until(() => sidecar.confirmations.includes(7));
+    await waitFor('pause 7 confirmed', () => sidecar.confirmations.includes(7), 3000, OFTEN);
     expect(calls).toEqual(['start>', '<start', 'pause>', '<pause']);
     expect(lead.isLeader()).toBe(false);
   });
@@ -113,7 +109,7 @@ describe('worker kit: leadership()', () => {
     sidecar.pause();
     const pauseId = sidecar.pauseId;
     signals.emit('SIGUSR2');
-    await until(() => sidecar.confirmations.includes(pauseId));
+    await waitFor('the pause confirmed', () => sidecar.confirmations.includes(pauseId), 3000, OFTEN);
     // What the kit asked once its pause hook had resolved (the second hook: start, then pause): only the POST.
     expect(sidecar.requests.slice(requestsAtEnd[1])).toEqual(['POST /paused']);
   });
@@ -123,14 +119,14 @@ describe('worker kit: leadership()', () => {
     await lead.ready;
     sidecar.pause();
     signals.emit('SIGUSR2');
-    await until(() => calls.includes('pause>'));
-    await new Promise((r) => setTimeout(r, 20)); // the id of this pause has been read
+    await waitFor('the pause handler running', () => calls.includes('pause>'), 3000, OFTEN);
+    await sleep(20); // the id of this pause has been read
     // The sidecar starts the worker and pauses it again before the first pause is over.
     sidecar.isLeader = true;
     signals.emit('SIGUSR1');
     sidecar.pause();
     signals.emit('SIGUSR2');
-    await until(() => sidecar.confirmations.includes(sidecar.pauseId));
+    await waitFor('the second pause confirmed', () => sidecar.confirmations.includes(sidecar.pauseId), 3000, OFTEN);
     expect(sidecar.confirmations.filter((id) => id > 0)).toEqual([sidecar.pauseId]);
     expect(lead.isLeader()).toBe(false);
   });
@@ -140,7 +136,7 @@ describe('worker kit: leadership()', () => {
     await lead.ready;
     signals.emit('SIGUSR2');
     signals.emit('SIGUSR1');
-    await until(() => lead.isLeader());
+    await waitFor('leading', () => lead.isLeader(), 3000, OFTEN);
     expect(calls).toEqual(['start>', '<start']);
   });
 
@@ -152,8 +148,8 @@ describe('worker kit: leadership()', () => {
     signals.emit('SIGUSR2');
     signals.emit('SIGUSR1');
     sidecar.isLeader = true;
-    await until(() => calls.length >= 6);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('six calls', () => calls.length >= 6, 3000, OFTEN);
+    await sleep(50);
     expect(maxActive()).toBe(1);
     expect(calls).toEqual(['start>', '<start', 'pause>', '<pause', 'start>', '<start']);
     expect(lead.isLeader()).toBe(true);
@@ -165,7 +161,7 @@ describe('worker kit: leadership()', () => {
     const events: string[] = [];
     lead.on('dead-man', () => events.push('dead-man'));
     await sidecar.close();
-    await until(() => !lead.isLeader(), 2000);
+    await waitFor('not leading', () => !lead.isLeader(), 2000, OFTEN);
     expect(events).toEqual(['dead-man']);
   });
 
@@ -173,7 +169,7 @@ describe('worker kit: leadership()', () => {
     const { sidecar, lead } = await setup({ isLeader: true });
     await lead.ready;
     sidecar.isLeader = false;
-    await until(() => !lead.isLeader());
+    await waitFor('not leading', () => !lead.isLeader(), 3000, OFTEN);
   });
 
   it('removes its handlers on close', async () => {
@@ -193,15 +189,15 @@ describe('worker kit: leadership()', () => {
     lead.on('dead-man', (info) => events.push(info));
     // Renewals keep it running...
     const renewer = setInterval(() => (sidecar.renewedAt = new Date().toISOString()), 50);
-    await new Promise((r) => setTimeout(r, 800));
+    await sleep(800);
     expect(lead.isLeader()).toBe(true);
     clearInterval(renewer);
     // ...then the sidecar freezes: no answer, no renewal.
     sidecar.frozen = true;
     const lastRenewal = Date.parse(sidecar.renewedAt!);
-    await until(() => events.length > 0, 2000);
+    await waitFor('the dead-man event', () => events.length > 0, 2000, OFTEN);
     const firedAt = Date.now();
-    await until(() => !lead.isLeader(), 2000);
+    await waitFor('not leading', () => !lead.isLeader(), 2000, OFTEN);
     // It fires a renew deadline after the last renewal it saw (never later than the true last one): the
     // quick read before pausing ends by the deadline, so the margin (lease duration − renew deadline) stays whole.
     const seen = events[0]!.renewedAt!;
@@ -223,16 +219,16 @@ describe('worker kit: leadership()', () => {
     lead.on('dead-man', () => fired.push(calls.length));
     // Renewals stop (the API is frozen); the sidecar keeps answering that it leads.
     const deadline = Date.parse(sidecar.renewedAt!) + 1_000;
-    await until(() => !lead.isLeader(), 3_000);
+    await waitFor('not leading', () => !lead.isLeader(), 3_000, OFTEN);
     const pausedAt = calls.indexOf('pause>');
-    while (Date.now() < deadline + 200) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < deadline + 200) await sleep(20);
     // The pause is the switch's, or the backstop's when its answer lands during the switch's quick read: from
     // that point on both judge the Lease stale. Nothing starts it again, so the switch never fires twice.
     expect(calls.slice(pausedAt).filter((c) => c === 'start>'), calls.join(' ')).toEqual([]);
     expect(fired.length).toBeLessThanOrEqual(1);
     // A fresher renewal lets the backstop start it again.
     sidecar.renewedAt = new Date().toISOString();
-    await until(() => lead.isLeader(), 1_000);
+    await waitFor('leading again', () => lead.isLeader(), 1_000, OFTEN);
   });
 
   it('a start signal finds its renewal already pushed on the watch stream: no read of /leader before the start (issue 20)', async () => {
@@ -255,16 +251,16 @@ describe('worker kit: leadership()', () => {
       await sidecar.close().catch(() => undefined);
     });
     await lead.ready;
-    await until(() => sidecar.watchers() === 1);
+    await waitFor('one watcher', () => sidecar.watchers() === 1, 3000, OFTEN);
     // The sidecar acquires: it publishes the Lease it got back (its own, freshly renewed), then signals; a busy
     // sidecar answers no GET for now.
     sidecar.isLeader = true;
     sidecar.renew();
     sidecar.hold = true;
     sidecar.push();
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     signals.emit('SIGUSR1');
-    await until(() => calls.includes('start'), 1_000);
+    await waitFor('the start handler called', () => calls.includes('start'), 1_000, OFTEN);
     expect(lead.mayAct()).toBe(true);
   });
 
@@ -275,15 +271,15 @@ describe('worker kit: leadership()', () => {
     const stale = new Date(Date.now() - 5_000).toISOString();
     const { sidecar, signals, lead, calls } = await setup({ isLeader: false, deadManMs: 60_000, renewDeadlineMs: 1_000, renewedAt: stale });
     await lead.ready;
-    await new Promise((r) => setTimeout(r, 100)); // the backstop has read the stale renewal again
+    await sleep(100); // the backstop has read the stale renewal again
     const fired: unknown[] = [];
     lead.on('dead-man', (info) => fired.push(info));
     // The sidecar has just acquired (a fresh renewal), then signals.
     sidecar.isLeader = true;
     sidecar.renewedAt = new Date().toISOString();
     signals.emit('SIGUSR1');
-    await until(() => lead.isLeader(), 1_000);
-    await new Promise((r) => setTimeout(r, 400));
+    await waitFor('leading', () => lead.isLeader(), 1_000, OFTEN);
+    await sleep(400);
     expect(fired).toEqual([]);
     expect(calls.filter((c) => c === 'pause>')).toEqual([]);
     expect(lead.isLeader()).toBe(true);
@@ -298,7 +294,7 @@ describe('worker kit: leadership()', () => {
     await lead.ready;
     sidecar.answerMs = 20; // a 1 ms read bound never gets an answer
     sidecar.hold = true;
-    await until(() => sidecar.heldCount() === 1, 1_000); // the backstop's next read is in flight
+    await waitFor("the backstop's next read in flight", () => sidecar.heldCount() === 1, 1_000, OFTEN);
     sidecar.hold = false;
     const fired: unknown[] = [];
     lead.on('dead-man', (info) => fired.push(info));
@@ -306,9 +302,9 @@ describe('worker kit: leadership()', () => {
     sidecar.isLeader = true;
     sidecar.renewedAt = new Date().toISOString();
     signals.emit('SIGUSR1');
-    await until(() => lead.isLeader(), 1_000);
+    await waitFor('leading', () => lead.isLeader(), 1_000, OFTEN);
     sidecar.release();
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400);
     expect(fired).toEqual([]);
     expect(calls.filter((c) => c === 'pause>')).toEqual([]);
     expect(lead.isLeader()).toBe(true);
@@ -318,7 +314,7 @@ describe('worker kit: leadership()', () => {
     const stale = new Date(Date.now() - 5_000).toISOString();
     const { lead, calls } = await setup({ isLeader: true, renewDeadlineMs: 1_000, renewedAt: stale });
     await lead.ready;
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     expect(lead.isLeader()).toBe(false);
     expect(calls).toEqual([]);
   });

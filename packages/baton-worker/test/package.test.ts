@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TelegramDouble } from '../../../e2e/telegram/server.ts';
-import { FakeSidecar, until } from './fake-sidecar.ts';
+import { FakeSidecar, KIT } from './fake-sidecar.ts';
+import { waitFor } from '../../../test/harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const pkgDir = join(root, 'packages', 'baton-worker');
@@ -101,14 +102,14 @@ describe.each([
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      await until('the bot polls', () => out.includes('polling on node') && double.hasParkedPoll({ token }), 20_000);
+      await waitFor('the bot polls', () => out.includes('polling on node') && double.hasParkedPoll({ token }), 20_000, KIT);
       expect(out).toContain(`exports ${JSON.stringify(EXPORTS)}`);
       expect(out).toContain(`polling on node v${execFileSync(node, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim()}`);
       const id = double.inject('hello', { token })!;
-      await until(`update ${id} handled`, () => out.includes(`update ${id}`));
+      await waitFor(`update ${id} handled`, () => out.includes(`update ${id}`), 15_000, KIT);
       sidecar.pause();
       child.kill('SIGUSR2');
-      await until('the pause is confirmed', () => out.includes(`confirmed ${sidecar.pauseId} accepted`), 5000);
+      await waitFor('the pause is confirmed', () => out.includes(`confirmed ${sidecar.pauseId} accepted`), 5000, KIT);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- bot output ---\n${out}`, { cause: err });
     } finally {

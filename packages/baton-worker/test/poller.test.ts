@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TelegramDouble } from '../../../e2e/telegram/server.ts';
 import { BotApiError, UpdatePoller, type Update } from '../src/poller.ts';
+import { sleep, waitFor, type WaitOptions } from '../../../test/harness/wait.ts';
 
 const token = '123:poller';
 let double: TelegramDouble | undefined;
@@ -11,13 +12,8 @@ afterEach(async () => {
   double = undefined;
 });
 
-const until = async (what: string, cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+/** The double answers in microseconds: ask every 2 ms. */
+const OFTEN: WaitOptions = { everyMs: 2 };
 
 async function setup(handleMs = 0) {
   double = new TelegramDouble();
@@ -28,7 +24,7 @@ async function setup(handleMs = 0) {
     apiRoot: `${url}/kit`,
     timeoutSeconds: 30,
     handle: async (u: Update) => {
-      if (handleMs > 0) await new Promise((r) => setTimeout(r, handleMs));
+      if (handleMs > 0) await sleep(handleMs);
       handled.push(u.update_id);
     },
     onError: () => undefined,
@@ -45,8 +41,8 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
     const { d, url, poller, handled } = await setup();
     poller.start();
     d.inject('one', { token });
-    await until('handled', () => handled.length === 1);
-    await until('the next long poll parks', parked(d));
+    await waitFor('handled', () => handled.length === 1, 5000, OFTEN);
+    await waitFor('the next long poll parks', parked(d), 5000, OFTEN);
     const t0 = performance.now();
     await poller.stop();
     const ms = performance.now() - t0;
@@ -60,7 +56,7 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
   it('an idle bot that never received anything stops without a confirming call', async () => {
     const { d, poller } = await setup();
     poller.start();
-    await until('the long poll parks', parked(d));
+    await waitFor('the long poll parks', parked(d), 5000, OFTEN);
     const t0 = performance.now();
     await poller.stop();
     expect(performance.now() - t0).toBeLessThan(500);
@@ -70,9 +66,9 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
   it('a busy bot (stop while a batch is in hand) handles the batch, confirms it, and never parks', async () => {
     const { d, url, poller, handled } = await setup(30);
     poller.start();
-    await until('the long poll parks', parked(d));
+    await waitFor('the long poll parks', parked(d), 5000, OFTEN);
     for (let i = 0; i < 5; i++) d.inject(`u${i}`, { token });
-    await until('a batch is in hand', () => handled.length === 1);
+    await waitFor('a batch is in hand', () => handled.length === 1, 5000, OFTEN);
     const t0 = performance.now();
     await poller.stop();
     const ms = performance.now() - t0;
@@ -87,7 +83,7 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
     const { d, url, poller, handled } = await setup();
     poller.start();
     d.inject('one', { token });
-    await until('handled', () => handled.length === 1);
+    await waitFor('handled', () => handled.length === 1, 5000, OFTEN);
     // Stop in the same tick as the next long poll is sent: it may never reach the double.
     await new Promise((r) => setImmediate(r));
     const t0 = performance.now();
@@ -104,7 +100,7 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
     await fetch(`${url}/bot${token}/setWebhook?url=https://example.invalid/hook`);
     void d;
     poller.start();
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     const t0 = performance.now();
     await poller.stop();
     expect(performance.now() - t0).toBeLessThan(500);
@@ -134,7 +130,7 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
     const poller = new UpdatePoller({ token, call, handle: (u) => void handled.push(u.update_id), onError: () => undefined });
     const id = d.inject('one', { token })!;
     poller.start();
-    await until('handled', () => handled.length === 1);
+    await waitFor('handled', () => handled.length === 1, 5000, OFTEN);
     // The next long poll is on its way (200 ms), not yet at the double: stop now.
     const t0 = performance.now();
     await poller.stop();
@@ -155,7 +151,7 @@ describe('UpdatePoller.conflicts', () => {
     await fetch(`${url}/bot${token}/setWebhook?url=https://example.invalid/hook`);
     expect(poller.conflicts).toBe(0);
     poller.start();
-    await until('a 409 counted', () => poller.conflicts >= 1);
+    await waitFor('a 409 counted', () => poller.conflicts >= 1, 15_000, OFTEN);
     const seen = poller.conflicts;
     // A getter, not a field: nobody but the loop moves it.
     expect(() => {

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runUnderBaton, type BatonWorker } from '../src/adapters/run.ts';
+import { sleep } from '../../../test/harness/wait.ts';
 
 let workers: BatonWorker[] = [];
 afterEach(async () => {
@@ -11,7 +12,7 @@ afterEach(async () => {
   workers = [];
 });
 
-const settle = () => new Promise((r) => setTimeout(r, 10));
+const settle = () => sleep(10);
 
 function setup(prepare: () => Promise<void>) {
   const signals = new EventEmitter();

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeSidecar } from './fake-sidecar.ts';
+import { sleep, waitFor, type WaitOptions } from '../../../test/harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const helper = process.env.BATON_WORKER_PY ?? join(root, 'python', 'baton_worker.py');
@@ -88,14 +89,8 @@ class PythonWorker {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const until = async (what: string, cond: () => boolean, ms: number) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(5);
-  }
-};
+/** The fake sidecar answers at once: ask every 5 ms. */
+const OFTEN: WaitOptions = { everyMs: 5 };
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -131,11 +126,11 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     // Lease fresh until the deadline itself, started the worker again for a new poll.
     const { sidecar, worker, renewing } = await setup(true, 0.05); // the backstop reads every 50 ms
     renewing(true);
-    await until('the worker starts at boot', () => worker.count('started') === 1, 10_000);
+    await waitFor('the worker starts at boot', () => worker.count('started') === 1, 10_000, OFTEN);
     // Renewals stop (the API is frozen); the sidecar keeps answering that it leads.
     renewing(false);
     const deadline = Date.parse(sidecar.renewedAt!) + TIMINGS.renewDeadlineMs;
-    await until('the worker pauses itself', () => worker.count('paused') === 1, 3_000);
+    await waitFor('the worker pauses itself', () => worker.count('paused') === 1, 3_000, OFTEN);
     const pausedAt = worker.lines.findIndex((l) => l.event === 'paused');
     while (Date.now() < deadline + 200) await sleep(20);
     // Nothing started it again: not the backstop before the deadline, and so no second switch after it. (The
@@ -145,7 +140,7 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     expect(worker.deadMan(), `events: ${events.join(', ')}`).toBeLessThanOrEqual(1);
     // A fresher renewal lets the backstop start it again.
     sidecar.renew();
-    await until('a fresher renewal starts it again', () => worker.count('started') === 2, 2_000);
+    await waitFor('a fresher renewal starts it again', () => worker.count('started') === 2, 2_000, OFTEN);
     expect(worker.count('paused')).toBe(1);
   }, 30_000);
 
@@ -155,7 +150,7 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     // renewal, gave its quick read a deadline already past (1 ms), and paused the new leader at once.
     const { sidecar, worker, renewing } = await setup(false, 0.5); // the backstop reads every 500 ms
     sidecar.renewedAt = new Date(Date.now() - 5_000).toISOString(); // the old leader's last renewal
-    await until('the worker confirms its starting pause', () => sidecar.confirmations.length === 1, 10_000);
+    await waitFor('the worker confirms its starting pause', () => sidecar.confirmations.length === 1, 10_000, OFTEN);
     // Its last answer carried the stale renewal. No read is in flight now (the backstop reads next in ~450 ms):
     // the signal comes after that answer, not during a read.
     const lastAnswer = sidecar.answers.at(-1)!;
@@ -164,7 +159,7 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     sidecar.isLeader = true;
     renewing(true);
     worker.signal('SIGUSR1');
-    await until('the start signal starts the worker', () => worker.count('started') === 1, 2_000);
+    await waitFor('the start signal starts the worker', () => worker.count('started') === 1, 2_000, OFTEN);
     const startedAt = worker.lines.findIndex((l) => l.event === 'started');
     // Longer than a renew deadline: the switch re-reads, finds the fresh renewal, and keeps it running.
     await sleep(TIMINGS.renewDeadlineMs + 300);
@@ -177,9 +172,9 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     // of the Lease the signal came from either: the switch must give its quick read the whole bound.
     const { sidecar, worker, renewing } = await setup(false, 0.5);
     sidecar.renewedAt = new Date(Date.now() - 5_000).toISOString();
-    await until('the worker confirms its starting pause', () => sidecar.confirmations.length === 1, 10_000);
+    await waitFor('the worker confirms its starting pause', () => sidecar.confirmations.length === 1, 10_000, OFTEN);
     sidecar.hold = true;
-    await until("the backstop's next read is in flight", () => sidecar.heldCount() === 1, 2_000);
+    await waitFor("the backstop's next read is in flight", () => sidecar.heldCount() === 1, 2_000, OFTEN);
     sidecar.hold = false;
     // The sidecar acquires (a fresh renewal, and it keeps renewing), then signals; the answer is still on its way.
     sidecar.isLeader = true;
@@ -187,7 +182,7 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     worker.signal('SIGUSR1');
     await sleep(200); // the worker has taken the signal (its serve loop is waiting on that read)
     sidecar.release();
-    await until('the start signal starts the worker', () => worker.count('started') === 1, 2_000);
+    await waitFor('the start signal starts the worker', () => worker.count('started') === 1, 2_000, OFTEN);
     const startedAt = worker.lines.findIndex((l) => l.event === 'started');
     await sleep(TIMINGS.renewDeadlineMs + 300);
     expect(worker.events(startedAt), 'events from the start on').toEqual(['started']);

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TelegramDouble } from '../../../e2e/telegram/server.ts';
-import { FakeSidecar, until } from './fake-sidecar.ts';
+import { FakeSidecar, KIT } from './fake-sidecar.ts';
+import { waitFor } from '../../../test/harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const helper = process.env.BATON_WORKER_PY ?? join(root, 'python', 'baton_worker.py');
@@ -107,7 +108,7 @@ async function run(mode: 'past-lease' | 'past-deadline' | 'short' | 'graceful') 
   // The worker ends paused, and its pause is confirmed to the sidecar (POST /paused) as always; a worker without
   // the fence handles the whole batch after the freeze, and is judged on that.
   const handledAll = () => mode.startsWith('past') && lines.filter((l) => l.event === 'handled').length === 5;
-  await until('paused and confirmed', () => (lines.some((l) => l.event === 'paused') && sidecar.confirmations.length === 1) || handledAll(), 20_000);
+  await waitFor('paused and confirmed', () => (lines.some((l) => l.event === 'paused') && sidecar.confirmations.length === 1) || handledAll(), 20_000, KIT);
   const polls = double
     .requests()
     .filter((r) => r.type === 'start')
