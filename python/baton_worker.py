@@ -37,7 +37,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Tuple
 
 __all__ = ["Leadership", "UpdatePoller", "BotApiError", "default_baton_url"]
 
@@ -287,10 +287,26 @@ class Leadership:
         self._wanted = "paused"
         await self._apply()
 
-    async def _confirm(self) -> None:
+    async def _read_pause_id(self) -> Optional[Tuple[int, int]]:
+        """Reads the pause id as the pause begins: (id, the signal it is as old as), or None without an answer.
+        The sidecar numbers a pause before it sends its signal, so an answer to a request sent after the signal
+        names that pause or a newer one."""
+        asked = self._signal_seq
         try:
             status = await self._leader()
-            pause_id = status["pause"]["id"]
+            return int(status["pause"]["id"]), asked
+        except Exception:
+            return None  # _confirm reads it again
+
+    async def _confirm(self, read: Optional[Tuple[int, int]] = None) -> None:
+        """Tells the sidecar the latest pause is done (POST /paused). `read`: the pause id read as this pause
+        began; it names the newest pause unless a signal came since it was asked, and then (or without it) the
+        id is read again now, after pausing."""
+        try:
+            pause_id = read[0] if read is not None and read[1] == self._signal_seq else None
+            if pause_id is None:
+                status = await self._leader()
+                pause_id = status["pause"]["id"]
             result = await asyncio.to_thread(_http_json, f"{self.url}/paused", {"pause": pause_id})
             self._log(f"confirmed pause {pause_id}: {result.get('result')}")
         except Exception as err:  # the sidecar then waits its drain: slower, never unsafe
@@ -325,11 +341,20 @@ class Leadership:
                 self.is_leader = True
                 self._arm_dead_man()
             else:
-                await self._pause()
+                # The pause id is read while the batch is finished, so that the confirmation is one request once
+                # paused (a GET, then the POST, was a loopback round trip more in every handoff's gap).
+                read = asyncio.ensure_future(self._read_pause_id())
+                try:
+                    await self._pause()
+                except BaseException:
+                    read.cancel()
+                    raise
                 self.is_leader = False
                 self._acting = False
                 if self._wanted == "paused":
-                    await self._confirm()
+                    await self._confirm(await read)
+                else:
+                    read.cancel()
 
     async def serve(self) -> None:
         """Reads the starting state, then applies signals until `close()`; also the dead-man's switch."""

@@ -31,6 +31,8 @@ async def start():
     out("started")
 
 async def pause():
+    out("pausing")
+    await asyncio.sleep(float(sys.argv[4]) if len(sys.argv) > 4 else 0)  # finishing the batch in hand
     out("paused")
 
 async def main():
@@ -43,7 +45,7 @@ asyncio.run(main())
 `;
 
 interface Line {
-  event: 'ready' | 'started' | 'paused' | 'log';
+  event: 'ready' | 'started' | 'pausing' | 'paused' | 'log';
   message?: string;
 }
 
@@ -53,8 +55,8 @@ class PythonWorker {
   private out = '';
   private readonly child: ChildProcess;
 
-  constructor(url: string, checkEveryS: number) {
-    this.child = spawn('python3', ['-c', WORKER, helper, url, String(checkEveryS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(url: string, checkEveryS: number, pauseS = 0) {
+    this.child = spawn('python3', ['-c', WORKER, helper, url, String(checkEveryS), String(pauseS)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (c: Buffer) => {
       this.out += c.toString();
       let nl: number;
@@ -98,10 +100,10 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(isLeader: boolean, checkEveryS: number) {
+async function setup(isLeader: boolean, checkEveryS: number, pauseS = 0) {
   const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'q', lease: { name: 'l', namespace: 'n' }, epoch: 3, isLeader, timings: TIMINGS, renewedAt: new Date().toISOString(), answerMs: ANSWER_MS });
   await sidecar.listen();
-  const worker = new PythonWorker(sidecar.url, checkEveryS);
+  const worker = new PythonWorker(sidecar.url, checkEveryS, pauseS);
   let renewer: NodeJS.Timeout | undefined;
   cleanup.push(async () => {
     clearInterval(renewer);
@@ -186,5 +188,22 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     const startedAt = worker.lines.findIndex((l) => l.event === 'started');
     await sleep(TIMINGS.renewDeadlineMs + 300);
     expect(worker.events(startedAt), 'events from the start on').toEqual(['started']);
+  }, 30_000);
+
+  it('confirms with one request once paused: the pause id is read while the batch is finished', async () => {
+    // As the Node kit (leadership.test.ts): the GET /leader for the pause id goes out as the pause begins, so once
+    // paused only the POST is left. The pause takes 2 s here; the read must arrive well inside it.
+    const { sidecar, worker, renewing } = await setup(true, 60, 2);
+    renewing(true);
+    await waitFor('the worker starts at boot', () => worker.count('started') === 1, 10_000, OFTEN);
+    sidecar.pause();
+    const pauseId = sidecar.pauseId;
+    const from = sidecar.requests.length;
+    worker.signal('SIGUSR2');
+    await waitFor('the pause callback running', () => worker.count('pausing') === 1, 2_000, OFTEN);
+    await waitFor('the pause id read while the batch is finished', () => sidecar.requests.slice(from).includes('GET /leader'), 1_500, OFTEN);
+    expect(worker.count('paused'), 'still finishing the batch').toBe(0);
+    await waitFor('the pause confirmed', () => sidecar.confirmations.includes(pauseId), 5_000, OFTEN);
+    expect(sidecar.requests.slice(from)).toEqual(['GET /leader', 'POST /paused']);
   }, 30_000);
 });
