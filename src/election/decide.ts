@@ -22,9 +22,11 @@ import { sameRecord, type LeaderRecord, type ObservedLease } from './record.ts';
 import { acquiredRecord, expiresAt, isReleased, jittered, releasedRecord, renewedRecord, renewIntervalOf, type ElectionTimings } from './rules.ts';
 
 /**
- * Where this process stands. `acquiring` and `releasing` have their write in flight. `claiming`: this pod
- * created the Lease and holds it (renews it), but its worker may start only once the claim has stood a lease
- * duration (S1); it is not the leader yet.
+ * Where this process stands. `acquiring`: a create or acquire of this pod is in flight — not stored, it is
+ * read from the request in flight (`phaseOf`). `claiming`: this pod created the Lease and holds it (renews
+ * it), but its worker may start only once the claim has stood a lease duration (S1); it is not the leader
+ * yet. `releasing`: a leader whose release has begun — its write is in flight, or it conflicted and the
+ * read that follows waits out a back-off — and whose worker is paused; it still holds the Lease.
  */
 export type Phase = 'stopped' | 'standby' | 'acquiring' | 'claiming' | 'leader' | 'releasing';
 
@@ -92,7 +94,8 @@ export interface DecideConfig extends ElectionTimings {
 
 /** Everything the decider knows. Plain data: the elector keeps one and replaces it with each decision. */
 export interface ElectionState {
-  phase: Phase;
+  /** `acquiring` is the request in flight, not a stored phase: see `phaseOf`. */
+  phase: Exclude<Phase, 'acquiring'>;
   /** Never acquire again (handoff begun). */
   retired: boolean;
   eligible: boolean;
@@ -186,6 +189,17 @@ export function holds(s: ElectionState): boolean {
   return s.phase === 'leader' || s.phase === 'releasing';
 }
 
+/** The phase, `acquiring` included: a standby whose create or acquire is in flight is acquiring. */
+export function phaseOf(s: ElectionState): Phase {
+  return acquiring(s) ? 'acquiring' : s.phase;
+}
+
+/** True while a create or acquire of this pod is in flight (not abandoned): its answer decides whether this pod holds the Lease. */
+function acquiring(s: ElectionState): boolean {
+  const op = s.inflight;
+  return op !== undefined && !op.aborted && (op.kind === 'create' || op.kind === 'acquire');
+}
+
 /** True while this pod keeps the Lease as its own: leading, or claiming a Lease it created (S1). */
 function keeps(s: ElectionState): boolean {
   return holds(s) || s.phase === 'claiming';
@@ -210,7 +224,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       break;
     case 'stop':
       if (keeps(s)) lose(d, 'stopped');
-      if (s.phase === 'acquiring' || s.releaseWanted) d.releaseSettled = false;
+      if (acquiring(s) || s.releaseWanted) d.releaseSettled = false;
       s.releaseWanted = undefined;
       s.phase = 'stopped';
       if (s.inflight && !s.inflight.aborted) abort(d);
@@ -231,7 +245,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       s.retired = true;
       if (s.phase === 'claiming') abandonClaim(d);
       if (holds(s)) s.releaseWanted ??= 'handoff';
-      else if (s.phase !== 'acquiring') d.releaseSettled = false;
+      else if (!acquiring(s)) d.releaseSettled = false;
       // An acquire in flight finishes first; if it wins, the Lease is released at once (L2).
       break;
     case 'result':
@@ -528,7 +542,6 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     if (s.deletedAt !== undefined && now < s.deletedAt + cfg.leaseDurationMs) return void wake(s.deletedAt + cfg.leaseDurationMs);
     // S2: a new Lease after a deletion carries an epoch above every one seen.
     const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), leaseTransitions: s.maxEpoch + 1 };
-    s.phase = 'acquiring';
     return request(d, { kind: 'create', op: 'create', record }, now);
   }
   const r = current.record;
@@ -541,7 +554,6 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     // stalled cannot make us take a Lease being renewed. The write then uses what that read found (item 1).
     if (s.verifiedVersion !== current.resourceVersion) return read(d, 'verify', now);
   }
-  s.phase = 'acquiring';
   // S2: every change of holder writes an epoch above every epoch seen.
   const record = { ...acquiredRecord(r, cfg.identity, cfg, wallNow), leaseTransitions: Math.max(s.maxEpoch, r.leaseTransitions) + 1 };
   if (ownRecord) record.acquireTime = wallNow;

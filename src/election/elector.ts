@@ -2,7 +2,7 @@
 // to the one decider (decide.ts) and carries out what it decides — one request at a time through the
 // LeaseLock, one wake timer through the Clock. No rule lives here; see docs/protocol.md for them.
 import type { Clock, TimerHandle } from './clock.ts';
-import { decide, holds, initialState, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
+import { decide, holds, initialState, phaseOf, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
 import { LockConflictError, LockNotFoundError, type LeaseLock } from './lock.ts';
 import type { ObservedLease } from './record.ts';
 import { requestTimeoutMs, type ElectionTimings } from './rules.ts';
@@ -85,7 +85,7 @@ export class Elector {
   snapshot(): ElectorSnapshot {
     const s = this.state;
     return {
-      phase: s.phase,
+      phase: phaseOf(s),
       isLeader: holds(s),
       observed: s.observed,
       observedAt: s.observedAt,
@@ -195,9 +195,9 @@ export class Elector {
   }
 
   private settleIdle(): void {
-    const s = this.state;
     // Idle: no acquire in flight, and a Lease taken while retiring has been released again (L2).
-    const busy = s.phase === 'acquiring' || s.phase === 'releasing';
+    const phase = phaseOf(this.state);
+    const busy = phase === 'acquiring' || phase === 'releasing';
     if (busy || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
