@@ -98,8 +98,7 @@ export interface ElectionState {
   phase: Exclude<Phase, 'acquiring'>;
   /** Never acquire again (handoff begun). */
   retired: boolean;
-  eligible: boolean;
-  /** Local time eligibility was last lost (for L1's grace). */
+  /** Local time this pod's worker was last found gone (for L1's grace); undefined while it is eligible (`isEligible`). */
   ineligibleSince: number | undefined;
   /** The Lease as last seen (a read, a write's answer or the watch); undefined when absent or unknown. */
   observed: ObservedLease | undefined;
@@ -162,7 +161,6 @@ export function initialState(): ElectionState {
   return {
     phase: 'stopped',
     retired: false,
-    eligible: true,
     ineligibleSince: undefined,
     observed: undefined,
     observedAt: undefined,
@@ -187,6 +185,11 @@ export function initialState(): ElectionState {
 /** True while this pod leads: it holds the Lease and its worker may run (including while its release is being written). */
 export function holds(s: ElectionState): boolean {
   return s.phase === 'leader' || s.phase === 'releasing';
+}
+
+/** Whether this pod's worker is found with handlers, so that it may lead. */
+export function isEligible(s: ElectionState): boolean {
+  return s.ineligibleSince === undefined;
 }
 
 /** The phase, `acquiring` included: a standby whose create or acquire is in flight is acquiring. */
@@ -260,8 +263,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
 }
 
 function setEligible(s: ElectionState, eligible: boolean, now: number): void {
-  if (s.eligible === eligible) return;
-  s.eligible = eligible;
+  if (isEligible(s) === eligible) return;
   s.ineligibleSince = eligible ? undefined : now;
 }
 
@@ -495,8 +497,8 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     if (s.phase === 'releasing') s.phase = 'leader';
     // L1: a leader whose worker has been gone for the grace steps aside (no pause needed: it is not polling).
     // A claim waits for its lease duration first: it becomes leadership, then L1 applies.
-    if (s.phase === 'leader' && !s.eligible && s.releaseWanted === undefined && !s.retired) {
-      const graceEnd = (s.ineligibleSince ?? now) + cfg.workerGraceMs;
+    if (s.phase === 'leader' && s.ineligibleSince !== undefined && s.releaseWanted === undefined && !s.retired) {
+      const graceEnd = s.ineligibleSince + cfg.workerGraceMs;
       if (now >= graceEnd) {
         s.releaseWanted = 'worker-gone';
       } else wake(graceEnd);
@@ -533,7 +535,7 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   }
   // Standby.
   s.phase = 'standby';
-  if (s.retired || !s.eligible) return; // woken by `eligible`; a retired pod never acquires (L2)
+  if (s.retired || !isEligible(s)) return; // woken by `eligible`; a retired pod never acquires (L2)
   if (!s.known || s.stale) return read(d, 'read', now);
   const current = s.observed;
   if (current === undefined) {

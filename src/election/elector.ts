@@ -2,7 +2,7 @@
 // to the one decider (decide.ts) and carries out what it decides — one request at a time through the
 // LeaseLock, one wake timer through the Clock. No rule lives here; see docs/protocol.md for them.
 import type { Clock, TimerHandle } from './clock.ts';
-import { decide, holds, initialState, phaseOf, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
+import { decide, holds, initialState, isEligible, phaseOf, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
 import { LockConflictError, LockNotFoundError, type LeaseLock } from './lock.ts';
 import type { ObservedLease } from './record.ts';
 import { requestTimeoutMs, type ElectionTimings } from './rules.ts';
@@ -122,7 +122,7 @@ export class Elector {
 
   /** Whether this pod's worker is found with handlers. A standby acquires only when eligible; a leader steps aside after the grace (L1). */
   setEligible(eligible: boolean): void {
-    if (this.state.eligible !== eligible) this.dispatch({ type: 'eligible', eligible });
+    if (isEligible(this.state) !== eligible) this.dispatch({ type: 'eligible', eligible });
   }
 
   /**
