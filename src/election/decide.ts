@@ -92,6 +92,17 @@ export interface DecideConfig extends ElectionTimings {
   workerGraceMs: number;
 }
 
+/**
+ * What this process knows of the Lease, from a read, a write's answer or the watch: nothing yet; that it is
+ * absent — `since` the local time it was first found so, `deleted` when it was seen to vanish (a standby then
+ * waits a lease duration before creating it) rather than never seen; or present, as last seen, with
+ * `observedAt`, the local monotonic time its current resourceVersion was first seen: the start of its expiry (S1).
+ */
+export type LeaseView =
+  | { is: 'unknown' }
+  | { is: 'absent'; since: number; deleted: boolean }
+  | { is: 'present'; observed: ObservedLease; observedAt: number };
+
 /** Everything the decider knows. Plain data: the elector keeps one and replaces it with each decision. */
 export interface ElectionState {
   /** `acquiring` is the request in flight, not a stored phase: see `phaseOf`. */
@@ -100,16 +111,9 @@ export interface ElectionState {
   retired: boolean;
   /** Local time this pod's worker was last found gone (for L1's grace); undefined while it is eligible (`isEligible`). */
   ineligibleSince: number | undefined;
-  /** The Lease as last seen (a read, a write's answer or the watch); undefined when absent or unknown. */
-  observed: ObservedLease | undefined;
-  /** Local monotonic time the Lease was last seen at a new resourceVersion: the start of its expiry (S1). */
-  observedAt: number | undefined;
-  /** The Lease's existence is known (read or watched at least once). */
-  known: boolean;
+  lease: LeaseView;
   /** A write conflicted: read before acting. */
   stale: boolean;
-  /** When the Lease was seen to vanish. */
-  deletedAt: number | undefined;
   /** When the Lease was first seen released, for the acquire-after-release figure. */
   freeSince: number | undefined;
   /** S2: the highest leaseTransitions this process has seen or written. -1 before any. */
@@ -162,11 +166,8 @@ export function initialState(): ElectionState {
     phase: 'stopped',
     retired: false,
     ineligibleSince: undefined,
-    observed: undefined,
-    observedAt: undefined,
-    known: false,
+    lease: { is: 'unknown' },
     stale: false,
-    deletedAt: undefined,
     freeSince: undefined,
     maxEpoch: -1,
     written: undefined,
@@ -185,6 +186,11 @@ export function initialState(): ElectionState {
 /** True while this pod leads: it holds the Lease and its worker may run (including while its release is being written). */
 export function holds(s: ElectionState): boolean {
   return s.phase === 'leader' || s.phase === 'releasing';
+}
+
+/** The Lease as last seen; undefined when absent or not known yet. */
+export function currentLease(s: ElectionState): ObservedLease | undefined {
+  return s.lease.is === 'present' ? s.lease.observed : undefined;
 }
 
 /** Whether this pod's worker is found with handlers, so that it may lead. */
@@ -273,19 +279,15 @@ function setEligible(s: ElectionState, eligible: boolean, now: number): void {
  */
 function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number, absentAt?: string): boolean {
   const s = d.state;
-  const before = s.observed;
+  const before = currentLease(s);
   // An absence listed before a version this pod already saw is old news (a watch's first list, taken before
   // our own create, arriving after its answer): it is no deletion, and a leader must not recreate (3b).
   if (lease === undefined && before !== undefined && absentAt !== undefined && olderVersion(absentAt, before.resourceVersion)) return false;
-  s.known = true;
   if (lease === undefined) {
     s.stale = false;
-    s.observed = undefined;
-    if (before !== undefined || s.observedAt === undefined) s.observedAt = now;
-    if (before !== undefined) {
-      s.deletedAt = now;
-      d.events.push({ type: 'observed', lease: undefined });
-    }
+    // Absent since it was first found so; a Lease seen before is a deletion (the wait before creating it).
+    if (s.lease.is !== 'absent') s.lease = { is: 'absent', since: now, deleted: before !== undefined };
+    if (before !== undefined) d.events.push({ type: 'observed', lease: undefined });
     s.verifiedVersion = undefined;
     // A leader keeps its claim: it recreates the Lease at once (and standbys wait a lease duration after a deletion).
     if (keeps(s)) s.renewNow = true;
@@ -294,7 +296,6 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // Our own writes come back twice (answer and watch), in either order: an older version arriving late is ignored.
   if (before !== undefined && olderVersion(lease.resourceVersion, before.resourceVersion)) return false;
   s.stale = false;
-  s.deletedAt = undefined;
   // S2: remember the highest epoch ever seen, across deletion and recreation.
   if (Number.isFinite(lease.record.leaseTransitions)) s.maxEpoch = Math.max(s.maxEpoch, lease.record.leaseTransitions);
   const changed = before === undefined || !sameRecord(before.record, lease.record);
@@ -303,7 +304,8 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // repeated). So the expiry restarts on every new version, not only on a change of the spec fields. The
   // price: a metadata-only write (a label, an annotation) also delays a takeover by up to a lease duration.
   const newVersion = before === undefined || before.resourceVersion !== lease.resourceVersion;
-  s.observed = lease;
+  s.lease = { is: 'present', observed: lease, observedAt: s.lease.is === 'present' && !newVersion ? s.lease.observedAt : now };
+  if (newVersion) s.verifiedVersion = undefined;
   // S1: a write of ours that was never answered has landed after all: the record is ours, not someone else's.
   const landed = s.unanswered.find((u) => sameRecord(u.record, lease.record));
   if (landed) {
@@ -311,11 +313,6 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
     s.unanswered = [];
     // A create of ours landed before now: its claim counts from now (S1).
     if (landed.created) s.claimFrom = now;
-  }
-  if (newVersion) {
-    // S1: the expiry of someone else's claim counts from the moment this pod saw a new version of it.
-    s.observedAt = now;
-    s.verifiedVersion = undefined;
   }
   if (changed) {
     if (isReleased(lease.record)) s.freeSince ??= now;
@@ -351,7 +348,7 @@ function lose(d: Decision, reason: LossReason, error?: unknown): void {
 /** A claim becomes leadership: its lease duration has passed (S1); now the worker may start. */
 function promote(d: Decision): void {
   const s = d.state;
-  const record = s.observed?.record ?? s.written;
+  const record = currentLease(s)?.record ?? s.written;
   s.phase = 'leader';
   s.claimFrom = undefined;
   if (record) d.events.push({ type: 'acquired', record, waitedMs: undefined, retiring: false });
@@ -505,7 +502,7 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     }
     if (s.stale) return read(d, 'read', now);
     if (s.releaseWanted) {
-      const current = s.observed;
+      const current = currentLease(s);
       if (current === undefined) {
         // Deleted under us: there is nothing to release, and leadership is over (C2: said, not silent).
         lose(d, 'deleted');
@@ -519,7 +516,7 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
       s.phase = 'releasing';
       return request(d, { kind: 'release', op: 'update', record: releasedRecord(current.record, wallNow), base: current }, now);
     }
-    const current = s.observed;
+    const current = currentLease(s);
     if (current === undefined) {
       // The Lease was deleted while we hold it: recreate it as ours at once, at the highest epoch seen (S2).
       const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), acquireTime: s.written?.acquireTime ?? wallNow, leaseTransitions: Math.max(0, s.maxEpoch) };
@@ -536,21 +533,22 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   // Standby.
   s.phase = 'standby';
   if (s.retired || !isEligible(s)) return; // woken by `eligible`; a retired pod never acquires (L2)
-  if (!s.known || s.stale) return read(d, 'read', now);
-  const current = s.observed;
-  if (current === undefined) {
+  if (s.lease.is === 'unknown' || s.stale) return read(d, 'read', now);
+  if (s.lease.is === 'absent') {
     // A Lease that vanished while someone may still hold it in memory: wait one lease duration (S1), so a
     // leader whose Lease was deleted recreates it first. A Lease never seen is created at once.
-    if (s.deletedAt !== undefined && now < s.deletedAt + cfg.leaseDurationMs) return void wake(s.deletedAt + cfg.leaseDurationMs);
+    const createAt = s.lease.since + cfg.leaseDurationMs;
+    if (s.lease.deleted && now < createAt) return void wake(createAt);
     // S2: a new Lease after a deletion carries an epoch above every one seen.
     const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), leaseTransitions: s.maxEpoch + 1 };
     return request(d, { kind: 'create', op: 'create', record }, now);
   }
+  const current = s.lease.observed;
   const r = current.record;
   // S1: a record naming this pod is ours only if this process wrote it (then its worker is paused: we paused it).
   const ownRecord = r.holderIdentity === cfg.identity && s.written !== undefined && sameRecord(r, s.written);
   if (!isReleased(r) && !ownRecord) {
-    const expiry = expiresAt(r, s.observedAt ?? now, cfg);
+    const expiry = expiresAt(r, s.lease.observedAt, cfg);
     if (now < expiry) return void wake(expiry);
     // Expired by local observation: read it fresh first (as client-go reads every attempt), so a watch that
     // stalled cannot make us take a Lease being renewed. The write then uses what that read found (item 1).

@@ -2,7 +2,7 @@
 // to the one decider (decide.ts) and carries out what it decides — one request at a time through the
 // LeaseLock, one wake timer through the Clock. No rule lives here; see docs/protocol.md for them.
 import type { Clock, TimerHandle } from './clock.ts';
-import { decide, holds, initialState, isEligible, phaseOf, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
+import { currentLease, decide, holds, initialState, isEligible, phaseOf, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
 import { LockConflictError, LockNotFoundError, type LeaseLock } from './lock.ts';
 import type { ObservedLease } from './record.ts';
 import { requestTimeoutMs, type ElectionTimings } from './rules.ts';
@@ -87,11 +87,11 @@ export class Elector {
     return {
       phase: phaseOf(s),
       isLeader: holds(s),
-      observed: s.observed,
-      observedAt: s.observedAt,
+      observed: currentLease(s),
+      observedAt: s.lease.is === 'present' ? s.lease.observedAt : s.lease.is === 'absent' ? s.lease.since : undefined,
       lastRenewAt: s.lastRenewAt,
       retired: s.retired,
-      leaseKnown: s.known,
+      leaseKnown: s.lease.is !== 'unknown',
       maxEpoch: s.maxEpoch,
       busySince: s.inflight?.startedAt,
     };
