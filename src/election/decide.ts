@@ -114,7 +114,7 @@ export interface ElectionState {
   lease: LeaseView;
   /** A write conflicted: read before acting. */
   stale: boolean;
-  /** When the Lease was first seen released, for the acquire-after-release figure. */
+  /** When the Lease was first seen released, for the acquire-after-release figure (`acquired`'s `waitedMs`). */
   freeSince: number | undefined;
   /** S2: the highest leaseTransitions this process has seen or written. -1 before any. */
   maxEpoch: number;
@@ -142,11 +142,26 @@ export interface ElectionState {
   releaseWanted: ReleaseReason | undefined;
   /** After a failed request: no new request before this local time (client-go's jittered retry period). */
   notBefore: number | undefined;
-  /** The request in flight; only one at a time. `aborted` once abandoned (its answer is then ignored). */
-  inflight:
-    | { id: number; kind: OpKind; startedAt: number; aborted: boolean; freeSince: number | undefined; record: LeaderRecord | undefined; claimFrom?: number }
-    | undefined;
+  /**
+   * The request in flight; only one at a time. `aborted` once abandoned (its answer is then ignored). An
+   * acquire carries `freeSince` and `claimFrom` as they were when it was sent: its answer needs them, and our own
+   * write may come back through the watch first and clear them.
+   */
+  inflight: InFlight | undefined;
   nextId: number;
+}
+
+export interface InFlight {
+  id: number;
+  kind: OpKind;
+  startedAt: number;
+  aborted: boolean;
+  /** What a write writes: seen landed after its answer was lost, it is this process's own (S1, `unanswered`). */
+  record: LeaderRecord | undefined;
+  /** An acquire's: when the Lease it takes was first seen released (its `waitedMs`). */
+  freeSince?: number;
+  /** An acquire's of this process's own record: the claim it continues (S1). */
+  claimFrom?: number;
 }
 
 export interface Decision {
@@ -394,8 +409,7 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
     s.written = lease!.record;
     s.maxEpoch = Math.max(s.maxEpoch, lease!.record.leaseTransitions);
     if (op.kind === 'create' || op.kind === 'acquire') {
-      // freeSince was captured when the write left: our own write may come back through the watch first.
-      const waitedMs = op.kind === 'acquire' && op.freeSince !== undefined ? now - op.freeSince : undefined;
+      const waitedMs = op.freeSince === undefined ? undefined : now - op.freeSince;
       s.phase = 'leader';
       s.lastRenewAt = op.startedAt;
       s.freeSince = undefined;
@@ -557,9 +571,9 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   // S2: every change of holder writes an epoch above every epoch seen.
   const record = { ...acquiredRecord(r, cfg.identity, cfg, wallNow), leaseTransitions: Math.max(s.maxEpoch, r.leaseTransitions) + 1 };
   if (ownRecord) record.acquireTime = wallNow;
-  request(d, { kind: 'acquire', op: 'update', record, base: current }, now);
   // S1: taking back our own record continues our claim, if its lease duration has not passed yet.
-  if (ownRecord && s.claimFrom !== undefined) s.inflight = { ...s.inflight!, claimFrom: s.claimFrom };
+  const claimFrom = ownRecord ? s.claimFrom : undefined;
+  request(d, { kind: 'acquire', op: 'update', record, base: current }, now, { freeSince: s.freeSince, claimFrom });
 }
 
 /**
@@ -574,10 +588,10 @@ function read(d: Decision, kind: 'read' | 'verify', now: number): void {
 
 type Unsent<R> = R extends Request ? Omit<R, 'id'> : never;
 
-function request(d: Decision, r: Unsent<Request>, now: number): void {
+function request(d: Decision, r: Unsent<Request>, now: number, carried: Pick<InFlight, 'freeSince' | 'claimFrom'> = {}): void {
   const s = d.state;
   const id = s.nextId++;
-  s.inflight = { id, kind: r.kind, startedAt: now, aborted: false, freeSince: s.freeSince, record: 'record' in r ? r.record : undefined };
+  s.inflight = { id, kind: r.kind, startedAt: now, aborted: false, record: 'record' in r ? r.record : undefined, ...carried };
   d.request = { ...r, id };
 }
 
