@@ -122,8 +122,9 @@ export interface ElectionState {
   written: LeaderRecord | undefined;
   /**
    * S1: writes this process sent whose answer never came (timed out, abandoned, failed in transit): they may
-   * still land — a frozen API server carries them out when it resumes. Seen landed, they are ours (`written`);
-   * `created`: it was a create, so seeing it landed starts a claim.
+   * still land — a frozen API server carries them out when it resumes, the oldest first. Seen landed, one is
+   * ours (`written`) and the rest are forgotten; `created`: it was a create, so seeing it landed starts a claim.
+   * The last few are kept, not only the newest (`MAX_UNANSWERED` says why).
    */
   unanswered: Array<{ record: LeaderRecord; created: boolean }>;
   /**
@@ -577,8 +578,14 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
 }
 
 /**
- * Unanswered writes remembered. Only the most recent can still land in practice: each one is based on the
- * resourceVersion its sender last saw, so once one lands the others conflict.
+ * Unanswered writes remembered (S1, `unanswered`): the last eight. Not only the newest can land. While the API
+ * server is frozen, a leader's renew retries, and then its acquires as a standby, are all based on the one
+ * resourceVersion it last saw; when the server resumes, the first it carries out lands — usually the oldest,
+ * queued first — and the rest conflict. A create may land whenever the Lease is absent. So any write sent since
+ * the last version this pod saw may be the one seen landed, and a write forgotten here, seen landed, is taken
+ * for someone else's record: waited out a lease duration (S1 holds; only liveness pays). Eight cover a freeze of
+ * about the renew deadline and four standby retries (some 20 s at the defaults); a longer one may forget the
+ * write that lands.
  */
 const MAX_UNANSWERED = 8;
 
