@@ -560,9 +560,9 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   }
   const current = s.lease.observed;
   const r = current.record;
-  // S1: a record naming this pod is ours only if this process wrote it (then its worker is paused: we paused it).
-  const ownRecord = r.holderIdentity === cfg.identity && s.written !== undefined && sameRecord(r, s.written);
-  if (!isReleased(r) && !ownRecord) {
+  const ownRecord = isOwnRecord(s, r, cfg);
+  if (!provesPause(r, ownRecord)) {
+    // S1: otherwise only the expiry proves it, a lease duration after this pod saw the current version.
     const expiry = expiresAt(r, s.lease.observedAt, cfg);
     if (now < expiry) return void wake(expiry);
     // Expired by local observation: read it fresh first (as client-go reads every attempt), so a watch that
@@ -575,6 +575,24 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   // S1: taking back our own record continues our claim, if its lease duration has not passed yet.
   const claimFrom = ownRecord ? s.claimFrom : undefined;
   request(d, { kind: 'acquire', op: 'update', record, base: current }, now, { freeSince: s.freeSince, claimFrom });
+}
+
+/**
+ * S1 — a record naming this pod is its own only if it is the last record this process wrote (`written`, an
+ * unanswered write seen landed included): then its worker was paused by this process. A record naming this pod
+ * that it did not write — edited by hand, or written by an earlier run of this container — is someone else's.
+ */
+function isOwnRecord(s: ElectionState, r: LeaderRecord, cfg: DecideConfig): boolean {
+  return r.holderIdentity === cfg.identity && s.written !== undefined && sameRecord(r, s.written);
+}
+
+/**
+ * S1 — the record itself proves the previous holder's pause, so a standby may take the Lease at once: it was
+ * released (a release is written only after its worker paused), or it is this process's own (`isOwnRecord`).
+ * Any other record is taken only once it has expired by local observation (`expiresAt`), and read fresh.
+ */
+function provesPause(r: LeaderRecord, ownRecord: boolean): boolean {
+  return isReleased(r) || ownRecord;
 }
 
 /**
