@@ -133,7 +133,7 @@ export interface ElectionState {
    * the records are its own; cleared once the claim became leadership or someone else's record is seen.
    */
   claimFrom: number | undefined;
-  /** The resourceVersion a `verify` read found; the acquire that follows uses it (S1, item 1). */
+  /** The resourceVersion a `verify` read found; the acquire that follows uses it (S1). */
   verifiedVersion: string | undefined;
   /** Monotonic start of the last successful acquire or renew. */
   lastRenewAt: number | undefined;
@@ -296,8 +296,8 @@ function setEligible(s: ElectionState, eligible: boolean, now: number): void {
 function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number, absentAt?: string): boolean {
   const s = d.state;
   const before = currentLease(s);
-  // An absence listed before a version this pod already saw is old news (a watch's first list, taken before
-  // our own create, arriving after its answer): it is no deletion, and a leader must not recreate (3b).
+  // S1: an absence listed before a version this pod already saw is old news (a watch's first list, taken
+  // before our own create, arriving after its answer): it is no deletion, and a leader must not recreate.
   if (lease === undefined && before !== undefined && absentAt !== undefined && olderVersion(absentAt, before.resourceVersion)) return false;
   if (lease === undefined) {
     s.stale = false;
@@ -337,7 +337,7 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   }
   const mine = lease.record.holderIdentity === cfg.identity;
   // C2: while our release is in flight, another holder is most likely the successor that took our release,
-  // seen before the release's answer (3a). The worker is paused already, so the answer may decide: written,
+  // seen before the release's answer. The worker is paused already, so the answer may decide: written,
   // it is a release; a conflict means someone else wrote first, and the read that follows reports the loss.
   const releaseInFlight = s.phase === 'releasing' && s.inflight?.kind === 'release' && !s.inflight.aborted;
   if (keeps(s) && !mine && !releaseInFlight) lose(d, 'taken');
@@ -473,7 +473,7 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
       s.stale = true; // written since we read it: read again and retry the release if it is still ours
       return;
     }
-    // C2 (item 8): a release that cannot be written ends leadership all the same, reported as a loss.
+    // C2: a release that cannot be written ends leadership all the same, reported as a loss.
     lose(d, 'release-failed', cause);
     return;
   }
@@ -566,7 +566,7 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     const expiry = expiresAt(r, s.lease.observedAt, cfg);
     if (now < expiry) return void wake(expiry);
     // Expired by local observation: read it fresh first (as client-go reads every attempt), so a watch that
-    // stalled cannot make us take a Lease being renewed. The write then uses what that read found (item 1).
+    // stalled cannot make us take a Lease being renewed. The write then uses what that read found (S1).
     if (s.verifiedVersion !== current.resourceVersion) return read(d, 'verify', now);
   }
   // S2: every change of holder writes an epoch above every epoch seen.

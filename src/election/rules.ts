@@ -65,7 +65,7 @@ export function timingProblems(t: ElectionTimings): string[] {
 export const KIT_LAST_LOOK_MS = 1000;
 
 /**
- * R1 — the renew interval's rules (issue 20, item 4; docs/protocol.md). Safety (S1, F1) does not depend on it — the deadline counts
+ * R1 — the renew interval's rules (docs/protocol.md). Safety (S1, F1) does not depend on it — the deadline counts
  * from the last successful renew and a standby's expiry from the last change it saw — so these keep the
  * leader's own footing: no renew less often than a retry, a first attempt before the deadline, and, for an
  * interval longer than the retry period, one retry after a failed renew that still lands before the kit's
