@@ -111,6 +111,7 @@ export interface ElectionState {
   retired: boolean;
   /** Local time this pod's worker was last found gone (for L1's grace); undefined while it is eligible (`isEligible`). */
   ineligibleSince: number | undefined;
+  /** What is known of the Lease, as one fact (`LeaseView`; `currentLease` for the Lease as last seen). */
   lease: LeaseView;
   /** A write conflicted: read before acting. */
   stale: boolean;
@@ -122,7 +123,7 @@ export interface ElectionState {
   written: LeaderRecord | undefined;
   /**
    * S1: writes this process sent whose answer never came (timed out, abandoned, failed in transit): they may
-   * still land — a frozen API server carries them out when it resumes, the oldest first. Seen landed, one is
+   * still land — a frozen API server carries them out when it resumes, usually the oldest first. Seen landed, one is
    * ours (`written`) and the rest are forgotten; `created`: it was a create, so seeing it landed starts a claim.
    * The last few are kept, not only the newest (`MAX_UNANSWERED` says why).
    */
