@@ -22,9 +22,11 @@ import { sameRecord, type LeaderRecord, type ObservedLease } from './record.ts';
 import { acquiredRecord, expiresAt, isReleased, jittered, releasedRecord, renewedRecord, renewIntervalOf, type ElectionTimings } from './rules.ts';
 
 /**
- * Where this process stands. `acquiring` and `releasing` have their write in flight. `claiming`: this pod
- * created the Lease and holds it (renews it), but its worker may start only once the claim has stood a lease
- * duration (S1); it is not the leader yet.
+ * Where this process stands. `acquiring`: a create or acquire of this pod is in flight — not stored, it is
+ * read from the request in flight (`phaseOf`). `claiming`: this pod created the Lease and holds it (renews
+ * it), but its worker may start only once the claim has stood a lease duration (S1); it is not the leader
+ * yet. `releasing`: a leader whose release has begun — its write is in flight, or it conflicted and the
+ * read that follows waits out a back-off — and whose worker is paused; it still holds the Lease.
  */
 export type Phase = 'stopped' | 'standby' | 'acquiring' | 'claiming' | 'leader' | 'releasing';
 
@@ -90,25 +92,30 @@ export interface DecideConfig extends ElectionTimings {
   workerGraceMs: number;
 }
 
+/**
+ * What this process knows of the Lease, from a read, a write's answer or the watch: nothing yet; that it is
+ * absent — `since` the local time it was first found so, `deleted` when it was seen to vanish (a standby then
+ * waits a lease duration before creating it) rather than never seen; or present, as last seen, with
+ * `observedAt`, the local monotonic time its current resourceVersion was first seen: the start of its expiry (S1).
+ */
+export type LeaseView =
+  | { is: 'unknown' }
+  | { is: 'absent'; since: number; deleted: boolean }
+  | { is: 'present'; observed: ObservedLease; observedAt: number };
+
 /** Everything the decider knows. Plain data: the elector keeps one and replaces it with each decision. */
 export interface ElectionState {
-  phase: Phase;
+  /** `acquiring` is the request in flight, not a stored phase: see `phaseOf`. */
+  phase: Exclude<Phase, 'acquiring'>;
   /** Never acquire again (handoff begun). */
   retired: boolean;
-  eligible: boolean;
-  /** Local time eligibility was last lost (for L1's grace). */
+  /** Local time this pod's worker was last found gone (for L1's grace); undefined while it is eligible (`isEligible`). */
   ineligibleSince: number | undefined;
-  /** The Lease as last seen (a read, a write's answer or the watch); undefined when absent or unknown. */
-  observed: ObservedLease | undefined;
-  /** Local monotonic time the Lease was last seen at a new resourceVersion: the start of its expiry (S1). */
-  observedAt: number | undefined;
-  /** The Lease's existence is known (read or watched at least once). */
-  known: boolean;
+  /** What is known of the Lease, as one fact (`LeaseView`; `currentLease` for the Lease as last seen). */
+  lease: LeaseView;
   /** A write conflicted: read before acting. */
   stale: boolean;
-  /** When the Lease was seen to vanish. */
-  deletedAt: number | undefined;
-  /** When the Lease was first seen released, for the acquire-after-release figure. */
+  /** When the Lease was first seen released, for the acquire-after-release figure (`acquired`'s `waitedMs`). */
   freeSince: number | undefined;
   /** S2: the highest leaseTransitions this process has seen or written. -1 before any. */
   maxEpoch: number;
@@ -116,8 +123,9 @@ export interface ElectionState {
   written: LeaderRecord | undefined;
   /**
    * S1: writes this process sent whose answer never came (timed out, abandoned, failed in transit): they may
-   * still land — a frozen API server carries them out when it resumes. Seen landed, they are ours (`written`);
-   * `created`: it was a create, so seeing it landed starts a claim.
+   * still land — a frozen API server carries them out when it resumes, usually the oldest first. Seen landed, one is
+   * ours (`written`) and the rest are forgotten; `created`: it was a create, so seeing it landed starts a claim.
+   * The last few are kept, not only the newest (`MAX_UNANSWERED` says why).
    */
   unanswered: Array<{ record: LeaderRecord; created: boolean }>;
   /**
@@ -126,7 +134,7 @@ export interface ElectionState {
    * the records are its own; cleared once the claim became leadership or someone else's record is seen.
    */
   claimFrom: number | undefined;
-  /** The resourceVersion a `verify` read found; the acquire that follows uses it (S1, item 1). */
+  /** The resourceVersion a `verify` read found; the acquire that follows uses it (S1). */
   verifiedVersion: string | undefined;
   /** Monotonic start of the last successful acquire or renew. */
   lastRenewAt: number | undefined;
@@ -136,11 +144,26 @@ export interface ElectionState {
   releaseWanted: ReleaseReason | undefined;
   /** After a failed request: no new request before this local time (client-go's jittered retry period). */
   notBefore: number | undefined;
-  /** The request in flight; only one at a time. `aborted` once abandoned (its answer is then ignored). */
-  inflight:
-    | { id: number; kind: OpKind; startedAt: number; aborted: boolean; freeSince: number | undefined; record: LeaderRecord | undefined; claimFrom?: number }
-    | undefined;
+  /**
+   * The request in flight; only one at a time. `aborted` once abandoned (its answer is then ignored). An
+   * acquire carries `freeSince` and `claimFrom` as they were when it was sent: its answer needs them, and our own
+   * write may come back through the watch first and clear them.
+   */
+  inflight: InFlight | undefined;
   nextId: number;
+}
+
+export interface InFlight {
+  id: number;
+  kind: OpKind;
+  startedAt: number;
+  aborted: boolean;
+  /** What a write writes: seen landed after its answer was lost, it is this process's own (S1, `unanswered`). */
+  record: LeaderRecord | undefined;
+  /** An acquire's: when the Lease it takes was first seen released (its `waitedMs`). */
+  freeSince?: number;
+  /** An acquire's of this process's own record: the claim it continues (S1). */
+  claimFrom?: number;
 }
 
 export interface Decision {
@@ -159,13 +182,9 @@ export function initialState(): ElectionState {
   return {
     phase: 'stopped',
     retired: false,
-    eligible: true,
     ineligibleSince: undefined,
-    observed: undefined,
-    observedAt: undefined,
-    known: false,
+    lease: { is: 'unknown' },
     stale: false,
-    deletedAt: undefined,
     freeSince: undefined,
     maxEpoch: -1,
     written: undefined,
@@ -184,6 +203,27 @@ export function initialState(): ElectionState {
 /** True while this pod leads: it holds the Lease and its worker may run (including while its release is being written). */
 export function holds(s: ElectionState): boolean {
   return s.phase === 'leader' || s.phase === 'releasing';
+}
+
+/** The Lease as last seen; undefined when absent or not known yet. */
+export function currentLease(s: ElectionState): ObservedLease | undefined {
+  return s.lease.is === 'present' ? s.lease.observed : undefined;
+}
+
+/** Whether this pod's worker is found with handlers, so that it may lead. */
+export function isEligible(s: ElectionState): boolean {
+  return s.ineligibleSince === undefined;
+}
+
+/** The phase, `acquiring` included: a standby whose create or acquire is in flight is acquiring. */
+export function phaseOf(s: ElectionState): Phase {
+  return acquiring(s) ? 'acquiring' : s.phase;
+}
+
+/** True while a create or acquire of this pod is in flight (not abandoned): its answer decides whether this pod holds the Lease. */
+function acquiring(s: ElectionState): boolean {
+  const op = s.inflight;
+  return op !== undefined && !op.aborted && (op.kind === 'create' || op.kind === 'acquire');
 }
 
 /** True while this pod keeps the Lease as its own: leading, or claiming a Lease it created (S1). */
@@ -210,7 +250,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       break;
     case 'stop':
       if (keeps(s)) lose(d, 'stopped');
-      if (s.phase === 'acquiring' || s.releaseWanted) d.releaseSettled = false;
+      if (acquiring(s) || s.releaseWanted) d.releaseSettled = false;
       s.releaseWanted = undefined;
       s.phase = 'stopped';
       if (s.inflight && !s.inflight.aborted) abort(d);
@@ -231,7 +271,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       s.retired = true;
       if (s.phase === 'claiming') abandonClaim(d);
       if (holds(s)) s.releaseWanted ??= 'handoff';
-      else if (s.phase !== 'acquiring') d.releaseSettled = false;
+      else if (!acquiring(s)) d.releaseSettled = false;
       // An acquire in flight finishes first; if it wins, the Lease is released at once (L2).
       break;
     case 'result':
@@ -246,8 +286,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
 }
 
 function setEligible(s: ElectionState, eligible: boolean, now: number): void {
-  if (s.eligible === eligible) return;
-  s.eligible = eligible;
+  if (isEligible(s) === eligible) return;
   s.ineligibleSince = eligible ? undefined : now;
 }
 
@@ -257,19 +296,15 @@ function setEligible(s: ElectionState, eligible: boolean, now: number): void {
  */
 function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfig, now: number, absentAt?: string): boolean {
   const s = d.state;
-  const before = s.observed;
-  // An absence listed before a version this pod already saw is old news (a watch's first list, taken before
-  // our own create, arriving after its answer): it is no deletion, and a leader must not recreate (3b).
+  const before = currentLease(s);
+  // S1: an absence listed before a version this pod already saw is old news (a watch's first list, taken
+  // before our own create, arriving after its answer): it is no deletion, and a leader must not recreate.
   if (lease === undefined && before !== undefined && absentAt !== undefined && olderVersion(absentAt, before.resourceVersion)) return false;
-  s.known = true;
   if (lease === undefined) {
     s.stale = false;
-    s.observed = undefined;
-    if (before !== undefined || s.observedAt === undefined) s.observedAt = now;
-    if (before !== undefined) {
-      s.deletedAt = now;
-      d.events.push({ type: 'observed', lease: undefined });
-    }
+    // Absent since it was first found so; a Lease seen before is a deletion (the wait before creating it).
+    if (s.lease.is !== 'absent') s.lease = { is: 'absent', since: now, deleted: before !== undefined };
+    if (before !== undefined) d.events.push({ type: 'observed', lease: undefined });
     s.verifiedVersion = undefined;
     // A leader keeps its claim: it recreates the Lease at once (and standbys wait a lease duration after a deletion).
     if (keeps(s)) s.renewNow = true;
@@ -278,7 +313,6 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // Our own writes come back twice (answer and watch), in either order: an older version arriving late is ignored.
   if (before !== undefined && olderVersion(lease.resourceVersion, before.resourceVersion)) return false;
   s.stale = false;
-  s.deletedAt = undefined;
   // S2: remember the highest epoch ever seen, across deletion and recreation.
   if (Number.isFinite(lease.record.leaseTransitions)) s.maxEpoch = Math.max(s.maxEpoch, lease.record.leaseTransitions);
   const changed = before === undefined || !sameRecord(before.record, lease.record);
@@ -287,7 +321,8 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // repeated). So the expiry restarts on every new version, not only on a change of the spec fields. The
   // price: a metadata-only write (a label, an annotation) also delays a takeover by up to a lease duration.
   const newVersion = before === undefined || before.resourceVersion !== lease.resourceVersion;
-  s.observed = lease;
+  s.lease = { is: 'present', observed: lease, observedAt: s.lease.is === 'present' && !newVersion ? s.lease.observedAt : now };
+  if (newVersion) s.verifiedVersion = undefined;
   // S1: a write of ours that was never answered has landed after all: the record is ours, not someone else's.
   const landed = s.unanswered.find((u) => sameRecord(u.record, lease.record));
   if (landed) {
@@ -296,11 +331,6 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
     // A create of ours landed before now: its claim counts from now (S1).
     if (landed.created) s.claimFrom = now;
   }
-  if (newVersion) {
-    // S1: the expiry of someone else's claim counts from the moment this pod saw a new version of it.
-    s.observedAt = now;
-    s.verifiedVersion = undefined;
-  }
   if (changed) {
     if (isReleased(lease.record)) s.freeSince ??= now;
     else s.freeSince = undefined;
@@ -308,7 +338,7 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   }
   const mine = lease.record.holderIdentity === cfg.identity;
   // C2: while our release is in flight, another holder is most likely the successor that took our release,
-  // seen before the release's answer (3a). The worker is paused already, so the answer may decide: written,
+  // seen before the release's answer. The worker is paused already, so the answer may decide: written,
   // it is a release; a conflict means someone else wrote first, and the read that follows reports the loss.
   const releaseInFlight = s.phase === 'releasing' && s.inflight?.kind === 'release' && !s.inflight.aborted;
   if (keeps(s) && !mine && !releaseInFlight) lose(d, 'taken');
@@ -335,7 +365,7 @@ function lose(d: Decision, reason: LossReason, error?: unknown): void {
 /** A claim becomes leadership: its lease duration has passed (S1); now the worker may start. */
 function promote(d: Decision): void {
   const s = d.state;
-  const record = s.observed?.record ?? s.written;
+  const record = currentLease(s)?.record ?? s.written;
   s.phase = 'leader';
   s.claimFrom = undefined;
   if (record) d.events.push({ type: 'acquired', record, waitedMs: undefined, retiring: false });
@@ -381,8 +411,7 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
     s.written = lease!.record;
     s.maxEpoch = Math.max(s.maxEpoch, lease!.record.leaseTransitions);
     if (op.kind === 'create' || op.kind === 'acquire') {
-      // freeSince was captured when the write left: our own write may come back through the watch first.
-      const waitedMs = op.kind === 'acquire' && op.freeSince !== undefined ? now - op.freeSince : undefined;
+      const waitedMs = op.freeSince === undefined ? undefined : now - op.freeSince;
       s.phase = 'leader';
       s.lastRenewAt = op.startedAt;
       s.freeSince = undefined;
@@ -445,7 +474,7 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
       s.stale = true; // written since we read it: read again and retry the release if it is still ours
       return;
     }
-    // C2 (item 8): a release that cannot be written ends leadership all the same, reported as a loss.
+    // C2: a release that cannot be written ends leadership all the same, reported as a loss.
     lose(d, 'release-failed', cause);
     return;
   }
@@ -481,15 +510,15 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     if (s.phase === 'releasing') s.phase = 'leader';
     // L1: a leader whose worker has been gone for the grace steps aside (no pause needed: it is not polling).
     // A claim waits for its lease duration first: it becomes leadership, then L1 applies.
-    if (s.phase === 'leader' && !s.eligible && s.releaseWanted === undefined && !s.retired) {
-      const graceEnd = (s.ineligibleSince ?? now) + cfg.workerGraceMs;
+    if (s.phase === 'leader' && s.ineligibleSince !== undefined && s.releaseWanted === undefined && !s.retired) {
+      const graceEnd = s.ineligibleSince + cfg.workerGraceMs;
       if (now >= graceEnd) {
         s.releaseWanted = 'worker-gone';
       } else wake(graceEnd);
     }
     if (s.stale) return read(d, 'read', now);
     if (s.releaseWanted) {
-      const current = s.observed;
+      const current = currentLease(s);
       if (current === undefined) {
         // Deleted under us: there is nothing to release, and leadership is over (C2: said, not silent).
         lose(d, 'deleted');
@@ -503,7 +532,7 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
       s.phase = 'releasing';
       return request(d, { kind: 'release', op: 'update', record: releasedRecord(current.record, wallNow), base: current }, now);
     }
-    const current = s.observed;
+    const current = currentLease(s);
     if (current === undefined) {
       // The Lease was deleted while we hold it: recreate it as ours at once, at the highest epoch seen (S2).
       const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), acquireTime: s.written?.acquireTime ?? wallNow, leaseTransitions: Math.max(0, s.maxEpoch) };
@@ -519,40 +548,63 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   }
   // Standby.
   s.phase = 'standby';
-  if (s.retired || !s.eligible) return; // woken by `eligible`; a retired pod never acquires (L2)
-  if (!s.known || s.stale) return read(d, 'read', now);
-  const current = s.observed;
-  if (current === undefined) {
+  if (s.retired || !isEligible(s)) return; // woken by `eligible`; a retired pod never acquires (L2)
+  if (s.lease.is === 'unknown' || s.stale) return read(d, 'read', now);
+  if (s.lease.is === 'absent') {
     // A Lease that vanished while someone may still hold it in memory: wait one lease duration (S1), so a
     // leader whose Lease was deleted recreates it first. A Lease never seen is created at once.
-    if (s.deletedAt !== undefined && now < s.deletedAt + cfg.leaseDurationMs) return void wake(s.deletedAt + cfg.leaseDurationMs);
+    const createAt = s.lease.since + cfg.leaseDurationMs;
+    if (s.lease.deleted && now < createAt) return void wake(createAt);
     // S2: a new Lease after a deletion carries an epoch above every one seen.
     const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), leaseTransitions: s.maxEpoch + 1 };
-    s.phase = 'acquiring';
     return request(d, { kind: 'create', op: 'create', record }, now);
   }
+  const current = s.lease.observed;
   const r = current.record;
-  // S1: a record naming this pod is ours only if this process wrote it (then its worker is paused: we paused it).
-  const ownRecord = r.holderIdentity === cfg.identity && s.written !== undefined && sameRecord(r, s.written);
-  if (!isReleased(r) && !ownRecord) {
-    const expiry = expiresAt(r, s.observedAt ?? now, cfg);
+  const ownRecord = isOwnRecord(s, r, cfg);
+  if (!provesPause(r, ownRecord)) {
+    // S1: otherwise only the expiry proves it, a lease duration after this pod saw the current version.
+    const expiry = expiresAt(r, s.lease.observedAt, cfg);
     if (now < expiry) return void wake(expiry);
     // Expired by local observation: read it fresh first (as client-go reads every attempt), so a watch that
-    // stalled cannot make us take a Lease being renewed. The write then uses what that read found (item 1).
+    // stalled cannot make us take a Lease being renewed. The write then uses what that read found (S1).
     if (s.verifiedVersion !== current.resourceVersion) return read(d, 'verify', now);
   }
-  s.phase = 'acquiring';
   // S2: every change of holder writes an epoch above every epoch seen.
   const record = { ...acquiredRecord(r, cfg.identity, cfg, wallNow), leaseTransitions: Math.max(s.maxEpoch, r.leaseTransitions) + 1 };
   if (ownRecord) record.acquireTime = wallNow;
-  request(d, { kind: 'acquire', op: 'update', record, base: current }, now);
   // S1: taking back our own record continues our claim, if its lease duration has not passed yet.
-  if (ownRecord && s.claimFrom !== undefined) s.inflight = { ...s.inflight!, claimFrom: s.claimFrom };
+  const claimFrom = ownRecord ? s.claimFrom : undefined;
+  request(d, { kind: 'acquire', op: 'update', record, base: current }, now, { freeSince: s.freeSince, claimFrom });
 }
 
 /**
- * Unanswered writes remembered. Only the most recent can still land in practice: each one is based on the
- * resourceVersion its sender last saw, so once one lands the others conflict.
+ * S1 — a record naming this pod is its own only if it is the last record this process wrote (`written`, an
+ * unanswered write seen landed included): then its worker was paused by this process. A record naming this pod
+ * that it did not write — edited by hand, or written by an earlier run of this container — is someone else's.
+ */
+function isOwnRecord(s: ElectionState, r: LeaderRecord, cfg: DecideConfig): boolean {
+  return r.holderIdentity === cfg.identity && s.written !== undefined && sameRecord(r, s.written);
+}
+
+/**
+ * S1 — the record itself proves the previous holder's pause, so a standby may take the Lease at once: it was
+ * released (a release is written only after its worker paused), or it is this process's own (`isOwnRecord`).
+ * Any other record is taken only once it has expired by local observation (`expiresAt`), and read fresh.
+ */
+function provesPause(r: LeaderRecord, ownRecord: boolean): boolean {
+  return isReleased(r) || ownRecord;
+}
+
+/**
+ * Unanswered writes remembered (S1, `unanswered`): the last eight. Not only the newest can land. While the API
+ * server is frozen, a leader's renew retries, and then its acquires as a standby, are all based on the one
+ * resourceVersion it last saw; when the server resumes, the first it carries out lands — usually the oldest,
+ * queued first — and the rest conflict. A create may land whenever the Lease is absent. So any write sent since
+ * the last version this pod saw may be the one seen landed, and a write forgotten here, seen landed, is taken
+ * for someone else's record: waited out a lease duration (S1 holds; only liveness pays). Eight cover a freeze of
+ * about the renew deadline and four standby retries (some 20 s at the defaults); a longer one may forget the
+ * write that lands.
  */
 const MAX_UNANSWERED = 8;
 
@@ -562,10 +614,10 @@ function read(d: Decision, kind: 'read' | 'verify', now: number): void {
 
 type Unsent<R> = R extends Request ? Omit<R, 'id'> : never;
 
-function request(d: Decision, r: Unsent<Request>, now: number): void {
+function request(d: Decision, r: Unsent<Request>, now: number, carried: Pick<InFlight, 'freeSince' | 'claimFrom'> = {}): void {
   const s = d.state;
   const id = s.nextId++;
-  s.inflight = { id, kind: r.kind, startedAt: now, aborted: false, freeSince: s.freeSince, record: 'record' in r ? r.record : undefined };
+  s.inflight = { id, kind: r.kind, startedAt: now, aborted: false, record: 'record' in r ? r.record : undefined, ...carried };
   d.request = { ...r, id };
 }
 

@@ -3,7 +3,7 @@
 // LeaseLock, one wake timer through the Clock. No rule lives here; see docs/protocol.md for them.
 import { DEFAULT_WORKER_GRACE_MS } from '../defaults.ts';
 import type { Clock, TimerHandle } from './clock.ts';
-import { decide, holds, initialState, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
+import { currentLease, decide, holds, initialState, isEligible, phaseOf, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
 import { LockConflictError, LockNotFoundError, type LeaseLock } from './lock.ts';
 import type { ObservedLease } from './record.ts';
 import { requestTimeoutMs, type ElectionTimings } from './rules.ts';
@@ -83,13 +83,13 @@ export class Elector {
   snapshot(): ElectorSnapshot {
     const s = this.state;
     return {
-      phase: s.phase,
+      phase: phaseOf(s),
       isLeader: holds(s),
-      observed: s.observed,
-      observedAt: s.observedAt,
+      observed: currentLease(s),
+      observedAt: s.lease.is === 'present' ? s.lease.observedAt : s.lease.is === 'absent' ? s.lease.since : undefined,
       lastRenewAt: s.lastRenewAt,
       retired: s.retired,
-      leaseKnown: s.known,
+      leaseKnown: s.lease.is !== 'unknown',
       maxEpoch: s.maxEpoch,
       busySince: s.inflight?.startedAt,
     };
@@ -120,7 +120,7 @@ export class Elector {
 
   /** Whether this pod's worker is found with handlers. A standby acquires only when eligible; a leader steps aside after the grace (L1). */
   setEligible(eligible: boolean): void {
-    if (this.state.eligible !== eligible) this.dispatch({ type: 'eligible', eligible });
+    if (isEligible(this.state) !== eligible) this.dispatch({ type: 'eligible', eligible });
   }
 
   /**
@@ -193,9 +193,9 @@ export class Elector {
   }
 
   private settleIdle(): void {
-    const s = this.state;
     // Idle: no acquire in flight, and a Lease taken while retiring has been released again (L2).
-    const busy = s.phase === 'acquiring' || s.phase === 'releasing';
+    const phase = phaseOf(this.state);
+    const busy = phase === 'acquiring' || phase === 'releasing';
     if (busy || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];

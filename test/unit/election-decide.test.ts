@@ -1,7 +1,7 @@
 // Table tests of the decider (src/election/decide.ts): (state, input, now) → (state, request, events).
 // Each case pins one rule at the level where it is kept, with no shell, clock or network around it.
 import { describe, expect, it } from 'vitest';
-import { decide, initialState, type DecideConfig, type Decision, type ElectionState, type Input } from '../../src/election/decide.ts';
+import { currentLease, decide, initialState, type DecideConfig, type Decision, type ElectionState, type Input } from '../../src/election/decide.ts';
 import type { LeaderRecord, ObservedLease } from '../../src/election/record.ts';
 
 const cfg: DecideConfig = { identity: 'b', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, workerGraceMs: 5_000 };
@@ -26,6 +26,11 @@ function run(steps: Array<[number, Input]>, from: ElectionState = initialState()
   return out;
 }
 
+/** When the Lease's current version was first seen (the start of its expiry, S1); undefined unless it is present. */
+const observedAt = (s: ElectionState) => (s.lease.is === 'present' ? s.lease.observedAt : undefined);
+/** When the Lease was seen to vanish; undefined unless it is absent after a deletion. */
+const deletedAt = (s: ElectionState) => (s.lease.is === 'absent' && s.lease.deleted ? s.lease.since : undefined);
+
 /** The answer to the request a decision made. */
 function answer(d: Decision, outcome: Extract<Input, { type: 'result' }>['outcome']): Input {
   return { type: 'result', id: d.request!.id, outcome };
@@ -47,7 +52,7 @@ describe('decide()', () => {
       // rv 3 (the leader's renew at 14 s) and rv 4 (the same garbage again) were missed.
       const [after] = run([[15_010, answer(verify!, { ok: true, lease: lease(4, garbage) })]], verify!.state);
       expect(after!.request).toBeUndefined();
-      expect(after!.state.observedAt).toBe(15_010);
+      expect(observedAt(after!.state)).toBe(15_010);
       expect(after!.wakeAt).toBe(30_010);
     });
 
@@ -61,8 +66,8 @@ describe('decide()', () => {
         ],
         start[0]!.state,
       );
-      expect(ds[1]!.state.observedAt).toBe(5_000);
-      expect(ds[2]!.state.observedAt).toBe(5_000);
+      expect(observedAt(ds[1]!.state)).toBe(5_000);
+      expect(observedAt(ds[2]!.state)).toBe(5_000);
       expect(ds[2]!.wakeAt).toBe(20_000);
     });
   });
@@ -70,7 +75,7 @@ describe('decide()', () => {
   /** This pod ('b') leading on record `rec` at resourceVersion `rv`, renewed at 0. */
   function leading(rv: number, rec: Partial<LeaderRecord> = {}): ElectionState {
     const observed = lease(rv, { holderIdentity: 'b', leaseTransitions: 3, ...rec });
-    return { ...initialState(), phase: 'leader', known: true, observed, observedAt: 0, written: observed.record, maxEpoch: 3, lastRenewAt: 0 };
+    return { ...initialState(), phase: 'leader', lease: { is: 'present', observed, observedAt: 0 }, written: observed.record, maxEpoch: 3, lastRenewAt: 0 };
   }
 
   describe('the renew interval: a leader renews at the renew interval after a success, at the retry period after a failure (issue 20, item 4)', () => {
@@ -194,8 +199,8 @@ describe('decide()', () => {
       const [d] = run([[40, { type: 'observed', lease: undefined, absentAt: '4' }]], leading(7));
       expect(d!.request).toBeUndefined();
       expect(d!.events).toEqual([]);
-      expect(d!.state.observed?.resourceVersion).toBe('7');
-      expect(d!.state.deletedAt).toBeUndefined();
+      expect(currentLease(d!.state)?.resourceVersion).toBe('7');
+      expect(deletedAt(d!.state)).toBeUndefined();
     });
 
     it('a deletion at a newer resourceVersion is news: the leader recreates its Lease at once', () => {
@@ -231,7 +236,7 @@ describe('decide()', () => {
       const [early] = run([[15_039, { type: 'tick' }]], { ...claimed.state, lastRenewAt: 14_000 });
       expect(early!.events).toEqual([]);
       const [due] = run([[15_040, { type: 'tick' }]], { ...claimed.state, lastRenewAt: 14_000 });
-      expect(due!.events).toEqual([{ type: 'acquired', record: claimed.state.observed!.record, waitedMs: undefined, retiring: false }]);
+      expect(due!.events).toEqual([{ type: 'acquired', record: currentLease(claimed.state)!.record, waitedMs: undefined, retiring: false }]);
       expect(due!.state.phase).toBe('leader');
     });
 
