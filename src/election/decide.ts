@@ -448,7 +448,9 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
     s.releaseWanted = undefined;
     observe(d, lease, cfg, now);
     d.events.push({ type: 'released', record: lease!.record, reason });
-    if (reason === 'handoff') d.releaseSettled = true;
+    // L3: a handoff's wait ends with any release written — also one begun for L1 and asked for meanwhile
+    // (its reason stays worker-gone); otherwise `release()` never resolved and shutdown waited for SIGKILL.
+    if (reason === 'handoff' || s.retired) d.releaseSettled = true;
     return;
   }
   // Failures. A failed request (no answer, 5xx) is retried after the retry period — jittered for a standby,

@@ -191,6 +191,29 @@ describe('decide()', () => {
     });
   });
 
+  describe('L3: a handoff asked while an L1 release is being retried settles when the release is written', () => {
+    // Found reading the state for the tidy-up: the leader's worker gone for the grace (L1), its release conflicts
+    // (a label edit) and is read again; SIGTERM comes meanwhile. The release was then written with the reason
+    // worker-gone, and only a handoff's release settled the handoff's wait: `release()` never resolved and the
+    // sidecar waited for the kubelet's SIGKILL.
+    it('worker gone, release conflicts, release asked, the read and the release answered: settled, true', () => {
+      const [gone] = run([[100, { type: 'eligible', eligible: false }]], leading(5));
+      const [release] = run([[5_100, { type: 'tick' }]], gone!.state);
+      expect(release!.events).toEqual([{ type: 'releasing', reason: 'worker-gone' }]);
+      expect(release!.request).toMatchObject({ kind: 'release', op: 'update' });
+      const labelled = lease(6, { holderIdentity: 'b', leaseTransitions: 3 });
+      const [conflict] = run([[5_110, answer(release!, { ok: false, error: 'conflict', cause: new Error('409') })]], release!.state);
+      expect(conflict!.request).toMatchObject({ kind: 'read' });
+      const [asked] = run([[5_120, { type: 'release' }]], conflict!.state);
+      const [again] = run([[5_130, answer(conflict!, { ok: true, lease: labelled })]], asked!.state);
+      expect(again!.request).toMatchObject({ kind: 'release', op: 'update' });
+      const written = lease(7, { ...(again!.request as { record: LeaderRecord }).record });
+      const [end] = run([[5_140, answer(again!, { ok: true, lease: written })]], again!.state);
+      expect(end!.events.map((e) => e.type)).toContain('released');
+      expect(end!.releaseSettled).toBe(true);
+    });
+  });
+
   describe('a Lease seen absent at a version older than the one this pod knows is old news', () => {
     // Issue 18, 3b: the watch's first list, taken before this pod created the Lease, arrived after the create's
     // answer: the fresh leader took it for a deletion and tried to recreate it (`create … AlreadyExists` 40 ms
