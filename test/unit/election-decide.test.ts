@@ -214,6 +214,34 @@ describe('decide()', () => {
     });
   });
 
+  describe('S1: the oldest unanswered write is remembered however long the freeze', () => {
+    // The model tests' fixed seed froze the API server through nine lost writes of one leader; the server then
+    // carried out the oldest, and with only the last eight kept the leader took its own record for someone
+    // else's and waited a lease duration for it. Nine renews, each timed out, all based on rv 5.
+    it('nine renews get no answer; the first lands: it is this pod\'s own record', () => {
+      let s = leading(5);
+      const sent: LeaderRecord[] = [];
+      let t = 0;
+      for (let i = 0; i < 9; i++) {
+        t += 5_000;
+        const [due] = run([[t, { type: 'tick' }]], s);
+        const req = due!.request as { kind: string; record: LeaderRecord } | undefined;
+        if (!req) {
+          s = due!.state;
+          continue;
+        }
+        sent.push(req.record);
+        const [failed] = run([[t + 1, answer(due!, { ok: false, error: 'failed', cause: new Error('timeout') })]], due!.state);
+        s = failed!.state;
+      }
+      expect(sent.length).toBeGreaterThanOrEqual(9);
+      expect(s.unanswered).toHaveLength(8);
+      const [seen] = run([[t + 10, { type: 'observed', lease: lease(6, sent[0]!) }]], s);
+      expect(seen!.state.written).toEqual(sent[0]);
+      expect(seen!.state.unanswered).toEqual([]);
+    });
+  });
+
   describe('a Lease seen absent at a version older than the one this pod knows is old news', () => {
     // Issue 18, 3b: the watch's first list, taken before this pod created the Lease, arrived after the create's
     // answer: the fresh leader took it for a deletion and tried to recreate it (`create … AlreadyExists` 40 ms
