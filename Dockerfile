@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # baton sidecar image: one esbuild bundle (build/baton.mjs, no node_modules) on a distroless Node 24 base:
-# no shell, no npm, no package manager, runs as a non-root user. test/integration/image-size.test.ts
+# no shell, no npm, no package manager, runs as a non-root user. test/integration/image/size.test.ts
 # assembles the same final stage (Node binary, its libraries, the bundle) and checks its compressed size.
 #
 # Two platforms, linux/amd64 and linux/arm64, with nothing emulated at build time:

@@ -4,9 +4,9 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
  * The integration files that also run on k3s's default datastore, kine on SQLite (issue 22): the Lease,
  * watch reconnects, handoffs, Lease edits and the datastore stopped (a k3s server restart). Each runs twice
  * more, with kube-apiserver's watch cache on and off (test/kube/datastore.ts). The frozen API server
- * (chaos-apiserver) is left to etcd: it freezes kube-apiserver, not the datastore, and costs a minute a run.
+ * (chaos/apiserver) is left to etcd: it freezes kube-apiserver, not the datastore, and costs a minute a run.
  */
-const ON_KINE = ['kube-lease', 'watch-reconnects', 'sidecar-handoff', 'chaos-lease-edits', 'chaos-datastore'].map((f) => `test/integration/${f}.test.ts`);
+const ON_KINE = ['kube/lease', 'kube/watch-reconnects', 'sidecar/handoff', 'chaos/lease-edits', 'chaos/datastore'].map((f) => `test/integration/${f}.test.ts`);
 
 function kineProject(name: string, watchCache: 'on' | 'off', groupOrder: number): TestProjectInlineConfiguration {
   return {

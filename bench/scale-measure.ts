@@ -1,4 +1,4 @@
-// The arithmetic of `npm run bench:scale`, kept pure so it is unit-tested (test/unit/bench-scale-measure.test.ts):
+// The arithmetic of `npm run bench:scale`, kept pure so it is unit-tested (test/unit/bench/scale-measure.test.ts):
 // reading the API server's own request counters, a process's CPU and memory from /proc, and percentiles.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 

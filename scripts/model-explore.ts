@@ -1,5 +1,5 @@
 // Explores the election model with fresh random seeds: `npm run model:explore -- N [runs]` runs the model
-// tests (test/unit/election-model.test.ts, short and long sequences) once per seed, N seeds, each with
+// tests (test/unit/election/model.test.ts, short and long sequences) once per seed, N seeds, each with
 // BATON_MODEL_RUNS=runs (default 8000: 8000 short + 2000 long sequences), and prints every seed with its
 // sequences, time and verdict, then the totals. `npm test` keeps a fixed seed; this is how new
 // counterexamples are found (replay one with BATON_MODEL_SEED=<seed>; keep it as a regression test).
@@ -20,7 +20,7 @@ const started = performance.now();
 for (let i = 1; i <= seeds; i++) {
   const seed = randomInt(-(2 ** 31), 2 ** 31);
   const t0 = performance.now();
-  const r = spawnSync('npx', ['vitest', 'run', 'test/unit/election-model.test.ts', '-t', 'sequences'], {
+  const r = spawnSync('npx', ['vitest', 'run', 'test/unit/election/model.test.ts', '-t', 'sequences'], {
     env: { ...process.env, BATON_MODEL_SEED: String(seed), BATON_MODEL_RUNS: String(runs) },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

@@ -3,7 +3,7 @@
 # each comes from. `npm test` runs `scripts/prerequisites.sh tests` and `npm run test:node` runs
 # `scripts/prerequisites.sh node` before anything else: what is missing is installed from Debian's packages
 # when we are root and have apt-get; otherwise the script says exactly what to install and fails.
-# test/unit/prerequisites.test.ts reads this table and fails when the code spawns a program not in it.
+# test/unit/harness/prerequisites.test.ts reads this table and fails when the code spawns a program not in it.
 #
 #   scripts/prerequisites.sh tests   # npm test: unit + integration tests
 #   scripts/prerequisites.sh node    # npm run test:node, node:up, e2e:node: a real one-node cluster (root, Linux)

@@ -1,6 +1,6 @@
 // Renders deploy/ from charts/baton: the plain manifests (deploy/baton.yaml, from deploy/values.yaml),
 // the Prometheus rule file (deploy/prometheus-rules.yaml, the chart's alerts for every baton Lease) and the
-// Grafana dashboard (deploy/grafana-dashboard.json). test/integration/chart-helm.test.ts fails when the
+// Grafana dashboard (deploy/grafana-dashboard.json). test/integration/chart/helm.test.ts fails when the
 // files in deploy/ differ from what this renders.
 //   node scripts/render-deploy.ts          writes deploy/
 //   node scripts/render-deploy.ts --check  exits 1 when deploy/ has drifted

@@ -2,7 +2,7 @@
 // other place that carries it (the kit, the lock file, the chart's version and appVersion, the chart's
 // default image tag, the Dockerfile's VERSION default, the example chart's dependency and lock, the example
 // values, deploy/ and the docs' copy-paste commands) is derived from it by `npm run version:set` and held
-// to it by test/unit/release-versions.test.ts. The release workflow refuses a tag that is not `v<version>`.
+// to it by test/unit/release/versions.test.ts. The release workflow refuses a tag that is not `v<version>`.
 //   npm run version:set -- 0.2.0      rewrites every place
 //   node scripts/version.ts --check    exits 1 naming each place that disagrees
 //   node scripts/version.ts --check --tag v0.2.0 --repository owner/name   also: the tag must be

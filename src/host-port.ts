@@ -27,7 +27,7 @@ export function parseHostPort(value: string, setting = 'listen address'): HostPo
  * The Fetch standard's "bad ports" (https://fetch.spec.whatwg.org/#bad-port), as undici (Node's `fetch`)
  * enforces them: `fetch('http://127.0.0.1:4190/')` fails with "bad port" without connecting, and
  * browsers refuse them too. A listen address on one of them would be unreachable for the worker kit
- * (which talks to the local API with `fetch`), so config refuses them. test/unit/http-listen.test.ts
+ * (which talks to the local API with `fetch`), so config refuses them. test/unit/http/listen.test.ts
  * compares this list with the installed undici's and with Node's own `fetch`, so it cannot drift.
  */
 export const BAD_FETCH_PORTS: ReadonlySet<number> = new Set([

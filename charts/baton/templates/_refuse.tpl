@@ -1,7 +1,7 @@
 {{/*
 The settings the sidecar itself would refuse at startup (src/config.ts: it exits 2 and the pod
 crash-loops), refused here at render time with the sidecar's own words, prefixed by the value's path.
-test/integration/chart-refusals.test.ts feeds the same bad values to the sidecar and to helm and
+test/integration/chart/refusals.test.ts feeds the same bad values to the sidecar and to helm and
 compares the messages. values.schema.json only checks types, so that these messages are the ones users see.
 */}}
 

@@ -13,8 +13,8 @@ import { grammyUnderBaton } from '../src/adapters/grammy.ts';
 import { telegrafUnderBaton } from '../src/adapters/telegraf.ts';
 import { ntbaUnderBaton } from '../src/adapters/node-telegram-bot-api.ts';
 import { TelegramDouble } from '../../../e2e/telegram/server.ts';
-import { FakeSidecar } from './fake-sidecar.ts';
-import { flush } from '../../../test/unit/fake-clock.ts';
+import { FakeSidecar } from '../../../test/harness/fake-sidecar.ts';
+import { flush } from '../../../test/harness/fake-clock.ts';
 
 const RD = 10_000;
 const LD = 15_000;

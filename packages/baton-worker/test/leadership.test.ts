@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import { Leadership } from '../src/leadership.ts';
-import { FakeSidecar } from './fake-sidecar.ts';
+import { FakeSidecar } from '../../../test/harness/fake-sidecar.ts';
 import { sleep, waitFor, type WaitOptions } from '../../../test/harness/wait.ts';
 
 /** The fake sidecar answers at once: ask every 5 ms. */

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FakeSidecar } from './fake-sidecar.ts';
+import { FakeSidecar } from '../../../test/harness/fake-sidecar.ts';
 import { sleep, waitFor, type WaitOptions } from '../../../test/harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

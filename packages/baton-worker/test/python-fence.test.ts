@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TelegramDouble } from '../../../e2e/telegram/server.ts';
-import { FakeSidecar, KIT } from './fake-sidecar.ts';
+import { FakeSidecar, KIT } from '../../../test/harness/fake-sidecar.ts';
 import { waitFor } from '../../../test/harness/wait.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../src/clock.ts';
 import { Leadership } from '../src/leadership.ts';
-import { flush } from '../../../test/unit/fake-clock.ts';
-import { FakeSidecar } from './fake-sidecar.ts';
+import { flush } from '../../../test/harness/fake-clock.ts';
+import { FakeSidecar } from '../../../test/harness/fake-sidecar.ts';
 
 const LD = 15_000;
 const RD = 10_000;

@@ -2,7 +2,7 @@
 // changes, request, events, wake-up). One row per branch of a rule, phase by phase, with no shell, clock or
 // network around it. What a row leaves out it expects to be nothing: no request, no events, no wake-up, no
 // abort, no settled release. The scenario tests of the same decider (several steps each) are in
-// test/unit/election-decide.test.ts; the model tests (election-model.test.ts) try the rules under faults.
+// test/unit/election/decide-scenarios.test.ts; the model tests (election/model.test.ts) try the rules under faults.
 import { describe, expect, it } from 'vitest';
 import {
   decide,
