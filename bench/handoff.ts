@@ -68,7 +68,11 @@ let seq = 0;
 
 /** The renew intervals of the writes figure: the one in effect for every bench pod, and the baseline's. */
 const ms = (name: string, fallback: string) => parseDuration(env[name] ?? fallback, name);
-const timings = { leaseDurationMs: ms('BATON_LEASE_DURATION', '15s'), renewDeadlineMs: ms('BATON_RENEW_DEADLINE', '10s'), retryPeriodMs: ms('BATON_RETRY_PERIOD', '2s') };
+const timings = {
+  leaseDurationMs: ms('BATON_LEASE_DURATION', '15s'),
+  renewDeadlineMs: ms('BATON_RENEW_DEADLINE', '10s'),
+  retryPeriodMs: ms('BATON_RETRY_PERIOD', '2s'),
+};
 const renewIntervalMs = env.BATON_RENEW_INTERVAL ? ms('BATON_RENEW_INTERVAL', '') : defaultRenewIntervalMs(timings);
 const baselineIntervalMs = timings.retryPeriodMs;
 
@@ -106,7 +110,6 @@ async function newPod(baseline = false): Promise<SimPod> {
   await waitFor(`${p.opts.name} ready`, () => p.ready(), 30_000);
   return p;
 }
-
 
 function intervalsOf(p: SimPod): PollInterval[] {
   return pollIntervals(readWorkerLog(p.workerLog), now(), p.deaths);
@@ -197,7 +200,9 @@ try {
     sigtermToPoll.push(firstPoll - sigterm);
     leader = standby;
     standby = await newPod();
-    log(`graceful ${regime} ${i + 1}/${n}: pause signal → new getUpdates ${(firstPoll - signal).toFixed(1)} ms; SIGTERM → new getUpdates ${(firstPoll - sigterm).toFixed(1)} ms`);
+    log(
+      `graceful ${regime} ${i + 1}/${n}: pause signal → new getUpdates ${(firstPoll - signal).toFixed(1)} ms; SIGTERM → new getUpdates ${(firstPoll - sigterm).toFixed(1)} ms`,
+    );
   };
   for (let i = 0; i < N; i++) await handoff('idle', i, N);
   const load = double.startLoad({ ratePerSecond: 20, token });
@@ -245,10 +250,12 @@ try {
   console.log('|-------------------------------------------|----|----------|----------|----------|');
   const cell = (x: number, unit: string) => (Number.isFinite(x) ? `${r1(x)} ${unit}` : '—').padEnd(8);
   const row = (name: string, xs: number[], unit = 'ms') =>
-    console.log(`| ${name.padEnd(41)} | ${String(xs.length).padEnd(2)} | ${cell(pct(xs, 50), unit)} | ${cell(pct(xs, 95), unit)} | ${cell(Math.max(...xs), unit)} |`);
+    console.log(
+      `| ${name.padEnd(41)} | ${String(xs.length).padEnd(2)} | ${cell(pct(xs, 50), unit)} | ${cell(pct(xs, 95), unit)} | ${cell(Math.max(...xs), unit)} |`,
+    );
   row('idle bot: pause signal → new getUpdates', regimes.idle);
   row('loaded bot: pause signal → new getUpdates', regimes.loaded);
-  row('SIGTERM → new bot\'s first getUpdates', sigtermToPoll);
+  row("SIGTERM → new bot's first getUpdates", sigtermToPoll);
   row('graceful gap (old stops → new starts)', graceful);
   row('graceful gap after confirmation (ack → new)', pauseToStart);
   row('crash failover (SIGKILL → new starts)', crash);

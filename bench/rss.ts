@@ -27,7 +27,10 @@ function execKubeconfig(tokenKubeconfig: string, dir: string): string {
   const text = readFileSync(tokenKubeconfig, 'utf8');
   const token = /^\s+token: (\S+)$/m.exec(text)![1]!;
   const plugin = join(dir, 'credential.mjs');
-  writeFileSync(plugin, `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: ${JSON.stringify(token)} } }));\n`);
+  writeFileSync(
+    plugin,
+    `process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: ${JSON.stringify(token)} } }));\n`,
+  );
   const exec = [
     '    exec:',
     '      apiVersion: client.authentication.k8s.io/v1',
@@ -53,9 +56,17 @@ try {
       const namespace = await freshNamespace(endpoint, `rss-${seq}`);
       const tokenConfig = await serviceAccountKubeconfig(endpoint, namespace, 'baton', sidecarRules('rss'));
       const pod = new SimPod({
-        name: `rss-${seq}`, namespace, leaseName: 'rss', kc, dir, preStopMs: 200, graceMs: 60_000,
+        name: `rss-${seq}`,
+        namespace,
+        leaseName: 'rss',
+        kc,
+        dir,
+        preStopMs: 200,
+        graceMs: 60_000,
         kubeconfig: kind === 'token' ? tokenConfig : execKubeconfig(tokenConfig, dir),
-        env: { BATON_LOG_LEVEL: 'info' }, cli: BUNDLE, nodeArgs: flags,
+        env: { BATON_LOG_LEVEL: 'info' },
+        cli: BUNDLE,
+        nodeArgs: flags,
       });
       try {
         await pod.start();
@@ -87,7 +98,9 @@ try {
   const imageFlags = SIDECAR_NODE_FLAGS.join(' ');
   const result = { rows, clientNodeMarginalMB: { imageFlags: delta(imageFlags), noFlags: delta('(none)') } };
   console.log('');
-  console.log(`@kubernetes/client-node's marginal cost: +${result.clientNodeMarginalMB.imageFlags} MB with the image's flags, +${result.clientNodeMarginalMB.noFlags} MB without`);
+  console.log(
+    `@kubernetes/client-node's marginal cost: +${result.clientNodeMarginalMB.imageFlags} MB with the image's flags, +${result.clientNodeMarginalMB.noFlags} MB without`,
+  );
   console.log(JSON.stringify(result));
 } finally {
   await server.stop();

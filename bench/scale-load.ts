@@ -124,8 +124,7 @@ function newCandidate(lease: string): Candidate {
       counters.renewed++;
       renewMs.push(e.durationMs);
       renewStartedAt.push(performance.timeOrigin + performance.now() - e.durationMs);
-    }
-    else if (e.type === 'renew-failed') counters.renewFailed++;
+    } else if (e.type === 'renew-failed') counters.renewFailed++;
     else if (e.type === 'lost') counters.lost++;
     else if (e.type === 'error') counters.errors++;
   });
@@ -177,7 +176,9 @@ async function start(cmd: Extract<LoadCommand, { type: 'start' }>): Promise<void
     }
     const waited = performance.now() - began;
     if (waited > 30_000 && Math.floor(waited / 10_000) !== Math.floor((waited - 200) / 10_000)) {
-      process.stderr.write(`load process: ${leaders} leaders, ${standbys} standbys watching of ${candidates.size} Leases after ${(waited / 1000).toFixed(0)} s; ${counters.errors} errors\n`);
+      process.stderr.write(
+        `load process: ${leaders} leaders, ${standbys} standbys watching of ${candidates.size} Leases after ${(waited / 1000).toFixed(0)} s; ${counters.errors} errors\n`,
+      );
     }
     if (leaders === candidates.size && standbys === candidates.size) {
       send({ type: 'ready', leaders, standbys, ms: performance.now() - began });
@@ -224,7 +225,13 @@ process.on('message', (msg: LoadCommand) => {
       void handoff(msg.id, msg.lease).then((timing) => send({ type: 'handoff', timing }));
       return;
     case 'counters':
-      send({ type: 'counters', counters: { ...counters }, loopDelayMs: { p50: lateMs(loopDelay.percentile(50)), p99: lateMs(loopDelay.percentile(99)), max: lateMs(loopDelay.max) }, renewMs, renewStartedAt });
+      send({
+        type: 'counters',
+        counters: { ...counters },
+        loopDelayMs: { p50: lateMs(loopDelay.percentile(50)), p99: lateMs(loopDelay.percentile(99)), max: lateMs(loopDelay.max) },
+        renewMs,
+        renewStartedAt,
+      });
       loopDelay.reset();
       renewMs = [];
       renewStartedAt = [];

@@ -15,7 +15,20 @@ import { parseArgs } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { TestApiServer, type KubeEndpoint } from '../test/kube/apiserver.ts';
 import { adminKubeConfig, freshNamespace } from '../test/kube/cluster.ts';
-import { bunching, cpuPercent, delta, findPid, gaugeSum, histogramQuantile, percentile, readProc, readSchedstat, requestsByCode, requestsByVerb, socketCount } from './scale-measure.ts';
+import {
+  bunching,
+  cpuPercent,
+  delta,
+  findPid,
+  gaugeSum,
+  histogramQuantile,
+  percentile,
+  readProc,
+  readSchedstat,
+  requestsByCode,
+  requestsByVerb,
+  socketCount,
+} from './scale-measure.ts';
 import type { HandoffTiming, LoadCommand, LoadCounters, LoadLease, LoadReply, LoopDelay } from './scale-load.ts';
 import { sleep } from '../test/harness/wait.ts';
 
@@ -78,9 +91,11 @@ class LoadProcess {
 /** Runs `fn` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /** Per bot, as the chart makes it: a ServiceAccount, a Role on its own Lease, a RoleBinding; and its Lease, released (holder ""). */
@@ -90,31 +105,42 @@ async function makeBots(endpoint: KubeEndpoint, namespace: string, n: number): P
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const coord = kc.makeApiClient(k8s.CoordinationV1Api);
   const bots: LoadLease[] = [];
-  await pool(Array.from({ length: n }, (_, i) => `bot-${String(i).padStart(3, '0')}`), 16, async (name) => {
-    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-    await rbac.createNamespacedRole({
-      namespace,
-      body: {
-        metadata: { name },
-        rules: [
-          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [name], verbs: ['get', 'list', 'watch', 'update'] },
-        ],
-      },
-    });
-    await rbac.createNamespacedRoleBinding({
-      namespace,
-      body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace }] },
-    });
-    // Released, so the first elector to see it acquires at once (a create would be a claim: a lease duration's wait).
-    await coord.createNamespacedLease({ namespace, body: { metadata: { name }, spec: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 } } });
-    const token = await core.createNamespacedServiceAccountToken({
-      name,
-      namespace,
-      body: { spec: { audiences: ['https://kubernetes.default.svc'], expirationSeconds: 24 * 3600 } },
-    });
-    bots.push({ name, token: token.status!.token! });
-  });
+  await pool(
+    Array.from({ length: n }, (_, i) => `bot-${String(i).padStart(3, '0')}`),
+    16,
+    async (name) => {
+      await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+      await rbac.createNamespacedRole({
+        namespace,
+        body: {
+          metadata: { name },
+          rules: [
+            { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+            { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [name], verbs: ['get', 'list', 'watch', 'update'] },
+          ],
+        },
+      });
+      await rbac.createNamespacedRoleBinding({
+        namespace,
+        body: {
+          metadata: { name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+          subjects: [{ kind: 'ServiceAccount', name, namespace }],
+        },
+      });
+      // Released, so the first elector to see it acquires at once (a create would be a claim: a lease duration's wait).
+      await coord.createNamespacedLease({
+        namespace,
+        body: { metadata: { name }, spec: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 } },
+      });
+      const token = await core.createNamespacedServiceAccountToken({
+        name,
+        namespace,
+        body: { spec: { audiences: ['https://kubernetes.default.svc'], expirationSeconds: 24 * 3600 } },
+      });
+      bots.push({ name, token: token.status!.token! });
+    },
+  );
   return bots.sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -169,7 +195,17 @@ interface SizeResult {
   /** Time requests of the bots' ServiceAccounts queued in API Priority and Fairness (workload-low), ms. */
   apfWaitMs: { p50: number; p99: number };
   window: LoadCounters;
-  handoffMs: { n: number; ok: number; p50: number; p99: number; max: number; releaseP50: number; releaseP99: number; afterReleaseP50: number; afterReleaseP99: number };
+  handoffMs: {
+    n: number;
+    ok: number;
+    p50: number;
+    p99: number;
+    max: number;
+    releaseP50: number;
+    releaseP99: number;
+    afterReleaseP50: number;
+    afterReleaseP99: number;
+  };
   failures: string[];
 }
 
@@ -204,7 +240,11 @@ async function runSize(n: number): Promise<SizeResult> {
       const cs = await Promise.all(loads.map((l) => l.ask({ type: 'counters' }, 'counters')));
       const sum: LoadCounters = { renewed: 0, renewFailed: 0, lost: 0, errors: 0, acquired: 0 };
       for (const c of cs) for (const k of Object.keys(sum) as Array<keyof LoadCounters>) sum[k] += c.counters[k];
-      const loop: LoopDelay = { p50: Math.max(...cs.map((c) => c.loopDelayMs.p50)), p99: Math.max(...cs.map((c) => c.loopDelayMs.p99)), max: Math.max(...cs.map((c) => c.loopDelayMs.max)) };
+      const loop: LoopDelay = {
+        p50: Math.max(...cs.map((c) => c.loopDelayMs.p50)),
+        p99: Math.max(...cs.map((c) => c.loopDelayMs.p99)),
+        max: Math.max(...cs.map((c) => c.loopDelayMs.max)),
+      };
       return { sum, loop, renewMs: cs.flatMap((c) => c.renewMs), renewStartedAt: cs.flatMap((c) => c.renewStartedAt) };
     };
     const procsNow = () => ({
@@ -228,7 +268,9 @@ async function runSize(n: number): Promise<SizeResult> {
     const byVerb = delta(requestsByVerb(m1, LEASES), requestsByVerb(m0, LEASES));
     const all = Object.values(delta(requestsByVerb(m1), requestsByVerb(m0))).reduce((a, b) => a + b, 0);
     const codes = delta(requestsByCode(m1, LEASES), requestsByCode(m0, LEASES));
-    const watchEvents = gaugeSum(m1, 'apiserver_watch_events_total', (l) => l.resource === 'leases') - gaugeSum(m0, 'apiserver_watch_events_total', (l) => l.resource === 'leases');
+    const watchEvents =
+      gaugeSum(m1, 'apiserver_watch_events_total', (l) => l.resource === 'leases') -
+      gaugeSum(m0, 'apiserver_watch_events_total', (l) => l.resource === 'leases');
     const watchesOpen = gaugeSum(m1, 'apiserver_longrunning_requests', (l) => l.resource === 'leases' && l.verb === 'WATCH');
     const cpu = (a: { ticks: number }, b: { ticks: number }) => r1(cpuPercent(a.ticks, b.ticks, secs));
     const wait = (a: { waitNs: number }, b: { waitNs: number }) => r1(((b.waitNs - a.waitNs) / 1e9 / secs) * 100);
@@ -285,7 +327,7 @@ async function runSize(n: number): Promise<SizeResult> {
         cpuPct: cpu(p0.api, p1.api),
         waitPct: wait(p0.api, p1.api),
         rssMB: Math.round(p1.api.rssMB),
-        cpuMsPerRequest: Math.round(((p1.api.ticks - p0.api.ticks) * 10 / Math.max(leaseRequests, 1)) * 100) / 100,
+        cpuMsPerRequest: Math.round((((p1.api.ticks - p0.api.ticks) * 10) / Math.max(leaseRequests, 1)) * 100) / 100,
       },
       etcd: { cpuPct: cpu(p0.etcd, p1.etcd), waitPct: wait(p0.etcd, p1.etcd), rssMB: Math.round(p1.etcd.rssMB) },
       load: {
@@ -306,8 +348,18 @@ async function runSize(n: number): Promise<SizeResult> {
         p50: r1(percentile(hand, 50)),
         p99: r1(percentile(hand, 99)),
         max: r1(Math.max(...hand)),
-        releaseP50: r1(percentile(ok.map((t) => t.releaseMs), 50)),
-        releaseP99: r1(percentile(ok.map((t) => t.releaseMs), 99)),
+        releaseP50: r1(
+          percentile(
+            ok.map((t) => t.releaseMs),
+            50,
+          ),
+        ),
+        releaseP99: r1(
+          percentile(
+            ok.map((t) => t.releaseMs),
+            99,
+          ),
+        ),
         afterReleaseP50: r1(percentile(after, 50)),
         afterReleaseP99: r1(percentile(after, 99)),
       },
@@ -332,27 +384,38 @@ if (!values.json) {
   console.log('');
   console.log('CPU: % of one core used (and, in brackets, % of one core its threads sat runnable but waiting for a CPU)');
   console.log('');
-  console.log('| Leases | electors | lease req/s (GET/PUT/WATCH/LIST) | apiserver CPU | apiserver RSS | etcd CPU | etcd RSS | load CPU | renew PUT p50/p99: apiserver (elector) | handoff p50 | handoff p99 | renew failed / lost | load avg |');
+  console.log(
+    '| Leases | electors | lease req/s (GET/PUT/WATCH/LIST) | apiserver CPU | apiserver RSS | etcd CPU | etcd RSS | load CPU | renew PUT p50/p99: apiserver (elector) | handoff p50 | handoff p99 | renew failed / lost | load avg |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const v = r.requestsPerSecond.byVerb;
     const verbs = `${r.requestsPerSecond.leases} (${v.GET ?? 0}/${v.PUT ?? 0}/${v.WATCH ?? 0}/${v.LIST ?? 0})`;
     console.log(
       [
-        r.leases, r.electors, verbs,
-        `${r.apiserver.cpuPct} % (${r.apiserver.waitPct} %)`, `${r.apiserver.rssMB} MB`,
-        `${r.etcd.cpuPct} % (${r.etcd.waitPct} %)`, `${r.etcd.rssMB} MB`,
+        r.leases,
+        r.electors,
+        verbs,
+        `${r.apiserver.cpuPct} % (${r.apiserver.waitPct} %)`,
+        `${r.apiserver.rssMB} MB`,
+        `${r.etcd.cpuPct} % (${r.etcd.waitPct} %)`,
+        `${r.etcd.rssMB} MB`,
         `${r.load.cpuPct} % (${r.load.waitPct} %)`,
         `${r.leasePutMs.p50} / ${r.leasePutMs.p99} ms (${r.renewRoundTripMs.p50} / ${r.renewRoundTripMs.p99} ms)`,
-        `${r.handoffMs.p50} ms`, `${r.handoffMs.p99} ms${r.handoffMs.ok < r.handoffMs.n ? ` (${r.handoffMs.n - r.handoffMs.ok} of ${r.handoffMs.n} failed)` : ''}`,
-        `${r.window.renewFailed} / ${r.window.lost}`, `${r.loadAvg1m.before}→${r.loadAvg1m.after}`,
+        `${r.handoffMs.p50} ms`,
+        `${r.handoffMs.p99} ms${r.handoffMs.ok < r.handoffMs.n ? ` (${r.handoffMs.n - r.handoffMs.ok} of ${r.handoffMs.n} failed)` : ''}`,
+        `${r.window.renewFailed} / ${r.window.lost}`,
+        `${r.loadAvg1m.before}→${r.loadAvg1m.after}`,
       ].reduce((line, cell) => `${line} ${cell} |`, '|'),
     );
   }
   console.log('');
   for (const r of results) {
-    console.log(`${r.leases} Leases: apiserver ${r.apiserver.cpuMsPerRequest} ms CPU per lease request; ${r.watchesOpen} lease watches open, ${r.load.sockets} sockets in the load process(es), ${r.watchEventsPerSecond} watch events/s sent; handoff: release written p50/p99 ${r.handoffMs.releaseP50}/${r.handoffMs.releaseP99} ms, then acquired p50/p99 ${r.handoffMs.afterReleaseP50}/${r.handoffMs.afterReleaseP99} ms; renewals sent per 100 ms mean/p99/max ${r.renewsPer100ms.mean}/${r.renewsPer100ms.p99}/${r.renewsPer100ms.max}; APF queue wait p50/p99 ${r.apfWaitMs.p50}/${r.apfWaitMs.p99} ms; load process event loop delay p99 ${r.load.loopDelayMs.p99} ms, max ${r.load.loopDelayMs.max} ms; lease answers by code ${JSON.stringify(r.leaseCodes)}`);
+    console.log(
+      `${r.leases} Leases: apiserver ${r.apiserver.cpuMsPerRequest} ms CPU per lease request; ${r.watchesOpen} lease watches open, ${r.load.sockets} sockets in the load process(es), ${r.watchEventsPerSecond} watch events/s sent; handoff: release written p50/p99 ${r.handoffMs.releaseP50}/${r.handoffMs.releaseP99} ms, then acquired p50/p99 ${r.handoffMs.afterReleaseP50}/${r.handoffMs.afterReleaseP99} ms; renewals sent per 100 ms mean/p99/max ${r.renewsPer100ms.mean}/${r.renewsPer100ms.p99}/${r.renewsPer100ms.max}; APF queue wait p50/p99 ${r.apfWaitMs.p50}/${r.apfWaitMs.p99} ms; load process event loop delay p99 ${r.load.loopDelayMs.p99} ms, max ${r.load.loopDelayMs.max} ms; lease answers by code ${JSON.stringify(r.leaseCodes)}`,
+    );
   }
-  for (const r of results) if (r.failures.length > 0) console.log(`${r.leases} Leases: ${r.failures.length} handoffs failed: ${r.failures.slice(0, 5).join('; ')}`);
+  for (const r of results)
+    if (r.failures.length > 0) console.log(`${r.leases} Leases: ${r.failures.length} handoffs failed: ${r.failures.slice(0, 5).join('; ')}`);
 }
 console.log(JSON.stringify({ node: process.versions.node, procs: PROCS, windowS: WINDOW_S, settleS: SETTLE_S, results }));

@@ -22,7 +22,7 @@ say('starting a real kube-apiserver and its datastore on loopback (built from th
 const server = new TestApiServer({ log: say });
 const endpoint = await server.start();
 const namespace = await freshNamespace(endpoint, 'demo');
-const kubeconfig = await serviceAccountKubeconfig(endpoint, namespace, 'baton', sidecarRules("e2e-my-bot"));
+const kubeconfig = await serviceAccountKubeconfig(endpoint, namespace, 'baton', sidecarRules('e2e-my-bot'));
 const dir = mkdtempSync(join(tmpdir(), 'baton-demo-'));
 say(`API server ${endpoint.server} on ${endpoint.datastore}; the sidecars use a least-privilege ServiceAccount; Telegram double + 20 updates/s`);
 
@@ -51,7 +51,9 @@ try {
   const f = r.figures;
   console.log(`\n${f.handoffs} handoffs under load; time with no bot polling at each: median ${f.rollouts.gapP50Ms} ms, longest ${f.rollouts.gapMaxMs} ms`);
   console.log(`time with two bots polling at once: ${f.twoPollersMs} ms; 409 Conflicts: ${f.conflicts409}`);
-  console.log(`updates: ${f.injected} sent, ${f.handled} handled, ${f.handledTwice} handled twice, ${f.lost} lost; latency p50 ${f.latencyMs.p50} ms, p99 ${f.latencyMs.p99} ms`);
+  console.log(
+    `updates: ${f.injected} sent, ${f.handled} handled, ${f.handledTwice} handled twice, ${f.lost} lost; latency p50 ${f.latencyMs.p50} ms, p99 ${f.latencyMs.p99} ms`,
+  );
   const results = join(root, 'e2e', 'results');
   mkdirSync(results, { recursive: true });
   writeFileSync(join(results, 'demo-timeline.svg'), timelineSvg([p]));

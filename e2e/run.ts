@@ -35,7 +35,12 @@ const endpoint = await server.start();
 const namespace = await freshNamespace(endpoint, 'e2e');
 const kc = adminKubeConfig(endpoint);
 const leases = ['e2e-baton', 'e2e-baton-native'];
-const batonKubeconfig = await serviceAccountKubeconfig(endpoint, namespace, 'baton', sidecarRules(leases[0]!).map((r) => (r.resourceNames ? { ...r, resourceNames: leases } : r)));
+const batonKubeconfig = await serviceAccountKubeconfig(
+  endpoint,
+  namespace,
+  'baton',
+  sidecarRules(leases[0]!).map((r) => (r.resourceNames ? { ...r, resourceNames: leases } : r)),
+);
 const pg = await startPostgres();
 const clientGo = await ensureClientGoPeer(log);
 const dir = mkdtempSync(join(tmpdir(), 'baton-e2e-'));
@@ -45,7 +50,7 @@ const contenders: Contender[] = [
   { name: 'baton-native', description: 'baton as a native sidecar (handoff starts at the deletionTimestamp)', native: true },
   {
     name: 'client-go',
-    description: "client-go leaderelection, ReleaseOnCancel, defaults 15s/10s/2s",
+    description: 'client-go leaderelection, ReleaseOnCancel, defaults 15s/10s/2s',
     agent: () => clientGoPeer({ binary: clientGo, kubeconfig: endpoint.adminKubeconfig, namespace, leaseName: 'e2e-client-go' }),
   },
   {
@@ -95,17 +100,38 @@ writeFileSync(svgPath, timelineSvg(results.map((r) => r.panel)));
 const json = {
   generatedAt: new Date().toISOString(),
   node: process.versions.node,
-  settings: { idleRollouts: Number(values['idle-rollouts']), rollouts: Number(values.rollouts), ratePerSecond: Number(values.rate), handlerMs: Number(values['handler-ms']), limit: 100, kill: true, scaleToZero: true },
-  results: results.map((r) => ({ contender: r.contender, description: r.description, durationMs: Math.round(r.durationMs), ...r.figures, idle: r.idle, loaded: r.loaded })),
+  settings: {
+    idleRollouts: Number(values['idle-rollouts']),
+    rollouts: Number(values.rollouts),
+    ratePerSecond: Number(values.rate),
+    handlerMs: Number(values['handler-ms']),
+    limit: 100,
+    kill: true,
+    scaleToZero: true,
+  },
+  results: results.map((r) => ({
+    contender: r.contender,
+    description: r.description,
+    durationMs: Math.round(r.durationMs),
+    ...r.figures,
+    idle: r.idle,
+    loaded: r.loaded,
+  })),
 };
 writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
 
 const n = Number(values.rollouts);
 console.log('');
-console.log(`rolling updates under load: ${n} rollouts + 1 SIGKILL + scale to 0 and back, ${values.rate} updates/s, handlers ${values['handler-ms']} ms, limit 100`);
+console.log(
+  `rolling updates under load: ${n} rollouts + 1 SIGKILL + scale to 0 and back, ${values.rate} updates/s, handlers ${values['handler-ms']} ms, limit 100`,
+);
 console.log('');
-console.log('| contender    | rollout gap median | rollout gap max | SIGKILL failover | longest gap | p95 gap  | two pollers | 409s | duplicates | lost | latency p99 (rollouts / all) |');
-console.log('|--------------|--------------------|-----------------|------------------|-------------|----------|-------------|------|------------|------|------------------------------|');
+console.log(
+  '| contender    | rollout gap median | rollout gap max | SIGKILL failover | longest gap | p95 gap  | two pollers | 409s | duplicates | lost | latency p99 (rollouts / all) |',
+);
+console.log(
+  '|--------------|--------------------|-----------------|------------------|-------------|----------|-------------|------|------------|------|------------------------------|',
+);
 const ms = (x: number | undefined) => (x === undefined ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
 for (const r of results) {
   const f = r.figures;
@@ -120,7 +146,7 @@ if (baton && cg && baton.figures.rollouts.gapP50Ms > 0) {
 }
 console.log('');
 console.log(`graceful handoffs, pause signal → the new bot polls: ${values['idle-rollouts']} of an idle bot (no traffic), then the rollouts under load`);
-console.log('| contender    | idle p50 | idle max | loaded p50 | loaded max | old bot\'s pause, idle max / loaded max |');
+console.log("| contender    | idle p50 | idle max | loaded p50 | loaded max | old bot's pause, idle max / loaded max |");
 console.log('|--------------|----------|----------|------------|------------|---------------------------------------|');
 for (const r of results) {
   const i = r.idle;

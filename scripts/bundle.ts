@@ -117,14 +117,16 @@ function lazyRequires(): Plugin {
         let text = readFileSync(args.path, 'utf8');
         for (const r of LAZY_REQUIRES.filter((x) => x.file === file)) {
           const count = text.split(r.from).length - 1;
-          if (count !== 1) throw new Error(`scripts/bundle.ts: expected ${JSON.stringify(r.from)} once in ${file}, found it ${count} times; update LAZY_REQUIRES`);
+          if (count !== 1)
+            throw new Error(`scripts/bundle.ts: expected ${JSON.stringify(r.from)} once in ${file}, found it ${count} times; update LAZY_REQUIRES`);
           text = text.replace(r.from, () => r.to);
         }
         return { contents: text, loader: 'js' };
       });
       b.onEnd((result) => {
         const missing = [...files].filter((f) => !seen.has(f));
-        if (result.errors.length === 0 && missing.length > 0) throw new Error(`scripts/bundle.ts: LAZY_REQUIRES names files the bundle no longer contains: ${missing.join(', ')}`);
+        if (result.errors.length === 0 && missing.length > 0)
+          throw new Error(`scripts/bundle.ts: LAZY_REQUIRES names files the bundle no longer contains: ${missing.join(', ')}`);
       });
     },
   };

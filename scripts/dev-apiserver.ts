@@ -23,7 +23,7 @@ export function nextSteps(kubeconfig: string): string {
     '',
     ...pod('pod-b', 4050),
     '',
-    'Then watch who leads and hand over by stopping the leader\'s sidecar (Ctrl-C = SIGTERM: it pauses its bot,',
+    "Then watch who leads and hand over by stopping the leader's sidecar (Ctrl-C = SIGTERM: it pauses its bot,",
     'waits for the confirmation and releases the Lease; the other pod starts polling within milliseconds):',
     `  KUBECONFIG=${kubeconfig} kubectl get lease my-bot -o wide -w    (or: curl -s 127.0.0.1:4040/leader)`,
     '  curl -s 127.0.0.1:4041/readyz; curl -s 127.0.0.1:4041/metrics | grep ^baton_',

@@ -91,7 +91,7 @@ export function nodeBinaryFor(arch: Arch, log: Log = stderr): string {
 /** The Debian release this machine's apt sources name (the libraries come from the same release). */
 function debianCodename(): string {
   const m = /^VERSION_CODENAME=(\S+)$/m.exec(readFileSync('/etc/os-release', 'utf8'));
-  if (!m) throw new Error('baton image: /etc/os-release names no VERSION_CODENAME; the image\'s libraries come from Debian\'s packages (apt-get)');
+  if (!m) throw new Error("baton image: /etc/os-release names no VERSION_CODENAME; the image's libraries come from Debian's packages (apt-get)");
   return m[1]!;
 }
 
@@ -100,14 +100,21 @@ function privateApt(state: string, arch: string): string[] {
   mkdirSync(join(state, 'lists', 'partial'), { recursive: true });
   mkdirSync(join(state, 'cache', 'archives', 'partial'), { recursive: true });
   return [
-    '-o', `APT::Architecture=${arch}`,
-    '-o', `APT::Architectures::=${arch}`,
-    '-o', `Dir::State::Lists=${join(state, 'lists')}`,
-    '-o', `Dir::Cache=${join(state, 'cache')}`,
-    '-o', 'Dir::State::status=/dev/null',
+    '-o',
+    `APT::Architecture=${arch}`,
+    '-o',
+    `APT::Architectures::=${arch}`,
+    '-o',
+    `Dir::State::Lists=${join(state, 'lists')}`,
+    '-o',
+    `Dir::Cache=${join(state, 'cache')}`,
+    '-o',
+    'Dir::State::status=/dev/null',
     // Its own folders: no lock on the machine's apt is needed, and a user other than root can run it.
-    '-o', 'Debug::NoLocking=1',
-    '-o', 'APT::Sandbox::User=root',
+    '-o',
+    'Debug::NoLocking=1',
+    '-o',
+    'APT::Sandbox::User=root',
     '-qq',
   ];
 }
@@ -125,10 +132,18 @@ export function debianSysroot(arch: Arch, log: Log = stderr): { sysroot: string;
     execFileSync('apt-get', [...apt, 'download', ...DEBIAN_PACKAGES.map((p) => `${p}:${deb}`)], { cwd: debs, stdio: ['ignore', 'ignore', 'inherit'] });
     const sysroot = join(staging, 'sysroot');
     mkdirSync(sysroot);
-    const files = readdirSync(debs).filter((f) => f.endsWith('.deb')).sort();
+    const files = readdirSync(debs)
+      .filter((f) => f.endsWith('.deb'))
+      .sort();
     for (const f of files) execFileSync('dpkg-deb', ['-x', join(debs, f), sysroot]);
     // Package_version_arch.deb: what went into the image, for the record.
-    const names = files.map((f) => f.replace(/\.deb$/, '').split('_').slice(0, 2).join(' '));
+    const names = files.map((f) =>
+      f
+        .replace(/\.deb$/, '')
+        .split('_')
+        .slice(0, 2)
+        .join(' '),
+    );
     if (names.length !== DEBIAN_PACKAGES.length) throw new Error(`apt-get download gave ${files.join(', ')}; expected ${DEBIAN_PACKAGES.join(', ')}`);
     rmSync(debs, { recursive: true });
     rmSync(join(staging, 'apt'), { recursive: true });
@@ -169,7 +184,8 @@ export function sharedLibraries(binary: string, sysroot: string, arch: Arch): Ba
     if (seen.has(soname)) continue;
     seen.add(soname);
     const found = dirs.map((d) => ({ path: posix.join(d, soname), source: resolveIn(sysroot, posix.join(d, soname)) })).find((f) => f.source);
-    if (!found?.source) throw new Error(`${soname}, which ${binary} needs, is in none of Debian's ${DEBIAN_PACKAGES.join(', ')} (${arch}): add its package to DEBIAN_PACKAGES`);
+    if (!found?.source)
+      throw new Error(`${soname}, which ${binary} needs, is in none of Debian's ${DEBIAN_PACKAGES.join(', ')} (${arch}): add its package to DEBIAN_PACKAGES`);
     place(found.path, found.source);
     queue.push(...readElf(found.source).needed);
   }

@@ -116,30 +116,40 @@ async function assembleInto(dir: string, arch: Arch, entry: string | undefined):
   const layers: ImageSizes['layers'] = [];
   const descriptors = [];
   const diffIds = [];
-  for (const [name, src] of [['base', base], ['app', app]] as const) {
+  for (const [name, src] of [
+    ['base', base],
+    ['app', app],
+  ] as const) {
     const tar = layerTar(src, join(dir, `${name}.tar`));
     const gz = gzipSync(tar);
     layers.push({ name, bytes: tar.length, gzipBytes: gz.length });
     diffIds.push(`sha256:${sha(tar)}`);
     descriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gz) });
   }
-  const config = put(JSON.stringify({
-    architecture: arch,
-    os: 'linux',
-    config: { User: stage.user, Entrypoint: stage.entrypoint, Env: ['NODE_ENV=production'], ExposedPorts: { '4041/tcp': {} } },
-    rootfs: { type: 'layers', diff_ids: diffIds },
-  }));
-  const manifest = put(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: descriptors,
-  }));
+  const config = put(
+    JSON.stringify({
+      architecture: arch,
+      os: 'linux',
+      config: { User: stage.user, Entrypoint: stage.entrypoint, Env: ['NODE_ENV=production'], ExposedPorts: { '4041/tcp': {} } },
+      rootfs: { type: 'layers', diff_ids: diffIds },
+    }),
+  );
+  const manifest = put(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: descriptors,
+    }),
+  );
   writeFileSync(join(oci, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(oci, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'baton' } }],
-  }));
+  writeFileSync(
+    join(oci, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'baton' } }],
+    }),
+  );
   const archive = join(dir, 'baton.oci.tar');
   execFileSync('tar', ['--sort=name', '--mtime=@0', '-C', oci, '-cf', archive, '.']);
   return {
@@ -159,7 +169,10 @@ export const MB = 1_000_000;
 if (import.meta.main) {
   for (const arch of ['amd64', 'arm64'] as const) {
     const s = await assembleImage({ arch });
-    for (const l of s.layers) process.stdout.write(`linux/${arch} layer ${l.name}: ${(l.bytes / MB).toFixed(1)} MB, ${(l.gzipBytes / MB).toFixed(1)} MB compressed\n`);
-    process.stdout.write(`linux/${arch} image: ${(s.compressedBytes / MB).toFixed(1)} MB compressed (${s.base.node}; ${s.base.packages.join(', ')}); OCI archive ${s.archive}: ${(s.archiveBytes / MB).toFixed(1)} MB\n`);
+    for (const l of s.layers)
+      process.stdout.write(`linux/${arch} layer ${l.name}: ${(l.bytes / MB).toFixed(1)} MB, ${(l.gzipBytes / MB).toFixed(1)} MB compressed\n`);
+    process.stdout.write(
+      `linux/${arch} image: ${(s.compressedBytes / MB).toFixed(1)} MB compressed (${s.base.node}; ${s.base.packages.join(', ')}); OCI archive ${s.archive}: ${(s.archiveBytes / MB).toFixed(1)} MB\n`,
+    );
   }
 }

@@ -30,8 +30,16 @@ for (let i = 1; i <= seeds; i++) {
   if (ok) sequences += perSeed;
   else failed.push(seed);
   console.log(`seed ${seed}: ${ok ? 'pass' : 'FAIL'} ${ok ? perSeed : '-'} sequences in ${seconds.toFixed(1)} s (${i}/${seeds})`);
-  if (!ok) console.log((r.stdout + r.stderr).split('\n').filter((l) => /seed:|Counterexample|t=\d+ /.test(l)).join('\n'));
+  if (!ok)
+    console.log(
+      (r.stdout + r.stderr)
+        .split('\n')
+        .filter((l) => /seed:|Counterexample|t=\d+ /.test(l))
+        .join('\n'),
+    );
 }
 const total = (performance.now() - started) / 1000;
-console.log(`${seeds} seeds, ${sequences} sequences passed, ${failed.length} failed${failed.length ? ` (seeds ${failed.join(', ')})` : ''}, in ${total.toFixed(0)} s`);
+console.log(
+  `${seeds} seeds, ${sequences} sequences passed, ${failed.length} failed${failed.length ? ` (seeds ${failed.join(', ')})` : ''}, in ${total.toFixed(0)} s`,
+);
 process.exit(failed.length ? 1 : 0);

@@ -72,7 +72,12 @@ function json(where: string, path: string[]): Place {
  * refuses `dependency build` when it does not match). Our example has one dependency, the same in both.
  */
 export function chartLockDigest(deps: { name: string; version: string; repository: string }[]): string {
-  return 'sha256:' + createHash('sha256').update(JSON.stringify([deps, deps])).digest('hex');
+  return (
+    'sha256:' +
+    createHash('sha256')
+      .update(JSON.stringify([deps, deps]))
+      .digest('hex')
+  );
 }
 
 const EXAMPLE_DEP = (version: string) => [{ name: 'baton', version, repository: 'file://../../baton' }];
@@ -96,12 +101,12 @@ export const PLACES: { file: string; places: Place[] }[] = [
   { file: 'Dockerfile', places: [pattern('ARG VERSION', new RegExp(`^ARG VERSION=(${VER})$`, 'm'))] },
   {
     file: 'charts/examples/my-bot/Chart.yaml',
-    places: [pattern('the baton dependency\'s version', new RegExp(`- name: baton\\n\\s+version: (${VER})\\n`))],
+    places: [pattern("the baton dependency's version", new RegExp(`- name: baton\\n\\s+version: (${VER})\\n`))],
   },
   {
     file: 'charts/examples/my-bot/Chart.lock',
     places: [
-      pattern('the baton dependency\'s version', new RegExp(`- name: baton\\n\\s+repository: \\S+\\n\\s+version: (${VER})\\n`)),
+      pattern("the baton dependency's version", new RegExp(`- name: baton\\n\\s+repository: \\S+\\n\\s+version: (${VER})\\n`)),
       {
         where: 'digest (helm dependency build refuses a stale one)',
         read: (text) => {
@@ -171,11 +176,16 @@ function checkCoordinates(root: string): string[] {
   const out: string[] = [];
   const values = yaml.load(readFileSync(join(root, 'charts', 'baton', 'values.yaml'), 'utf8')) as { sidecar?: { image?: { repository?: unknown } } };
   const image = `ghcr.io/${repo.split('/')[0]!.toLowerCase()}/baton`;
-  if (values.sidecar?.image?.repository !== image) out.push(`charts/baton/values.yaml: sidecar.image.repository defaults to ${JSON.stringify(values.sidecar?.image?.repository)}, not ${image} (where releases of ${repo} push it)`);
+  if (values.sidecar?.image?.repository !== image)
+    out.push(
+      `charts/baton/values.yaml: sidecar.image.repository defaults to ${JSON.stringify(values.sidecar?.image?.repository)}, not ${image} (where releases of ${repo} push it)`,
+    );
   const kit = JSON.parse(readFileSync(join(root, 'packages', 'baton-worker', 'package.json'), 'utf8')) as { repository?: { url?: string; directory?: string } };
   const url = `git+https://github.com/${repo}.git`;
   if (kit.repository?.url !== url || kit.repository.directory !== 'packages/baton-worker') {
-    out.push(`packages/baton-worker/package.json: repository is ${JSON.stringify(kit.repository)}, not { url: ${url}, directory: packages/baton-worker } (npm provenance checks it)`);
+    out.push(
+      `packages/baton-worker/package.json: repository is ${JSON.stringify(kit.repository)}, not { url: ${url}, directory: packages/baton-worker } (npm provenance checks it)`,
+    );
   }
   return out;
 }
@@ -230,7 +240,9 @@ function main(argv: string[]): number {
     }
     const repoIndex = argv.indexOf('--repository');
     if (repoIndex >= 0 && argv[repoIndex + 1] !== homeRepository()) {
-      problems.push(`this release runs in ${argv[repoIndex + 1] ?? '(none)'}, but the chart and the kit point at ${homeRepository() ?? '(none)'} (charts/baton/Chart.yaml home): a release would publish artifacts that name another repository`);
+      problems.push(
+        `this release runs in ${argv[repoIndex + 1] ?? '(none)'}, but the chart and the kit point at ${homeRepository() ?? '(none)'} (charts/baton/Chart.yaml home): a release would publish artifacts that name another repository`,
+      );
     }
     for (const p of problems) console.error(`version: ${p}`);
     if (problems.length === 0) console.log(version);
@@ -240,7 +252,8 @@ function main(argv: string[]): number {
     setVersion(argv[0]!.replace(/^v/, ''));
     const left = checkVersions();
     for (const p of left) console.error(`version: ${p}`);
-    if (left.length === 0) console.log(`version: every place now says ${sourceVersion()}; add its section to CHANGELOG.md, commit, then tag ${tagOf(sourceVersion())}`);
+    if (left.length === 0)
+      console.log(`version: every place now says ${sourceVersion()}; add its section to CHANGELOG.md, commit, then tag ${tagOf(sourceVersion())}`);
     return left.length === 0 ? 0 : 1;
   }
   console.error('usage: npm run version:set -- <version>  |  node scripts/version.ts --check [--tag v<version>] [--repository owner/name]');

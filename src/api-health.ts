@@ -51,7 +51,14 @@ export class ApiHealthTally implements ApiHealth {
       this.forbidden.delete(key);
       return;
     }
-    const what = status === 401 ? 'it refused our credentials (401): check the ServiceAccount token or kubeconfig' : code === 'timeout' ? 'a request timed out' : Number.isFinite(status) ? `it answered ${status}` : 'it could not be reached';
+    const what =
+      status === 401
+        ? 'it refused our credentials (401): check the ServiceAccount token or kubeconfig'
+        : code === 'timeout'
+          ? 'a request timed out'
+          : Number.isFinite(status)
+            ? `it answered ${status}`
+            : 'it could not be reached';
     this.lastFailure = { at: now, what };
   }
 

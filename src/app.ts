@@ -62,9 +62,10 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   });
 
   // BATON_POD_LABEL=false: the Role has no `patch pods` (chart value rbac.podLabel=false), so never try.
-  const labeler = config.podName && config.podLabel
-    ? new PodLabeler({ client, namespace: config.namespace, podName: config.podName, logger: kubeLogger, requestTimeoutMs: timeoutMs })
-    : undefined;
+  const labeler =
+    config.podName && config.podLabel
+      ? new PodLabeler({ client, namespace: config.namespace, podName: config.podName, logger: kubeLogger, requestTimeoutMs: timeoutMs })
+      : undefined;
   const recorder = new EventRecorder({ client, identity: config.identity, logger: kubeLogger, namespace: config.namespace, requestTimeoutMs: timeoutMs });
   const leaseRef: EventObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: config.leaseName, namespace: config.namespace };
 
@@ -72,7 +73,12 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     identity: config.identity,
     leaseName: config.leaseName,
     namespace: config.namespace,
-    timings: { leaseDurationMs: config.leaseDurationMs, renewDeadlineMs: config.renewDeadlineMs, retryPeriodMs: config.retryPeriodMs, renewIntervalMs: config.renewIntervalMs },
+    timings: {
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      renewIntervalMs: config.renewIntervalMs,
+    },
     pauseAckTimeoutMs: config.pauseAckTimeoutMs,
     drainMs: config.drainMs,
     workerGraceMs: config.workerGraceMs,
@@ -137,7 +143,11 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
             if (!sidecar.isHandingOver) logger.info({ event: 'handoff', trigger: 'deletion' }, 'own Pod is being deleted: handing over');
             void sidecar.handOver('deletion');
           }
-          if (e.type === 'ABSENT') logger.warn({ event: 'pod-missing', pod: config.podName }, `own Pod ${config.podName} not found: label and Pod events are skipped until it appears`);
+          if (e.type === 'ABSENT')
+            logger.warn(
+              { event: 'pod-missing', pod: config.podName },
+              `own Pod ${config.podName} not found: label and Pod events are skipped until it appears`,
+            );
         },
         onError: (err) => logger.debug({ event: 'watch-error', resource: 'pod', err }, `Pod watch: ${err.message}; reconnecting`),
       })

@@ -21,8 +21,8 @@ async function main(argv: string[]): Promise<void> {
   // context's namespace (the connection's own reading of KUBECONFIG: the first existing file) is
   // BATON_NAMESPACE's last default, so a config that needs it is read once more with it.
   const first = settings(argv);
-  const connection = await loadConnection({ env: { ...process.env, KUBECONFIG: first.kubeconfig ?? process.env.KUBECONFIG } }).catch(
-    (err: unknown) => exit(2, `baton: ${errorText(err)}`),
+  const connection = await loadConnection({ env: { ...process.env, KUBECONFIG: first.kubeconfig ?? process.env.KUBECONFIG } }).catch((err: unknown) =>
+    exit(2, `baton: ${errorText(err)}`),
   );
   const config = first instanceof NamespaceUnknown ? settings(argv, connection.namespace ?? '') : first;
   if (config instanceof NamespaceUnknown) exit(2, `baton: ${config.message}`);

@@ -61,25 +61,68 @@ function durationText(ms: number): string {
 /** Every setting, in the order `--help` lists them; the defaults come from src/defaults.ts. */
 export const OPTIONS: readonly Option[] = [
   { env: 'BATON_LEASE_NAME', flag: 'lease-name', help: 'name of the coordination.k8s.io/v1 Lease (required)' },
-  { env: 'BATON_NAMESPACE', flag: 'namespace', help: 'namespace of the Lease (default: POD_NAMESPACE, then the in-cluster namespace file, then the kubeconfig context)' },
+  {
+    env: 'BATON_NAMESPACE',
+    flag: 'namespace',
+    help: 'namespace of the Lease (default: POD_NAMESPACE, then the in-cluster namespace file, then the kubeconfig context)',
+  },
   { env: 'BATON_IDENTITY', flag: 'identity', help: 'holder identity written to the Lease (default: POD_NAME, then the hostname)' },
-  { env: 'BATON_LEASE_DURATION', flag: 'lease-duration', default: durationText(DEFAULT_TIMINGS.leaseDurationMs), help: 'how long a claim lasts without renewal; a standby takes an unrenewed Lease after this' },
-  { env: 'BATON_RENEW_DEADLINE', flag: 'renew-deadline', default: durationText(DEFAULT_TIMINGS.renewDeadlineMs), help: 'a leader that could not renew for this long pauses its worker and steps down' },
-  { env: 'BATON_RETRY_PERIOD', flag: 'retry-period', default: durationText(DEFAULT_TIMINGS.retryPeriodMs), help: 'how soon a leader retries a failed renew; the backstop retry interval of a standby (jittered)' },
-  { env: 'BATON_RENEW_INTERVAL', flag: 'renew-interval', help: 'how long after a successful renew the leader renews again (default: a third of the lease duration, 5s with 15s)' },
+  {
+    env: 'BATON_LEASE_DURATION',
+    flag: 'lease-duration',
+    default: durationText(DEFAULT_TIMINGS.leaseDurationMs),
+    help: 'how long a claim lasts without renewal; a standby takes an unrenewed Lease after this',
+  },
+  {
+    env: 'BATON_RENEW_DEADLINE',
+    flag: 'renew-deadline',
+    default: durationText(DEFAULT_TIMINGS.renewDeadlineMs),
+    help: 'a leader that could not renew for this long pauses its worker and steps down',
+  },
+  {
+    env: 'BATON_RETRY_PERIOD',
+    flag: 'retry-period',
+    default: durationText(DEFAULT_TIMINGS.retryPeriodMs),
+    help: 'how soon a leader retries a failed renew; the backstop retry interval of a standby (jittered)',
+  },
+  {
+    env: 'BATON_RENEW_INTERVAL',
+    flag: 'renew-interval',
+    help: 'how long after a successful renew the leader renews again (default: a third of the lease duration, 5s with 15s)',
+  },
   { env: 'BATON_TARGET_CONTAINER', flag: 'target-container', help: 'the worker is the process of this container of the pod (needs POD_NAME)' },
   { env: 'BATON_TARGET_COMMAND', flag: 'target-command', help: 'the worker is the process whose /proc/PID/cmdline matches this regular expression' },
   { env: 'BATON_TARGET_PID_FILE', flag: 'target-pid-file', help: 'the worker is the process whose PID this file holds' },
   { env: 'BATON_START_SIGNAL', flag: 'start-signal', default: DEFAULT_START_SIGNAL, help: 'signal that tells the worker to start polling' },
   { env: 'BATON_PAUSE_SIGNAL', flag: 'pause-signal', default: DEFAULT_PAUSE_SIGNAL, help: 'signal that tells the worker to pause polling' },
-  { env: 'BATON_PAUSE_ACK_TIMEOUT', flag: 'pause-ack-timeout', default: durationText(DEFAULT_PAUSE_ACK_TIMEOUT_MS), help: 'how long a handoff waits for a confirming worker to POST /paused' },
+  {
+    env: 'BATON_PAUSE_ACK_TIMEOUT',
+    flag: 'pause-ack-timeout',
+    default: durationText(DEFAULT_PAUSE_ACK_TIMEOUT_MS),
+    help: 'how long a handoff waits for a confirming worker to POST /paused',
+  },
   { env: 'BATON_DRAIN', flag: 'drain', default: durationText(DEFAULT_DRAIN_MS), help: 'how long a handoff waits when the worker has never confirmed a pause' },
-  { env: 'BATON_WORKER_GRACE', flag: 'worker-grace', default: durationText(DEFAULT_WORKER_GRACE_MS), help: 'a leader whose worker has been gone (not found, or no handlers) this long releases the Lease to a standby' },
+  {
+    env: 'BATON_WORKER_GRACE',
+    flag: 'worker-grace',
+    default: durationText(DEFAULT_WORKER_GRACE_MS),
+    help: 'a leader whose worker has been gone (not found, or no handlers) this long releases the Lease to a standby',
+  },
   { env: 'BATON_LISTEN', flag: 'listen', default: DEFAULT_LISTEN, help: 'local API (GET /leader, POST /paused, probes); loopback only' },
-  { env: 'BATON_PROBE_LISTEN', flag: 'probe-listen', default: DEFAULT_PROBE_LISTEN, help: 'read-only GET /healthz, /readyz, /metrics for the kubelet and Prometheus' },
+  {
+    env: 'BATON_PROBE_LISTEN',
+    flag: 'probe-listen',
+    default: DEFAULT_PROBE_LISTEN,
+    help: 'read-only GET /healthz, /readyz, /metrics for the kubelet and Prometheus',
+  },
   { env: 'KUBECONFIG', flag: 'kubeconfig', help: 'kubeconfig file when running outside a cluster (in-cluster configuration otherwise)' },
   { env: 'BATON_LOG_LEVEL', flag: 'log-level', default: DEFAULT_LOG_LEVEL, help: 'trace, debug, info, warn, error or fatal' },
-  { env: 'BATON_POD_LABEL', flag: 'pod-label', default: String(DEFAULT_POD_LABEL), help: 'keep the label baton/role (leader/standby) on the own Pod; false: never patch a pod (no `patch pods` needed)' },
+  {
+    env: 'BATON_POD_LABEL',
+    flag: 'pod-label',
+    default: String(DEFAULT_POD_LABEL),
+    help: 'keep the label baton/role (leader/standby) on the own Pod; false: never patch a pod (no `patch pods` needed)',
+  },
 ];
 
 /** A bad setting. The CLI prints `message` and exits 2. */
@@ -170,7 +213,9 @@ function parseSignal(value: string, name: string): NodeJS.Signals {
   const sig = value.trim().toUpperCase();
   const full = sig.startsWith('SIG') ? sig : `SIG${sig}`;
   if (!(full in constants.signals) || !WORKER_SIGNALS.includes(full as NodeJS.Signals)) {
-    throw new ConfigError(`${name}=${JSON.stringify(value)} is not a usable signal: use ${WORKER_SIGNALS.join(', ')} (catchable, and fatal to a worker that forgot its handler)`);
+    throw new ConfigError(
+      `${name}=${JSON.stringify(value)} is not a usable signal: use ${WORKER_SIGNALS.join(', ')} (catchable, and fatal to a worker that forgot its handler)`,
+    );
   }
   return full as NodeJS.Signals;
 }
@@ -226,9 +271,10 @@ export function loadConfig(src: LoadSources): BatonConfig {
   atLeast(retryPeriodMs, MIN_RETRY_PERIOD_MS, 'BATON_RETRY_PERIOD', get('BATON_RETRY_PERIOD')!, 'would write the Lease (and wake every standby) that often');
   // R1: unset, a third of the lease duration, kept inside the range the timings allow (never refused).
   const renewIntervalText = get('BATON_RENEW_INTERVAL');
-  const renewIntervalMs = renewIntervalText === undefined
-    ? defaultRenewIntervalMs({ leaseDurationMs, renewDeadlineMs, retryPeriodMs })
-    : parseDuration(renewIntervalText, 'BATON_RENEW_INTERVAL');
+  const renewIntervalMs =
+    renewIntervalText === undefined
+      ? defaultRenewIntervalMs({ leaseDurationMs, renewDeadlineMs, retryPeriodMs })
+      : parseDuration(renewIntervalText, 'BATON_RENEW_INTERVAL');
   const problems = timingProblems({ leaseDurationMs, renewDeadlineMs, retryPeriodMs, renewIntervalMs });
   if (problems.length > 0) throw new ConfigError(problems[0]);
 
@@ -244,7 +290,10 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const which = targets[0]!;
   const value = get(which)!;
   if (which === 'BATON_TARGET_CONTAINER') {
-    if (!podName) throw new ConfigError('BATON_TARGET_CONTAINER needs POD_NAME (from the downward API) to read the container IDs from the Pod: set POD_NAME, or use BATON_TARGET_COMMAND');
+    if (!podName)
+      throw new ConfigError(
+        'BATON_TARGET_CONTAINER needs POD_NAME (from the downward API) to read the container IDs from the Pod: set POD_NAME, or use BATON_TARGET_COMMAND',
+      );
     target = { kind: 'container', name: value };
   } else if (which === 'BATON_TARGET_COMMAND') {
     try {
@@ -264,14 +313,22 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const drainMs = parseDuration(get('BATON_DRAIN')!, 'BATON_DRAIN');
   // Rule C3: with no wait, a handoff releases the Lease the instant the pause signal leaves, while the
   // worker may still be handling a batch — the next pod's worker would start beside it (breaks S1).
-  atLeast(pauseAckTimeoutMs, MIN_PAUSE_WAIT_MS, 'BATON_PAUSE_ACK_TIMEOUT', get('BATON_PAUSE_ACK_TIMEOUT')!, 'would release the Lease before a confirming worker could pause');
+  atLeast(
+    pauseAckTimeoutMs,
+    MIN_PAUSE_WAIT_MS,
+    'BATON_PAUSE_ACK_TIMEOUT',
+    get('BATON_PAUSE_ACK_TIMEOUT')!,
+    'would release the Lease before a confirming worker could pause',
+  );
   atLeast(drainMs, MIN_PAUSE_WAIT_MS, 'BATON_DRAIN', get('BATON_DRAIN')!, 'would release the Lease before the worker could pause');
   const workerGraceMs = parseDuration(get('BATON_WORKER_GRACE')!, 'BATON_WORKER_GRACE');
   atLeast(workerGraceMs, MIN_WORKER_GRACE_MS, 'BATON_WORKER_GRACE', get('BATON_WORKER_GRACE')!, 'would hand the Lease away at every blink of the worker scan');
 
   const listen = hostPortSetting(get('BATON_LISTEN')!, 'BATON_LISTEN');
   if (!isLoopbackHost(listen.host)) {
-    throw new ConfigError(`BATON_LISTEN=${listen.host}:${listen.port} is not a loopback address: the local API changes state (POST /paused), so it serves only 127.0.0.1 or [::1]; scrape metrics on BATON_PROBE_LISTEN`);
+    throw new ConfigError(
+      `BATON_LISTEN=${listen.host}:${listen.port} is not a loopback address: the local API changes state (POST /paused), so it serves only 127.0.0.1 or [::1]; scrape metrics on BATON_PROBE_LISTEN`,
+    );
   }
   const probeListen = hostPortSetting(get('BATON_PROBE_LISTEN')!, 'BATON_PROBE_LISTEN');
   if (listen.port !== 0 && listen.port === probeListen.port) {
@@ -285,13 +342,16 @@ export function loadConfig(src: LoadSources): BatonConfig {
 
   const podLabelText = get('BATON_POD_LABEL')!;
   if (podLabelText !== 'true' && podLabelText !== 'false') {
-    throw new ConfigError(`BATON_POD_LABEL=${JSON.stringify(podLabelText)} is not true or false: set true to keep the label baton/role on the Pod, false to leave pods alone`);
+    throw new ConfigError(
+      `BATON_POD_LABEL=${JSON.stringify(podLabelText)} is not true or false: set true to keep the label baton/role on the Pod, false to leave pods alone`,
+    );
   }
   const podLabel = podLabelText === 'true';
 
   // Last, so that every other setting is judged before the CLI loads the connection for its namespace.
   if (!namespace) {
-    const message = 'BATON_NAMESPACE is not set and could not be found (no POD_NAMESPACE, no in-cluster namespace file, no namespace in the kubeconfig context): set BATON_NAMESPACE, or POD_NAMESPACE from the downward API';
+    const message =
+      'BATON_NAMESPACE is not set and could not be found (no POD_NAMESPACE, no in-cluster namespace file, no namespace in the kubeconfig context): set BATON_NAMESPACE, or POD_NAMESPACE from the downward API';
     throw kubeconfig && src.connectionNamespace === undefined ? new NamespaceUnknown(message, kubeconfig) : new ConfigError(message);
   }
 
@@ -323,11 +383,11 @@ function parseFlags(argv: string[]): Record<string, string | undefined> {
   for (const o of OPTIONS) options[o.flag] = { type: 'string' };
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    if (positionals.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}: baton takes only --flag value pairs (see --help)`);
+    if (positionals.length > 0)
+      throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[0])}: baton takes only --flag value pairs (see --help)`);
     return values;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${(err as Error).message}: see baton --help for the flags`);
   }
 }
-

@@ -121,10 +121,13 @@ export class PauseTracker {
         resolve({ outcome, waitedMs: elapsed() });
       };
       this.waiters.push(done);
-      timer = this.opts.clock.setTimer(() => {
-        this.waiters = this.waiters.filter((w) => w !== done);
-        resolve({ outcome: onTimeout, waitedMs: elapsed() });
-      }, Math.max(0, limit - elapsed()));
+      timer = this.opts.clock.setTimer(
+        () => {
+          this.waiters = this.waiters.filter((w) => w !== done);
+          resolve({ outcome: onTimeout, waitedMs: elapsed() });
+        },
+        Math.max(0, limit - elapsed()),
+      );
     });
   }
 }

@@ -15,7 +15,6 @@ import type { WorkerController } from './worker/controller.ts';
 /** How the sidecar learned it must hand over. */
 export type HandoffTrigger = 'SIGTERM' | 'deletion';
 
-
 /** Everything the sidecar is given; `src/assemble.ts` builds it for the real pod and for the tests alike. */
 export interface SidecarOptions {
   identity: string;
@@ -74,7 +73,10 @@ export class Sidecar {
       this.evaluate();
     });
     worker.on('handlers', ({ pid, installed }) => {
-      this.o.logger.info({ event: 'worker', change: installed ? 'handlers-installed' : 'handlers-missing', pid }, `worker pid ${pid} ${installed ? 'catches both signals: it may be signalled' : 'does not catch both signals: it is not signalled'}`);
+      this.o.logger.info(
+        { event: 'worker', change: installed ? 'handlers-installed' : 'handlers-missing', pid },
+        `worker pid ${pid} ${installed ? 'catches both signals: it may be signalled' : 'does not catch both signals: it is not signalled'}`,
+      );
       this.evaluate();
     });
     worker.on('worker-restarted', ({ previous, target, restarts }) => {
@@ -157,7 +159,10 @@ export class Sidecar {
         break;
       }
       case 'claim-lost':
-        logger.warn({ event: 'leadership', change: 'claim-lost', reason: e.reason }, `${this.o.identity} lost its claim on the Lease ${this.o.leaseName} (${e.reason}) before leading; its worker was never started`);
+        logger.warn(
+          { event: 'leadership', change: 'claim-lost', reason: e.reason },
+          `${this.o.identity} lost its claim on the Lease ${this.o.leaseName} (${e.reason}) before leading; its worker was never started`,
+        );
         break;
       case 'releasing':
         // L1: stepping aside because the worker is gone: make sure a worker that comes back is not started.
@@ -335,7 +340,10 @@ export class Sidecar {
     if (snap.busySince !== undefined) {
       const since = this.o.clock.now() - snap.busySince;
       if (since > limit) {
-        return { healthy: false, reason: `the election loop is stuck: a request to the API server has not settled for ${Math.round(since)} ms (limit ${limit} ms, twice the request timeout)` };
+        return {
+          healthy: false,
+          reason: `the election loop is stuck: a request to the API server has not settled for ${Math.round(since)} ms (limit ${limit} ms, twice the request timeout)`,
+        };
       }
     }
     return { healthy: true };

@@ -8,7 +8,15 @@
 // BOT_LIMIT (100), BOT_TIMEOUT_S (30), BATON_URL (unset = signals only).
 import { appendFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { runUnderBaton, grammyUnderBaton, telegrafUnderBaton, ntbaUnderBaton, type AdapterOptions, type BatonWorker, type Update } from '../../packages/baton-worker/src/index.ts';
+import {
+  runUnderBaton,
+  grammyUnderBaton,
+  telegrafUnderBaton,
+  ntbaUnderBaton,
+  type AdapterOptions,
+  type BatonWorker,
+  type Update,
+} from '../../packages/baton-worker/src/index.ts';
 
 const env = process.env;
 const name = env.BOT_NAME ?? `bot-${process.pid}`;
@@ -19,7 +27,10 @@ const framework = env.BOT_FRAMEWORK ?? 'plain';
 
 function log(event: string, fields: Record<string, unknown> = {}): void {
   if (!env.BOT_LOG) return;
-  appendFileSync(env.BOT_LOG, `${JSON.stringify({ t: Date.now(), mono: performance.timeOrigin + performance.now(), pid: process.pid, name, event, ...fields })}\n`);
+  appendFileSync(
+    env.BOT_LOG,
+    `${JSON.stringify({ t: Date.now(), mono: performance.timeOrigin + performance.now(), pid: process.pid, name, event, ...fields })}\n`,
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -51,7 +51,6 @@ export function afterThaw(f: FrozenSpan, lines: readonly WorkerLogLine[], reques
   };
 }
 
-
 export interface AnalysisInput {
   pods: SimPod[];
   double: TelegramDouble;
@@ -139,7 +138,11 @@ export function analyze(i: AnalysisInput): Analysis {
     const offset = unconfirmedOffset(requests, i.token, f.pod.opts.name, f.from);
     if (offset !== undefined) frozen.set(f.pid, { offset, at: f.from, inFlight: afterThaw(f, lines, requests, i.token).inFlight });
   }
-  const r = repeats(handled.map((h) => ({ update: h.update, process: h.pid, mono: h.mono })), unconfirmedFloor, frozen);
+  const r = repeats(
+    handled.map((h) => ({ update: h.update, process: h.pid, mono: h.mono })),
+    unconfirmedFloor,
+    frozen,
+  );
 
   const startsWhileAnotherPolls: Analysis['startsWhileAnotherPolls'] = [];
   for (const l of lines) {

@@ -41,7 +41,11 @@ if (only && chosen.length !== only.length) {
 // The flags read like the harness's variables (test/kube/datastore.ts), which check them.
 let datastore;
 try {
-  datastore = datastoreFromEnv({ ...process.env, ...(values.datastore ? { BATON_TEST_DATASTORE: values.datastore } : {}), ...(values['watch-cache'] ? { BATON_TEST_WATCH_CACHE: values['watch-cache'] } : {}) });
+  datastore = datastoreFromEnv({
+    ...process.env,
+    ...(values.datastore ? { BATON_TEST_DATASTORE: values.datastore } : {}),
+    ...(values['watch-cache'] ? { BATON_TEST_WATCH_CACHE: values['watch-cache'] } : {}),
+  });
 } catch (err) {
   console.error(`npm run chaos: ${(err as Error).message} (--datastore etcd|kine, --watch-cache on|off)`);
   process.exit(2);
@@ -79,7 +83,9 @@ writeFileSync(
 );
 const t = timings;
 console.log('');
-console.log(`fault suite on ${endpoint.datastore}: lease ${t.leaseDurationMs / 1000} s, renew deadline ${t.renewDeadlineMs / 1000} s, retry ${t.retryPeriodMs / 1000} s, renew interval ${defaultRenewIntervalMs(t) / 1000} s (the default); ${ctx.rate} updates/s, handlers ${ctx.handlerMs} ms, bursts of ${ctx.burst} (${(ctx.burst * ctx.handlerMs) / 1000} s batches)`);
+console.log(
+  `fault suite on ${endpoint.datastore}: lease ${t.leaseDurationMs / 1000} s, renew deadline ${t.renewDeadlineMs / 1000} s, retry ${t.retryPeriodMs / 1000} s, renew interval ${defaultRenewIntervalMs(t) / 1000} s (the default); ${ctx.rate} updates/s, handlers ${ctx.handlerMs} ms, bursts of ${ctx.burst} (${(ctx.burst * ctx.handlerMs) / 1000} s batches)`,
+);
 console.log('');
 console.log(table(results));
 console.log('');

@@ -41,13 +41,25 @@ export interface Scenario {
   run(ctx: ScenarioContext): Promise<ChaosResult>;
 }
 
-
 /** How long a verdict waits for the recorder's watch to deliver a version a read already returned. */
 const WATCH_CATCH_UP_MS = 5000;
 
 /** Stages a world: the first pod polls, the others are Ready, the load runs and has warmed up. */
-async function stage(ctx: ScenarioContext, s: Scenario, pods: number, specs: Parameters<ChaosWorld['addPod']>[0][] = []): Promise<{ w: ChaosWorld; pods: SimPod[] }> {
-  const w = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: ctx.timings, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
+async function stage(
+  ctx: ScenarioContext,
+  s: Scenario,
+  pods: number,
+  specs: Parameters<ChaosWorld['addPod']>[0][] = [],
+): Promise<{ w: ChaosWorld; pods: SimPod[] }> {
+  const w = await ChaosWorld.create({
+    endpoint: ctx.endpoint,
+    id: s.id,
+    dir: ctx.dir,
+    timings: ctx.timings,
+    rate: ctx.rate,
+    handlerMs: ctx.handlerMs,
+    log: ctx.log,
+  });
   const list: SimPod[] = [];
   try {
     list.push(await w.addPod(specs[0]));
@@ -97,15 +109,26 @@ interface Staged {
  * The shape most scenarios share: stage `n` pods, `play` the fault and the verdict in `body`, then
  * `cleanup` (what the fault needs undone, if anything) and tear the world down.
  */
-async function onStage(ctx: ScenarioContext, s: Scenario, n: number, body: (x: Staged) => Promise<ChaosResult>, cleanup?: () => Promise<void>): Promise<ChaosResult> {
+async function onStage(
+  ctx: ScenarioContext,
+  s: Scenario,
+  n: number,
+  body: (x: Staged) => Promise<ChaosResult>,
+  cleanup?: () => Promise<void>,
+): Promise<ChaosResult> {
   const { w, pods } = await stage(ctx, s, n);
-  return play(ctx, s, () => {
-    const leader = w.poller()!;
-    return body({ w, leader, standby: pods.find((p) => p !== leader)! });
-  }, async () => {
-    await cleanup?.();
-    await w.teardown();
-  });
+  return play(
+    ctx,
+    s,
+    () => {
+      const leader = w.poller()!;
+      return body({ w, leader, standby: pods.find((p) => p !== leader)! });
+    },
+    async () => {
+      await cleanup?.();
+      await w.teardown();
+    },
+  );
 }
 
 const base = (s: Scenario, ctx: ScenarioContext) => ({ id: s.id, title: s.title, rules: s.rules, timings: ctx.timings });
@@ -166,7 +189,10 @@ const OUTAGES: Record<OutageKind, { id: string; title: string }> = {
 function leaseWriteProbe(server: TestApiServer, w: ChaosWorld): { writable: () => Promise<boolean>; count: () => number } {
   let probes = 0;
   return {
-    writable: async () => (await server.adminRequest('POST', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`, { metadata: { name: `${w.lease}-probe-${probes++}` } })) === 201,
+    writable: async () =>
+      (await server.adminRequest('POST', `/apis/coordination.k8s.io/v1/namespaces/${w.namespace}/leases`, {
+        metadata: { name: `${w.lease}-probe-${probes++}` },
+      })) === 201,
     count: () => probes,
   };
 }
@@ -187,73 +213,91 @@ function apiOutage(kind: OutageKind): Scenario {
       if (!server) throw new Error(`${s.id} needs its own API server`);
       const t = ctx.timings;
       const T = terms(t);
-      return onStage(ctx, s, 3, async ({ w, leader }) => {
-        await w.burstInHand(leader, ctx.burst);
-        const outMs = kind === 'freeze' ? t.leaseDurationMs + 10_000 : t.renewDeadlineMs + 5_000;
-        const store = server.datastore.kind;
-        const probe = leaseWriteProbe(server, w);
-        const faultAt = w.mark({ freeze: 'SIGSTOP kube-apiserver', kill: 'stop kube-apiserver', datastore: `SIGKILL ${store}` }[kind]);
-        if (kind === 'freeze') server.signalApiServer('SIGSTOP');
-        else if (kind === 'kill') await server.stopApiServer();
-        else await server.stopDatastore('SIGKILL');
-        await sleep(outMs);
-        let backAt: number;
-        /** When the datastore accepted connections again (the datastore outage only). */
-        let storeBackAt: number | undefined;
-        if (kind === 'freeze') {
-          server.signalApiServer('SIGCONT');
-          backAt = w.mark('SIGCONT kube-apiserver');
-        } else if (kind === 'kill') {
-          w.mark('start kube-apiserver');
-          // Back when a Lease can be written, not at /readyz: a restarted kube-apiserver serves Leases before
-          // its readiness checks pass (on kine 2.7 s before, and the leader rightly took its Lease back then).
-          await server.startApiServer(probe.writable);
-          backAt = w.mark(`Leases writable again (${probe.count()} probe writes)`);
-          await waitFor(`${s.id}: kube-apiserver ready`, () => server.ready(), 60_000);
-        } else {
-          w.mark(`start ${store} on its data`);
-          await server.startDatastore();
-          storeBackAt = w.mark(`${store} accepts connections`);
-          // The API is back for the election when a Lease can be written again: kube-apiserver reconnects to
-          // its datastore with a back-off, and not every resource at once (nor /readyz) comes back together.
-          await waitFor(`${s.id}: Leases writable again`, probe.writable, 60_000);
-          backAt = w.mark(`Leases writable again (${probe.count()} probe writes)`);
-        }
-        // Anyone may take over once the API is back and a lease duration has passed since the last renew.
-        const canTakeFrom = Math.max(backAt, faultAt + t.leaseDurationMs);
-        // Without a datastore, kube-apiserver holds requests open: the attempt in flight when the API returns
-        // may have to time out (one request timeout, RT) before the next retry.
-        const retry = bound(...(kind === 'datastore' ? [T.RT] : []), T.backstop, T.slack);
-        const latest = canTakeFrom + retry.ms;
-        await waitFor(`${s.id}: a bot polls again`, () => w.firstStartAfter(faultAt + t.renewDeadlineMs) !== undefined, latest - now() + 30_000).catch(() => undefined);
-        await sleep(3000);
-        const a = await w.finish();
-        // The old leader's last polling that began before the API was back, a resumed poll included.
-        // The old leader's poll is the one running at the fault: judged from the fault, not from the mark of the
-        // API's return, which a probe takes a little late — the old leader itself may retake its expired Lease
-        // first and poll again before the mark (seen on kine without the watch cache).
-        const oldEnd = lastPollingEndBefore(a, leader, faultAt);
-        const next = oldEnd === undefined ? undefined : w.firstStartAfter(oldEnd);
-        const gap = longestGapIn(a, faultAt);
-        const checks: Check[] = [
-          check('old leader paused before its Lease could expire', oldEnd !== undefined && oldEnd < faultAt + t.leaseDurationMs, fmt(oldEnd === undefined ? undefined : oldEnd - faultAt), `< ${secs(t.leaseDurationMs)} after the fault (LD)`),
-          check('a bot polls again after the outage', next !== undefined && next.mono <= latest, fmt(next === undefined ? undefined : next.mono - backAt), `≤ ${fmt(latest - backAt)} after the API is back (max(back, fault + LD) + ${retry.formula})`),
-        ];
-        const gapBound = oldEnd === undefined ? undefined : latest - oldEnd;
-        return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(gapBound)}` }, w.started, [
-          `${storeBackAt === undefined ? '' : `${server.endpoint.datastore}; Leases writable ${fmt(backAt - storeBackAt)} after ${store} was back; `}outage ${secs(outMs)}; new poller ${next ? `${next.name} ${fmt(next.mono - backAt)} after the API was back` : 'none'}; Lease history ${w.recorder.history()}`,
-        ]);
-      }, async () => {
-        if (kind === 'datastore') {
-          await server.startDatastore().catch(() => undefined); // already running unless the body failed
-          return;
-        }
-        try {
-          server.signalApiServer('SIGCONT');
-        } catch {
-          await server.startApiServer().catch(() => undefined);
-        }
-      });
+      return onStage(
+        ctx,
+        s,
+        3,
+        async ({ w, leader }) => {
+          await w.burstInHand(leader, ctx.burst);
+          const outMs = kind === 'freeze' ? t.leaseDurationMs + 10_000 : t.renewDeadlineMs + 5_000;
+          const store = server.datastore.kind;
+          const probe = leaseWriteProbe(server, w);
+          const faultAt = w.mark({ freeze: 'SIGSTOP kube-apiserver', kill: 'stop kube-apiserver', datastore: `SIGKILL ${store}` }[kind]);
+          if (kind === 'freeze') server.signalApiServer('SIGSTOP');
+          else if (kind === 'kill') await server.stopApiServer();
+          else await server.stopDatastore('SIGKILL');
+          await sleep(outMs);
+          let backAt: number;
+          /** When the datastore accepted connections again (the datastore outage only). */
+          let storeBackAt: number | undefined;
+          if (kind === 'freeze') {
+            server.signalApiServer('SIGCONT');
+            backAt = w.mark('SIGCONT kube-apiserver');
+          } else if (kind === 'kill') {
+            w.mark('start kube-apiserver');
+            // Back when a Lease can be written, not at /readyz: a restarted kube-apiserver serves Leases before
+            // its readiness checks pass (on kine 2.7 s before, and the leader rightly took its Lease back then).
+            await server.startApiServer(probe.writable);
+            backAt = w.mark(`Leases writable again (${probe.count()} probe writes)`);
+            await waitFor(`${s.id}: kube-apiserver ready`, () => server.ready(), 60_000);
+          } else {
+            w.mark(`start ${store} on its data`);
+            await server.startDatastore();
+            storeBackAt = w.mark(`${store} accepts connections`);
+            // The API is back for the election when a Lease can be written again: kube-apiserver reconnects to
+            // its datastore with a back-off, and not every resource at once (nor /readyz) comes back together.
+            await waitFor(`${s.id}: Leases writable again`, probe.writable, 60_000);
+            backAt = w.mark(`Leases writable again (${probe.count()} probe writes)`);
+          }
+          // Anyone may take over once the API is back and a lease duration has passed since the last renew.
+          const canTakeFrom = Math.max(backAt, faultAt + t.leaseDurationMs);
+          // Without a datastore, kube-apiserver holds requests open: the attempt in flight when the API returns
+          // may have to time out (one request timeout, RT) before the next retry.
+          const retry = bound(...(kind === 'datastore' ? [T.RT] : []), T.backstop, T.slack);
+          const latest = canTakeFrom + retry.ms;
+          await waitFor(`${s.id}: a bot polls again`, () => w.firstStartAfter(faultAt + t.renewDeadlineMs) !== undefined, latest - now() + 30_000).catch(
+            () => undefined,
+          );
+          await sleep(3000);
+          const a = await w.finish();
+          // The old leader's last polling that began before the API was back, a resumed poll included.
+          // The old leader's poll is the one running at the fault: judged from the fault, not from the mark of the
+          // API's return, which a probe takes a little late — the old leader itself may retake its expired Lease
+          // first and poll again before the mark (seen on kine without the watch cache).
+          const oldEnd = lastPollingEndBefore(a, leader, faultAt);
+          const next = oldEnd === undefined ? undefined : w.firstStartAfter(oldEnd);
+          const gap = longestGapIn(a, faultAt);
+          const checks: Check[] = [
+            check(
+              'old leader paused before its Lease could expire',
+              oldEnd !== undefined && oldEnd < faultAt + t.leaseDurationMs,
+              fmt(oldEnd === undefined ? undefined : oldEnd - faultAt),
+              `< ${secs(t.leaseDurationMs)} after the fault (LD)`,
+            ),
+            check(
+              'a bot polls again after the outage',
+              next !== undefined && next.mono <= latest,
+              fmt(next === undefined ? undefined : next.mono - backAt),
+              `≤ ${fmt(latest - backAt)} after the API is back (max(back, fault + LD) + ${retry.formula})`,
+            ),
+          ];
+          const gapBound = oldEnd === undefined ? undefined : latest - oldEnd;
+          return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(gapBound)}` }, w.started, [
+            `${storeBackAt === undefined ? '' : `${server.endpoint.datastore}; Leases writable ${fmt(backAt - storeBackAt)} after ${store} was back; `}outage ${secs(outMs)}; new poller ${next ? `${next.name} ${fmt(next.mono - backAt)} after the API was back` : 'none'}; Lease history ${w.recorder.history()}`,
+          ]);
+        },
+        async () => {
+          if (kind === 'datastore') {
+            await server.startDatastore().catch(() => undefined); // already running unless the body failed
+            return;
+          }
+          try {
+            server.signalApiServer('SIGCONT');
+          } catch {
+            await server.startApiServer().catch(() => undefined);
+          }
+        },
+      );
     },
   };
   return s;
@@ -272,65 +316,94 @@ const watchCuts: Scenario = {
     let kubeconfig = '';
     const s = watchCuts;
     const w0 = { w: undefined as ChaosWorld | undefined };
-    return play(ctx, s, async () => {
-      // Every sidecar reaches the API server through the proxy.
-      const { w } = await (async () => {
-        const staged = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: t, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
-        w0.w = staged;
-        kubeconfig = staged.via(staged.kubeconfig, url, 'proxy');
-        await staged.addPod({ kubeconfig });
-        await staged.waitPoller(`${s.id}: the first bot polls`);
-        await staged.addReadyPod({ kubeconfig });
-        staged.startLoad();
-        await sleep(2000);
-        return { w: staged };
-      })();
-      let cuts = 0;
-      let cutting = true;
-      const cutter = (async () => {
-        while (cutting) {
-          await sleep(3000);
-          if (!cutting) break;
-          cuts += proxy.cut() > 0 ? 1 : 0;
+    return play(
+      ctx,
+      s,
+      async () => {
+        // Every sidecar reaches the API server through the proxy.
+        const { w } = await (async () => {
+          const staged = await ChaosWorld.create({
+            endpoint: ctx.endpoint,
+            id: s.id,
+            dir: ctx.dir,
+            timings: t,
+            rate: ctx.rate,
+            handlerMs: ctx.handlerMs,
+            log: ctx.log,
+          });
+          w0.w = staged;
+          kubeconfig = staged.via(staged.kubeconfig, url, 'proxy');
+          await staged.addPod({ kubeconfig });
+          await staged.waitPoller(`${s.id}: the first bot polls`);
+          await staged.addReadyPod({ kubeconfig });
+          staged.startLoad();
+          await sleep(2000);
+          return { w: staged };
+        })();
+        let cuts = 0;
+        let cutting = true;
+        const cutter = (async () => {
+          while (cutting) {
+            await sleep(3000);
+            if (!cutting) break;
+            cuts += proxy.cut() > 0 ? 1 : 0;
+          }
+        })();
+        const handoffs: Array<{ at: number; from: SimPod }> = [];
+        const startedAt = w.mark('cutting every 3 s');
+        for (let i = 0; i < 2; i++) {
+          await sleep(7000);
+          const leader = w.poller();
+          if (!leader) throw new Error('no single poller before a handoff');
+          w.burst(ctx.burst);
+          handoffs.push({ at: w.mark(`rollout ${i + 1}: terminate ${leader.opts.name}`), from: leader });
+          void leader.terminate().catch(() => undefined);
+          await w.addReadyPod({ kubeconfig });
         }
-      })();
-      const handoffs: Array<{ at: number; from: SimPod }> = [];
-      const startedAt = w.mark('cutting every 3 s');
-      for (let i = 0; i < 2; i++) {
         await sleep(7000);
-        const leader = w.poller();
-        if (!leader) throw new Error('no single poller before a handoff');
-        w.burst(ctx.burst);
-        handoffs.push({ at: w.mark(`rollout ${i + 1}: terminate ${leader.opts.name}`), from: leader });
-        void leader.terminate().catch(() => undefined);
-        await w.addReadyPod({ kubeconfig });
-      }
-      await sleep(7000);
-      cutting = false;
-      await cutter;
-      w.mark('cuts stop');
-      const a = await w.finish();
-      const T = terms(t);
-      const backstop = bound(T.backstop, T.slack);
-      const checks: Check[] = [];
-      // Each handoff's gap lies between its own mark and the next handoff's (a fixed window could reach into
-      // the next handoff and take its gap for this one's).
-      const handoffGaps = handoffs.map((h, i) => longestGapIn(a, h.at, Math.min(h.at + 15_000, handoffs[i + 1]?.at ?? Infinity)));
-      handoffs.forEach((h, i) => {
-        const g = handoffGaps[i];
-        checks.push(check(`handoff ${i + 1} gap`, (g?.ms ?? 0) <= backstop.ms, fmt(g?.ms ?? 0), `≤ ${fmt(backstop.ms)} (release seen by watch, else the ${T.backstop.name} backstop, + ${T.slack.name})`));
-      });
-      const stray = a.gaps.filter((g) => g.from >= startedAt && !handoffGaps.includes(g));
-      checks.push(check('no leadership lost outside the handoffs', stray.length === 0, stray.length === 0 ? 'none' : stray.map((g) => fmt(g.ms)).join(', '), 'no other gap'));
-      const holders = w.recorder.versions.filter((v, i, all) => i > 0 && v.holder !== all[i - 1]!.holder && v.holder !== '').length;
-      checks.push(check('changes of holder', holders === handoffs.length, String(holders), `= ${handoffs.length} (the handoffs)`));
-      checks.push(check('connections cut', cuts >= 5, String(cuts), '≥ 5 cuts'));
-      const worst = Math.max(0, ...handoffGaps.map((g) => g?.ms ?? 0));
-      return result(base(s, ctx), a, checks, { ms: worst, bound: `≤ ${fmt(backstop.ms)}` }, w.started, [`${cuts} cuts; ${proxy.connections} connections through the proxy`]);
-    }, async () => {
-      await w0.w?.teardown();
-      await proxy.stop();
-    });
+        cutting = false;
+        await cutter;
+        w.mark('cuts stop');
+        const a = await w.finish();
+        const T = terms(t);
+        const backstop = bound(T.backstop, T.slack);
+        const checks: Check[] = [];
+        // Each handoff's gap lies between its own mark and the next handoff's (a fixed window could reach into
+        // the next handoff and take its gap for this one's).
+        const handoffGaps = handoffs.map((h, i) => longestGapIn(a, h.at, Math.min(h.at + 15_000, handoffs[i + 1]?.at ?? Infinity)));
+        handoffs.forEach((h, i) => {
+          const g = handoffGaps[i];
+          checks.push(
+            check(
+              `handoff ${i + 1} gap`,
+              (g?.ms ?? 0) <= backstop.ms,
+              fmt(g?.ms ?? 0),
+              `≤ ${fmt(backstop.ms)} (release seen by watch, else the ${T.backstop.name} backstop, + ${T.slack.name})`,
+            ),
+          );
+        });
+        const stray = a.gaps.filter((g) => g.from >= startedAt && !handoffGaps.includes(g));
+        checks.push(
+          check(
+            'no leadership lost outside the handoffs',
+            stray.length === 0,
+            stray.length === 0 ? 'none' : stray.map((g) => fmt(g.ms)).join(', '),
+            'no other gap',
+          ),
+        );
+        const holders = w.recorder.versions.filter((v, i, all) => i > 0 && v.holder !== all[i - 1]!.holder && v.holder !== '').length;
+        checks.push(check('changes of holder', holders === handoffs.length, String(holders), `= ${handoffs.length} (the handoffs)`));
+        checks.push(check('connections cut', cuts >= 5, String(cuts), '≥ 5 cuts'));
+        const worst = Math.max(0, ...handoffGaps.map((g) => g?.ms ?? 0));
+        return result(base(s, ctx), a, checks, { ms: worst, bound: `≤ ${fmt(backstop.ms)}` }, w.started, [
+          `${cuts} cuts; ${proxy.connections} connections through the proxy`,
+        ]);
+      },
+      async () => {
+        await w0.w?.teardown();
+        await proxy.stop();
+      },
+    );
   },
 };
 
@@ -367,14 +440,29 @@ function leaseHolderEdit(to: 'standby' | 'ghost'): Scenario {
         const after = (await readLease(w))?.spec?.leaseTransitions ?? 0;
         const gap = longestGapIn(a, editAt);
         const checks: Check[] = [
-          check('next start no sooner than LD after the edit (S1)', next !== undefined && next.mono >= editAt + earliest.ms, fmt(next === undefined ? undefined : next.mono - editAt), atLeast(earliest)),
-          check('next start within one backstop retry after that', next !== undefined && next.mono <= latest, fmt(next === undefined ? undefined : next.mono - editAt), atMost(within)),
+          check(
+            'next start no sooner than LD after the edit (S1)',
+            next !== undefined && next.mono >= editAt + earliest.ms,
+            fmt(next === undefined ? undefined : next.mono - editAt),
+            atLeast(earliest),
+          ),
+          check(
+            'next start within one backstop retry after that',
+            next !== undefined && next.mono <= latest,
+            fmt(next === undefined ? undefined : next.mono - editAt),
+            atMost(within),
+          ),
           check('epoch rose with the new holder (S2)', after > before, `${before} → ${after}`, 'rises'),
         ];
         const oldEnd = pollingEndAfter(a, leader, editAt);
-        return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `${fmt(editAt + earliest.ms - (oldEnd ?? editAt))} … ${fmt(latest - (oldEnd ?? editAt))}` }, w.started, [
-          `new poller ${next ? `${next.name} ${fmt(next.mono - editAt)} after the edit` : 'none'}; Lease history ${w.recorder.history()}`,
-        ]);
+        return result(
+          base(s, ctx),
+          a,
+          checks,
+          { ms: gap?.ms, bound: `${fmt(editAt + earliest.ms - (oldEnd ?? editAt))} … ${fmt(latest - (oldEnd ?? editAt))}` },
+          w.started,
+          [`new poller ${next ? `${next.name} ${fmt(next.mono - editAt)} after the edit` : 'none'}; Lease history ${w.recorder.history()}`],
+        );
       });
     },
   };
@@ -409,7 +497,9 @@ const leaseDeleted: Scenario = {
       const recreate = bound(T.RI, T.requestTimeout, T.slack);
       const recreateBound = delAt + recreate.ms;
       let readBack: k8s.V1Lease | undefined;
-      await waitFor(`${s.id}: the Lease exists again`, async () => (readBack = await readLease(w)) !== undefined, recreateBound - now() + 10_000).catch(() => undefined);
+      await waitFor(`${s.id}: the Lease exists again`, async () => (readBack = await readLease(w)) !== undefined, recreateBound - now() + 10_000).catch(
+        () => undefined,
+      );
       // The read can answer before the watch delivers the creation (issue 19): wait, bounded, until the recorder
       // holds the version the read returned. The check below still judges the time the recorder saw it.
       const back = await w.recorder.addedAfter(delAt, readBack?.metadata?.resourceVersion, WATCH_CATCH_UP_MS);
@@ -419,8 +509,18 @@ const leaseDeleted: Scenario = {
       const gap = longestGapIn(a, delAt);
       const checks: Check[] = [
         check('epoch above 0 before the deletion (setup)', before > 0, String(before), '> 0'),
-        check('Lease recreated by the next renew', back !== undefined && back.at <= recreateBound, fmt(back === undefined ? undefined : back.at - delAt), atMost(recreate)),
-        check('recreated with an epoch no lower (S2)', (lease?.spec?.leaseTransitions ?? -1) >= before, `${before} → ${lease?.spec?.leaseTransitions ?? 'none'}`, `≥ ${before}`),
+        check(
+          'Lease recreated by the next renew',
+          back !== undefined && back.at <= recreateBound,
+          fmt(back === undefined ? undefined : back.at - delAt),
+          atMost(recreate),
+        ),
+        check(
+          'recreated with an epoch no lower (S2)',
+          (lease?.spec?.leaseTransitions ?? -1) >= before,
+          `${before} → ${lease?.spec?.leaseTransitions ?? 'none'}`,
+          `≥ ${before}`,
+        ),
         check('the leader kept polling', gap === undefined, gap === undefined ? 'no gap' : fmt(gap.ms), 'no gap'),
       ];
       return result(base(s, ctx), a, checks, { ms: gap?.ms ?? 0, bound: '= 0 ms' }, w.started, [`Lease history ${w.recorder.history()}`]);
@@ -451,16 +551,34 @@ const leaseDuration: Scenario = {
         w.mark(`leaseDurationSeconds = ${seconds}`);
         // The leader's next renew writes it back: at most a renew interval after the edit (issue 20).
         const restoreBound = editAt + restore.ms;
-        await waitFor('the duration is written back', () => w.recorder.versions.some((v) => v.at > editAt && v.durationSeconds === own), restoreBound - now() + 5000).catch(() => undefined);
+        await waitFor(
+          'the duration is written back',
+          () => w.recorder.versions.some((v) => v.at > editAt && v.durationSeconds === own),
+          restoreBound - now() + 5000,
+        ).catch(() => undefined);
         const restored = w.recorder.versions.find((v) => v.at > editAt && v.durationSeconds === own);
-        checks.push(check(`${seconds} s: own duration written back by a renew`, restored !== undefined && restored.at <= restoreBound, fmt(restored === undefined ? undefined : restored.at - editAt), atMost(restore)));
+        checks.push(
+          check(
+            `${seconds} s: own duration written back by a renew`,
+            restored !== undefined && restored.at <= restoreBound,
+            fmt(restored === undefined ? undefined : restored.at - editAt),
+            atMost(restore),
+          ),
+        );
         await sleep(seconds === 1 ? t.leaseDurationMs : 3000);
       }
       const a = await w.finish();
       const gap = longestGapIn(a, firstEdit);
       const holders = new Set(w.recorder.versions.filter((v) => v.at > firstEdit).map((v) => v.holder));
       checks.push(check('the leader kept polling', gap === undefined, gap === undefined ? 'no gap' : fmt(gap.ms), 'no gap'));
-      checks.push(check('holder unchanged', holders.size <= 1 && (holders.size === 0 || holders.has(leader.opts.name)), [...holders].join(', ') || leader.opts.name, leader.opts.name));
+      checks.push(
+        check(
+          'holder unchanged',
+          holders.size <= 1 && (holders.size === 0 || holders.has(leader.opts.name)),
+          [...holders].join(', ') || leader.opts.name,
+          leader.opts.name,
+        ),
+      );
       return result(base(s, ctx), a, checks, { ms: gap?.ms ?? 0, bound: '= 0 ms' }, w.started, [`Lease history ${w.recorder.history()}`]);
     });
   },
@@ -501,9 +619,7 @@ const sidecarFreeze: Scenario = {
       const a = await w.finish();
       const lines = w.workerLines();
       const switched = lines.find((l) => l.pod === leader && l.event === 'dead-man' && l.mono > freezeAt);
-      const standbyStart = lines
-        .filter((l) => l.pod !== leader && l.event === 'polling-start' && l.mono > freezeAt)
-        .sort((x, y) => x.mono - y.mono)[0];
+      const standbyStart = lines.filter((l) => l.pod !== leader && l.event === 'polling-start' && l.mono > freezeAt).sort((x, y) => x.mono - y.mono)[0];
       const margin = switched && standbyStart ? standbyStart.mono - switched.mono : undefined;
       const needed = bound(T.LD, minus(T.RD));
       const takeover = bound(T.LD, T.backstop, T.slack);
@@ -515,7 +631,12 @@ const sidecarFreeze: Scenario = {
         .at(-1);
       const checks: Check[] = [
         check('dead-man margin: standby start − switch', margin !== undefined && margin >= needed.ms, fmt(margin), atLeast(needed)),
-        check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), atMost(takeover, 'after the freeze')),
+        check(
+          'standby takes over',
+          standbyStart !== undefined && standbyStart.mono <= latest,
+          fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt),
+          atMost(takeover, 'after the freeze'),
+        ),
       ];
       return result(
         base(s, ctx),
@@ -553,13 +674,17 @@ const podFreeze: Scenario = {
       const since = now();
       await w.burstInHand(leader, ctx.burst);
       const bot = leader.worker!.pid!;
-      const batchNow = w.double.requests().filter((r) => r.type === 'end' && r.client === leader.opts.name && r.written && r.at >= since).at(-1);
+      const batchNow = w.double
+        .requests()
+        .filter((r) => r.type === 'end' && r.client === leader.opts.name && r.written && r.at >= since)
+        .at(-1);
       const inBatch = new Set(batchNow?.type === 'end' ? batchNow.updateIds : []);
       // Freeze a few updates into the batch, so that some were handled and never confirmed (Telegram must hand
       // them out again: counted apart), while over a second of it is still in hand; at once if it is too small.
       const secondOfWork = Math.ceil(1000 / ctx.handlerMs);
       const handledFirst = Math.max(0, Math.min(3, inBatch.size - secondOfWork - 3));
-      const handledOfBatch = () => w.workerLines().filter((l) => l.pid === bot && l.event === 'handled' && inBatch.has((l as unknown as { update: number }).update)).length;
+      const handledOfBatch = () =>
+        w.workerLines().filter((l) => l.pid === bot && l.event === 'handled' && inBatch.has((l as unknown as { update: number }).update)).length;
       await waitFor(`${leader.opts.name} handles ${handledFirst} of its batch`, () => handledOfBatch() >= handledFirst, 5000).catch(() => undefined);
       const freezeMs = t.leaseDurationMs + 10_000;
       const freezeAt = w.freezePod(leader);
@@ -571,10 +696,20 @@ const podFreeze: Scenario = {
       const takeover = bound(T.LD, T.backstop, T.slack);
       const latest = freezeAt + takeover.ms;
       const standbyStart = lines.filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > freezeAt).sort((x, y) => x.mono - y.mono)[0];
-      const after = afterThaw(w.freezes.find((f) => f.pod === leader)!, lines, w.double.requests(), w.token);
+      const after = afterThaw(
+        w.freezes.find((f) => f.pod === leader)!,
+        lines,
+        w.double.requests(),
+        w.token,
+      );
       const checks: Check[] = [
-        check('standby takes over', standbyStart !== undefined && standbyStart.mono <= latest, fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt), atMost(takeover, 'after the freeze')),
-        check('getUpdates by the old bot after the thaw (F1)', after.getUpdates.length === 0, String(after.getUpdates.length), '= 0 (the double\'s ledger)'),
+        check(
+          'standby takes over',
+          standbyStart !== undefined && standbyStart.mono <= latest,
+          fmt(standbyStart === undefined ? undefined : standbyStart.mono - freezeAt),
+          atMost(takeover, 'after the freeze'),
+        ),
+        check('getUpdates by the old bot after the thaw (F1)', after.getUpdates.length === 0, String(after.getUpdates.length), "= 0 (the double's ledger)"),
       ];
       return result(base(s, ctx), a, checks, { ms: longestGapIn(a, freezeAt)?.ms, bound: `≤ ${fmt(takeover.ms)}` }, w.started, [
         `frozen ${secs(freezeMs)} with a batch of ${after.batch.length} updates (${fmt(after.batch.length * ctx.handlerMs)} of work), ${after.handledBefore} of them handled before the freeze`,
@@ -606,12 +741,20 @@ const workerKilled: Scenario = {
       w.mark(`${leader.opts.name}'s bot restarted`);
       await sleep(6000);
       const a = await w.finish();
-      const takeover = w.workerLines().filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > diedAt).sort((x, y) => x.mono - y.mono)[0];
+      const takeover = w
+        .workerLines()
+        .filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > diedAt)
+        .sort((x, y) => x.mono - y.mono)[0];
       const T = terms(ctx.timings);
       const within = bound(T.grace, T.slack);
       const gap = longestGapIn(a, diedAt);
       const checks: Check[] = [
-        check(`standby's bot polls within ${within.formula} (L1)`, takeover !== undefined && takeover.mono - diedAt <= within.ms, fmt(takeover === undefined ? undefined : takeover.mono - diedAt), `≤ ${fmt(within.ms)} after the death`),
+        check(
+          `standby's bot polls within ${within.formula} (L1)`,
+          takeover !== undefined && takeover.mono - diedAt <= within.ms,
+          fmt(takeover === undefined ? undefined : takeover.mono - diedAt),
+          `≤ ${fmt(within.ms)} after the death`,
+        ),
       ];
       return result(base(s, ctx), a, checks, { ms: gap?.ms, bound: `≤ ${fmt(within.ms)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
     });
@@ -649,16 +792,31 @@ const workerCrashLoop: Scenario = {
         await sleep(Math.min(backoff, 8000));
       }
       const a = await w.finish();
-      const takeover = w.workerLines().filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > death2).sort((x, y) => x.mono - y.mono)[0];
+      const takeover = w
+        .workerLines()
+        .filter((l) => l.pod === standby && l.event === 'polling-start' && l.mono > death2)
+        .sort((x, y) => x.mono - y.mono)[0];
       const T = terms(ctx.timings);
       const within = bound(T.grace, T.slack);
       const laterStarts = w.workerLines().filter((l) => l.pod === leader && l.event === 'polling-start' && l.mono > death2);
       const checks: Check[] = [
-        check('a restart within the grace keeps the leader', back1 !== undefined && back1.mono - death1 <= WORKER_GRACE_MS, fmt(back1 === undefined ? undefined : back1.mono - death1), `same pod polls again ≤ ${fmt(WORKER_GRACE_MS)} after the crash`),
-        check(`standby's bot polls within ${within.formula} (L1)`, takeover !== undefined && takeover.mono - death2 <= within.ms, fmt(takeover === undefined ? undefined : takeover.mono - death2), `≤ ${fmt(within.ms)} after the crash that outlasts the grace`),
+        check(
+          'a restart within the grace keeps the leader',
+          back1 !== undefined && back1.mono - death1 <= WORKER_GRACE_MS,
+          fmt(back1 === undefined ? undefined : back1.mono - death1),
+          `same pod polls again ≤ ${fmt(WORKER_GRACE_MS)} after the crash`,
+        ),
+        check(
+          `standby's bot polls within ${within.formula} (L1)`,
+          takeover !== undefined && takeover.mono - death2 <= within.ms,
+          fmt(takeover === undefined ? undefined : takeover.mono - death2),
+          `≤ ${fmt(within.ms)} after the crash that outlasts the grace`,
+        ),
         check('the crash-looping pod never polls again', laterStarts.length === 0, String(laterStarts.length), '= 0'),
       ];
-      return result(base(s, ctx), a, checks, { ms: longestGapIn(a, death2)?.ms, bound: `≤ ${fmt(within.ms)}` }, w.started, [`Lease history ${w.recorder.history()}`]);
+      return result(base(s, ctx), a, checks, { ms: longestGapIn(a, death2)?.ms, bound: `≤ ${fmt(within.ms)}` }, w.started, [
+        `Lease history ${w.recorder.history()}`,
+      ]);
     });
   },
 };
@@ -681,68 +839,95 @@ const sigtermDuringAcquire: Scenario = {
     const proxy = new KubeHttpProxy(ctx.endpoint);
     const url = await proxy.start();
     const holder: { w?: ChaosWorld } = {};
-    return play(ctx, s, async () => {
-      const w = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: t, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
-      holder.w = w;
-      const a0 = await w.addPod();
-      await w.waitPoller(`${s.id}: the first bot polls`);
-      const b = await w.addReadyPod({ kubeconfig: w.via(w.kubeconfig, url, 'b-proxy') });
-      w.startLoad();
-      await sleep(2000);
-      const delayMs = Math.min(3000, requestTimeoutMs(t) - 1000);
-      let armed = true;
-      const leasePath = new RegExp(`/namespaces/${w.namespace}/leases/${w.lease}(\\?|$)`);
-      proxy.rule((call) => {
-        if (!armed || call.method !== 'PUT' || !leasePath.test(call.url)) return undefined;
-        armed = false;
-        return { kind: 'delay', ms: delayMs };
-      });
-      let held: FaultRecord | undefined;
-      let termB: Promise<unknown> | undefined;
-      let sigtermAt = 0;
-      proxy.onFault = (r) => {
-        held = r;
-        sigtermAt = w.mark(`${b.opts.name}'s acquire held ${delayMs} ms; SIGTERM ${b.opts.name}`);
-        termB = b.terminate().catch(() => undefined);
-      };
-      w.mark(`terminate ${a0.opts.name}`);
-      const termA = a0.terminate().catch(() => undefined);
-      await waitFor(`${b.opts.name} sends its acquire`, () => held !== undefined, 30_000);
-      await waitFor('the held acquire reaches the API server', () => held?.status !== undefined, delayMs + 10_000);
-      await termB;
-      await termA;
-      const bExitAt = w.mark(`${b.opts.name} exited`);
-      const lease = await readLease(w);
-      const holderAfter = lease?.spec?.holderIdentity ?? '';
-      const c = await w.addPod();
-      const cStart = w.mark(`${c.opts.name} created`);
-      let cReadyAt: number | undefined;
-      await waitFor(`${c.opts.name} polls`, async () => {
-        if (cReadyAt === undefined && (await c.ready())) cReadyAt = now();
-        return c.polling() && cReadyAt !== undefined;
-      }, t.leaseDurationMs * 2 + 10_000).catch(() => undefined);
-      await sleep(2000);
-      const a = await w.finish();
-      const lines = w.workerLines();
-      const bStarts = lines.filter((l) => l.pod === b && (l.event === 'polling-start' || (l.event === 'signal' && l.signal === 'SIGUSR1')));
-      const cBoot = lines.find((l) => l.pod === c && l.event === 'boot');
-      const cPoll = lines.find((l) => l.pod === c && l.event === 'polling-start');
-      // Up = its bot has its handlers and its sidecar is Ready; from then on only the Lease can hold it back.
-      const cUp = Math.max(cBoot?.mono ?? cStart, cReadyAt ?? cStart);
-      const cBound = cUp + SLACK_MS;
-      const checks: Check[] = [
-        check("the exiting pod's bot is never started", bStarts.length === 0, String(bStarts.length), '= 0 start signals, 0 polls'),
-        check('Lease after the exit: released or never taken', holderAfter !== b.opts.name, holderAfter === '' ? '"" (released)' : holderAfter, `≠ ${b.opts.name}`),
-        check('next pod polls as soon as it is up', cPoll !== undefined && cPoll.mono <= cBound, fmt(cPoll === undefined ? undefined : cPoll.mono - cUp), `≤ ${fmt(SLACK_MS)} after its bot booted and its sidecar was Ready (not LD = ${secs(t.leaseDurationMs)})`),
-      ];
-      return result(base(s, ctx), a, checks, { ms: cPoll ? cPoll.mono - cUp : undefined, bound: `≤ ${fmt(SLACK_MS)} after up` }, w.started, [
-        `next pod up ${fmt(cUp - cStart)} after it was created;`,
-        `held PUT answered ${held?.status ?? '-'} (${held?.clientWaiting ? 'client waiting' : 'client gone'}); SIGTERM → exit ${fmt(bExitAt - sigtermAt)}; Lease history ${w.recorder.history()}`,
-      ]);
-    }, async () => {
-      await holder.w?.teardown();
-      await proxy.stop();
-    });
+    return play(
+      ctx,
+      s,
+      async () => {
+        const w = await ChaosWorld.create({
+          endpoint: ctx.endpoint,
+          id: s.id,
+          dir: ctx.dir,
+          timings: t,
+          rate: ctx.rate,
+          handlerMs: ctx.handlerMs,
+          log: ctx.log,
+        });
+        holder.w = w;
+        const a0 = await w.addPod();
+        await w.waitPoller(`${s.id}: the first bot polls`);
+        const b = await w.addReadyPod({ kubeconfig: w.via(w.kubeconfig, url, 'b-proxy') });
+        w.startLoad();
+        await sleep(2000);
+        const delayMs = Math.min(3000, requestTimeoutMs(t) - 1000);
+        let armed = true;
+        const leasePath = new RegExp(`/namespaces/${w.namespace}/leases/${w.lease}(\\?|$)`);
+        proxy.rule((call) => {
+          if (!armed || call.method !== 'PUT' || !leasePath.test(call.url)) return undefined;
+          armed = false;
+          return { kind: 'delay', ms: delayMs };
+        });
+        let held: FaultRecord | undefined;
+        let termB: Promise<unknown> | undefined;
+        let sigtermAt = 0;
+        proxy.onFault = (r) => {
+          held = r;
+          sigtermAt = w.mark(`${b.opts.name}'s acquire held ${delayMs} ms; SIGTERM ${b.opts.name}`);
+          termB = b.terminate().catch(() => undefined);
+        };
+        w.mark(`terminate ${a0.opts.name}`);
+        const termA = a0.terminate().catch(() => undefined);
+        await waitFor(`${b.opts.name} sends its acquire`, () => held !== undefined, 30_000);
+        await waitFor('the held acquire reaches the API server', () => held?.status !== undefined, delayMs + 10_000);
+        await termB;
+        await termA;
+        const bExitAt = w.mark(`${b.opts.name} exited`);
+        const lease = await readLease(w);
+        const holderAfter = lease?.spec?.holderIdentity ?? '';
+        const c = await w.addPod();
+        const cStart = w.mark(`${c.opts.name} created`);
+        let cReadyAt: number | undefined;
+        await waitFor(
+          `${c.opts.name} polls`,
+          async () => {
+            if (cReadyAt === undefined && (await c.ready())) cReadyAt = now();
+            return c.polling() && cReadyAt !== undefined;
+          },
+          t.leaseDurationMs * 2 + 10_000,
+        ).catch(() => undefined);
+        await sleep(2000);
+        const a = await w.finish();
+        const lines = w.workerLines();
+        const bStarts = lines.filter((l) => l.pod === b && (l.event === 'polling-start' || (l.event === 'signal' && l.signal === 'SIGUSR1')));
+        const cBoot = lines.find((l) => l.pod === c && l.event === 'boot');
+        const cPoll = lines.find((l) => l.pod === c && l.event === 'polling-start');
+        // Up = its bot has its handlers and its sidecar is Ready; from then on only the Lease can hold it back.
+        const cUp = Math.max(cBoot?.mono ?? cStart, cReadyAt ?? cStart);
+        const cBound = cUp + SLACK_MS;
+        const checks: Check[] = [
+          check("the exiting pod's bot is never started", bStarts.length === 0, String(bStarts.length), '= 0 start signals, 0 polls'),
+          check(
+            'Lease after the exit: released or never taken',
+            holderAfter !== b.opts.name,
+            holderAfter === '' ? '"" (released)' : holderAfter,
+            `≠ ${b.opts.name}`,
+          ),
+          check(
+            'next pod polls as soon as it is up',
+            cPoll !== undefined && cPoll.mono <= cBound,
+            fmt(cPoll === undefined ? undefined : cPoll.mono - cUp),
+            `≤ ${fmt(SLACK_MS)} after its bot booted and its sidecar was Ready (not LD = ${secs(t.leaseDurationMs)})`,
+          ),
+        ];
+        return result(base(s, ctx), a, checks, { ms: cPoll ? cPoll.mono - cUp : undefined, bound: `≤ ${fmt(SLACK_MS)} after up` }, w.started, [
+          `next pod up ${fmt(cUp - cStart)} after it was created;`,
+          `held PUT answered ${held?.status ?? '-'} (${held?.clientWaiting ? 'client waiting' : 'client gone'}); SIGTERM → exit ${fmt(bExitAt - sigtermAt)}; Lease history ${w.recorder.history()}`,
+        ]);
+      },
+      async () => {
+        await holder.w?.teardown();
+        await proxy.stop();
+      },
+    );
   },
 };
 
@@ -771,54 +956,86 @@ const labelPatchFails: Scenario = {
     const s = labelPatchFails;
     const t = ctx.timings;
     const holder: { w?: ChaosWorld } = {};
-    return play(ctx, s, async () => {
-      const w = await ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: t, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
-      holder.w = w;
-      const noPatch = sidecarRules(w.lease).map((r) => (r.resources?.includes('pods') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
-      const kubeconfig = await w.serviceAccount('baton-nopatch', sidecarRules(w.lease));
-      const a0 = await w.addPod({ kubeconfig });
-      await w.waitPoller(`${s.id}: the first bot polls`);
-      await w.kc.makeApiClient(k8s.RbacAuthorizationV1Api).replaceNamespacedRole({ name: 'baton-nopatch', namespace: w.namespace, body: { metadata: { name: 'baton-nopatch' }, rules: noPatch } });
-      w.mark(`${a0.opts.name}: \`patch pods\` revoked`);
-      const b = await w.addReadyPod();
-      w.startLoad();
-      await sleep(2000);
-      await w.burstInHand(a0, ctx.burst);
-      const T = terms(t);
-      const exit = bound(T.pauseAck, T.requestTimeout);
-      const pid = a0.sidecar!.pid!;
-      const sigtermAt = w.mark(`SIGTERM ${a0.opts.name}`);
-      let exitAt: number | undefined;
-      void a0.sidecarExited().then(() => (exitAt = now()));
-      void a0.terminate().catch(() => undefined);
-      await waitFor(`${a0.opts.name}'s sidecar exits`, () => exitAt !== undefined, exit.ms).catch(() => undefined);
-      const exitedInTime = exitAt;
-      let cpu: number | undefined;
-      if (exitedInTime === undefined) {
-        // Still there at the bound: how busy is it? (Item 6 of the issue: a microtask loop at 100 %.)
-        const ticks0 = cpuTicks(pid);
+    return play(
+      ctx,
+      s,
+      async () => {
+        const w = await ChaosWorld.create({
+          endpoint: ctx.endpoint,
+          id: s.id,
+          dir: ctx.dir,
+          timings: t,
+          rate: ctx.rate,
+          handlerMs: ctx.handlerMs,
+          log: ctx.log,
+        });
+        holder.w = w;
+        const noPatch = sidecarRules(w.lease).map((r) => (r.resources?.includes('pods') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
+        const kubeconfig = await w.serviceAccount('baton-nopatch', sidecarRules(w.lease));
+        const a0 = await w.addPod({ kubeconfig });
+        await w.waitPoller(`${s.id}: the first bot polls`);
+        await w.kc
+          .makeApiClient(k8s.RbacAuthorizationV1Api)
+          .replaceNamespacedRole({ name: 'baton-nopatch', namespace: w.namespace, body: { metadata: { name: 'baton-nopatch' }, rules: noPatch } });
+        w.mark(`${a0.opts.name}: \`patch pods\` revoked`);
+        const b = await w.addReadyPod();
+        w.startLoad();
         await sleep(2000);
-        const ticks1 = cpuTicks(pid);
-        cpu = ticks0 !== undefined && ticks1 !== undefined ? ((ticks1 - ticks0) * 1000) / 2000 : undefined;
-        w.mark(`${a0.opts.name}'s sidecar still running ${fmt(now() - sigtermAt)} after SIGTERM: SIGKILL`);
-        a0.kill();
-      }
-      await waitFor(`${b.opts.name} polls`, () => b.polling(), 20_000).catch(() => undefined);
-      await sleep(2000);
-      const a = await w.finish();
-      const aEnd = pollingEndAfter(a, a0, sigtermAt);
-      const bStart = w.workerLines().find((l) => l.pod === b && l.event === 'polling-start' && l.mono > sigtermAt);
-      const handoffBound = SLACK_MS;
-      const checks: Check[] = [
-        check('sidecar exits after SIGTERM (L3)', exitedInTime !== undefined, exitedInTime === undefined ? `still running at the bound${cpu === undefined ? '' : ` (${cpu.toFixed(0)} % CPU)`}` : fmt(exitedInTime - sigtermAt), atMost(exit)),
-        check('handoff gap', aEnd !== undefined && bStart !== undefined && bStart.mono - aEnd <= handoffBound, fmt(aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined), `≤ ${fmt(handoffBound)} (watch-driven)`),
-      ];
-      return result(base(s, ctx), a, checks, { ms: aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined, bound: `≤ ${fmt(handoffBound)}` }, w.started, [
-        `exit ${exitedInTime === undefined ? `none by the bound (SIGKILLed; ${cpu === undefined ? '-' : `${cpu.toFixed(0)} %`} CPU in the 2 s after it)` : `${fmt(exitedInTime - sigtermAt)} after SIGTERM`}`,
-      ]);
-    }, async () => {
-      await holder.w?.teardown();
-    });
+        await w.burstInHand(a0, ctx.burst);
+        const T = terms(t);
+        const exit = bound(T.pauseAck, T.requestTimeout);
+        const pid = a0.sidecar!.pid!;
+        const sigtermAt = w.mark(`SIGTERM ${a0.opts.name}`);
+        let exitAt: number | undefined;
+        void a0.sidecarExited().then(() => (exitAt = now()));
+        void a0.terminate().catch(() => undefined);
+        await waitFor(`${a0.opts.name}'s sidecar exits`, () => exitAt !== undefined, exit.ms).catch(() => undefined);
+        const exitedInTime = exitAt;
+        let cpu: number | undefined;
+        if (exitedInTime === undefined) {
+          // Still there at the bound: how busy is it? (Item 6 of the issue: a microtask loop at 100 %.)
+          const ticks0 = cpuTicks(pid);
+          await sleep(2000);
+          const ticks1 = cpuTicks(pid);
+          cpu = ticks0 !== undefined && ticks1 !== undefined ? ((ticks1 - ticks0) * 1000) / 2000 : undefined;
+          w.mark(`${a0.opts.name}'s sidecar still running ${fmt(now() - sigtermAt)} after SIGTERM: SIGKILL`);
+          a0.kill();
+        }
+        await waitFor(`${b.opts.name} polls`, () => b.polling(), 20_000).catch(() => undefined);
+        await sleep(2000);
+        const a = await w.finish();
+        const aEnd = pollingEndAfter(a, a0, sigtermAt);
+        const bStart = w.workerLines().find((l) => l.pod === b && l.event === 'polling-start' && l.mono > sigtermAt);
+        const handoffBound = SLACK_MS;
+        const checks: Check[] = [
+          check(
+            'sidecar exits after SIGTERM (L3)',
+            exitedInTime !== undefined,
+            exitedInTime === undefined ? `still running at the bound${cpu === undefined ? '' : ` (${cpu.toFixed(0)} % CPU)`}` : fmt(exitedInTime - sigtermAt),
+            atMost(exit),
+          ),
+          check(
+            'handoff gap',
+            aEnd !== undefined && bStart !== undefined && bStart.mono - aEnd <= handoffBound,
+            fmt(aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined),
+            `≤ ${fmt(handoffBound)} (watch-driven)`,
+          ),
+        ];
+        return result(
+          base(s, ctx),
+          a,
+          checks,
+          { ms: aEnd !== undefined && bStart ? bStart.mono - aEnd : undefined, bound: `≤ ${fmt(handoffBound)}` },
+          w.started,
+          [
+            `exit ${exitedInTime === undefined ? `none by the bound (SIGKILLed; ${cpu === undefined ? '-' : `${cpu.toFixed(0)} %`} CPU in the 2 s after it)` : `${fmt(exitedInTime - sigtermAt)} after SIGTERM`}`,
+          ],
+        );
+      },
+      async () => {
+        await holder.w?.teardown();
+      },
+    );
   },
 };
 

@@ -54,7 +54,7 @@ export function check(name: string, ok: boolean, measured: string, bound: string
 /** The checks every scenario makes: two pollers, start signals, 409s, handled twice, lost, epoch. */
 export function baseChecks(a: Analysis): Check[] {
   return [
-    check('two pollers (bots\' logs)', a.twoPollersMs === 0, fmt(a.twoPollersMs), '= 0 ms'),
+    check("two pollers (bots' logs)", a.twoPollersMs === 0, fmt(a.twoPollersMs), '= 0 ms'),
     check(
       'start signals while another bot polls',
       a.startsWhileAnotherPolls.length === 0,
@@ -86,7 +86,14 @@ export function result(
     ...base,
     pass: all.every((c) => c.ok),
     checks: all,
-    row: { twoPollersMs: a.twoPollersMs, handledTwice: a.handledTwice, redelivered: a.redeliveredAfterKill + a.redeliveredAfterFreeze, lost: a.lost, gap: fmt(gap.ms), bound: gap.bound },
+    row: {
+      twoPollersMs: a.twoPollersMs,
+      handledTwice: a.handledTwice,
+      redelivered: a.redeliveredAfterKill + a.redeliveredAfterFreeze,
+      lost: a.lost,
+      gap: fmt(gap.ms),
+      bound: gap.bound,
+    },
     maxBatch: a.maxBatch,
     durationMs: performance.timeOrigin + performance.now() - started,
     notes,

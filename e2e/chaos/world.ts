@@ -32,7 +32,11 @@ export interface Timings {
 }
 
 /** baton's defaults. */
-export const DEFAULT_TIMINGS: Timings = { ...defaults.DEFAULT_TIMINGS, pauseAckTimeoutMs: defaults.DEFAULT_PAUSE_ACK_TIMEOUT_MS, drainMs: defaults.DEFAULT_DRAIN_MS };
+export const DEFAULT_TIMINGS: Timings = {
+  ...defaults.DEFAULT_TIMINGS,
+  pauseAckTimeoutMs: defaults.DEFAULT_PAUSE_ACK_TIMEOUT_MS,
+  drainMs: defaults.DEFAULT_DRAIN_MS,
+};
 /**
  * Shorter timings for the scenarios in `npm test`: the same margin LD − RD (5 s) between a leader's
  * deadline and a standby's earliest start as the defaults, shorter waits everywhere else.
@@ -206,11 +210,15 @@ export class ChaosWorld {
   /** Waits until the ledger shows a batch of at least `n` updates delivered to `pod` after `since`. */
   async batchInHand(pod: SimPod, n: number, since: number, timeoutMs = 15_000): Promise<number> {
     let size = 0;
-    await waitFor(`${pod.opts.name} holds a batch of ${n}`, () => {
-      const mine = this.double.requests().filter((r) => r.type === 'end' && r.client === pod.opts.name && r.at >= since && r.written);
-      size = Math.max(0, ...mine.map((r) => (r.type === 'end' ? r.updateIds.length : 0)));
-      return size >= n;
-    }, timeoutMs);
+    await waitFor(
+      `${pod.opts.name} holds a batch of ${n}`,
+      () => {
+        const mine = this.double.requests().filter((r) => r.type === 'end' && r.client === pod.opts.name && r.at >= since && r.written);
+        size = Math.max(0, ...mine.map((r) => (r.type === 'end' ? r.updateIds.length : 0)));
+        return size >= n;
+      },
+      timeoutMs,
+    );
     return size;
   }
 
@@ -278,20 +286,35 @@ export class ChaosWorld {
   /** Stops the load, lets the last bot work off the queue, and analyses the whole run. */
   async finish(): Promise<Analysis> {
     await this.load?.stop();
-    const injected = () => new Set(this.double.injected().filter((r) => r.updateId !== null).map((r) => r.updateId)).size;
-    const handled = () => new Set(this.workerLines().filter((l) => l.event === 'handled').map((l) => (l as unknown as { update: number }).update)).size;
+    const injected = () =>
+      new Set(
+        this.double
+          .injected()
+          .filter((r) => r.updateId !== null)
+          .map((r) => r.updateId),
+      ).size;
+    const handled = () =>
+      new Set(
+        this.workerLines()
+          .filter((l) => l.event === 'handled')
+          .map((l) => (l as unknown as { update: number }).update),
+      ).size;
     // An update still queued now is late, not lost: wait until the queue is worked off, as long as the
     // bots make progress (a long outage leaves a long backlog); give up after 10 s without any.
     let last = -1;
     let lastProgress = now();
-    await waitFor(`${this.o.id}: the queue is worked off`, () => {
-      const n = handled();
-      if (n !== last) {
-        last = n;
-        lastProgress = now();
-      }
-      return n >= injected() || now() - lastProgress > 10_000;
-    }, 300_000).catch(() => undefined);
+    await waitFor(
+      `${this.o.id}: the queue is worked off`,
+      () => {
+        const n = handled();
+        if (n !== last) {
+          last = n;
+          lastProgress = now();
+        }
+        return n >= injected() || now() - lastProgress > 10_000;
+      },
+      300_000,
+    ).catch(() => undefined);
     return analyze({
       pods: this.pods,
       double: this.double,

@@ -51,14 +51,31 @@ if (command === 'reset') {
   const handled: HandledRecord[] = deliveries.map((d) => ({ update: d.updateId, name: d.client, mono: d.at }));
   const injected: Injected[] = injectedLog.filter((i) => i.updateId !== null && i.at < before).map((i) => ({ updateId: i.updateId!, at: i.at }));
   const end = Math.max(...deliveries.map((d) => d.at));
-  const f = figures({ intervals: runs, handled, injected, conflicts409: stats.conflictsSeen, conflicts409Unseen: stats.conflicts - stats.conflictsSeen, end, downtime: [], handoffs: Math.max(0, runs.length - 1) });
+  const f = figures({
+    intervals: runs,
+    handled,
+    injected,
+    conflicts409: stats.conflictsSeen,
+    conflicts409Unseen: stats.conflicts - stats.conflictsSeen,
+    end,
+    downtime: [],
+    handoffs: Math.max(0, runs.length - 1),
+  });
 
   console.log('pollers, in order:');
   for (const r of runs) console.log(`  ${r.name.padEnd(40)} ${((r.to - r.from) / 1000).toFixed(1).padStart(7)} s`);
   console.log(`handoffs ${f.handoffs}; gap between pollers: max ${f.gapMs.max} ms, p50 ${f.gapMs.p50} ms (includes up to one inter-arrival of the load)`);
-  console.log(`updates injected ${stats.injected}, delivered ${stats.delivered}, duplicates ${stats.duplicates}, lost ${stats.lost}, 409s ${stats.conflicts} (seen ${stats.conflictsSeen})`);
+  console.log(
+    `updates injected ${stats.injected}, delivered ${stats.delivered}, duplicates ${stats.duplicates}, lost ${stats.lost}, 409s ${stats.conflicts} (seen ${stats.conflictsSeen})`,
+  );
   console.log(`latency injected→delivered: p50 ${f.latencyMs.p50} ms, p99 ${f.latencyMs.p99} ms, max ${f.latencyMs.max} ms`);
-  console.log(JSON.stringify({ kind: 'baton-kind-e2e', ...f, stats: { injected: stats.injected, delivered: stats.delivered, duplicates: stats.duplicates, lost: stats.lost, conflicts: stats.conflicts } }));
+  console.log(
+    JSON.stringify({
+      kind: 'baton-kind-e2e',
+      ...f,
+      stats: { injected: stats.injected, delivered: stats.delivered, duplicates: stats.duplicates, lost: stats.lost, conflicts: stats.conflicts },
+    }),
+  );
 
   const failures: string[] = [];
   // A 409 decided for a paused bot's abandoned long poll reaches nobody; only a live poller's 409 means overlap.

@@ -15,7 +15,6 @@ export interface PodCgroup {
   dir: string;
 }
 
-
 /** Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup on a v2 host, /sys/fs/cgroup/unified on a hybrid one. */
 function unifiedRoot(): string | undefined {
   if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return '/sys/fs/cgroup';
@@ -47,7 +46,9 @@ export function podCgroupOf(pid: number, containerId: string): PodCgroup {
 
 /** Whether the cgroup is frozen now (v2: `frozen 1` in cgroup.events; v1: freezer.state FROZEN, not FREEZING). */
 export function isFrozen(c: PodCgroup): boolean {
-  return c.version === 2 ? /^frozen 1$/m.test(readFileSync(join(c.dir, 'cgroup.events'), 'utf8')) : readFileSync(join(c.dir, 'freezer.state'), 'utf8').trim() === 'FROZEN';
+  return c.version === 2
+    ? /^frozen 1$/m.test(readFileSync(join(c.dir, 'cgroup.events'), 'utf8'))
+    : readFileSync(join(c.dir, 'freezer.state'), 'utf8').trim() === 'FROZEN';
 }
 
 async function settle(c: PodCgroup, frozen: boolean, timeoutMs: number): Promise<void> {

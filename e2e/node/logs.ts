@@ -38,9 +38,11 @@ export class LogCollector {
   start(): void {
     const tick = () => {
       if (this.stopped) return;
-      this.polling = this.poll().catch((err: unknown) => this.o.log?.(`log collector: ${String(err)}`)).finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, 300);
-      });
+      this.polling = this.poll()
+        .catch((err: unknown) => this.o.log?.(`log collector: ${String(err)}`))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, 300);
+        });
     };
     tick();
   }
@@ -74,7 +76,9 @@ export class LogCollector {
 
   private follow(pod: string, container: string, id: string): void {
     const out = createWriteStream(this.file(pod, container, id));
-    const child = spawn(this.o.kubectl, ['--kubeconfig', this.o.kubeconfig, '-n', this.o.namespace, 'logs', '-f', pod, '-c', container], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.o.kubectl, ['--kubeconfig', this.o.kubeconfig, '-n', this.o.namespace, 'logs', '-f', pod, '-c', container], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.pipe(out);
     child.stderr.on('data', (d: Buffer) => this.o.log?.(`kubectl logs -f ${pod} -c ${container}: ${d.toString().trim()}`));
     this.followers.set(id, child);
@@ -82,7 +86,17 @@ export class LogCollector {
   }
 
   private async once(pod: string, container: string, id: string, previous: boolean): Promise<void> {
-    const r = await runTool(this.o.kubectl, ['--kubeconfig', this.o.kubeconfig, '-n', this.o.namespace, 'logs', pod, '-c', container, ...(previous ? ['--previous'] : [])]);
+    const r = await runTool(this.o.kubectl, [
+      '--kubeconfig',
+      this.o.kubeconfig,
+      '-n',
+      this.o.namespace,
+      'logs',
+      pod,
+      '-c',
+      container,
+      ...(previous ? ['--previous'] : []),
+    ]);
     if (r.code === 0) appendFileSync(this.file(pod, container, id), r.stdout);
     else this.o.log?.(`kubectl logs ${previous ? '--previous ' : ''}${pod} -c ${container}: ${r.stderr.trim()}`);
   }

@@ -16,7 +16,9 @@ export function nodeReport(r: NodeScenarioResult): string {
   ];
   for (const s of r.steps) {
     const f = s.figures;
-    out.push(`| ${s.step} | ${(s.durationMs / 1000).toFixed(1)} s | ${ms(f.twoPollersMs)} | ${f.handledTwice} | ${f.redeliveredAfterKill} | ${f.redeliveredAfterFreeze} | ${f.lost} | ${f.handoffGapsMs.map((g) => ms(g)).join(', ') || '-'} | ${ms(f.gap.maxMs)} | ${s.load1.toFixed(2)} |`);
+    out.push(
+      `| ${s.step} | ${(s.durationMs / 1000).toFixed(1)} s | ${ms(f.twoPollersMs)} | ${f.handledTwice} | ${f.redeliveredAfterKill} | ${f.redeliveredAfterFreeze} | ${f.lost} | ${f.handoffGapsMs.map((g) => ms(g)).join(', ') || '-'} | ${ms(f.gap.maxMs)} | ${s.load1.toFixed(2)} |`,
+    );
   }
   const t = r.total;
   out.push(
@@ -24,7 +26,9 @@ export function nodeReport(r: NodeScenarioResult): string {
       `rollout gap median ${ms(t.rolloutGapP50Ms)}, max ${ms(t.rolloutGapMaxMs)}; rolling update of ${r.replicas} replicas end to end: ${r.rolloutMs.map((x) => `${(x / 1000).toFixed(1)} s`).join(', ')}`,
   );
   for (const f of r.freezes) {
-    out.push(`pod frozen: ${f.pod} for ${ms(f.frozenMs)} (cgroup ${f.cgroup}); after the thaw its bot sent ${f.getUpdatesAfterThaw} getUpdates and handled ${f.handledAfterThaw} updates`);
+    out.push(
+      `pod frozen: ${f.pod} for ${ms(f.frozenMs)} (cgroup ${f.cgroup}); after the thaw its bot sent ${f.getUpdatesAfterThaw} getUpdates and handled ${f.handledAfterThaw} updates`,
+    );
   }
   // Where each graceful handoff's time went (issue 20): one table per handoff, then the medians.
   for (const h of r.handoffs) out.push('', `${h.inStep}: ${timelineTable(h)}`);

@@ -47,22 +47,24 @@ try {
   for (const layout of ['regular', 'native'] as const) {
     if (values.only && values.only !== layout) continue;
     log(`— ${layout} layout`);
-    results.push(await runNodeScenario({
-      node: info,
-      helm: helmBin,
-      native: layout === 'native',
-      rollouts: Number(values.rollouts),
-      rate: Number(values.rate),
-      handlerMs: Number(values['handler-ms']),
-      crashes: values['rollouts-only'] ? 0 : Number(values.crashes),
-      replicas: Number(values.replicas),
-      freezeLeader: layout === 'regular' && !values['rollouts-only'],
-      upgradeFromPrevious: layout === 'regular' && !values['rollouts-only'],
-      scaleDown: !values['rollouts-only'],
-      deleteLeader: !values['rollouts-only'],
-      scale: !values['rollouts-only'],
-      log,
-    }));
+    results.push(
+      await runNodeScenario({
+        node: info,
+        helm: helmBin,
+        native: layout === 'native',
+        rollouts: Number(values.rollouts),
+        rate: Number(values.rate),
+        handlerMs: Number(values['handler-ms']),
+        crashes: values['rollouts-only'] ? 0 : Number(values.crashes),
+        replicas: Number(values.replicas),
+        freezeLeader: layout === 'regular' && !values['rollouts-only'],
+        upgradeFromPrevious: layout === 'regular' && !values['rollouts-only'],
+        scaleDown: !values['rollouts-only'],
+        deleteLeader: !values['rollouts-only'],
+        scale: !values['rollouts-only'],
+        log,
+      }),
+    );
   }
   timings.scenariosMs = Date.now() - tRun;
 } catch (err) {
@@ -79,7 +81,13 @@ const resultsDir = join(root, 'e2e', 'results');
 mkdirSync(resultsDir, { recursive: true });
 const json = {
   generatedAt: new Date().toISOString(),
-  settings: { rollouts: Number(values.rollouts), replicas: Number(values.replicas), ratePerSecond: Number(values.rate), handlerMs: Number(values['handler-ms']), crashes: Number(values.crashes) },
+  settings: {
+    rollouts: Number(values.rollouts),
+    replicas: Number(values.replicas),
+    ratePerSecond: Number(values.rate),
+    handlerMs: Number(values['handler-ms']),
+    crashes: Number(values.crashes),
+  },
   timings,
   error: failed?.message,
   results,
@@ -87,8 +95,12 @@ const json = {
 writeFileSync(join(resultsDir, 'node.json'), `${JSON.stringify(json, null, 2)}\n`);
 
 console.log('');
-console.log(`real node: ${values.replicas} replicas, ${values.rollouts} × kubectl rollout restart (each exactly one handoff, to a new pod: C5), scale down to 1 and back (no handoff), delete the leader pod, ${values.crashes} × SIGKILL of the leader's bot container, the leader's pod frozen (cgroup, regular layout), scale 0 and back; ${values.rate} updates/s, handlers ${values['handler-ms']} ms`);
+console.log(
+  `real node: ${values.replicas} replicas, ${values.rollouts} × kubectl rollout restart (each exactly one handoff, to a new pod: C5), scale down to 1 and back (no handoff), delete the leader pod, ${values.crashes} × SIGKILL of the leader's bot container, the leader's pod frozen (cgroup, regular layout), scale 0 and back; ${values.rate} updates/s, handlers ${values['handler-ms']} ms`,
+);
 for (const r of results) console.log(`\n${nodeReport(r)}`);
-console.log(`\ntimings: prepare ${ms(timings.prepareMs)}, node up ${ms(timings.nodeUpMs)}, scenarios ${ms(timings.scenariosMs)}, node down ${ms(timings.nodeDownMs)}, total ${ms(timings.totalMs)}`);
+console.log(
+  `\ntimings: prepare ${ms(timings.prepareMs)}, node up ${ms(timings.nodeUpMs)}, scenarios ${ms(timings.scenariosMs)}, node down ${ms(timings.nodeDownMs)}, total ${ms(timings.totalMs)}`,
+);
 console.log(`results: ${join('e2e', 'results', 'node.json')}`);
 if (failed || results.some((r) => r.failures.length > 0)) process.exit(1);

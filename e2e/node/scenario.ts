@@ -20,7 +20,15 @@ import { withoutFrozen } from '../report/frozen.ts';
 import { LogCollector } from './logs.ts';
 import { freeze, podCgroupOf, thaw } from './cgroup-freeze.ts';
 import { backstop, bound, SLACK } from '../chaos/bounds.ts';
-import { handoffTimelines, stepMedians, type BotLogLine, type HandoffTimeline, type LedgerEntry, type SidecarLogLine, type StepMedian } from '../report/handoff-timeline.ts';
+import {
+  handoffTimelines,
+  stepMedians,
+  type BotLogLine,
+  type HandoffTimeline,
+  type LedgerEntry,
+  type SidecarLogLine,
+  type StepMedian,
+} from '../report/handoff-timeline.ts';
 import { DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS, SCAN_INTERVAL_MS } from '../../src/defaults.ts';
 import { sleep, waitFor, type WaitOptions } from '../../test/harness/wait.ts';
 
@@ -201,7 +209,13 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
   };
   /** Lets the bot work off what queued during the step, then a few quiet seconds of steady state. */
   const calm = async () => {
-    const queued = () => new Set(double.injected().filter((r) => r.updateId !== null).map((r) => r.updateId)).size;
+    const queued = () =>
+      new Set(
+        double
+          .injected()
+          .filter((r) => r.updateId !== null)
+          .map((r) => r.updateId),
+      ).size;
     const delivered = () => new Set(double.deliveries().map((d) => d.updateId)).size;
     await waitFor('the backlog is worked off', () => delivered() >= queued() - o.rate, 90_000, EVERY_250_MS).catch(() => undefined);
     await sleep(3000);
@@ -215,7 +229,19 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       kubectlSoft(['get', 'lease', '-o', 'wide']),
       kubectlSoft(['get', 'events', '--sort-by=.lastTimestamp']),
     ]);
-    steps.push({ step, from: stepStart, to, durationMs: Math.round(to - stepStart), figures: emptyFigures(), pollersStarted: [], newPods, load1: Math.round(loadavg()[0]! * 100) / 100, pods: podsView, lease: leaseView, events: eventsView });
+    steps.push({
+      step,
+      from: stepStart,
+      to,
+      durationMs: Math.round(to - stepStart),
+      figures: emptyFigures(),
+      pollersStarted: [],
+      newPods,
+      load1: Math.round(loadavg()[0]! * 100) / 100,
+      pods: podsView,
+      lease: leaseView,
+      events: eventsView,
+    });
     log(`${step}: done in ${((to - stepStart) / 1000).toFixed(1)} s; leader ${await holder()}`);
     stepStart = to;
     podsAtStepStart = new Set((await pods()).map((p) => p.metadata!.name!));
@@ -228,30 +254,60 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     // bot's settings. Everything else is the chart's default: BATON_TARGET_CONTAINER, the least-privilege
     // Role, maxSurge 1 / maxUnavailable 0, the preStop sleep, the grace period.
     const values = join(dir, 'values.yaml');
-    writeFileSync(values, [
-      'bot:',
-      '  env:',
-      '    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}',
-      '    # The double tells pollers apart by the first path segment: one per pod.',
-      `    - {name: TELEGRAM_API_ROOT, value: "${url}/$(POD_NAME)"}`,
-      '    - {name: BOT_NAME, value: "$(POD_NAME)"}',
-      `    - {name: TELEGRAM_BOT_TOKEN, value: "${token}"}`,
-      '    - {name: BOT_FRAMEWORK, value: plain}',
-      `    - {name: BOT_HANDLER_MS, value: "${o.handlerMs}"}`,
-      '    - {name: BOT_LIMIT, value: "100"}',
-      '    # The bot logs what it does as JSON lines on stdout: `kubectl logs` is the record.',
-      '    - {name: BOT_LOG, value: /dev/stdout}',
-      'sidecar:',
-      '  logLevel: debug',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      values,
+      [
+        'bot:',
+        '  env:',
+        '    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}',
+        '    # The double tells pollers apart by the first path segment: one per pod.',
+        `    - {name: TELEGRAM_API_ROOT, value: "${url}/$(POD_NAME)"}`,
+        '    - {name: BOT_NAME, value: "$(POD_NAME)"}',
+        `    - {name: TELEGRAM_BOT_TOKEN, value: "${token}"}`,
+        '    - {name: BOT_FRAMEWORK, value: plain}',
+        `    - {name: BOT_HANDLER_MS, value: "${o.handlerMs}"}`,
+        '    - {name: BOT_LIMIT, value: "100"}',
+        '    # The bot logs what it does as JSON lines on stdout: `kubectl logs` is the record.',
+        '    - {name: BOT_LOG, value: /dev/stdout}',
+        'sidecar:',
+        '  logLevel: debug',
+        '',
+      ].join('\n'),
+    );
     const install = await helm(o.helm, [
-      'install', release, CHART_DIR, '--kubeconfig', o.node.kubeconfig, '--namespace', namespace,
-      '--set', `bot.image.repository=${BOT_IMAGE.repository}`, '--set', `bot.image.tag=${BOT_IMAGE.tag}`, '--set', 'bot.image.pullPolicy=Never',
-      '--set', `sidecar.image.repository=${BATON_IMAGE.repository}`, '--set', `sidecar.image.tag=${o.upgradeFromPrevious ? PREVIOUS_BATON_IMAGE.tag : BATON_IMAGE.tag}`, '--set', 'sidecar.image.pullPolicy=Never',
-      '--set', `sidecar.native=${o.native}`, '--set', `deployment.replicas=${replicas}`, '-f', values, '--wait', '--timeout', '5m',
+      'install',
+      release,
+      CHART_DIR,
+      '--kubeconfig',
+      o.node.kubeconfig,
+      '--namespace',
+      namespace,
+      '--set',
+      `bot.image.repository=${BOT_IMAGE.repository}`,
+      '--set',
+      `bot.image.tag=${BOT_IMAGE.tag}`,
+      '--set',
+      'bot.image.pullPolicy=Never',
+      '--set',
+      `sidecar.image.repository=${BATON_IMAGE.repository}`,
+      '--set',
+      `sidecar.image.tag=${o.upgradeFromPrevious ? PREVIOUS_BATON_IMAGE.tag : BATON_IMAGE.tag}`,
+      '--set',
+      'sidecar.image.pullPolicy=Never',
+      '--set',
+      `sidecar.native=${o.native}`,
+      '--set',
+      `deployment.replicas=${replicas}`,
+      '-f',
+      values,
+      '--wait',
+      '--timeout',
+      '5m',
     ]);
-    if (install.code !== 0) throw new Error(`helm install failed (${install.code}):\n${install.stderr}${install.stdout}\n${await kubectlSoft(['get', 'pods', '-o', 'wide'])}\n${await kubectlSoft(['get', 'events'])}`);
+    if (install.code !== 0)
+      throw new Error(
+        `helm install failed (${install.code}):\n${install.stderr}${install.stdout}\n${await kubectlSoft(['get', 'pods', '-o', 'wide'])}\n${await kubectlSoft(['get', 'events'])}`,
+      );
     collector.start();
     log(`helm install done; waiting for a leader`);
     await waitFor(`a holder of Lease ${lease}`, async () => (await holder()) !== '', 90_000, EVERY_250_MS);
@@ -280,7 +336,18 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     if (o.upgradeFromPrevious) {
       // Upgrading baton itself: the old pods run the previous release's sidecar, the new ones this tree's.
       const setSidecar = (tag: string) => async () => {
-        const r = await helm(o.helm, ['upgrade', release, CHART_DIR, '--kubeconfig', o.node.kubeconfig, '--namespace', namespace, '--reuse-values', '--set', `sidecar.image.tag=${tag}`]);
+        const r = await helm(o.helm, [
+          'upgrade',
+          release,
+          CHART_DIR,
+          '--kubeconfig',
+          o.node.kubeconfig,
+          '--namespace',
+          namespace,
+          '--reuse-values',
+          '--set',
+          `sidecar.image.tag=${tag}`,
+        ]);
         if (r.code !== 0) throw new Error(`helm upgrade to sidecar ${tag} failed (${r.code}):\n${r.stderr}${r.stdout}`);
       };
       await rollOut('upgrade (previous release → this)', setSidecar(BATON_IMAGE.tag), false);
@@ -329,12 +396,17 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
         if (r.code !== 0) throw new Error(`ctr tasks kill ${id} failed: ${r.stderr}`);
         kills.push({ pod: leader, id, at: killAt });
         log(`crash ${k}/${o.crashes}: SIGKILLed the bot container of ${leader} (${id.slice(0, 12)}) from the host`);
-        await waitFor(`the kubelet notices crash ${k}`, async () => {
-          const p = (await pods()).find((x) => x.metadata!.name === leader);
-          const s = p?.status?.containerStatuses?.find((c) => c.name === 'bot');
-          // Back-off (waiting, CrashLoopBackOff) or already the next instance.
-          return !s?.state?.running || s.containerID !== `containerd://${id}`;
-        }, 60_000, EVERY_250_MS);
+        await waitFor(
+          `the kubelet notices crash ${k}`,
+          async () => {
+            const p = (await pods()).find((x) => x.metadata!.name === leader);
+            const s = p?.status?.containerStatuses?.find((c) => c.name === 'bot');
+            // Back-off (waiting, CrashLoopBackOff) or already the next instance.
+            return !s?.state?.running || s.containerID !== `containerd://${id}`;
+          },
+          60_000,
+          EVERY_250_MS,
+        );
       }
       const crashView = await kubectlSoft(['get', 'pods', '-o', 'wide', '-L', 'baton/role']);
       log(`after ${o.crashes} kills:\n${crashView}`);
@@ -358,7 +430,15 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       const burst = Math.ceil(1500 / o.handlerMs);
       const since = now();
       for (let i = 0; i < burst; i++) double.inject(`freeze burst #${i + 1}`, { token });
-      await waitFor(`${leader} holds a batch of ${Math.floor(burst * 0.75)}`, () => double.requests().some((r) => r.type === 'end' && r.client === leader && r.written && r.at >= since && r.updateIds.length >= Math.floor(burst * 0.75)), 15_000, EVERY_250_MS);
+      await waitFor(
+        `${leader} holds a batch of ${Math.floor(burst * 0.75)}`,
+        () =>
+          double
+            .requests()
+            .some((r) => r.type === 'end' && r.client === leader && r.written && r.at >= since && r.updateIds.length >= Math.floor(burst * 0.75)),
+        15_000,
+        EVERY_250_MS,
+      );
       await freeze(cgroup);
       const from = now();
       log(`froze ${leader}'s pod (cgroup v${cgroup.version} ${cgroup.dir}) for ${(leaseMs + 10_000) / 1000} s with a batch in hand`);
@@ -391,7 +471,12 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     await load.stop();
     // An update still queued now is late, not lost: let the last bot work it off.
     const injectedAll = double.injected().filter((r) => r.updateId !== null);
-    await waitFor('the queue is worked off', () => new Set(double.deliveries().map((d) => d.updateId)).size >= new Set(injectedAll.map((r) => r.updateId)).size, 60_000, EVERY_250_MS).catch(() => undefined);
+    await waitFor(
+      'the queue is worked off',
+      () => new Set(double.deliveries().map((d) => d.updateId)).size >= new Set(injectedAll.map((r) => r.updateId)).size,
+      60_000,
+      EVERY_250_MS,
+    ).catch(() => undefined);
     await sleep(1500);
     await collector.stop();
     const end = now();
@@ -417,27 +502,52 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       // The handler running at the freeze may end after the thaw (F1's residual window): counted apart, not polling.
       const inFlight = inFlightAt(last?.type === 'end' ? last.updateIds : [], before);
       const handledAfter = lines.filter((l) => l.pid === pid && l.event === 'handled' && l.mono >= f.to).map(updateOf);
-      return [{ ...f, pid, getUpdates, inFlight, handledAfter: handledAfter.length, handledAfterBeyondInFlight: handledAfter.filter((u) => u !== inFlight).length }];
+      return [
+        { ...f, pid, getUpdates, inFlight, handledAfter: handledAfter.length, handledAfterBeyondInFlight: handledAfter.filter((u) => u !== inFlight).length },
+      ];
     });
-    const intervals = withoutFrozen(pollIntervals(lines, end, new Map([...deathOf].map(([seq, d]) => [seq, d.at]))), frozen, (f) => f.getUpdates > 0 || f.handledAfterBeyondInFlight > 0);
-    const handled = lines.filter((l) => l.event === 'handled').map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, process: l.pid, mono: l.mono }));
-    const floors = new Map([...deathOf].flatMap(([seq, d]) => {
-      const offset = unconfirmedOffset(requests, token, d.pod, d.at);
-      return offset === undefined ? [] : [[seq, offset] as const];
-    }));
-    const frozenFloors = new Map(frozen.flatMap((f) => {
-      const offset = unconfirmedOffset(requests, token, f.pod, f.from);
-      return offset === undefined ? [] : [[f.pid, { offset, at: f.from, inFlight: f.inFlight } satisfies Freeze] as const];
-    }));
+    const intervals = withoutFrozen(
+      pollIntervals(lines, end, new Map([...deathOf].map(([seq, d]) => [seq, d.at]))),
+      frozen,
+      (f) => f.getUpdates > 0 || f.handledAfterBeyondInFlight > 0,
+    );
+    const handled = lines
+      .filter((l) => l.event === 'handled')
+      .map((l) => ({ update: (l as unknown as { update: number }).update, name: l.name, process: l.pid, mono: l.mono }));
+    const floors = new Map(
+      [...deathOf].flatMap(([seq, d]) => {
+        const offset = unconfirmedOffset(requests, token, d.pod, d.at);
+        return offset === undefined ? [] : [[seq, offset] as const];
+      }),
+    );
+    const frozenFloors = new Map(
+      frozen.flatMap((f) => {
+        const offset = unconfirmedOffset(requests, token, f.pod, f.from);
+        return offset === undefined ? [] : [[f.pid, { offset, at: f.from, inFlight: f.inFlight } satisfies Freeze] as const];
+      }),
+    );
     const { afterKill, afterFreeze } = repeats(handled, floors, frozenFloors);
     const excused = { afterKill, afterFreeze };
     const injected: Injected[] = injectedAll.map((r) => ({ updateId: r.updateId!, at: r.at }));
     const conflicts = double.conflicts({ token });
     const rolloutsEnd = steps.filter((s) => s.step.startsWith('rollout')).at(-1)?.to ?? end;
-    const whole = figures({ intervals, handled, injected, conflicts409: conflicts.seen, conflicts409Unseen: conflicts.total - conflicts.seen, end, downtime, handoffs: Math.max(0, intervals.length - 1), rolloutsEnd });
+    const whole = figures({
+      intervals,
+      handled,
+      injected,
+      conflicts409: conflicts.seen,
+      conflicts409Unseen: conflicts.total - conflicts.seen,
+      end,
+      downtime,
+      handoffs: Math.max(0, intervals.length - 1),
+      rolloutsEnd,
+    });
     for (const s of steps) {
       s.figures = stepFigures(s, intervals, handled, injected, downtime, excused);
-      s.pollersStarted = intervals.filter((i) => i.from >= s.from && i.from <= s.to && !downtime.some((d) => i.from >= d.from && i.from <= d.to + 1)).sort((a, b) => a.from - b.from).map((i) => i.name);
+      s.pollersStarted = intervals
+        .filter((i) => i.from >= s.from && i.from <= s.to && !downtime.some((d) => i.from >= d.from && i.from <= d.to + 1))
+        .sort((a, b) => a.from - b.from)
+        .map((i) => i.name);
     }
     const total: NodeScenarioResult['total'] = {
       ...toStep(whole, intervals, { from: Math.min(...intervals.map((i) => i.from)), to: end }, downtime, excused),
@@ -460,7 +570,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       const oldPodsKeepC5 = PREVIOUS_RELEASE_HAS_C5 || !s.step.includes('(previous release →');
       if (to === undefined) failures.push(`${s.step}: no handoff`);
       else if (!s.newPods.includes(to)) failures.push(`${s.step}: leadership went to ${to}, not to a pod of the new revision (${s.newPods.join(', ')})`);
-      else if (oldPodsKeepC5 && s.pollersStarted.length !== 1) failures.push(`${s.step}: ${s.pollersStarted.length} handoffs (${s.pollersStarted.join(' → ')}), expected exactly one (C5)`);
+      else if (oldPodsKeepC5 && s.pollersStarted.length !== 1)
+        failures.push(`${s.step}: ${s.pollersStarted.length} handoffs (${s.pollersStarted.join(' → ')}), expected exactly one (C5)`);
     }
     for (const s of steps.filter((x) => x.step.startsWith('scale ') && x.step !== 'scale to 0 and back')) {
       if (s.pollersStarted.length > 0) failures.push(`${s.step}: ${s.pollersStarted.length} handoffs (${s.pollersStarted.join(' → ')}), expected none (C5)`);
@@ -472,7 +583,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       const gone = bound({ ms: WORKER_GRACE_MS, name: 'the worker grace' }, { ms: SCAN_INTERVAL_MS, name: 'one scan' }, SLACK);
       if (crashStep.figures.gap.maxMs > gone.ms) failures.push(`crash loop: a gap of ${crashStep.figures.gap.maxMs} ms, above ${gone.formula} (${gone.ms} ms)`);
       // The kubelet's back-off (10 s, then 20 s) outlasts the grace from the second crash on: the Lease moves.
-      if (o.crashes >= 2 && crashLoop.holderAfter === crashLoop.pod) failures.push(`crash loop: ${crashLoop.pod}, whose bot crash-loops, still holds the Lease (L1)`);
+      if (o.crashes >= 2 && crashLoop.holderAfter === crashLoop.pod)
+        failures.push(`crash loop: ${crashLoop.pod}, whose bot crash-loops, still holds the Lease (L1)`);
     }
     const freezeStep = steps.find((x) => x.step.startsWith('leader pod frozen'));
     for (const f of frozen) {
@@ -480,17 +592,36 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       if (f.getUpdates > 0) failures.push(`freeze: ${f.pod}'s bot sent ${f.getUpdates} getUpdates after the thaw (F1)`);
       // The standby takes over once the Lease has not been renewed for LD: by the freeze + LD + 2.2·RP + 1 s.
       const takeover = bound({ ms: FREEZE_LEASE_MS, name: 'LD' }, backstop(RETRY_PERIOD_MS), SLACK);
-      if (freezeStep && freezeStep.figures.gap.maxMs > takeover.ms) failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above ${takeover.formula} (${takeover.ms} ms)`);
+      if (freezeStep && freezeStep.figures.gap.maxMs > takeover.ms)
+        failures.push(`freeze: a gap of ${freezeStep.figures.gap.maxMs} ms, above ${takeover.formula} (${takeover.ms} ms)`);
     }
     if (o.freezeLeader && frozen.length === 0) failures.push('freeze: the frozen bot process was not found in the logs');
-    const timelines = readTimelines(collector.records('baton'), collector.lines('bot'), requests).map((h) => ({ ...h, inStep: steps.find((x) => h.at >= x.from && h.at < x.to)?.step ?? '' }));
+    const timelines = readTimelines(collector.records('baton'), collector.lines('bot'), requests).map((h) => ({
+      ...h,
+      inStep: steps.find((x) => h.at >= x.from && h.at < x.to)?.step ?? '',
+    }));
     const t0 = Math.min(...intervals.map((i) => i.from));
     return {
-      layout, namespace, release, steps, total, rolloutMs, replicas,
-      handoffs: timelines, handoffMedians: stepMedians(timelines),
+      layout,
+      namespace,
+      release,
+      steps,
+      total,
+      rolloutMs,
+      replicas,
+      handoffs: timelines,
+      handoffMedians: stepMedians(timelines),
       pollers: intervals.map((i) => ({ name: i.name, fromMs: Math.round(i.from - t0), toMs: Math.round(i.to - t0), cut: i.cut })),
-      freezes: frozen.map((f) => ({ pod: f.pod, cgroup: f.cgroup, frozenMs: Math.round(f.to - f.from), getUpdatesAfterThaw: f.getUpdates, handledAfterThaw: f.handledAfter })),
-      failures, logsDir: dir, durationMs: Math.round(now() - started),
+      freezes: frozen.map((f) => ({
+        pod: f.pod,
+        cgroup: f.cgroup,
+        frozenMs: Math.round(f.to - f.from),
+        getUpdatesAfterThaw: f.getUpdates,
+        handledAfterThaw: f.handledAfter,
+      })),
+      failures,
+      logsDir: dir,
+      durationMs: Math.round(now() - started),
     };
   } finally {
     await load?.stop();
@@ -510,13 +641,18 @@ export function readTimelines(sidecar: Array<Record<string, unknown>>, bots: Bot
 /** The bot container of `pod` once it runs, its logs are followed, and it has booted; returns its id. */
 async function waitForRunningBot(core: k8s.CoreV1Api, namespace: string, pod: string, collector: LogCollector, timeoutMs: number): Promise<string> {
   let id = '';
-  await waitFor(`the bot container of ${pod} runs`, async () => {
-    const p = (await core.listNamespacedPod({ namespace })).items.find((x) => x.metadata!.name === pod);
-    const s = p?.status?.containerStatuses?.find((c) => c.name === 'bot');
-    if (!s?.state?.running || !s.containerID) return false;
-    id = s.containerID.replace(/^\w+:\/\//, '');
-    return collector.following(s.containerID) && collector.firstLine(pod, 'bot', s.containerID, 'boot') !== undefined;
-  }, timeoutMs, EVERY_250_MS);
+  await waitFor(
+    `the bot container of ${pod} runs`,
+    async () => {
+      const p = (await core.listNamespacedPod({ namespace })).items.find((x) => x.metadata!.name === pod);
+      const s = p?.status?.containerStatuses?.find((c) => c.name === 'bot');
+      if (!s?.state?.running || !s.containerID) return false;
+      id = s.containerID.replace(/^\w+:\/\//, '');
+      return collector.following(s.containerID) && collector.firstLine(pod, 'bot', s.containerID, 'boot') !== undefined;
+    },
+    timeoutMs,
+    EVERY_250_MS,
+  );
   return id;
 }
 
@@ -532,7 +668,10 @@ interface Death {
  * reuse one: a process is a (pod, pid) from its boot line to the next boot. Returns the lines with `pid`
  * replaced by a process number unique in the run, and the kill of each killed process.
  */
-function processes(lines: WorkerLogLine[], deaths: Death[]): { lines: WorkerLogLine[]; deathOf: Map<number, Death>; processOf: (pod: string, pid: number, bootMono: number) => number | undefined } {
+function processes(
+  lines: WorkerLogLine[],
+  deaths: Death[],
+): { lines: WorkerLogLine[]; deathOf: Map<number, Death>; processOf: (pod: string, pid: number, bootMono: number) => number | undefined } {
   const current = new Map<string, number>();
   const byBoot = new Map<string, number>();
   let seq = 0;
@@ -553,13 +692,27 @@ function processes(lines: WorkerLogLine[], deaths: Death[]): { lines: WorkerLogL
 /** The host pid of a container's main process (`ctr tasks ls`: TASK PID STATUS). */
 async function containerPid(sock: string, id: string): Promise<number> {
   const r = await runTool('ctr', ['-a', sock, '-n', 'k8s.io', 'tasks', 'ls']);
-  const row = r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === id);
+  const row = r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[0] === id);
   if (r.code !== 0 || !row) throw new Error(`ctr tasks ls: no task ${id.slice(0, 12)} (${r.code}): ${r.stderr}`);
   return Number(row[1]);
 }
 
 function emptyFigures(): StepFigures {
-  return { twoPollersMs: 0, handledTwice: 0, redeliveredAfterKill: 0, redeliveredAfterFreeze: 0, lost: 0, gap: { count: 0, p50Ms: 0, maxMs: 0, totalMs: 0 }, handoffGapsMs: [], conflicts409: 0, injected: 0, handled: 0 };
+  return {
+    twoPollersMs: 0,
+    handledTwice: 0,
+    redeliveredAfterKill: 0,
+    redeliveredAfterFreeze: 0,
+    lost: 0,
+    gap: { count: 0, p50Ms: 0, maxMs: 0, totalMs: 0 },
+    handoffGapsMs: [],
+    conflicts409: 0,
+    injected: 0,
+    handled: 0,
+  };
 }
 
 function clip(intervals: PollInterval[], from: number, to: number): PollInterval[] {
@@ -572,7 +725,13 @@ interface Excused {
   afterFreeze: number[];
 }
 
-function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: number; ids?: ReadonlySet<number> }, downtime: Array<{ from: number; to: number }>, excused: Excused): StepFigures {
+function toStep(
+  f: Figures,
+  intervals: PollInterval[],
+  w: { from: number; to: number; ids?: ReadonlySet<number> },
+  downtime: Array<{ from: number; to: number }>,
+  excused: Excused,
+): StepFigures {
   const inWindow = (u: number) => w.ids === undefined || w.ids.has(u);
   const afterKill = excused.afterKill.filter(inWindow).length;
   const afterFreeze = excused.afterFreeze.filter(inWindow).length;
@@ -600,11 +759,19 @@ function toStep(f: Figures, intervals: PollInterval[], w: { from: number; to: nu
   };
 }
 
-function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledRecord[], injected: Injected[], downtime: Array<{ from: number; to: number }>, excused: Excused): StepFigures {
+function stepFigures(
+  s: StepRecord,
+  intervals: PollInterval[],
+  handled: HandledRecord[],
+  injected: Injected[],
+  downtime: Array<{ from: number; to: number }>,
+  excused: Excused,
+): StepFigures {
   const inStep = injected.filter((u) => u.at >= s.from && u.at < s.to);
   const ids = new Set(inStep.map((u) => u.updateId));
   const clipped = clip(intervals, s.from, s.to);
-  if (clipped.length === 0) return { ...emptyFigures(), lost: inStep.filter((u) => !handled.some((h) => h.update === u.updateId)).length, injected: inStep.length };
+  if (clipped.length === 0)
+    return { ...emptyFigures(), lost: inStep.filter((u) => !handled.some((h) => h.update === u.updateId)).length, injected: inStep.length };
   const f = figures({
     intervals: clipped,
     handled: handled.filter((h) => ids.has(h.update)),
@@ -619,7 +786,12 @@ function stepFigures(s: StepRecord, intervals: PollInterval[], handled: HandledR
   const lead = Math.min(...clipped.map((i) => i.from)) - s.from;
   const out = toStep(f, intervals, { from: s.from, to: s.to, ids }, downtime, excused);
   if (lead > 0 && !downtime.some((d) => d.from <= s.from && d.to >= s.from + lead)) {
-    out.gap = { ...out.gap, count: out.gap.count + 1, maxMs: Math.max(out.gap.maxMs, Math.round(lead * 10) / 10), totalMs: Math.round((out.gap.totalMs + lead) * 10) / 10 };
+    out.gap = {
+      ...out.gap,
+      count: out.gap.count + 1,
+      maxMs: Math.max(out.gap.maxMs, Math.round(lead * 10) / 10),
+      totalMs: Math.round((out.gap.totalMs + lead) * 10) / 10,
+    };
   }
   return out;
 }

@@ -23,4 +23,5 @@ for (const h of all) console.log(`${timelineTable(h)}\n`);
 console.log(mediansTable(stepMedians(all), all.length));
 console.log(`\n${gapPartsTable(all)}`);
 const gaps = all.flatMap((h) => (h.gapMs === undefined ? [] : [h.gapMs])).sort((a, b) => a - b);
-if (gaps.length) console.log(`\ngap (old polling-stop → new polling-start): median ${gaps[Math.ceil(gaps.length / 2) - 1]} ms, max ${gaps.at(-1)} ms over ${gaps.length}`);
+if (gaps.length)
+  console.log(`\ngap (old polling-stop → new polling-start): median ${gaps[Math.ceil(gaps.length / 2) - 1]} ms, max ${gaps.at(-1)} ms over ${gaps.length}`);

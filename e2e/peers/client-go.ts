@@ -20,7 +20,10 @@ export function clientGoVersion(): string {
 
 function sourceHash(): string {
   const h = createHash('sha256');
-  for (const f of SOURCES) h.update(f).update('\0').update(readFileSync(join(CLIENT_GO_MODULE_DIR, f)));
+  for (const f of SOURCES)
+    h.update(f)
+      .update('\0')
+      .update(readFileSync(join(CLIENT_GO_MODULE_DIR, f)));
   return h.digest('hex').slice(0, 12);
 }
 
@@ -36,7 +39,10 @@ export async function ensureClientGoPeer(log: (line: string) => void = (l) => co
     dirname(path),
     ['peer-clientgo'],
     `the client-go ${clientGoVersion()} peer`,
-    (staging) => runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', join(staging, 'peer-clientgo'), '.'], CLIENT_GO_MODULE_DIR, { GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly`.trim() }),
+    (staging) =>
+      runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', join(staging, 'peer-clientgo'), '.'], CLIENT_GO_MODULE_DIR, {
+        GOFLAGS: `${process.env.GOFLAGS ?? ''} -mod=readonly`.trim(),
+      }),
     log,
   );
   return path;

@@ -18,7 +18,15 @@ export interface PeerCommand {
 }
 
 /** client-go's leaderelection (the binary from `ensureClientGoPeer`). Timings are Go durations; unset = client-go's defaults 15s/10s/2s. */
-export function clientGoPeer(o: { binary: string; kubeconfig: string; namespace: string; leaseName: string; leaseDuration?: string; renewDeadline?: string; retryPeriod?: string }): PeerCommand {
+export function clientGoPeer(o: {
+  binary: string;
+  kubeconfig: string;
+  namespace: string;
+  leaseName: string;
+  leaseDuration?: string;
+  renewDeadline?: string;
+  retryPeriod?: string;
+}): PeerCommand {
   const env: Record<string, string> = { KUBECONFIG: o.kubeconfig, PEER_NAMESPACE: o.namespace, PEER_LEASE_NAME: o.leaseName };
   if (o.leaseDuration) env.PEER_LEASE_DURATION = o.leaseDuration;
   if (o.renewDeadline) env.PEER_RENEW_DEADLINE = o.renewDeadline;

@@ -41,7 +41,9 @@ export function peerLog(peer: string, identity: string): PeerLog {
 export function peerWorker(log: PeerLog): WorkerController {
   const pattern = new RegExp(requireEnv('PEER_TARGET_COMMAND'));
   const controller = new WorkerController({ finder: new TargetFinder({ selector: { kind: 'command', pattern } }) });
-  controller.on('signal', (e) => log('signal', { signal: e.signal, target: e.pid, state: e.state, reason: e.reason, result: e.result, ...(e.error ? { error: e.error } : {}) }));
+  controller.on('signal', (e) =>
+    log('signal', { signal: e.signal, target: e.pid, state: e.state, reason: e.reason, result: e.result, ...(e.error ? { error: e.error } : {}) }),
+  );
   controller.on('target-found', (e) => log('target', { target: e.target.pid, ...(e.ambiguity ? { ambiguity: e.ambiguity } : {}) }));
   controller.on('target-lost', (e) => log('target-lost', { target: e.pid, reason: e.reason }));
   controller.on('handlers', (e) => log('handlers', { target: e.pid, installed: e.installed }));

@@ -86,7 +86,13 @@ export function figures(i: FigureInput): Figures {
   const rolloutLatencies = i.injected.filter((u) => firstHandled.has(u.updateId) && u.at < rolloutsEnd).map(latencyOf);
   return {
     handoffs: i.handoffs,
-    gapMs: { max: r1(Math.max(0, ...holes)), p95: r1(percentile(holes, 95)), p50: r1(percentile(holes, 50)), total: r1(holes.reduce((a, b) => a + b, 0)), count: holes.length },
+    gapMs: {
+      max: r1(Math.max(0, ...holes)),
+      p95: r1(percentile(holes, 95)),
+      p50: r1(percentile(holes, 50)),
+      total: r1(holes.reduce((a, b) => a + b, 0)),
+      count: holes.length,
+    },
     twoPollersMs: r1(overlap(i.intervals).totalMs),
     conflicts409: i.conflicts409,
     conflicts409Unseen: i.conflicts409Unseen,

@@ -107,7 +107,11 @@ export function handoffTimelines(sidecar: readonly SidecarLogLine[], bots: reado
     const old = pause.identity;
     const mine = sc.filter((l) => l.identity === old);
     // The trigger: SIGTERM's `shutdown` line or the Pod watch's deletion line, whichever came first.
-    const trigger = mine.find((l) => l.at <= pause.at && ((l.event === 'shutdown' && l.signal === 'SIGTERM') || (l.event === 'handoff' && l.trigger === 'deletion' && l.phase === undefined)));
+    const trigger = mine.find(
+      (l) =>
+        l.at <= pause.at &&
+        ((l.event === 'shutdown' && l.signal === 'SIGTERM') || (l.event === 'handoff' && l.trigger === 'deletion' && l.phase === undefined)),
+    );
     const t0 = trigger?.at ?? pause.at;
     const released = mine.find((l) => l.at >= pause.at && l.event === 'leadership' && l.change === 'released');
     if (!released) continue;
@@ -133,7 +137,10 @@ export function handoffTimelines(sidecar: readonly SidecarLogLine[], bots: reado
     put('pause-received', received?.mono);
     const stopped = received && oldBot.find((l) => l.mono >= received.mono && l.pid === received.pid && l.event === 'polling-stop');
     if (received && stopped) {
-      put('batch-done', oldBot.filter((l) => l.pid === received.pid && l.event === 'handled' && l.mono >= received.mono && l.mono <= stopped.mono).at(-1)?.mono);
+      put(
+        'batch-done',
+        oldBot.filter((l) => l.pid === received.pid && l.event === 'handled' && l.mono >= received.mono && l.mono <= stopped.mono).at(-1)?.mono,
+      );
       put('offset-confirmed', lg.filter((e) => e.type === 'end' && e.client === old && e.at >= received.mono && e.at <= stopped.mono).at(-1)?.at);
       put('bot-paused', stopped.mono);
       put('confirm-answered', oldBot.find((l) => l.pid === received.pid && l.event === 'ack' && l.mono >= stopped.mono)?.mono);
@@ -180,7 +187,15 @@ export function stepMedians(hs: HandoffTimeline[]): StepMedian[] {
       at.push(t);
       delta.push(t - previousSeen(h, step));
     }
-    return { step, who, what, n: at.length, atP50: r1(percentile(at, 50)), deltaP50: r1(percentile(delta, 50)), deltaMax: r1(delta.length ? Math.max(...delta) : 0) };
+    return {
+      step,
+      who,
+      what,
+      n: at.length,
+      atP50: r1(percentile(at, 50)),
+      deltaP50: r1(percentile(delta, 50)),
+      deltaMax: r1(delta.length ? Math.max(...delta) : 0),
+    };
   });
 }
 
@@ -248,7 +263,14 @@ export function timelineTable(h: HandoffTimeline): string {
 
 /** The medians as a table. */
 export function mediansTable(ms: StepMedian[], n: number): string {
-  const rows = [`per-step medians over ${n} handoffs`, '| step | who | what | median ms after SIGTERM | median Δ ms | max Δ ms | seen |', '|---|---|---|---|---|---|---|'];
-  for (const m of ms) rows.push(`| ${m.step} | ${m.who} | ${m.what} | ${m.n ? m.atP50.toFixed(1) : '-'} | ${m.n ? m.deltaP50.toFixed(1) : '-'} | ${m.n ? m.deltaMax.toFixed(1) : '-'} | ${m.n} |`);
+  const rows = [
+    `per-step medians over ${n} handoffs`,
+    '| step | who | what | median ms after SIGTERM | median Δ ms | max Δ ms | seen |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const m of ms)
+    rows.push(
+      `| ${m.step} | ${m.who} | ${m.what} | ${m.n ? m.atP50.toFixed(1) : '-'} | ${m.n ? m.deltaP50.toFixed(1) : '-'} | ${m.n ? m.deltaMax.toFixed(1) : '-'} | ${m.n} |`,
+    );
   return rows.join('\n');
 }

@@ -46,12 +46,16 @@ export class SimDeployment {
     await pod.start();
     const { periodMs, successThreshold } = this.o.readiness ?? { periodMs: 1000, successThreshold: 1 };
     let streak = 0;
-    await waitFor(`${pod.opts.name} Ready`, async () => {
-      streak = (await pod.ready()) ? streak + 1 : 0;
-      if (streak >= successThreshold) return true;
-      await sleep(periodMs);
-      return false;
-    }, 120_000);
+    await waitFor(
+      `${pod.opts.name} Ready`,
+      async () => {
+        streak = (await pod.ready()) ? streak + 1 : 0;
+        if (streak >= successThreshold) return true;
+        await sleep(periodMs);
+        return false;
+      },
+      120_000,
+    );
     return pod;
   }
 

@@ -224,9 +224,7 @@ export class Accounting {
     const duplicateIds = [...counts.values()].filter((e) => e.n > 1).map((e) => e.id);
     const injected = this.#injected.filter((i) => matches(i.token));
     const queued = injected.filter((i) => i.updateId !== null);
-    const lostIds = queued
-      .filter((i) => i.at < before && !counts.has(key(i.token, i.updateId ?? 0)))
-      .map((i) => i.updateId ?? 0);
+    const lostIds = queued.filter((i) => i.at < before && !counts.has(key(i.token, i.updateId ?? 0))).map((i) => i.updateId ?? 0);
     const conflicts = this.conflicts(opts.token);
     return {
       injected: queued.length,

@@ -2,12 +2,7 @@
 // collide. Modelled on the open-source Bot API server (telegram-bot-api Client.cpp:
 // process_get_updates_query, do_get_updates, long_poll_wakeup, abort_long_poll,
 // fail_query_conflict, process_set_webhook_query); see TELEGRAM.md for the rules in prose.
-import {
-  CONFLICT_DESCRIPTIONS,
-  type Accounting,
-  type ConflictKind,
-  type PollOutcome,
-} from './accounting.ts';
+import { CONFLICT_DESCRIPTIONS, type Accounting, type ConflictKind, type PollOutcome } from './accounting.ts';
 import { boolArg, integerArg, type Params } from './params.ts';
 import { UpdateQueue } from './queue.ts';
 import { callInfo, fail, ok, type ApiReply, type PendingCall } from './reply.ts';

@@ -120,7 +120,18 @@ const SEND_METHODS = [
 
 /** Every method the double answers, keyed by lower-cased name. */
 export const METHODS: ReadonlyMap<string, MethodHandler> = new Map<string, MethodHandler>([
-  ['getme', ({ bot }) => ok({ ...botUser(bot.token), can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false })],
+  [
+    'getme',
+    ({ bot }) =>
+      ok({
+        ...botUser(bot.token),
+        can_join_groups: true,
+        can_read_all_group_messages: false,
+        supports_inline_queries: false,
+        can_connect_to_business: false,
+        has_main_web_app: false,
+      }),
+  ],
   [
     'getupdates',
     ({ bot, call, params }) => {

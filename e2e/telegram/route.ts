@@ -18,7 +18,10 @@ export const HOOK_PREFIX = '__double';
  * many segments after the token.
  */
 export function parseRoute(pathname: string): Route {
-  const segments = pathname.split('/').filter((s) => s !== '').map(decode);
+  const segments = pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decode);
   if (segments[0] === HOOK_PREFIX) return { kind: 'hook', path: segments.slice(1) };
   let client: string | undefined;
   let rest = segments;

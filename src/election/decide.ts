@@ -64,9 +64,7 @@ export type Request =
   | { id: number; kind: 'create' | 'recreate'; op: 'create'; record: LeaderRecord }
   | { id: number; kind: 'acquire' | 'renew' | 'release'; op: 'update'; record: LeaderRecord; base: ObservedLease };
 
-export type Outcome =
-  | { ok: true; lease: ObservedLease | undefined }
-  | { ok: false; error: 'conflict' | 'not-found' | 'failed'; cause: unknown };
+export type Outcome = { ok: true; lease: ObservedLease | undefined } | { ok: false; error: 'conflict' | 'not-found' | 'failed'; cause: unknown };
 
 export type Input =
   | { type: 'start' }
@@ -98,10 +96,7 @@ export interface DecideConfig extends ElectionTimings {
  * waits a lease duration before creating it) rather than never seen; or present, as last seen, with
  * `observedAt`, the local monotonic time its current resourceVersion was first seen: the start of its expiry (S1).
  */
-export type LeaseView =
-  | { is: 'unknown' }
-  | { is: 'absent'; since: number; deleted: boolean }
-  | { is: 'present'; observed: ObservedLease; observedAt: number };
+export type LeaseView = { is: 'unknown' } | { is: 'absent'; since: number; deleted: boolean } | { is: 'present'; observed: ObservedLease; observedAt: number };
 
 /** Everything the decider knows. Plain data: the elector keeps one and replaces it with each decision. */
 export interface ElectionState {
@@ -539,7 +534,11 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     const current = currentLease(s);
     if (current === undefined) {
       // The Lease was deleted while we hold it: recreate it as ours at once, at the highest epoch seen (S2).
-      const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), acquireTime: s.written?.acquireTime ?? wallNow, leaseTransitions: Math.max(0, s.maxEpoch) };
+      const record = {
+        ...acquiredRecord(undefined, cfg.identity, cfg, wallNow),
+        acquireTime: s.written?.acquireTime ?? wallNow,
+        leaseTransitions: Math.max(0, s.maxEpoch),
+      };
       return request(d, { kind: 'recreate', op: 'create', record }, now);
     }
     // R1: the renew interval (client-go: the retry period), measured from the start of the previous successful

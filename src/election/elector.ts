@@ -3,7 +3,21 @@
 // LeaseLock, one wake timer through the Clock. No rule lives here; see docs/protocol.md for them.
 import { DEFAULT_WORKER_GRACE_MS } from '../defaults.ts';
 import type { Clock, TimerHandle } from './clock.ts';
-import { currentLease, decide, holds, initialState, isEligible, phaseOf, type DecideConfig, type ElectionState, type ElectorEvent, type Input, type Outcome, type Phase, type Request } from './decide.ts';
+import {
+  currentLease,
+  decide,
+  holds,
+  initialState,
+  isEligible,
+  phaseOf,
+  type DecideConfig,
+  type ElectionState,
+  type ElectorEvent,
+  type Input,
+  type Outcome,
+  type Phase,
+  type Request,
+} from './decide.ts';
 import { LockConflictError, LockNotFoundError, type LeaseLock } from './lock.ts';
 import type { ObservedLease } from './record.ts';
 import { requestTimeoutMs, type ElectionTimings } from './rules.ts';
@@ -211,14 +225,20 @@ export class Elector {
     const { signal } = controller;
     const call: Promise<ObservedLease | undefined> =
       req.op === 'get' ? this.lock.get(signal) : req.op === 'create' ? this.lock.create(req.record, signal) : this.lock.update(req.record, req.base, signal);
-    void call.then(
-      (lease): Outcome => ({ ok: true, lease }),
-      (cause: unknown): Outcome => ({ ok: false, error: cause instanceof LockConflictError ? 'conflict' : cause instanceof LockNotFoundError ? 'not-found' : 'failed', cause }),
-    ).then((outcome) => {
-      timer.cancel();
-      if (this.inflight === controller) this.inflight = undefined;
-      this.dispatch({ type: 'result', id: req.id, outcome });
-    });
+    void call
+      .then(
+        (lease): Outcome => ({ ok: true, lease }),
+        (cause: unknown): Outcome => ({
+          ok: false,
+          error: cause instanceof LockConflictError ? 'conflict' : cause instanceof LockNotFoundError ? 'not-found' : 'failed',
+          cause,
+        }),
+      )
+      .then((outcome) => {
+        timer.cancel();
+        if (this.inflight === controller) this.inflight = undefined;
+        this.dispatch({ type: 'result', id: req.id, outcome });
+      });
   }
 
   private emit(e: ElectorEvent): void {

@@ -14,8 +14,7 @@ export interface PausedDeps {
 
 /** Shown in every 400, so a worker's author sees what to send. */
 export const EXPECTED_PAUSE_BODY =
-  'expected a JSON body {"pause": <non-negative integer>} with the pause.id read from GET /leader, ' +
-  'or an empty POST to /paused?pause=<n>';
+  'expected a JSON body {"pause": <non-negative integer>} with the pause.id read from GET /leader, ' + 'or an empty POST to /paused?pause=<n>';
 
 type Parsed = { id: number } | { problem: string };
 /** fastify's default JSON parser is callback-style (the first form of its `FastifyBodyParser` union). */

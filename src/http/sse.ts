@@ -55,7 +55,12 @@ export function openEventStream(reply: FastifyReply, options: EventStreamOptions
   return {
     send(event: string, data: string): void {
       // A line break inside data would end the field early: each line needs its own `data:`.
-      write(`event: ${event}\n${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`);
+      write(
+        `event: ${event}\n${data
+          .split(/\r\n|\r|\n/)
+          .map((line) => `data: ${line}\n`)
+          .join('')}\n`,
+      );
     },
     end(): void {
       cleanup();

@@ -218,7 +218,14 @@ export function clientNodeMissing(what: string): string {
  * dependency, absent from the image and from a plain `npm install baton`, and costs tens of MB of RSS.
  * Prefer a token or client certificate (or in-cluster) for a small sidecar.
  */
-async function pluginConnection(path: string, context: string, server: string, namespace: string | undefined, source: string, what: string): Promise<KubeConnection> {
+async function pluginConnection(
+  path: string,
+  context: string,
+  server: string,
+  namespace: string | undefined,
+  source: string,
+  what: string,
+): Promise<KubeConnection> {
   const k8s = await import('@kubernetes/client-node').catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException | null)?.code === 'ERR_MODULE_NOT_FOUND') throw new Error(clientNodeMissing(what), { cause: err });
     throw err;

@@ -82,7 +82,11 @@ export class EventRecorder {
     const sent = await Promise.race([all, expired]);
     clearTimeout(timer);
     // E1: an exit right after this loses the Events still in flight; say so instead of losing them silently.
-    if (!sent) this.options.logger.warn({ event: 'events-flush', outcome: 'timeout', pending: this.inFlight.size, timeoutMs }, `${this.inFlight.size} Event(s) still unsent after ${timeoutMs} ms; exiting without them`);
+    if (!sent)
+      this.options.logger.warn(
+        { event: 'events-flush', outcome: 'timeout', pending: this.inFlight.size, timeoutMs },
+        `${this.inFlight.size} Event(s) still unsent after ${timeoutMs} ms; exiting without them`,
+      );
     return sent;
   }
 
@@ -126,5 +130,8 @@ function truncateBytes(text: string, max: number): string {
   const buf = Buffer.from(text, 'utf8');
   if (buf.length <= max) return text;
   // Drop a partial multi-byte character at the cut (U+FFFD) instead of sending invalid UTF-8.
-  return buf.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+  return buf
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }

@@ -40,7 +40,14 @@ export class LeaseWatcher extends ConvertingWatcher<V1Lease> {
       name,
       resource: LEASE_RESOURCE,
       collectionPath: leasePath(namespace),
-      onEvent: (e) => onEvent(e.object ? { type: e.type, lease: observedLeaseOf(e.object) } : e.resourceVersion === undefined ? { type: e.type } : { type: e.type, resourceVersion: e.resourceVersion }),
+      onEvent: (e) =>
+        onEvent(
+          e.object
+            ? { type: e.type, lease: observedLeaseOf(e.object) }
+            : e.resourceVersion === undefined
+              ? { type: e.type }
+              : { type: e.type, resourceVersion: e.resourceVersion },
+        ),
     });
   }
 }

@@ -203,7 +203,9 @@ export class ObjectWatcher<T extends KubeObject> {
       case 'ERROR': {
         const status = object as { code?: number; message?: string; reason?: string };
         if (status.code === 410) throw new WatchExpiredError(`watch of ${this.options.resource} "${this.options.name}" expired: ${status.message ?? 'Gone'}`);
-        throw new Error(`watch of ${this.options.resource} "${this.options.name}" failed: ${status.code ?? '?'} ${status.reason ?? ''} ${status.message ?? ''}`.trim());
+        throw new Error(
+          `watch of ${this.options.resource} "${this.options.name}" failed: ${status.code ?? '?'} ${status.reason ?? ''} ${status.message ?? ''}`.trim(),
+        );
       }
       case 'ADDED':
       case 'MODIFIED':

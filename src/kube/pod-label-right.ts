@@ -48,7 +48,7 @@ export async function provePodLabelRight(options: PodLabelRightOptions): Promise
   const logger = options.logger ?? silentLogger;
   const key = options.labelKey ?? ROLE_LABEL;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  for (let failures = 0; !options.signal?.aborted; ) {
+  for (let failures = 0; !options.signal?.aborted;) {
     try {
       await options.client.request({
         verb: 'patch',

@@ -198,7 +198,11 @@ export class PodLabeler {
         this.appliedVersion = toVersion(pod.metadata?.resourceVersion) ?? this.appliedVersion;
         if (this.refused) {
           this.refused = false;
-          (this.logger.info ?? this.logger.warn).call(this.logger, { event: 'pod-label-restored', label: this.key, value: this.appliedValue }, `pod label ${this.key}=${this.appliedValue} applied again: the API server accepts the patch again`);
+          (this.logger.info ?? this.logger.warn).call(
+            this.logger,
+            { event: 'pod-label-restored', label: this.key, value: this.appliedValue },
+            `pod label ${this.key}=${this.appliedValue} applied again: the API server accepts the patch again`,
+          );
         }
         this.logger.debug({ label: this.key, value: this.appliedValue, deletionCost: this.appliedCost }, 'pod label applied');
         this.onApplied?.(this.appliedValue);

@@ -134,7 +134,10 @@ export class KubeClient {
       reported = true;
       this.report(req.verb, req.resource, String(status), started);
       const idle = (): void => {
-        deadline.arm(req.idleTimeoutMs, () => new KubeTransportError(target, 'timeout', `watch was silent for ${req.idleTimeoutMs} ms (half-open connection?)`));
+        deadline.arm(
+          req.idleTimeoutMs,
+          () => new KubeTransportError(target, 'timeout', `watch was silent for ${req.idleTimeoutMs} ms (half-open connection?)`),
+        );
         req.onActivity?.();
       };
       idle();

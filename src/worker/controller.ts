@@ -255,7 +255,10 @@ export class WorkerController extends EventEmitter<WorkerEvents> {
     const check = this.finder.check(t);
     if (check !== 'ready') {
       this.ready = false;
-      this.findProblem = check === 'gone' ? `process ${t.pid} exited; looking for the worker again` : `process ${describeProcess(t)} no longer has its signal handlers installed`;
+      this.findProblem =
+        check === 'gone'
+          ? `process ${t.pid} exited; looking for the worker again`
+          : `process ${describeProcess(t)} no longer has its signal handlers installed`;
       return;
     }
     const state = this.desired;

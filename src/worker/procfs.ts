@@ -96,7 +96,10 @@ export function parseStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return undefined;
   // After `)`: field 3 (state) is index 0, so field N is index N - 3.
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const state = rest[0];
   const ppid = Number(rest[1]);
   const startTime = Number(rest[19]);

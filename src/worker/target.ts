@@ -2,10 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ProcFs, signalNumber } from './procfs.ts';
 
 /** Which process is the worker: by container (recommended), by command line, or by a pid file. */
-export type TargetSelector =
-  | { kind: 'container'; name: string }
-  | { kind: 'command'; pattern: RegExp }
-  | { kind: 'pidFile'; path: string };
+export type TargetSelector = { kind: 'container'; name: string } | { kind: 'command'; pattern: RegExp } | { kind: 'pidFile'; path: string };
 
 /** A process that matches the selector, as seen in one scan. */
 export interface Target {
@@ -19,9 +16,7 @@ export interface Target {
 }
 
 /** The outcome of a scan: a target, or a sentence that says what is wrong and how to fix it. */
-export type FindResult =
-  | { found: true; target: Target; ambiguity?: string }
-  | { found: false; problem: string };
+export type FindResult = { found: true; target: Target; ambiguity?: string } | { found: false; problem: string };
 
 /** A fresh look at a known target just before it is signalled. */
 export type TargetCheck = 'ready' | 'no-handlers' | 'gone';
@@ -105,11 +100,17 @@ export class TargetFinder implements TargetSource {
       text = readFileSync(path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      return { found: false, problem: `cannot read the pid file ${path} (BATON_TARGET_PID_FILE): ${code}; the worker must write its pid there, on a volume shared with the sidecar` };
+      return {
+        found: false,
+        problem: `cannot read the pid file ${path} (BATON_TARGET_PID_FILE): ${code}; the worker must write its pid there, on a volume shared with the sidecar`,
+      };
     }
     const trimmed = text.trim();
     if (!/^\d+$/.test(trimmed) || Number(trimmed) <= 0 || !Number.isSafeInteger(Number(trimmed))) {
-      return { found: false, problem: `the pid file ${path} (BATON_TARGET_PID_FILE) does not hold a decimal pid (it holds ${JSON.stringify(trimmed.slice(0, 40))})` };
+      return {
+        found: false,
+        problem: `the pid file ${path} (BATON_TARGET_PID_FILE) does not hold a decimal pid (it holds ${JSON.stringify(trimmed.slice(0, 40))})`,
+      };
     }
     const pid = Number(trimmed);
     if (excluded.has(pid)) {
@@ -145,7 +146,10 @@ export class TargetFinder implements TargetSource {
     // `containerd://0123…`, `cri-o://…`, `docker://…`: the cgroup path holds only the bare id.
     const id = raw?.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').trim();
     if (!id) {
-      return { found: false, problem: `the id of container "${name}" is not known yet (status.containerStatuses[].containerID is empty until it starts); waiting` };
+      return {
+        found: false,
+        problem: `the id of container "${name}" is not known yet (status.containerStatuses[].containerID is empty until it starts); waiting`,
+      };
     }
     const matched: Candidate[] = [];
     for (const pid of this.proc.pids()) {

@@ -55,11 +55,11 @@ function ensureBinaries(opts: PostgresOptions): string {
   if (opts.install === false || !isRoot()) {
     throw new Error(
       'baton peers: PostgreSQL was not found (no initdb/postgres in /usr/lib/postgresql/*/bin, $PG_BIN or the PATH). ' +
-        'The Postgres-lock peers need it: install Debian\'s package as root (apt-get update && apt-get install -y postgresql), or set PG_BIN.',
+        "The Postgres-lock peers need it: install Debian's package as root (apt-get update && apt-get install -y postgresql), or set PG_BIN.",
     );
   }
   const log = opts.log ?? ((l: string) => console.error(l));
-  log('baton peers: installing PostgreSQL from Debian\'s packages (apt-get, once)');
+  log("baton peers: installing PostgreSQL from Debian's packages (apt-get, once)");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
     execFileSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
@@ -80,7 +80,7 @@ function postgresUser(): { uid: number; gid: number } | undefined {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     return { uid, gid };
   } catch {
-    throw new Error('baton peers: running as root, but there is no `postgres` user to run initdb and the server as (Debian\'s postgresql package creates it)');
+    throw new Error("baton peers: running as root, but there is no `postgres` user to run initdb and the server as (Debian's postgresql package creates it)");
   }
 }
 
@@ -113,15 +113,24 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   const child: ChildProcess = spawn(
     join(bin, 'postgres'),
     [
-      '-D', data,
-      '-p', String(port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${socketDir}`,
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'max_connections=50',
-      '-c', 'shared_buffers=16MB',
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${socketDir}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=50',
+      '-c',
+      'shared_buffers=16MB',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}) },
   );
@@ -143,7 +152,11 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
 
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const early = await Promise.race([exited.then((code) => `exited with ${code}`), spawnError.then((e) => e.message), new Promise<undefined>((r) => setTimeout(r, 100, undefined))]);
+    const early = await Promise.race([
+      exited.then((code) => `exited with ${code}`),
+      spawnError.then((e) => e.message),
+      new Promise<undefined>((r) => setTimeout(r, 100, undefined)),
+    ]);
     if (early !== undefined) {
       throw new Error(`baton peers: postgres ${early} before accepting connections (log: ${logFile})`);
     }

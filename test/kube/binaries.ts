@@ -110,11 +110,20 @@ function checkPins(): void {
 export async function ensureKubeBinaries(log: Log = stderr): Promise<KubeBinaries> {
   checkPins();
   const dir = join(cacheRoot(), `kube-${KUBERNETES_VERSION}-etcd-${ETCD_VERSION}`);
-  await buildOnce(dir, ['kube-apiserver', 'etcd'], `kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION}`, async (staging) => {
-    await runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', staging + '/', 'k8s.io/kubernetes/cmd/kube-apiserver', 'go.etcd.io/etcd/server/v3'], moduleDir);
-    // `go build` names the etcd binary after its module path without the major version ("server").
-    renameSync(join(staging, 'server'), join(staging, 'etcd'));
-  }, log);
+  await buildOnce(
+    dir,
+    ['kube-apiserver', 'etcd'],
+    `kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION}`,
+    async (staging) => {
+      await runGo(
+        ['build', '-trimpath', '-ldflags=-s -w', '-o', staging + '/', 'k8s.io/kubernetes/cmd/kube-apiserver', 'go.etcd.io/etcd/server/v3'],
+        moduleDir,
+      );
+      // `go build` names the etcd binary after its module path without the major version ("server").
+      renameSync(join(staging, 'server'), join(staging, 'etcd'));
+    },
+    log,
+  );
   return { kubeApiserver: join(dir, 'kube-apiserver'), etcd: join(dir, 'etcd') };
 }
 
@@ -124,7 +133,13 @@ export async function ensureKubeBinaries(log: Log = stderr): Promise<KubeBinarie
  */
 export async function ensureGoTool(pkg: string, version: string, binary: string, log: Log = stderr): Promise<string> {
   const dir = join(cacheRoot(), 'tools', `${binary}-${version}`);
-  await buildOnce(dir, [binary], `${binary} ${version}`, (staging) => runGo(['install', '-trimpath', '-ldflags=-s -w', `${pkg}@${version}`], cacheRoot(), { GOBIN: staging }), log);
+  await buildOnce(
+    dir,
+    [binary],
+    `${binary} ${version}`,
+    (staging) => runGo(['install', '-trimpath', '-ldflags=-s -w', `${pkg}@${version}`], cacheRoot(), { GOBIN: staging }),
+    log,
+  );
   return join(dir, binary);
 }
 
@@ -142,22 +157,44 @@ export const KINE_VERSION = 'v0.17.5';
  */
 const KINE_TAGS = 'sqlite_unlock_notify,sqlite_vtable,sqlite_stat4,sqlite_preupdate_hook,sqlite_math_functions,sqlite_dbstat,sqlite_column_metadata';
 const KINE_CGO_CFLAGS = [
-  'DEFAULT_MEMSTATUS=0', 'DISABLE_INTRINSIC', 'ENABLE_COLUMN_METADATA', 'ENABLE_DBPAGE_VTAB', 'ENABLE_DBSTAT_VTAB',
-  'ENABLE_MATH_FUNCTIONS', 'ENABLE_MEMORY_MANAGEMENT', 'ENABLE_OFFSET_SQL_FUNC', 'ENABLE_PREUPDATE_HOOK', 'ENABLE_RBU',
-  'ENABLE_RTREE', 'ENABLE_SESSION', 'ENABLE_SNAPSHOT', 'ENABLE_STAT4', 'ENABLE_UNLOCK_NOTIFY', 'LIKE_DOESNT_MATCH_BLOBS',
-  'THREADSAFE=1', 'WITHOUT_ZONEMALLOC',
-].map((d) => `-DSQLITE_${d}`).join(' ');
+  'DEFAULT_MEMSTATUS=0',
+  'DISABLE_INTRINSIC',
+  'ENABLE_COLUMN_METADATA',
+  'ENABLE_DBPAGE_VTAB',
+  'ENABLE_DBSTAT_VTAB',
+  'ENABLE_MATH_FUNCTIONS',
+  'ENABLE_MEMORY_MANAGEMENT',
+  'ENABLE_OFFSET_SQL_FUNC',
+  'ENABLE_PREUPDATE_HOOK',
+  'ENABLE_RBU',
+  'ENABLE_RTREE',
+  'ENABLE_SESSION',
+  'ENABLE_SNAPSHOT',
+  'ENABLE_STAT4',
+  'ENABLE_UNLOCK_NOTIFY',
+  'LIKE_DOESNT_MATCH_BLOBS',
+  'THREADSAFE=1',
+  'WITHOUT_ZONEMALLOC',
+]
+  .map((d) => `-DSQLITE_${d}`)
+  .join(' ');
 
 /** Returns the cached kine binary, building it first when missing (about 3 minutes cold on 2 cores). */
 export async function ensureKine(log: Log = stderr): Promise<string> {
   const dir = join(cacheRoot(), `kine-${KINE_VERSION}`);
   const ldflags = `-s -w -X github.com/k3s-io/kine/pkg/version.Version=${KINE_VERSION}`;
-  await buildOnce(dir, ['kine'], `kine ${KINE_VERSION} (SQLite, cgo)`, (staging) =>
-    runGo(['install', '-trimpath', `-ldflags=${ldflags}`, `-tags=${KINE_TAGS}`, `github.com/k3s-io/kine@${KINE_VERSION}`], cacheRoot(), {
-      GOBIN: staging,
-      CGO_ENABLED: '1',
-      CGO_CFLAGS: KINE_CGO_CFLAGS,
-    }), log);
+  await buildOnce(
+    dir,
+    ['kine'],
+    `kine ${KINE_VERSION} (SQLite, cgo)`,
+    (staging) =>
+      runGo(['install', '-trimpath', `-ldflags=${ldflags}`, `-tags=${KINE_TAGS}`, `github.com/k3s-io/kine@${KINE_VERSION}`], cacheRoot(), {
+        GOBIN: staging,
+        CGO_ENABLED: '1',
+        CGO_CFLAGS: KINE_CGO_CFLAGS,
+      }),
+    log,
+  );
   return join(dir, 'kine');
 }
 
@@ -169,7 +206,13 @@ export async function ensureKine(log: Log = stderr): Promise<string> {
 export async function ensureKubebinCommand(pkg: string, binary: string, log: Log = stderr): Promise<string> {
   checkPins();
   const dir = join(cacheRoot(), `${binary}-${KUBERNETES_VERSION}`);
-  await buildOnce(dir, [binary], `${binary} ${KUBERNETES_VERSION}`, (staging) => runGo(['build', '-trimpath', `-ldflags=-s -w ${versionStamp().join(' ')}`, '-o', join(staging, binary), pkg], moduleDir), log);
+  await buildOnce(
+    dir,
+    [binary],
+    `${binary} ${KUBERNETES_VERSION}`,
+    (staging) => runGo(['build', '-trimpath', `-ldflags=-s -w ${versionStamp().join(' ')}`, '-o', join(staging, binary), pkg], moduleDir),
+    log,
+  );
   return join(dir, binary);
 }
 
@@ -195,17 +238,34 @@ export async function ensureNodeBinaries(log: Log = stderr): Promise<NodeBinarie
   checkPins();
   const dir = join(cacheRoot(), `kube-node-${KUBERNETES_VERSION}`);
   const cmds = ['kubelet', 'kube-controller-manager', 'kube-scheduler'];
-  await buildOnce(dir, cmds, `kubelet, kube-controller-manager and kube-scheduler ${KUBERNETES_VERSION}`, (staging) =>
-    runGo(['build', '-trimpath', `-ldflags=-s -w ${versionStamp().join(' ')}`, '-o', staging + '/', ...cmds.map((c) => `k8s.io/kubernetes/cmd/${c}`)], moduleDir), log);
+  await buildOnce(
+    dir,
+    cmds,
+    `kubelet, kube-controller-manager and kube-scheduler ${KUBERNETES_VERSION}`,
+    (staging) =>
+      runGo(
+        ['build', '-trimpath', `-ldflags=-s -w ${versionStamp().join(' ')}`, '-o', staging + '/', ...cmds.map((c) => `k8s.io/kubernetes/cmd/${c}`)],
+        moduleDir,
+      ),
+    log,
+  );
   const kubectl = await ensureKubebinCommand('k8s.io/kubernetes/cmd/kubectl', 'kubectl', log);
   const kubeApiserver = await ensureKubebinCommand('k8s.io/kubernetes/cmd/kube-apiserver', 'kube-apiserver', log);
-  return { kubeApiserver, kubelet: join(dir, 'kubelet'), kubeControllerManager: join(dir, 'kube-controller-manager'), kubeScheduler: join(dir, 'kube-scheduler'), kubectl };
+  return {
+    kubeApiserver,
+    kubelet: join(dir, 'kubelet'),
+    kubeControllerManager: join(dir, 'kube-controller-manager'),
+    kubeScheduler: join(dir, 'kube-scheduler'),
+    kubectl,
+  };
 }
 
 /** `-X` flags that stamp the release into a binary (`kubectl version`, the Node's kubeletVersion), as Kubernetes' own build does. */
 function versionStamp(): string[] {
   const [major, minor] = KUBERNETES_VERSION.replace(/^v/, '').split('.');
-  return ['gitVersion=' + KUBERNETES_VERSION, `gitMajor=${major}`, `gitMinor=${minor}`, 'gitTreeState=clean'].map((kv) => `-X k8s.io/component-base/version.${kv}`);
+  return ['gitVersion=' + KUBERNETES_VERSION, `gitMajor=${major}`, `gitMinor=${minor}`, 'gitTreeState=clean'].map(
+    (kv) => `-X k8s.io/component-base/version.${kv}`,
+  );
 }
 
 /** A lock file so that two runs never build into the same folder at once. */

@@ -39,7 +39,14 @@ export interface TokenFileLayout {
  * Writes `token` to `<dir>/<name>/token` with the given owner and mode, and a kubeconfig that reads it
  * (`tokenFile`, as in-cluster reads the mounted file). Returns both paths.
  */
-export function tokenFileKubeconfig(endpoint: KubeEndpoint, dir: string, name: string, namespace: string, token: string, layout: TokenFileLayout): { kubeconfig: string; tokenFile: string } {
+export function tokenFileKubeconfig(
+  endpoint: KubeEndpoint,
+  dir: string,
+  name: string,
+  namespace: string,
+  token: string,
+  layout: TokenFileLayout,
+): { kubeconfig: string; tokenFile: string } {
   const podDir = join(dir, name);
   mkdirSync(podDir, { recursive: true });
   chmodSync(podDir, 0o755);

@@ -16,7 +16,10 @@ export function adminKubeConfig(endpoint: KubeEndpoint): k8s.KubeConfig {
 export async function freshNamespace(endpoint: KubeEndpoint, prefix: string): Promise<string> {
   const kc = adminKubeConfig(endpoint);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const name = `${prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`;
+  const name = `${prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40)}-${randomBytes(3).toString('hex')}`;
   await core.createNamespace({ body: { metadata: { name } } });
   await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: 'default' } } });
   return name;
@@ -26,12 +29,7 @@ export async function freshNamespace(endpoint: KubeEndpoint, prefix: string): Pr
  * Creates ServiceAccount `name` in `namespace`, a Role with `rules` bound to it, asks the TokenRequest API
  * for a token, and writes a kubeconfig for it. Returns the kubeconfig's path.
  */
-export async function serviceAccountKubeconfig(
-  endpoint: KubeEndpoint,
-  namespace: string,
-  name: string,
-  rules: k8s.V1PolicyRule[],
-): Promise<string> {
+export async function serviceAccountKubeconfig(endpoint: KubeEndpoint, namespace: string, name: string, rules: k8s.V1PolicyRule[]): Promise<string> {
   const kc = adminKubeConfig(endpoint);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);

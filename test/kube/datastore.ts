@@ -44,22 +44,32 @@ export function datastoreArgs(kind: DatastoreKind, dataDir: string, port: number
   if (kind === 'kine') {
     return [
       // k3s's own SQLite settings (kine's DefaultParams): WAL, a 30 s busy timeout, immediate transactions.
-      '--endpoint', `sqlite://${join(dataDir, 'state.db')}?_journal_mode=WAL&_busy_timeout=30000&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=20&cache=shared`,
-      '--listen-address', `127.0.0.1:${port}`,
+      '--endpoint',
+      `sqlite://${join(dataDir, 'state.db')}?_journal_mode=WAL&_busy_timeout=30000&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=20&cache=shared`,
+      '--listen-address',
+      `127.0.0.1:${port}`,
       // kine's metrics listen on every interface (:8080) by default; 0 turns them off.
-      '--metrics-bind-address', '0',
+      '--metrics-bind-address',
+      '0',
     ];
   }
   const peer = `http://127.0.0.1:${peerPort}`;
   return [
-    '--data-dir', dataDir,
-    '--listen-client-urls', url,
-    '--advertise-client-urls', url,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `default=${peer}`,
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    url,
+    '--advertise-client-urls',
+    url,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `default=${peer}`,
     '--unsafe-no-fsync',
-    '--log-level', 'warn',
+    '--log-level',
+    'warn',
   ];
 }
 

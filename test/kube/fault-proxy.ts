@@ -239,7 +239,16 @@ export class KubeHttpProxy {
       if (fault.kind === 'fail') {
         record.status = fault.status;
         res.writeHead(fault.status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `fault proxy: ${fault.reason}`, reason: fault.reason, code: fault.status }));
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            message: `fault proxy: ${fault.reason}`,
+            reason: fault.reason,
+            code: fault.status,
+          }),
+        );
         return;
       }
       const timer = setTimeout(() => {
@@ -275,7 +284,12 @@ export class KubeHttpProxy {
         res.writeHead(up.statusCode ?? 502, h);
         up.pipe(res);
         if (watch) {
-          const handle = { destroy: () => { up.destroy(); res.destroy(); } };
+          const handle = {
+            destroy: () => {
+              up.destroy();
+              res.destroy();
+            },
+          };
           this.watches.add(handle);
           const forget = (): void => void this.watches.delete(handle);
           res.on('close', () => {

@@ -16,7 +16,9 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   const server = new TestApiServer({ datastore: datastoreFromEnv({ ...process.env, ...project.config.env }) });
   const started = Date.now();
   const endpoint = await server.start();
-  console.error(`baton tests (${project.name}): kube-apiserver on ${endpoint.datastore} ready at ${endpoint.server} in ${Date.now() - started} ms (logs in ${endpoint.dir})`);
+  console.error(
+    `baton tests (${project.name}): kube-apiserver on ${endpoint.datastore} ready at ${endpoint.server} in ${Date.now() - started} ms (logs in ${endpoint.dir})`,
+  );
   project.provide('kube', endpoint);
   return () => server.stop();
 }

@@ -86,7 +86,12 @@ export interface ChartCombo {
   lease: string;
 }
 
-const MONITORING_ON = ['monitoring.podMonitor.enabled=true', 'monitoring.serviceMonitor.enabled=true', 'monitoring.prometheusRule.enabled=true', 'monitoring.dashboard.enabled=true'];
+const MONITORING_ON = [
+  'monitoring.podMonitor.enabled=true',
+  'monitoring.serviceMonitor.enabled=true',
+  'monitoring.prometheusRule.enabled=true',
+  'monitoring.dashboard.enabled=true',
+];
 
 /** The main value combinations: regular vs native sidecar, monitoring on/off, capKill on/off, a custom Lease name. */
 export const CHART_COMBOS: ChartCombo[] = [
@@ -97,11 +102,21 @@ export const CHART_COMBOS: ChartCombo[] = [
   {
     name: 'leased',
     set: ['leaseName=custom-lease', 'deployment.replicas=1', 'podDisruptionBudget.enabled=false', 'sidecar.isolateToken=false'],
-    native: false, capKill: false, monitoring: false, isolateToken: false, lease: 'custom-lease',
+    native: false,
+    capKill: false,
+    monitoring: false,
+    isolateToken: false,
+    lease: 'custom-lease',
   },
   {
-    name: 'everything', set: [], files: [join(CHART_DIR, 'ci', 'native-monitoring-values.yaml')],
-    native: true, capKill: true, monitoring: true, isolateToken: true, lease: 'my-bot',
+    name: 'everything',
+    set: [],
+    files: [join(CHART_DIR, 'ci', 'native-monitoring-values.yaml')],
+    native: true,
+    capKill: true,
+    monitoring: true,
+    isolateToken: true,
+    lease: 'my-bot',
   },
 ];
 
@@ -122,13 +137,16 @@ export function lintArgs(args: string[]): string[] {
 /** helm arguments (after `template`; for `lint`, through `lintArgs`) for a combination. */
 export function comboArgs(combo: ChartCombo, namespace: string, kubeVersion: string): string[] {
   return [
-    '--namespace', namespace,
-    '--kube-version', kubeVersion,
+    '--namespace',
+    namespace,
+    '--kube-version',
+    kubeVersion,
     // The monitoring objects render only where the cluster serves the prometheus-operator APIs.
     ...(combo.monitoring ? MONITORING_APIS.flatMap((a) => ['--api-versions', a]) : []),
     // The kubelet's preStop sleep action needs 1.30; older clusters use exec.
     ...(semverLess(kubeVersion, '1.30.0') ? ['--set', 'bot.preStop.mode=exec'] : []),
-    '-f', CHART_BASE_VALUES,
+    '-f',
+    CHART_BASE_VALUES,
     ...(combo.files ?? []).flatMap((f) => ['-f', f]),
     ...combo.set.flatMap((s) => ['--set', s]),
   ];
@@ -148,7 +166,10 @@ export function parseObjects(text: string): KubeObject[] {
 }
 
 /** The sidecar container (the one with BATON_LEASE_NAME) and the bot of a pod spec, and whether the sidecar is native. */
-export function containersOf<C extends { name: string; env?: { name: string }[] }>(pod: { containers: C[]; initContainers?: C[] }): { sidecar: C; bot: C; native: boolean } {
+export function containersOf<C extends { name: string; env?: { name: string }[] }>(pod: {
+  containers: C[];
+  initContainers?: C[];
+}): { sidecar: C; bot: C; native: boolean } {
   const all = [...pod.containers, ...(pod.initContainers ?? [])];
   const sidecar = all.find((c) => c.env?.some((e) => e.name === 'BATON_LEASE_NAME'));
   if (!sidecar) throw new Error('no sidecar container in the pod');

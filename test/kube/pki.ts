@@ -23,7 +23,7 @@ function openssl(args: string[], cwd: string): void {
     execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('baton tests: `openssl` was not found; it makes the test clusters\' certificates. Install it: apt-get install openssl', { cause: err });
+      throw new Error("baton tests: `openssl` was not found; it makes the test clusters' certificates. Install it: apt-get install openssl", { cause: err });
     }
     throw err;
   }
@@ -41,7 +41,26 @@ export class Pki {
     this.dir = dir;
     this.o = o;
     this.key('ca');
-    openssl(['req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.crt', '-days', String(o.days), '-subj', o.caSubject, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        String(o.days),
+        '-subj',
+        o.caSubject,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      ],
+      dir,
+    );
   }
 
   /** A private key `name`.key. */
@@ -56,7 +75,26 @@ export class Pki {
     this.key(name);
     writeFileSync(join(dir, `${name}.ext`), `${['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', ...ext].join('\n')}\n`);
     openssl(['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', subj], dir);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', String(this.o.days), '-extfile', `${name}.ext`], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        String(this.o.days),
+        '-extfile',
+        `${name}.ext`,
+      ],
+      dir,
+    );
   }
 
   /** A client certificate (Kubernetes reads the user from CN and the groups from O). */

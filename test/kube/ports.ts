@@ -71,7 +71,10 @@ export class PortAllocator {
   /** A port nobody listens on and that this allocator never handed out before. */
   allocate(): Promise<number> {
     // One at a time: two callers must not check the same candidate.
-    const next = this.pending.then(() => this.take(), () => this.take());
+    const next = this.pending.then(
+      () => this.take(),
+      () => this.take(),
+    );
     this.pending = next;
     return next;
   }

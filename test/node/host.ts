@@ -7,7 +7,15 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } fr
 import { join } from 'node:path';
 
 /** sysctls the kubelet (setupKernelTunables) and the bridge plugin (ip_forward) may change. */
-export const SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops', 'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes', 'net.ipv4.ip_forward'];
+export const SYSCTLS = [
+  'vm.overcommit_memory',
+  'vm.panic_on_oom',
+  'kernel.panic',
+  'kernel.panic_on_oops',
+  'kernel.keys.root_maxkeys',
+  'kernel.keys.root_maxbytes',
+  'net.ipv4.ip_forward',
+];
 
 const IPTABLES = ['iptables', 'ip6tables'] as const;
 const TABLES = ['filter', 'nat', 'mangle'] as const;
@@ -38,7 +46,10 @@ function tryRun(cmd: string, args: string[]): string | undefined {
 
 function userChains(bin: string, table: string): string[] {
   const out = tryRun(bin, ['-w', '-t', table, '-S']) ?? '';
-  return out.split('\n').filter((l) => l.startsWith('-N ')).map((l) => l.slice(3).trim());
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('-N '))
+    .map((l) => l.slice(3).trim());
 }
 
 export function netnsNames(): string[] {

@@ -16,7 +16,22 @@
 //   bot         the sample bot (e2e/bots/bot.ts on baton's worker kit) on node-base.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { buildOnce, cacheRoot, runGo } from '../kube/binaries.ts';
@@ -84,7 +99,12 @@ class Buildah {
       child.on('error', reject);
       child.on('exit', (code) => {
         if (code === 0) resolve();
-        else reject(new Error(`buildah ${args.slice(0, 2).join(' ')} failed (${code}); last lines of ${logFile}:\n${readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n')}`));
+        else
+          reject(
+            new Error(
+              `buildah ${args.slice(0, 2).join(' ')} failed (${code}); last lines of ${logFile}:\n${readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n')}`,
+            ),
+          );
       });
     });
   }
@@ -117,29 +137,41 @@ const imagesDir = () => join(cacheRoot(), 'images');
 /** Makes `archive` (in the images cache) once; `make(staging archive path)` builds it. */
 async function cachedArchive(name: string, hash: string, what: string, make: (archive: string, b: Buildah) => Promise<void>, log: Log): Promise<string> {
   const dir = join(imagesDir(), `${name}-${hash}`);
-  await buildOnce(dir, [`${name}.tar`], what, async (staging) => {
-    const b = new Buildah();
-    try {
-      await make(join(staging, `${name}.tar`), b);
-    } finally {
-      b.dispose();
-    }
-  }, log);
+  await buildOnce(
+    dir,
+    [`${name}.tar`],
+    what,
+    async (staging) => {
+      const b = new Buildah();
+      try {
+        await make(join(staging, `${name}.tar`), b);
+      } finally {
+        b.dispose();
+      }
+    },
+    log,
+  );
   return join(dir, `${name}.tar`);
 }
 
 /** The pause image: images/pause built static, alone in an image. */
 export function ensurePauseImage(log: Log = stderr): Promise<string> {
-  return cachedArchive('pause', inputsHash(['images/pause']), 'the pause image', async (archive, b) => {
-    const rootfs = mkdtempSync(join(tmpdir(), 'baton-pause-'));
-    try {
-      await runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', join(rootfs, 'pause'), '.'], join(repoRoot, 'images', 'pause'), { CGO_ENABLED: '0' });
-      b.fromRootfs(rootfs, PAUSE_IMAGE, ['--entrypoint', '["/pause"]', '--user', '65535:65535']);
-      b.push(PAUSE_IMAGE, archive);
-    } finally {
-      rmSync(rootfs, { recursive: true, force: true });
-    }
-  }, log);
+  return cachedArchive(
+    'pause',
+    inputsHash(['images/pause']),
+    'the pause image',
+    async (archive, b) => {
+      const rootfs = mkdtempSync(join(tmpdir(), 'baton-pause-'));
+      try {
+        await runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', join(rootfs, 'pause'), '.'], join(repoRoot, 'images', 'pause'), { CGO_ENABLED: '0' });
+        b.fromRootfs(rootfs, PAUSE_IMAGE, ['--entrypoint', '["/pause"]', '--user', '65535:65535']);
+        b.push(PAUSE_IMAGE, archive);
+      } finally {
+        rmSync(rootfs, { recursive: true, force: true });
+      }
+    },
+    log,
+  );
 }
 
 /** The shared libraries `ldd` names for `bin` (absolute paths as the loader finds them). */
@@ -168,13 +200,23 @@ function nodeRootfs(dir: string): void {
     copyFileSync(realpathSync(lib), target);
   }
   mkdirSync(join(dir, 'etc'), { recursive: true });
-  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n');
+  writeFileSync(
+    join(dir, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+  );
   writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n');
   for (const d of ['tmp', 'root', 'home/node']) mkdirSync(join(dir, d), { recursive: true });
   chmodSync(join(dir, 'tmp'), 0o1777);
 }
 
-const nodeConfig = (version: string) => ['--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--env', `NODE_VERSION=${version}`, '--cmd', '["node"]'];
+const nodeConfig = (version: string) => [
+  '--env',
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  '--env',
+  `NODE_VERSION=${version}`,
+  '--cmd',
+  '["node"]',
+];
 
 /** The npm package (for the build base), packed from the registry once. */
 function npmTarball(version: string, log: Log): string {
@@ -209,7 +251,12 @@ function dockerfileSources(): string[] {
     const m = /^\s*COPY\s+(.*)$/i.exec(line);
     if (!m || /--from=/.test(m[1]!)) continue;
     const args = m[1]!.split(/\s+/).filter((a) => a && !a.startsWith('--'));
-    out.push(...args.slice(0, -1).map((a) => a.replace(/^\.\/?/, '').replace(/\/$/, '')).filter(Boolean));
+    out.push(
+      ...args
+        .slice(0, -1)
+        .map((a) => a.replace(/^\.\/?/, '').replace(/\/$/, ''))
+        .filter(Boolean),
+    );
   }
   return out;
 }
@@ -267,52 +314,109 @@ export async function ensureImages(log: Log = stderr): Promise<Images> {
     }
   };
   const batonHash = inputsHash(['Dockerfile', '.dockerignore', ...dockerfileSources(), 'test/node/images.ts'], [nv, NPM_VERSION]);
-  const baton = await cachedArchive('baton', batonHash, 'the baton image (Dockerfile, buildah bud)', async (archive, b) => {
-    bases(b);
-    const name = `${BATON_IMAGE.repository}:${BATON_IMAGE.tag}`;
-    const logFile = join(logs, `baton-${batonHash}.log`);
-    rmSync(logFile, { force: true });
-    log(`buildah bud -f Dockerfile (log: ${logFile})`);
-    await b.stream(['bud', '--pull=never', '--isolation', 'chroot', '--format', 'oci', '--build-arg', `NODE_IMAGE=${NODE_BUILD_IMAGE}`, '--build-arg', `BASE_IMAGE=${NODE_BASE_IMAGE}`, '-t', name, '-f', 'Dockerfile', '.'], logFile);
-    b.push(name, archive);
-  }, log);
-  const previousHash = inputsHash(['test/node/images.ts'], [PREVIOUS_RELEASE.commit, nv, NPM_VERSION]);
-  const previousBaton = await cachedArchive('baton-previous', previousHash, `the sidecar image of ${PREVIOUS_RELEASE.name} (its Dockerfile, buildah bud)`, async (archive, b) => {
-    bases(b);
-    const tree = mkdtempSync(join(tmpdir(), 'baton-previous-'));
-    try {
-      execFileSync('sh', ['-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'sh', repoRoot, PREVIOUS_RELEASE.commit, tree]);
-      const name = `${PREVIOUS_BATON_IMAGE.repository}:${PREVIOUS_BATON_IMAGE.tag}`;
-      const logFile = join(logs, `baton-previous-${previousHash}.log`);
+  const baton = await cachedArchive(
+    'baton',
+    batonHash,
+    'the baton image (Dockerfile, buildah bud)',
+    async (archive, b) => {
+      bases(b);
+      const name = `${BATON_IMAGE.repository}:${BATON_IMAGE.tag}`;
+      const logFile = join(logs, `baton-${batonHash}.log`);
       rmSync(logFile, { force: true });
-      log(`buildah bud -f Dockerfile of ${PREVIOUS_RELEASE.commit.slice(0, 12)} (log: ${logFile})`);
-      await b.stream(['bud', '--pull=never', '--isolation', 'chroot', '--format', 'oci', '--build-arg', `NODE_IMAGE=${NODE_BUILD_IMAGE}`, '--build-arg', `BASE_IMAGE=${NODE_BASE_IMAGE}`, '-t', name, '-f', 'Dockerfile', '.'], logFile, tree);
+      log(`buildah bud -f Dockerfile (log: ${logFile})`);
+      await b.stream(
+        [
+          'bud',
+          '--pull=never',
+          '--isolation',
+          'chroot',
+          '--format',
+          'oci',
+          '--build-arg',
+          `NODE_IMAGE=${NODE_BUILD_IMAGE}`,
+          '--build-arg',
+          `BASE_IMAGE=${NODE_BASE_IMAGE}`,
+          '-t',
+          name,
+          '-f',
+          'Dockerfile',
+          '.',
+        ],
+        logFile,
+      );
       b.push(name, archive);
-    } finally {
-      rmSync(tree, { recursive: true, force: true });
-    }
-  }, log);
+    },
+    log,
+  );
+  const previousHash = inputsHash(['test/node/images.ts'], [PREVIOUS_RELEASE.commit, nv, NPM_VERSION]);
+  const previousBaton = await cachedArchive(
+    'baton-previous',
+    previousHash,
+    `the sidecar image of ${PREVIOUS_RELEASE.name} (its Dockerfile, buildah bud)`,
+    async (archive, b) => {
+      bases(b);
+      const tree = mkdtempSync(join(tmpdir(), 'baton-previous-'));
+      try {
+        execFileSync('sh', ['-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'sh', repoRoot, PREVIOUS_RELEASE.commit, tree]);
+        const name = `${PREVIOUS_BATON_IMAGE.repository}:${PREVIOUS_BATON_IMAGE.tag}`;
+        const logFile = join(logs, `baton-previous-${previousHash}.log`);
+        rmSync(logFile, { force: true });
+        log(`buildah bud -f Dockerfile of ${PREVIOUS_RELEASE.commit.slice(0, 12)} (log: ${logFile})`);
+        await b.stream(
+          [
+            'bud',
+            '--pull=never',
+            '--isolation',
+            'chroot',
+            '--format',
+            'oci',
+            '--build-arg',
+            `NODE_IMAGE=${NODE_BUILD_IMAGE}`,
+            '--build-arg',
+            `BASE_IMAGE=${NODE_BASE_IMAGE}`,
+            '-t',
+            name,
+            '-f',
+            'Dockerfile',
+            '.',
+          ],
+          logFile,
+          tree,
+        );
+        b.push(name, archive);
+      } finally {
+        rmSync(tree, { recursive: true, force: true });
+      }
+    },
+    log,
+  );
   const botHash = inputsHash(['e2e/bots', 'packages/baton-worker/src', 'packages/baton-worker/package.json', 'package.json', 'test/node/images.ts'], [nv]);
-  const bot = await cachedArchive('bot', botHash, 'the sample bot image', async (archive, b) => {
-    bases(b);
-    const app = mkdtempSync(join(tmpdir(), 'baton-bot-'));
-    try {
-      // The bot runs from source (Node 24 strips the types): e2e/bots/bot.ts imports the worker kit's source
-      // (packages/baton-worker/src), which imports nothing else.
-      mkdirSync(join(app, 'app/e2e'), { recursive: true });
-      cpSync(join(repoRoot, 'e2e/bots'), join(app, 'app/e2e/bots'), { recursive: true });
-      cpSync(join(repoRoot, 'packages/baton-worker/src'), join(app, 'app/packages/baton-worker/src'), { recursive: true });
-      cpSync(join(repoRoot, 'packages/baton-worker/package.json'), join(app, 'app/packages/baton-worker/package.json'));
-      writeFileSync(join(app, 'app/package.json'), '{ "name": "baton-sample-bot", "private": true, "type": "module" }\n');
-      const c = b.sync(['from', '--pull=never', NODE_BASE_IMAGE]);
-      b.sync(['copy', c, `${app}/`, '/']);
-      const name = `${BOT_IMAGE.repository}:${BOT_IMAGE.tag}`;
-      b.sync(['config', '--workingdir', '/app', '--user', '1000:1000', '--entrypoint', '["node"]', '--cmd', '["e2e/bots/bot.ts"]', c]);
-      b.sync(['commit', '--rm', c, name]);
-      b.push(name, archive);
-    } finally {
-      rmSync(app, { recursive: true, force: true });
-    }
-  }, log);
+  const bot = await cachedArchive(
+    'bot',
+    botHash,
+    'the sample bot image',
+    async (archive, b) => {
+      bases(b);
+      const app = mkdtempSync(join(tmpdir(), 'baton-bot-'));
+      try {
+        // The bot runs from source (Node 24 strips the types): e2e/bots/bot.ts imports the worker kit's source
+        // (packages/baton-worker/src), which imports nothing else.
+        mkdirSync(join(app, 'app/e2e'), { recursive: true });
+        cpSync(join(repoRoot, 'e2e/bots'), join(app, 'app/e2e/bots'), { recursive: true });
+        cpSync(join(repoRoot, 'packages/baton-worker/src'), join(app, 'app/packages/baton-worker/src'), { recursive: true });
+        cpSync(join(repoRoot, 'packages/baton-worker/package.json'), join(app, 'app/packages/baton-worker/package.json'));
+        writeFileSync(join(app, 'app/package.json'), '{ "name": "baton-sample-bot", "private": true, "type": "module" }\n');
+        const c = b.sync(['from', '--pull=never', NODE_BASE_IMAGE]);
+        b.sync(['copy', c, `${app}/`, '/']);
+        const name = `${BOT_IMAGE.repository}:${BOT_IMAGE.tag}`;
+        b.sync(['config', '--workingdir', '/app', '--user', '1000:1000', '--entrypoint', '["node"]', '--cmd', '["e2e/bots/bot.ts"]', c]);
+        b.sync(['commit', '--rm', c, name]);
+        b.push(name, archive);
+      } finally {
+        rmSync(app, { recursive: true, force: true });
+      }
+    },
+    log,
+  );
   return { pause, baton, previousBaton, bot, logs };
 }

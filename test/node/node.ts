@@ -16,7 +16,18 @@ import { ensureKubeBinaries, ensureNodeBinaries, type KubeBinaries, type NodeBin
 import { freePort } from '../kube/ports.ts';
 import { certKubeconfig, makeNodePki } from './pki.ts';
 import {
-  cgroupPids, linkExists, mountsUnder, removeBridge, removeCgroups, removeNewNetns, restoreIptables, restoreSysctls, run, snapshotHost, tryRun, unmountUnder,
+  cgroupPids,
+  linkExists,
+  mountsUnder,
+  removeBridge,
+  removeCgroups,
+  removeNewNetns,
+  restoreIptables,
+  restoreSysctls,
+  run,
+  snapshotHost,
+  tryRun,
+  unmountUnder,
   type HostSnapshot,
 } from './host.ts';
 import { ensureImages, ensurePauseImage, PAUSE_IMAGE } from './images.ts';
@@ -103,10 +114,14 @@ function daemon(logFile: string): WaitOptions {
 
 function httpsOk(url: string, pki: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request(url, { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')), timeout: 3000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      url,
+      { ca: readFileSync(join(pki, 'ca.crt')), cert: readFileSync(join(pki, 'admin.crt')), key: readFileSync(join(pki, 'admin.key')), timeout: 3000 },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
     req.end();
@@ -191,7 +206,9 @@ export class RealNode {
       this.log(`node failed to start: ${(err as Error).message.split('\n')[0]}; logs in ${this.logs}`);
       throw err;
     }
-    this.log(`node ${NODE_NAME} Ready in ${((Date.now() - tBuilt) / 1000).toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s with build checks); KUBECONFIG=${this.info.kubeconfig}`);
+    this.log(
+      `node ${NODE_NAME} Ready in ${((Date.now() - tBuilt) / 1000).toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s with build checks); KUBECONFIG=${this.info.kubeconfig}`,
+    );
     return this.info;
   }
 
@@ -234,25 +251,47 @@ export class RealNode {
   private async etcdAndApiserver(): Promise<void> {
     const [client, peer] = [await freePort(), await freePort()];
     const etcdLog = this.spawnDaemon('etcd', this.kube.etcd, [
-      '--data-dir', join(NODE_DIR, 'etcd'),
-      '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
-      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-      '--initial-cluster', `default=http://127.0.0.1:${peer}`, '--unsafe-no-fsync', '--log-level', 'warn',
+      '--data-dir',
+      join(NODE_DIR, 'etcd'),
+      '--listen-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${client}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-cluster',
+      `default=http://127.0.0.1:${peer}`,
+      '--unsafe-no-fsync',
+      '--log-level',
+      'warn',
     ]);
     await waitFor('etcd health', async () => (await fetch(`http://127.0.0.1:${client}/health`).catch(() => undefined))?.ok === true, 60_000, daemon(etcdLog));
     const p = (f: string) => join(this.pki, f);
     const apiLog = this.spawnDaemon('kube-apiserver', this.bins.kubeApiserver, [
       `--etcd-servers=http://127.0.0.1:${client}`,
-      `--bind-address=${GATEWAY}`, `--advertise-address=${GATEWAY}`, `--secure-port=${API_PORT}`,
+      `--bind-address=${GATEWAY}`,
+      `--advertise-address=${GATEWAY}`,
+      `--secure-port=${API_PORT}`,
       `--cert-dir=${join(NODE_DIR, 'apiserver-certs')}`,
-      `--tls-cert-file=${p('apiserver.crt')}`, `--tls-private-key-file=${p('apiserver.key')}`,
+      `--tls-cert-file=${p('apiserver.crt')}`,
+      `--tls-private-key-file=${p('apiserver.key')}`,
       `--client-ca-file=${p('ca.crt')}`,
-      '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction',
-      `--kubelet-client-certificate=${p('apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${p('apiserver-kubelet-client.key')}`,
-      `--kubelet-certificate-authority=${p('ca.crt')}`, '--kubelet-preferred-address-types=InternalIP',
-      '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${p('sa.pub')}`,
-      `--service-account-signing-key-file=${p('sa.key')}`, '--api-audiences=https://kubernetes.default.svc',
-      `--service-cluster-ip-range=${SERVICE_CIDR}`, '--endpoint-reconciler-type=none', '--profiling=false', '--v=0',
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NodeRestriction',
+      `--kubelet-client-certificate=${p('apiserver-kubelet-client.crt')}`,
+      `--kubelet-client-key=${p('apiserver-kubelet-client.key')}`,
+      `--kubelet-certificate-authority=${p('ca.crt')}`,
+      '--kubelet-preferred-address-types=InternalIP',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${p('sa.pub')}`,
+      `--service-account-signing-key-file=${p('sa.key')}`,
+      '--api-audiences=https://kubernetes.default.svc',
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--endpoint-reconciler-type=none',
+      '--profiling=false',
+      '--v=0',
     ]);
     await waitFor('kube-apiserver /readyz', () => httpsOk(`https://${GATEWAY}:${API_PORT}/readyz`, this.pki), 180_000, daemon(apiLog));
   }
@@ -260,7 +299,23 @@ export class RealNode {
   /** Pods reach the API server at the `kubernetes` Service IP (in-cluster config): one DNAT rule to the gateway. */
   private serviceDnat(): void {
     run('iptables', ['-w', '-t', 'nat', '-N', NAT_CHAIN]);
-    run('iptables', ['-w', '-t', 'nat', '-A', NAT_CHAIN, '-d', `${SERVICE_IP}/32`, '-p', 'tcp', '--dport', '443', '-j', 'DNAT', '--to-destination', `${GATEWAY}:${API_PORT}`]);
+    run('iptables', [
+      '-w',
+      '-t',
+      'nat',
+      '-A',
+      NAT_CHAIN,
+      '-d',
+      `${SERVICE_IP}/32`,
+      '-p',
+      'tcp',
+      '--dport',
+      '443',
+      '-j',
+      'DNAT',
+      '--to-destination',
+      `${GATEWAY}:${API_PORT}`,
+    ]);
     run('iptables', ['-w', '-t', 'nat', '-I', 'PREROUTING', '-i', BRIDGE, '-j', NAT_CHAIN]);
   }
 
@@ -268,45 +323,71 @@ export class RealNode {
     const root = join(NODE_DIR, 'containerd');
     const cniConf = join(NODE_DIR, 'cni', 'net.d');
     mkdirSync(cniConf, { recursive: true });
-    writeFileSync(join(cniConf, '10-baton.conflist'), `${JSON.stringify({
-      cniVersion: '1.0.0',
-      name: 'baton-node',
-      plugins: [{
-        type: 'bridge', bridge: BRIDGE, isGateway: true, ipMasq: false, hairpinMode: true,
-        // One route, to the Service range (the `kubernetes` Service, DNATed on the host): pods reach the host on
-        // the bridge and nothing beyond it.
-        ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR, gateway: GATEWAY }]], routes: [{ dst: SERVICE_CIDR, gw: GATEWAY }], dataDir: join(NODE_DIR, 'cni', 'ipam') },
-      }],
-    }, null, 2)}\n`);
+    writeFileSync(
+      join(cniConf, '10-baton.conflist'),
+      `${JSON.stringify(
+        {
+          cniVersion: '1.0.0',
+          name: 'baton-node',
+          plugins: [
+            {
+              type: 'bridge',
+              bridge: BRIDGE,
+              isGateway: true,
+              ipMasq: false,
+              hairpinMode: true,
+              // One route, to the Service range (the `kubernetes` Service, DNATed on the host): pods reach the host on
+              // the bridge and nothing beyond it.
+              ipam: {
+                type: 'host-local',
+                ranges: [[{ subnet: POD_CIDR, gateway: GATEWAY }]],
+                routes: [{ dst: SERVICE_CIDR, gw: GATEWAY }],
+                dataDir: join(NODE_DIR, 'cni', 'ipam'),
+              },
+            },
+          ],
+        },
+        null,
+        2,
+      )}\n`,
+    );
     const config = join(NODE_DIR, 'containerd.toml');
-    writeFileSync(config, [
-      'version = 2',
-      `root = "${root}"`,
-      `state = "${join(RUN_DIR, 'containerd')}"`,
-      'disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]',
-      '[grpc]',
-      `  address = "${CONTAINERD_SOCK}"`,
-      '[ttrpc]',
-      `  address = "${CONTAINERD_SOCK}.ttrpc"`,
-      '[plugins."io.containerd.grpc.v1.cri"]',
-      `  sandbox_image = "${PAUSE_IMAGE}"`,
-      '  # This VM has no CAP_SYS_RESOURCE: runc must not raise oom_score_adj (REALNODE.md).',
-      '  restrict_oom_score_adj = true',
-      '  stream_server_address = "127.0.0.1"',
-      '  [plugins."io.containerd.grpc.v1.cri".cni]',
-      '    bin_dir = "/usr/lib/cni"',
-      `    conf_dir = "${cniConf}"`,
-      '  [plugins."io.containerd.grpc.v1.cri".containerd]',
-      '    snapshotter = "overlayfs"',
-      '    default_runtime_name = "runc"',
-      '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
-      '      runtime_type = "io.containerd.runc.v2"',
-      '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
-      '        SystemdCgroup = false',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'version = 2',
+        `root = "${root}"`,
+        `state = "${join(RUN_DIR, 'containerd')}"`,
+        'disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]',
+        '[grpc]',
+        `  address = "${CONTAINERD_SOCK}"`,
+        '[ttrpc]',
+        `  address = "${CONTAINERD_SOCK}.ttrpc"`,
+        '[plugins."io.containerd.grpc.v1.cri"]',
+        `  sandbox_image = "${PAUSE_IMAGE}"`,
+        '  # This VM has no CAP_SYS_RESOURCE: runc must not raise oom_score_adj (REALNODE.md).',
+        '  restrict_oom_score_adj = true',
+        '  stream_server_address = "127.0.0.1"',
+        '  [plugins."io.containerd.grpc.v1.cri".cni]',
+        '    bin_dir = "/usr/lib/cni"',
+        `    conf_dir = "${cniConf}"`,
+        '  [plugins."io.containerd.grpc.v1.cri".containerd]',
+        '    snapshotter = "overlayfs"',
+        '    default_runtime_name = "runc"',
+        '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+        '      runtime_type = "io.containerd.runc.v2"',
+        '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
+        '        SystemdCgroup = false',
+        '',
+      ].join('\n'),
+    );
     const logFile = this.spawnDaemon('containerd', run('sh', ['-c', 'command -v containerd']).trim(), ['--config', config]);
-    await waitFor('containerd socket', () => existsSync(CONTAINERD_SOCK) && tryRun('ctr', ['-a', CONTAINERD_SOCK, 'version']) !== undefined, 30_000, daemon(logFile));
+    await waitFor(
+      'containerd socket',
+      () => existsSync(CONTAINERD_SOCK) && tryRun('ctr', ['-a', CONTAINERD_SOCK, 'version']) !== undefined,
+      30_000,
+      daemon(logFile),
+    );
     this.importImage(pauseArchive);
   }
 
@@ -319,19 +400,32 @@ export class RealNode {
     const p = (f: string) => join(this.pki, f);
     const kcm = join(NODE_DIR, 'controller-manager.kubeconfig');
     this.spawnDaemon('kube-controller-manager', this.bins.kubeControllerManager, [
-      `--kubeconfig=${kcm}`, `--authentication-kubeconfig=${kcm}`, `--authorization-kubeconfig=${kcm}`,
-      '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false',
+      `--kubeconfig=${kcm}`,
+      `--authentication-kubeconfig=${kcm}`,
+      `--authorization-kubeconfig=${kcm}`,
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--leader-elect=false',
       '--controllers=serviceaccount-token-controller,serviceaccount-controller,deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,root-ca-certificate-publisher-controller,disruption-controller,pod-garbage-collector-controller,node-lifecycle-controller',
       // node-lifecycle removes the not-ready taint the kubelet registers the Node with.
       '--use-service-account-credentials=true',
-      `--service-account-private-key-file=${p('sa.key')}`, `--root-ca-file=${p('ca.crt')}`,
-      `--cluster-signing-cert-file=${p('ca.crt')}`, `--cluster-signing-key-file=${p('ca.key')}`,
-      '--concurrent-deployment-syncs=2', '--concurrent-replicaset-syncs=2', '--v=1',
+      `--service-account-private-key-file=${p('sa.key')}`,
+      `--root-ca-file=${p('ca.crt')}`,
+      `--cluster-signing-cert-file=${p('ca.crt')}`,
+      `--cluster-signing-key-file=${p('ca.key')}`,
+      '--concurrent-deployment-syncs=2',
+      '--concurrent-replicaset-syncs=2',
+      '--v=1',
     ]);
     const sch = join(NODE_DIR, 'scheduler.kubeconfig');
     this.spawnDaemon('kube-scheduler', this.bins.kubeScheduler, [
-      `--kubeconfig=${sch}`, `--authentication-kubeconfig=${sch}`, `--authorization-kubeconfig=${sch}`,
-      '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false', '--v=1',
+      `--kubeconfig=${sch}`,
+      `--authentication-kubeconfig=${sch}`,
+      `--authorization-kubeconfig=${sch}`,
+      '--bind-address=127.0.0.1',
+      '--secure-port=0',
+      '--leader-elect=false',
+      '--v=1',
     ]);
   }
 
@@ -346,35 +440,42 @@ export class RealNode {
     // No cluster DNS and no host resolver for pods: nothing in a pod can resolve (or reach) the outside.
     writeFileSync(join(NODE_DIR, 'resolv.conf'), '');
     const config = join(NODE_DIR, 'kubelet.yaml');
-    writeFileSync(config, `${JSON.stringify({
-      apiVersion: 'kubelet.config.k8s.io/v1beta1',
-      kind: 'KubeletConfiguration',
-      address: GATEWAY,
-      port: KUBELET_PORT,
-      readOnlyPort: 0,
-      healthzPort: 0,
-      tlsCertFile: join(this.pki, 'kubelet-serving.crt'),
-      tlsPrivateKeyFile: join(this.pki, 'kubelet-serving.key'),
-      authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: join(this.pki, 'ca.crt') } },
-      authorization: { mode: 'Webhook' },
-      containerRuntimeEndpoint: `unix://${CONTAINERD_SOCK}`,
-      cgroupDriver: 'cgroupfs',
-      cgroupRoot: CGROUP_ROOT,
-      // This host is cgroup v1 (hybrid); kubelet v1.37 refuses it unless told (REALNODE.md).
-      failCgroupV1: false,
-      failSwapOn: false,
-      // Images exist only locally (no registry): never collect them.
-      imageGCHighThresholdPercent: 100,
-      imageGCLowThresholdPercent: 99,
-      evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%' },
-      resolvConf: join(NODE_DIR, 'resolv.conf'),
-      podLogsDir: join(NODE_DIR, 'pod-logs'),
-      serializeImagePulls: false,
-      syncFrequency: '10s',
-      fileCheckFrequency: '10s',
-      nodeStatusUpdateFrequency: '5s',
-      maxPods: 30,
-    }, null, 2)}\n`);
+    writeFileSync(
+      config,
+      `${JSON.stringify(
+        {
+          apiVersion: 'kubelet.config.k8s.io/v1beta1',
+          kind: 'KubeletConfiguration',
+          address: GATEWAY,
+          port: KUBELET_PORT,
+          readOnlyPort: 0,
+          healthzPort: 0,
+          tlsCertFile: join(this.pki, 'kubelet-serving.crt'),
+          tlsPrivateKeyFile: join(this.pki, 'kubelet-serving.key'),
+          authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: join(this.pki, 'ca.crt') } },
+          authorization: { mode: 'Webhook' },
+          containerRuntimeEndpoint: `unix://${CONTAINERD_SOCK}`,
+          cgroupDriver: 'cgroupfs',
+          cgroupRoot: CGROUP_ROOT,
+          // This host is cgroup v1 (hybrid); kubelet v1.37 refuses it unless told (REALNODE.md).
+          failCgroupV1: false,
+          failSwapOn: false,
+          // Images exist only locally (no registry): never collect them.
+          imageGCHighThresholdPercent: 100,
+          imageGCLowThresholdPercent: 99,
+          evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%' },
+          resolvConf: join(NODE_DIR, 'resolv.conf'),
+          podLogsDir: join(NODE_DIR, 'pod-logs'),
+          serializeImagePulls: false,
+          syncFrequency: '10s',
+          fileCheckFrequency: '10s',
+          nodeStatusUpdateFrequency: '5s',
+          maxPods: 30,
+        },
+        null,
+        2,
+      )}\n`,
+    );
     const logFile = this.spawnDaemon('kubelet', this.bins.kubelet, [
       `--config=${config}`,
       `--kubeconfig=${join(NODE_DIR, 'kubelet-client.kubeconfig')}`,
@@ -393,9 +494,24 @@ export class RealNode {
   }
 
   private async ready(): Promise<void> {
-    await waitFor(`Node ${NODE_NAME} Ready`, () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])?.trim() === 'True', 120_000, daemon(this.kubeletLog));
-    await waitFor(`Node ${NODE_NAME} untainted (node-lifecycle controller)`, () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.spec.taints}'])?.trim() === '', 120_000, daemon(join(this.logs, 'kube-controller-manager.log')));
-    await waitFor('the default ServiceAccount (controller-manager)', () => this.kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']) !== undefined, 60_000, daemon(join(this.logs, 'kube-controller-manager.log')));
+    await waitFor(
+      `Node ${NODE_NAME} Ready`,
+      () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])?.trim() === 'True',
+      120_000,
+      daemon(this.kubeletLog),
+    );
+    await waitFor(
+      `Node ${NODE_NAME} untainted (node-lifecycle controller)`,
+      () => this.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.spec.taints}'])?.trim() === '',
+      120_000,
+      daemon(join(this.logs, 'kube-controller-manager.log')),
+    );
+    await waitFor(
+      'the default ServiceAccount (controller-manager)',
+      () => this.kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name']) !== undefined,
+      60_000,
+      daemon(join(this.logs, 'kube-controller-manager.log')),
+    );
   }
 }
 

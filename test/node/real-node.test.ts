@@ -54,9 +54,32 @@ const base = { rate: 20, handlerMs: 20, log } satisfies Partial<NodeScenarioOpti
 
 describe('a real node', () => {
   it('regular sidecar: an upgrade from the previous release and back, rollouts, scale down and back, a deleted leader, a crash-looping bot, a frozen leader pod, scale to 0 and back', async () => {
-    const r = await runNodeScenario({ ...base, node: info, helm: helmBin, native: false, rollouts: 2, crashes: 2, freezeLeader: true, replicas: 2, upgradeFromPrevious: true });
+    const r = await runNodeScenario({
+      ...base,
+      node: info,
+      helm: helmBin,
+      native: false,
+      rollouts: 2,
+      crashes: 2,
+      freezeLeader: true,
+      replicas: 2,
+      upgradeFromPrevious: true,
+    });
     verdict(r, 2);
-    expect(r.steps.map((s) => s.step)).toEqual(['install', 'upgrade (previous release → this)', 'downgrade (this → previous release)', 'upgrade again (previous release → this)', 'rollout 1', 'rollout 2', 'scale 2 → 1', 'scale 1 → 2', 'delete leader pod', 'bot container killed 2× (crash loop)', 'leader pod frozen (cgroup)', 'scale to 0 and back']);
+    expect(r.steps.map((s) => s.step)).toEqual([
+      'install',
+      'upgrade (previous release → this)',
+      'downgrade (this → previous release)',
+      'upgrade again (previous release → this)',
+      'rollout 1',
+      'rollout 2',
+      'scale 2 → 1',
+      'scale 1 → 2',
+      'delete leader pod',
+      'bot container killed 2× (crash loop)',
+      'leader pod frozen (cgroup)',
+      'scale to 0 and back',
+    ]);
     // F1: the frozen bot, thawed, sends no getUpdates (the double's ledger).
     expect(r.freezes.map((f) => f.getUpdatesAfterThaw)).toEqual([0]);
   });

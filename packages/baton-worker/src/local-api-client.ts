@@ -54,7 +54,12 @@ export class LocalApiClient {
       buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
       // One event per blank-line-terminated block; `: keep-alive` comments carry no data.
       for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const data = buffer.slice(0, end).split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
+        const data = buffer
+          .slice(0, end)
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).replace(/^ /, ''))
+          .join('\n');
         buffer = buffer.slice(end + 2);
         if (data !== '') onStatus(JSON.parse(data) as LeaderStatus);
       }

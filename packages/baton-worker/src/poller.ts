@@ -201,7 +201,17 @@ export class UpdatePoller {
     this.fenced = true;
     const info: FencedInfo = { at, unhandled, offset: this.offset };
     if (this.o.onFenced) this.o.onFenced(info);
-    else console.warn(JSON.stringify({ level: 'warn', source: 'baton-worker', event: 'fenced', rule: 'F1', ...info, msg: 'leadership no longer provable: stopped, nothing confirmed past offset' }));
+    else
+      console.warn(
+        JSON.stringify({
+          level: 'warn',
+          source: 'baton-worker',
+          event: 'fenced',
+          rule: 'F1',
+          ...info,
+          msg: 'leadership no longer provable: stopped, nothing confirmed past offset',
+        }),
+      );
     return false;
   }
 

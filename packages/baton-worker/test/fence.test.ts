@@ -214,7 +214,14 @@ describe('F1: UpdatePoller with a fence', () => {
     const api = botApi([], log);
     let may = false;
     const fenced: FencedInfo[] = [];
-    const poller = new UpdatePoller({ token, call: api.call, handle: () => undefined, fence: () => may, onFenced: (i) => fenced.push(i), onError: () => undefined });
+    const poller = new UpdatePoller({
+      token,
+      call: api.call,
+      handle: () => undefined,
+      fence: () => may,
+      onFenced: (i) => fenced.push(i),
+      onError: () => undefined,
+    });
     poller.start();
     await settle('the loop ends', () => !poller.running);
     expect(api.polls).toHaveLength(0);
@@ -361,8 +368,22 @@ describe('F1: Leadership.mayAct()', () => {
 /** The adapters under test, each on the Bot API stand-in (ntba polls over HTTP: the Telegram double). */
 const adapters = ['runUnderBaton', 'grammY', 'telegraf', 'node-telegram-bot-api'] as const;
 
-async function worker(kind: (typeof adapters)[number], clock: TestClock, sidecar: FakeSidecar, signals: EventEmitter, log: string[], handle: (u: Update) => Promise<void>) {
-  const opts = { url: sidecar.url, clock, signals: signals as unknown as NodeJS.Process, warn: () => undefined, onError: () => undefined, onFenced: () => undefined };
+async function worker(
+  kind: (typeof adapters)[number],
+  clock: TestClock,
+  sidecar: FakeSidecar,
+  signals: EventEmitter,
+  log: string[],
+  handle: (u: Update) => Promise<void>,
+) {
+  const opts = {
+    url: sidecar.url,
+    clock,
+    signals: signals as unknown as NodeJS.Process,
+    warn: () => undefined,
+    onError: () => undefined,
+    onFenced: () => undefined,
+  };
   if (kind === 'node-telegram-bot-api') {
     const double = new TelegramDouble();
     const { url } = await double.start({ tokens: [token], seed: 18 });
@@ -371,7 +392,10 @@ async function worker(kind: (typeof adapters)[number], clock: TestClock, sidecar
     const ids = double.queue({ token }).map((u) => u.update_id);
     const polls = () => double.requests().filter((r) => r.type === 'start');
     const base = ids[0]! - 101; // the handler's gate is on the first update: map ids onto 101..105
-    const w = ntbaUnderBaton({ token, options: { baseApiUrl: `${url}/kit` }, processUpdate: (u: never) => handle({ ...(u as Update), update_id: (u as Update).update_id - base }) }, opts);
+    const w = ntbaUnderBaton(
+      { token, options: { baseApiUrl: `${url}/kit` }, processUpdate: (u: never) => handle({ ...(u as Update), update_id: (u as Update).update_id - base }) },
+      opts,
+    );
     const lastPoll = () => {
       const p = polls().at(-1);
       return p?.type === 'start' ? { offset: Number(p.requested.offset), timeout: Number(p.requested.timeout) } : undefined;
@@ -382,12 +406,24 @@ async function worker(kind: (typeof adapters)[number], clock: TestClock, sidecar
   let w: BatonWorker;
   if (kind === 'runUnderBaton') w = runUnderBaton(token, handle, { ...opts, call: api.call });
   else if (kind === 'grammY')
-    w = grammyUnderBaton({ token, init: async () => undefined, handleUpdate: (u: never) => handle(u), api: { raw: { getUpdates: (p, s) => api.call('getUpdates', p as Record<string, unknown>, s) } } }, opts);
+    w = grammyUnderBaton(
+      {
+        token,
+        init: async () => undefined,
+        handleUpdate: (u: never) => handle(u),
+        api: { raw: { getUpdates: (p, s) => api.call('getUpdates', p as Record<string, unknown>, s) } },
+      },
+      opts,
+    );
   else
     w = telegrafUnderBaton(
       {
         botInfo: {},
-        telegram: { token, getMe: async () => ({}), callApi: (m, p, o) => api.call(m, p as Record<string, unknown>, (o as { signal?: AbortSignal } | undefined)?.signal) },
+        telegram: {
+          token,
+          getMe: async () => ({}),
+          callApi: (m, p, o) => api.call(m, p as Record<string, unknown>, (o as { signal?: AbortSignal } | undefined)?.signal),
+        },
         handleUpdate: (u: never) => handle(u),
       },
       opts,

@@ -13,9 +13,19 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: number; renewDeadlineMs?: number; renewedAt?: string; checkEveryMs?: number } = {}) {
+async function setup(
+  opts: { isLeader?: boolean; pauseMs?: number; deadManMs?: number; renewDeadlineMs?: number; renewedAt?: string; checkEveryMs?: number } = {},
+) {
   // An old sidecar (no timings, no renewal) unless the test gives a renew deadline.
-  const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'p', lease: { name: 'l', namespace: 'n' }, epoch: 3, isLeader: opts.isLeader ?? false, timings: null, renewedAt: null });
+  const sidecar = new FakeSidecar({
+    identity: 'p',
+    standbyHolder: 'p',
+    lease: { name: 'l', namespace: 'n' },
+    epoch: 3,
+    isLeader: opts.isLeader ?? false,
+    timings: null,
+    renewedAt: null,
+  });
   if (opts.renewDeadlineMs !== undefined) {
     sidecar.timings = { leaseDurationMs: opts.renewDeadlineMs * 2, renewDeadlineMs: opts.renewDeadlineMs, retryPeriodMs: 50 };
     sidecar.renewedAt = opts.renewedAt ?? new Date().toISOString();
@@ -208,7 +218,7 @@ describe('worker kit: leadership()', () => {
     expect(events).toHaveLength(1);
   });
 
-  it("once the switch fires, the backstop does not start the worker again before a fresher renewal", async () => {
+  it('once the switch fires, the backstop does not start the worker again before a fresher renewal', async () => {
     // Seen in the fault suite (api-freeze): the API froze, the sidecar still answered "leader" with the old
     // renewal; the switch paused one quick read before the deadline, and the backstop, judging the Lease fresh
     // until the deadline itself, started the worker again for a new poll — the switch and the backstop disagreed.
@@ -224,7 +234,10 @@ describe('worker kit: leadership()', () => {
     while (Date.now() < deadline + 200) await sleep(20);
     // The pause is the switch's, or the backstop's when its answer lands during the switch's quick read: from
     // that point on both judge the Lease stale. Nothing starts it again, so the switch never fires twice.
-    expect(calls.slice(pausedAt).filter((c) => c === 'start>'), calls.join(' ')).toEqual([]);
+    expect(
+      calls.slice(pausedAt).filter((c) => c === 'start>'),
+      calls.join(' '),
+    ).toEqual([]);
     expect(fired.length).toBeLessThanOrEqual(1);
     // A fresher renewal lets the backstop start it again.
     sidecar.renewedAt = new Date().toISOString();

@@ -30,12 +30,21 @@ function systemNode20(): string {
     const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
     if (version.startsWith('v20.')) return bin;
   }
-  throw new Error('no Node 20 on PATH outside node_modules: the clean-directory test needs the machine\'s own Node 20 (/usr/bin/node)');
+  throw new Error("no Node 20 on PATH outside node_modules: the clean-directory test needs the machine's own Node 20 (/usr/bin/node)");
 }
 
 /** npm's CLI script, run with the Node under test. */
 function npmCli(): string {
-  const npm = execFileSync('bash', ['-c', 'readlink -f "$(command -v npm)"'], { encoding: 'utf8', env: { ...process.env, PATH: (process.env.PATH ?? '').split(delimiter).filter((d) => !d.includes('node_modules')).join(delimiter) } }).trim();
+  const npm = execFileSync('bash', ['-c', 'readlink -f "$(command -v npm)"'], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      PATH: (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter((d) => !d.includes('node_modules'))
+        .join(delimiter),
+    },
+  }).trim();
   if (!npm.endsWith('.js')) throw new Error(`npm at ${npm} is not its CLI script`);
   return npm;
 }
@@ -76,7 +85,7 @@ afterAll(async () => {
 });
 
 describe.each([
-  ['Node 20 (the machine\'s own)', systemNode20],
+  ["Node 20 (the machine's own)", systemNode20],
   ['Node 24', () => process.execPath],
 ] as const)('baton-worker from its tarball on %s', (_label, nodeBin) => {
   it('installs into an empty project with no dependencies, exports everything, and runs a bot', async () => {

@@ -122,7 +122,12 @@ describe('UpdatePoller.stop(): the pause confirmation never parks', () => {
           });
         });
       }
-      const res = await fetch(`${url}/kit/bot${token}/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(params), ...(signal ? { signal } : {}) });
+      const res = await fetch(`${url}/kit/bot${token}/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(params),
+        ...(signal ? { signal } : {}),
+      });
       const body = (await res.json()) as { ok: boolean; result: unknown; error_code?: number; description?: string };
       if (!body.ok) throw new BotApiError(body.error_code ?? res.status, body.description ?? 'error');
       return body.result;

@@ -101,7 +101,16 @@ afterEach(async () => {
 });
 
 async function setup(isLeader: boolean, checkEveryS: number, pauseS = 0) {
-  const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'q', lease: { name: 'l', namespace: 'n' }, epoch: 3, isLeader, timings: TIMINGS, renewedAt: new Date().toISOString(), answerMs: ANSWER_MS });
+  const sidecar = new FakeSidecar({
+    identity: 'p',
+    standbyHolder: 'q',
+    lease: { name: 'l', namespace: 'n' },
+    epoch: 3,
+    isLeader,
+    timings: TIMINGS,
+    renewedAt: new Date().toISOString(),
+    answerMs: ANSWER_MS,
+  });
   await sidecar.listen();
   const worker = new PythonWorker(sidecar.url, checkEveryS, pauseS);
   let renewer: NodeJS.Timeout | undefined;
@@ -138,7 +147,10 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     // Nothing started it again: not the backstop before the deadline, and so no second switch after it. (The
     // pause is the switch's, or the backstop's when its read lands first: from that point on both say "stale".)
     const events = worker.events();
-    expect(worker.events(pausedAt).filter((e) => e === 'started'), `events: ${events.join(', ')}`).toEqual([]);
+    expect(
+      worker.events(pausedAt).filter((e) => e === 'started'),
+      `events: ${events.join(', ')}`,
+    ).toEqual([]);
     expect(worker.deadMan(), `events: ${events.join(', ')}`).toBeLessThanOrEqual(1);
     // A fresher renewal lets the backstop start it again.
     sidecar.renew();

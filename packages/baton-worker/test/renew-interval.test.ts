@@ -63,7 +63,13 @@ afterEach(async () => {
  */
 async function leaderWith(renewals: Array<[number, number]>) {
   const clock = new TestClock();
-  const sidecar = new FakeSidecar({ identity: 'p', standbyHolder: 'q', isLeader: true, timings: { leaseDurationMs: LD, renewDeadlineMs: RD, retryPeriodMs: RP }, renewedAt: new Date(clock.t).toISOString() });
+  const sidecar = new FakeSidecar({
+    identity: 'p',
+    standbyHolder: 'q',
+    isLeader: true,
+    timings: { leaseDurationMs: LD, renewDeadlineMs: RD, retryPeriodMs: RP },
+    renewedAt: new Date(clock.t).toISOString(),
+  });
   await sidecar.listen();
   const signals = new EventEmitter();
   const calls: Array<[string, number]> = [];
@@ -147,11 +153,20 @@ describe('R1: the worker kit with renewals every renew interval', () => {
   });
 
   it('two renews failing in a row (5 s, 7 s), the retry at 9.04 s succeeding: the price — paused at the last look, started again at the next poll', async () => {
-    const renewals: Array<[number, number]> = [[9_290, 9_040], ...every(RI, 40_000).filter(([, t]) => t > 9_040).map(([v, t]): [number, number] => [v + 4_040, t + 4_040])];
+    const renewals: Array<[number, number]> = [
+      [9_290, 9_040],
+      ...every(RI, 40_000)
+        .filter(([, t]) => t > 9_040)
+        .map(([v, t]): [number, number] => [v + 4_040, t + 4_040]),
+    ];
     const { lead, calls, deadMan, runUntil } = await leaderWith(renewals);
     await runUntil(30_000);
     expect(deadMan).toEqual([RD - LAST_LOOK]);
-    expect(calls).toEqual([['start', 0], ['pause', RD - LAST_LOOK], ['start', RD]]);
+    expect(calls).toEqual([
+      ['start', 0],
+      ['pause', RD - LAST_LOOK],
+      ['start', RD],
+    ]);
     expect(lead.isLeader()).toBe(true);
   });
 });

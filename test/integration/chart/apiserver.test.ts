@@ -49,7 +49,14 @@ beforeAll(async () => {
   // prometheus-operator's own CRDs, so that the API server validates PodMonitor/ServiceMonitor/PrometheusRule against their real schemas.
   const crds = await prometheusOperatorCrds();
   await kubectlOk(kubectlBin, admin, ['apply', '--server-side', ...crds.flatMap((f) => ['-f', f])]);
-  await kubectlOk(kubectlBin, admin, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com', 'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
+  await kubectlOk(kubectlBin, admin, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/podmonitors.monitoring.coreos.com',
+    'crd/servicemonitors.monitoring.coreos.com',
+    'crd/prometheusrules.monitoring.coreos.com',
+  ]);
 }, 900_000);
 
 /** dry-run=server, then a real apply; returns the applied objects as `kind/name`. */
@@ -62,7 +69,8 @@ async function applyBoth(yamlText: string, namespace: string): Promise<string[]>
   return got.trim().split('\n');
 }
 
-const kindName = (o: KubeObject) => `${o.kind.toLowerCase()}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.metadata.name}`.replace('./', '/');
+const kindName = (o: KubeObject) =>
+  `${o.kind.toLowerCase()}.${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.metadata.name}`.replace('./', '/');
 
 describe('every rendered object is accepted by the real API server, then applied', () => {
   const cases = [
@@ -77,36 +85,76 @@ describe('every rendered object is accepted by the real API server, then applied
       const objects = parseObjects(text);
       const applied = await applyBoth(text, ns);
       expect(applied.sort()).toEqual(objects.map(kindName).sort());
-      if (combo.monitoring) expect(applied).toEqual(expect.arrayContaining([`podmonitor.monitoring.coreos.com/${release}-baton`, `servicemonitor.monitoring.coreos.com/${release}-baton`, `prometheusrule.monitoring.coreos.com/${release}-baton`]));
+      if (combo.monitoring)
+        expect(applied).toEqual(
+          expect.arrayContaining([
+            `podmonitor.monitoring.coreos.com/${release}-baton`,
+            `servicemonitor.monitoring.coreos.com/${release}-baton`,
+            `prometheusrule.monitoring.coreos.com/${release}-baton`,
+          ]),
+        );
     });
   }
 
   it('with the admission policy (offline: --api-versions), with the label on and off', async () => {
     for (const podLabel of [true, false]) {
       const release = `policy-label-${String(podLabel)}`;
-      const text = await helmTemplate(helmBin, [release, CHART_DIR, '--namespace', ns, '--kube-version', '1.37.2', '--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy', '-f', CHART_BASE_VALUES, '--set', `rbac.podLabel=${String(podLabel)}`]);
+      const text = await helmTemplate(helmBin, [
+        release,
+        CHART_DIR,
+        '--namespace',
+        ns,
+        '--kube-version',
+        '1.37.2',
+        '--api-versions',
+        'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy',
+        '-f',
+        CHART_BASE_VALUES,
+        '--set',
+        `rbac.podLabel=${String(podLabel)}`,
+      ]);
       const objects = parseObjects(text);
       const applied = await applyBoth(text, ns);
       expect(applied.sort()).toEqual(objects.map(kindName).sort());
-      expect(applied).toEqual(expect.arrayContaining([
-        `validatingadmissionpolicy.admissionregistration.k8s.io/baton.${ns}.${release}-baton`,
-        `validatingadmissionpolicybinding.admissionregistration.k8s.io/baton.${ns}.${release}-baton`,
-      ]));
+      expect(applied).toEqual(
+        expect.arrayContaining([
+          `validatingadmissionpolicy.admissionregistration.k8s.io/baton.${ns}.${release}-baton`,
+          `validatingadmissionpolicybinding.admissionregistration.k8s.io/baton.${ns}.${release}-baton`,
+        ]),
+      );
     }
   });
 
   it('the example chart (named templates in a chart of its own), regular and native', async () => {
     const example = await buildExampleChart(helmBin);
     for (const native of [false, true]) {
-      const text = await helmTemplate(helmBin, [`ex-${String(native)}`, example, '--namespace', ns, '--kube-version', '1.37.2', '--set', `baton.sidecar.native=${native}`]);
+      const text = await helmTemplate(helmBin, [
+        `ex-${String(native)}`,
+        example,
+        '--namespace',
+        ns,
+        '--kube-version',
+        '1.37.2',
+        '--set',
+        `baton.sidecar.native=${native}`,
+      ]);
       const applied = await applyBoth(text, ns);
       expect(applied).toContain(`deployment.apps/ex-${String(native)}-my-bot`);
     }
   });
 
-  it('the kind e2e: its chart values and the Telegram double\'s manifests', async () => {
+  it("the kind e2e: its chart values and the Telegram double's manifests", async () => {
     const kindNs = await freshNamespace(kube, 'kind');
-    const text = await helmTemplate(helmBin, ['e2e', CHART_DIR, '--namespace', kindNs, '--kube-version', '1.37.2', '-f', join(ROOT, 'e2e', 'kind', 'values.yaml')]);
+    const text = await helmTemplate(helmBin, [
+      'e2e',
+      CHART_DIR,
+      '--namespace',
+      kindNs,
+      '--kube-version',
+      '1.37.2',
+      '-f',
+      join(ROOT, 'e2e', 'kind', 'values.yaml'),
+    ]);
     expect(await applyBoth(text, kindNs)).toContain('deployment.apps/e2e-bot');
     const double = await applyBoth(readFileSync(join(ROOT, 'e2e', 'kind', 'telegram-double.yaml'), 'utf8'), kindNs);
     expect(double.sort()).toEqual(['deployment.apps/telegram-double', 'service/telegram-double']);
@@ -127,7 +175,12 @@ describe('Pod Security Standards', () => {
     await kubectlOk(kubectlBin, admin, ['apply', '-n', namespace, '-f', '-'], text);
     const objects = parseObjects(text);
     const deployment = objects.find((o) => o.kind === 'Deployment') as Deployment;
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: `${combo.name}-pod`, labels: deployment.spec.template.metadata.labels }, spec: deployment.spec.template.spec };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `${combo.name}-pod`, labels: deployment.spec.template.metadata.labels },
+      spec: deployment.spec.template.spec,
+    };
     return kubectl(kubectlBin, admin, ['create', '--dry-run=server', '-n', namespace, '-f', '-'], JSON.stringify(pod));
   }
 
@@ -143,7 +196,10 @@ describe('Pod Security Standards', () => {
       const r = await createPodDryRun(combo, restricted);
       expect(r.code, `${combo.name}: ${r.stderr}`).toBe(0);
     }
-    const capKill = await createPodDryRun(CHART_COMBOS.find((c) => c.name === 'capkill')!, restricted);
+    const capKill = await createPodDryRun(
+      CHART_COMBOS.find((c) => c.name === 'capkill')!,
+      restricted,
+    );
     expect(capKill.code).not.toBe(0);
     expect(capKill.stderr).toMatch(/violates PodSecurity "restricted:latest".*(runAsNonRoot|capabilities)/s);
   });
@@ -160,13 +216,36 @@ describe('Pod Security Standards', () => {
 describe('helm install against the API server', () => {
   it('installs the release and prints NOTES that show how to inspect the Lease and the roles', async () => {
     const installNs = await freshNamespace(kube, 'install');
-    const r = await helm(helmBin, ['install', 'tg', CHART_DIR, '--kubeconfig', admin, '--namespace', installNs, '-f', CHART_BASE_VALUES, '--set', 'leaseName=tg-bot', '--set', 'monitoring.prometheusRule.enabled=true']);
+    const r = await helm(helmBin, [
+      'install',
+      'tg',
+      CHART_DIR,
+      '--kubeconfig',
+      admin,
+      '--namespace',
+      installNs,
+      '-f',
+      CHART_BASE_VALUES,
+      '--set',
+      'leaseName=tg-bot',
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`kubectl -n ${installNs} get lease tg-bot -o wide`);
     expect(r.stdout).toContain(`kubectl -n ${installNs} get pods -l baton/lease=tg-bot -L baton/role`);
     expect(r.stdout).toContain('with the sidecar registry.example.com/baton:0.1.0');
-    expect(r.stdout).toContain('The sidecar\'s image is sidecar.image.repository (registry.example.com/baton;');
-    const names = await kubectlOk(kubectlBin, admin, ['get', '-n', installNs, 'deployment,serviceaccount,role,rolebinding,poddisruptionbudget,prometheusrule', '-l', 'app.kubernetes.io/instance=tg', '-o', 'name']);
+    expect(r.stdout).toContain("The sidecar's image is sidecar.image.repository (registry.example.com/baton;");
+    const names = await kubectlOk(kubectlBin, admin, [
+      'get',
+      '-n',
+      installNs,
+      'deployment,serviceaccount,role,rolebinding,poddisruptionbudget,prometheusrule',
+      '-l',
+      'app.kubernetes.io/instance=tg',
+      '-o',
+      'name',
+    ]);
     expect(names.trim().split('\n').sort()).toEqual(
       [
         'deployment.apps/tg-baton',
@@ -184,7 +263,9 @@ describe('helm install against the API server', () => {
     );
 
     // helm uninstall removes what helm made and leaves the Lease the sidecars made (docs/security.md says why).
-    await kc.makeApiClient(k8s.CoordinationV1Api).createNamespacedLease({ namespace: installNs, body: { metadata: { name: 'tg-bot' }, spec: { leaseTransitions: 3 } } });
+    await kc
+      .makeApiClient(k8s.CoordinationV1Api)
+      .createNamespacedLease({ namespace: installNs, body: { metadata: { name: 'tg-bot' }, spec: { leaseTransitions: 3 } } });
     const un = await helm(helmBin, ['uninstall', 'tg', '--kubeconfig', admin, '--namespace', installNs, '--wait']);
     expect(un.code, un.stderr).toBe(0);
     expect(await kubectlOk(kubectlBin, admin, ['get', 'validatingadmissionpolicy,validatingadmissionpolicybinding', '-o', 'name'])).not.toContain(policy);
@@ -224,7 +305,12 @@ function searchableAbove(path: string): void {
 
 type SecurityContext = { runAsUser?: number; runAsGroup?: number; allowPrivilegeEscalation?: boolean; capabilities?: { add?: string[]; drop?: string[] } };
 type FullContainer = Container & { securityContext?: SecurityContext };
-type FullPodSpec = PodSpec & { containers: FullContainer[]; initContainers?: FullContainer[]; securityContext?: SecurityContext; volumes?: { name: string; projected?: { defaultMode?: number } }[] };
+type FullPodSpec = PodSpec & {
+  containers: FullContainer[];
+  initContainers?: FullContainer[];
+  securityContext?: SecurityContext;
+  volumes?: { name: string; projected?: { defaultMode?: number } }[];
+};
 
 /** setpriv arguments that run a command as a container with `sc` would run (UID, GID, capabilities, no_new_privs). */
 function setprivFor(sc: SecurityContext, pod: SecurityContext): string[] {
@@ -234,8 +320,14 @@ function setprivFor(sc: SecurityContext, pod: SecurityContext): string[] {
   if (uid !== 0 && add.length > 0) throw new Error('Kubernetes gives added capabilities to UID 0 only (no ambient capabilities)');
   const caps = ['-all', ...add].join(',');
   return [
-    'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', `--inh-caps=${caps}`, `--bounding-set=${caps}`,
-    ...(sc.allowPrivilegeEscalation === false ? ['--no-new-privs'] : []), '--',
+    'setpriv',
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    `--inh-caps=${caps}`,
+    `--bounding-set=${caps}`,
+    ...(sc.allowPrivilegeEscalation === false ? ['--no-new-privs'] : []),
+    '--',
   ];
 }
 
@@ -258,8 +350,19 @@ for (const layout of LAYOUTS) {
       dir = mkdtempSync(join(tmpdir(), `baton-chart-${layout.name}-`));
       chmodSync(dir, 0o777); // the worker runs as the bot's UID and writes its log here
       const text = await helmTemplate(helmBin, [
-        release, CHART_DIR, '--namespace', saNs, '--kube-version', '1.37.2', '--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy',
-        '-f', CHART_BASE_VALUES, '--set', `leaseName=${LEASE}`, ...layout.set.flatMap((x) => ['--set', x]),
+        release,
+        CHART_DIR,
+        '--namespace',
+        saNs,
+        '--kube-version',
+        '1.37.2',
+        '--api-versions',
+        'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy',
+        '-f',
+        CHART_BASE_VALUES,
+        '--set',
+        `leaseName=${LEASE}`,
+        ...layout.set.flatMap((x) => ['--set', x]),
       ]);
       const objects = parseObjects(text);
       expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']));
@@ -277,20 +380,36 @@ for (const layout of LAYOUTS) {
       const written = pod.volumes?.find((v) => v.name === 'baton-token')?.projected?.defaultMode;
       expect(written).toBeDefined();
       const mode = Number.parseInt(String(written), 8);
-      tokenLayout = uidOf(sidecar) === uidOf(bot) ? { uid: uidOf(sidecar), gid: sidecar.securityContext?.runAsGroup ?? podSc.runAsGroup ?? 0, mode: 0o600 } : { uid: 0, gid: 0, mode };
+      tokenLayout =
+        uidOf(sidecar) === uidOf(bot)
+          ? { uid: uidOf(sidecar), gid: sidecar.securityContext?.runAsGroup ?? podSc.runAsGroup ?? 0, mode: 0o600 }
+          : { uid: 0, gid: 0, mode };
       expect(tokenLayout).toEqual(layout.botReadsToken ? { uid: 1000, gid: 1000, mode: 0o600 } : { uid: 0, gid: 0, mode: 0o400 });
       // The chart's sidecar settings, as the CLI will read them. The harness sets where to listen, and finds
       // the worker by its command line (no container runtime here), so those three are left to it.
       sidecarEnv = Object.fromEntries(
-        sidecar.env!.filter((e) => e.value !== undefined && !['BATON_TARGET_CONTAINER', 'BATON_LISTEN', 'BATON_PROBE_LISTEN'].includes(e.name)).map((e) => [e.name, e.value!]),
+        sidecar
+          .env!.filter((e) => e.value !== undefined && !['BATON_TARGET_CONTAINER', 'BATON_LISTEN', 'BATON_PROBE_LISTEN'].includes(e.name))
+          .map((e) => [e.name, e.value!]),
       );
       expect(sidecarEnv.BATON_LEASE_NAME).toBe(LEASE);
       expect(sidecarEnv.BATON_POD_LABEL).toBe(String(layout.label));
-      const podRule = (objects.find((o) => o.kind === 'Role') as KubeObject & { rules: { resources: string[]; verbs: string[] }[] }).rules.find((r) => r.resources.includes('pods'));
+      const podRule = (objects.find((o) => o.kind === 'Role') as KubeObject & { rules: { resources: string[]; verbs: string[] }[] }).rules.find((r) =>
+        r.resources.includes('pods'),
+      );
       expect(podRule?.verbs).toEqual(layout.label ? ['list', 'watch', 'patch'] : ['list', 'watch']);
       // An unbound token of the chart's ServiceAccount, for the refusals below.
       saKubeconfig = join(dir, 'chart-sa.kubeconfig');
-      writeFileSync(saKubeconfig, kubeconfigYaml(kube.server, kube.caData, await serviceAccountToken(kc, saNs, pod.serviceAccountName), `system:serviceaccount:${saNs}:${pod.serviceAccountName}`, saNs));
+      writeFileSync(
+        saKubeconfig,
+        kubeconfigYaml(
+          kube.server,
+          kube.caData,
+          await serviceAccountToken(kc, saNs, pod.serviceAccountName),
+          `system:serviceaccount:${saNs}:${pod.serviceAccountName}`,
+          saNs,
+        ),
+      );
     });
 
     afterAll(async () => {
@@ -303,7 +422,14 @@ for (const layout of LAYOUTS) {
     async function simPod(name: string): Promise<SimPod> {
       let kubeconfig = '';
       const p = new SimPod({
-        name, namespace: saNs, leaseName: LEASE, kc, dir, env: sidecarEnv, preStopMs: 500, graceMs: 30_000,
+        name,
+        namespace: saNs,
+        leaseName: LEASE,
+        kc,
+        dir,
+        env: sidecarEnv,
+        preStopMs: 500,
+        graceMs: 30_000,
         podSpec: { serviceAccountName: pod.serviceAccountName, automountServiceAccountToken: false },
         runAs,
         get kubeconfig() {
@@ -342,8 +468,14 @@ for (const layout of LAYOUTS) {
       const events = kc.makeApiClient(k8s.EventsV1Api);
       await waitFor('Events on the Lease and the Pods', async () => {
         const items = (await events.listNamespacedEvent({ namespace: saNs })).items;
-        const seen = (reason: string, kind: string, name: string) => items.some((e) => e.reason === reason && e.regarding?.kind === kind && e.regarding?.name === name);
-        return seen('LeaderElected', 'Lease', LEASE) && seen('LeaderElected', 'Pod', a.opts.name) && seen('LeaderReleased', 'Pod', a.opts.name) && seen('LeaderElected', 'Pod', b.opts.name);
+        const seen = (reason: string, kind: string, name: string) =>
+          items.some((e) => e.reason === reason && e.regarding?.kind === kind && e.regarding?.name === name);
+        return (
+          seen('LeaderElected', 'Lease', LEASE) &&
+          seen('LeaderElected', 'Pod', a.opts.name) &&
+          seen('LeaderReleased', 'Pod', a.opts.name) &&
+          seen('LeaderElected', 'Pod', b.opts.name)
+        );
       });
       // Nothing was refused on the way, by RBAC or by the policy: the sidecar logs every refusal.
       expect(await b.ready()).toBe(true);
@@ -355,28 +487,38 @@ for (const layout of LAYOUTS) {
       expect({ uid, capEff }).toEqual(layout.botReadsToken ? { uid: 1000, capEff: 0n } : { uid: 0, capEff: 1n << 5n /* CAP_KILL */ });
     });
 
-    it(layout.botReadsToken ? 'the bot CAN read the sidecar\'s token through /proc/<sidecar pid>/root (same UID)' : 'the bot cannot read the sidecar\'s token through /proc/<sidecar pid>/root (another UID)', async () => {
-      const b = pods.find((p) => p.sidecar && p.sidecar.exitCode === null)!;
-      const { token, file } = tokens.get(b.opts.name)!;
-      const path = `/proc/${b.sidecar!.pid}/root${file}`;
-      // The bot's user and capabilities, as the worker runs.
-      const r = await runTool(runAs.worker[0]!, [...runAs.worker.slice(1), 'cat', path]);
-      if (layout.botReadsToken) {
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toBe(token);
-      } else {
-        expect(r.code).not.toBe(0);
-        expect(r.stderr).toContain('Permission denied');
-        const env = await runTool(runAs.worker[0]!, [...runAs.worker.slice(1), 'cat', `/proc/${b.sidecar!.pid}/environ`]);
-        expect(env.stderr).toContain('Permission denied');
-      }
-    });
+    it(
+      layout.botReadsToken
+        ? "the bot CAN read the sidecar's token through /proc/<sidecar pid>/root (same UID)"
+        : "the bot cannot read the sidecar's token through /proc/<sidecar pid>/root (another UID)",
+      async () => {
+        const b = pods.find((p) => p.sidecar && p.sidecar.exitCode === null)!;
+        const { token, file } = tokens.get(b.opts.name)!;
+        const path = `/proc/${b.sidecar!.pid}/root${file}`;
+        // The bot's user and capabilities, as the worker runs.
+        const r = await runTool(runAs.worker[0]!, [...runAs.worker.slice(1), 'cat', path]);
+        if (layout.botReadsToken) {
+          expect(r.code, r.stderr).toBe(0);
+          expect(r.stdout).toBe(token);
+        } else {
+          expect(r.code).not.toBe(0);
+          expect(r.stderr).toContain('Permission denied');
+          const env = await runTool(runAs.worker[0]!, [...runAs.worker.slice(1), 'cat', `/proc/${b.sidecar!.pid}/environ`]);
+          expect(env.stderr).toContain('Permission denied');
+        }
+      },
+    );
 
     it('is refused everything else (403): Secrets, ConfigMaps, other Leases, deleting its Lease, other pod verbs, Deployments, reading Events', async () => {
       // Another Lease in the same namespace, made by the admin.
       const adminLeases = kc.makeApiClient(k8s.CoordinationV1Api);
-      await adminLeases.createNamespacedLease({ namespace: saNs, body: { metadata: { name: 'someone-else' }, spec: { holderIdentity: 'x', leaseDurationSeconds: 15 } } });
-      await kc.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({ namespace: saNs, body: { metadata: { name: 'bot-token' }, stringData: { token: 'secret' } } });
+      await adminLeases.createNamespacedLease({
+        namespace: saNs,
+        body: { metadata: { name: 'someone-else' }, spec: { holderIdentity: 'x', leaseDurationSeconds: 15 } },
+      });
+      await kc
+        .makeApiClient(k8s.CoreV1Api)
+        .createNamespacedSecret({ namespace: saNs, body: { metadata: { name: 'bot-token' }, stringData: { token: 'secret' } } });
       const live = pods.find((p) => p.sidecar && p.sidecar.exitCode === null)!.opts.name;
 
       const sa = new k8s.KubeConfig();
@@ -399,14 +541,22 @@ for (const layout of LAYOUTS) {
         'list configmaps': () => core.listNamespacedConfigMap({ namespace: saNs }),
         'create configmap': () => core.createNamespacedConfigMap({ namespace: saNs, body: { metadata: { name: 'x' } } }),
         'get another Lease': () => leases.readNamespacedLease({ name: 'someone-else', namespace: saNs }),
-        'update another Lease': () => leases.replaceNamespacedLease({ name: 'someone-else', namespace: saNs, body: { metadata: { name: 'someone-else' }, spec: { holderIdentity: 'me' } } }),
+        'update another Lease': () =>
+          leases.replaceNamespacedLease({
+            name: 'someone-else',
+            namespace: saNs,
+            body: { metadata: { name: 'someone-else' }, spec: { holderIdentity: 'me' } },
+          }),
         'list Leases (all names)': () => leases.listNamespacedLease({ namespace: saNs }),
         'delete its own Lease': () => leases.deleteNamespacedLease({ name: LEASE, namespace: saNs }),
-        'create a Lease of another name (the policy)': () => leases.createNamespacedLease({ namespace: saNs, body: { metadata: { name: 'squatter' }, spec: {} } }),
-        'create a pod': () => core.createNamespacedPod({ namespace: saNs, body: { metadata: { name: 'evil' }, spec: { containers: [{ name: 'c', image: 'x' }] } } }),
+        'create a Lease of another name (the policy)': () =>
+          leases.createNamespacedLease({ namespace: saNs, body: { metadata: { name: 'squatter' }, spec: {} } }),
+        'create a pod': () =>
+          core.createNamespacedPod({ namespace: saNs, body: { metadata: { name: 'evil' }, spec: { containers: [{ name: 'c', image: 'x' }] } } }),
         'delete a pod': () => core.deleteNamespacedPod({ name: live, namespace: saNs }),
         'get a pod (only list/watch by name are granted)': () => core.readNamespacedPod({ name: live, namespace: saNs }),
-        'label a pod with a token bound to no pod (the policy)': () => core.patchNamespacedPod({ name: live, namespace: saNs, body: [{ op: 'add', path: '/metadata/labels/baton~1role', value: 'leader' }] }),
+        'label a pod with a token bound to no pod (the policy)': () =>
+          core.patchNamespacedPod({ name: live, namespace: saNs, body: [{ op: 'add', path: '/metadata/labels/baton~1role', value: 'leader' }] }),
         'read pod logs': () => core.readNamespacedPodLog({ name: live, namespace: saNs }),
         'list deployments': () => apps.listNamespacedDeployment({ namespace: saNs }),
         'list events': () => events.listNamespacedEvent({ namespace: saNs }),

@@ -11,7 +11,7 @@ beforeAll(async () => {
 const render = (set: string[], extra: string[] = []) =>
   helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...extra, ...set.flatMap((s) => ['--set', s])]);
 
-describe('the chart refuses the Fetch standard\'s bad ports', () => {
+describe("the chart refuses the Fetch standard's bad ports", () => {
   it('in the schema: sidecar.listen=127.0.0.1:4190 and sidecar.probePort=6000', async () => {
     const listen = await render(['sidecar.listen=127.0.0.1:4190']);
     expect(listen.code).not.toBe(0);
@@ -24,7 +24,9 @@ describe('the chart refuses the Fetch standard\'s bad ports', () => {
   it('in the template check, naming the port, why and the fix, when the schema is skipped', async () => {
     const listen = await render(['sidecar.listen=127.0.0.1:4190'], ['--skip-schema-validation']);
     expect(listen.code).not.toBe(0);
-    expect(listen.stderr).toContain('sidecar.listen (127.0.0.1:4190) uses port 4190, a "bad port" of the Fetch standard that the bot\'s fetch() refuses to connect to: choose another port, e.g. 127.0.0.1:4040');
+    expect(listen.stderr).toContain(
+      'sidecar.listen (127.0.0.1:4190) uses port 4190, a "bad port" of the Fetch standard that the bot\'s fetch() refuses to connect to: choose another port, e.g. 127.0.0.1:4040',
+    );
     const probe = await render(['sidecar.probePort=10080'], ['--skip-schema-validation']);
     expect(probe.stderr).toContain('sidecar.probePort (10080) is a "bad port" of the Fetch standard');
   });

@@ -56,7 +56,12 @@ type PodSpec = {
   automountServiceAccountToken?: boolean;
   securityContext?: { runAsUser?: number; runAsNonRoot?: boolean; seccompProfile?: { type: string } };
 };
-type Deployment = KubeObject & { spec: { strategy: { rollingUpdate: { maxSurge: number; maxUnavailable: number } }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+type Deployment = KubeObject & {
+  spec: {
+    strategy: { rollingUpdate: { maxSurge: number; maxUnavailable: number } };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+};
 
 const NS = 'bots';
 const KUBE_VERSIONS = ['1.29.0', '1.37.2'];
@@ -160,11 +165,11 @@ describe('helm lint --strict and helm template over the main value combinations'
       });
     }
   }
-
 });
 
 describe('settings the chart refuses', () => {
-  const render = (set: string[]) => helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...set.flatMap((s) => ['--set', s])]);
+  const render = (set: string[]) =>
+    helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...set.flatMap((s) => ['--set', s])]);
 
   it('a preStop sleep shorter than the longest handoff, naming the rule and the fix', async () => {
     const r = await render(['bot.preStop.sleepSeconds=12']);
@@ -194,12 +199,26 @@ describe('settings the chart refuses', () => {
     expect((await render(['sidecar.image.repository='])).stderr).toContain('sidecar.image.repository is required: the baton image');
   });
 
-  it('a native sidecar or the kubelet\'s preStop sleep on a cluster known to be too old, naming --kube-version', async () => {
-    const native = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.28.4', '-f', CHART_BASE_VALUES, '--set', 'sidecar.native=true', '--set', 'bot.preStop.mode=exec']);
+  it("a native sidecar or the kubelet's preStop sleep on a cluster known to be too old, naming --kube-version", async () => {
+    const native = await helm(helmBin, [
+      'template',
+      'x',
+      CHART_DIR,
+      '--kube-version',
+      '1.28.4',
+      '-f',
+      CHART_BASE_VALUES,
+      '--set',
+      'sidecar.native=true',
+      '--set',
+      'bot.preStop.mode=exec',
+    ]);
     expect(native.stderr).toContain('sidecar.native needs Kubernetes 1.29 or newer');
     expect(native.stderr).toContain('--kube-version');
     const sleep = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.29.4', '-f', CHART_BASE_VALUES]);
-    expect(sleep.stderr).toContain('bot.preStop.mode=sleep (the kubelet\'s sleep action) needs Kubernetes 1.30 or newer; this cluster is v1.29.4. Set bot.preStop.mode=exec');
+    expect(sleep.stderr).toContain(
+      "bot.preStop.mode=sleep (the kubelet's sleep action) needs Kubernetes 1.30 or newer; this cluster is v1.29.4. Set bot.preStop.mode=exec",
+    );
     expect(sleep.stderr).toContain('--kube-version');
   });
 });
@@ -219,15 +238,24 @@ describe('offline rendering and the conventions of well-kept charts', () => {
     expect(containersOf(old).bot.lifecycle!.preStop).toEqual({ exec: { command: ['sleep', '20'] } });
   });
 
-  it('the sidecar\'s tag defaults to the chart\'s appVersion; a digest wins', async () => {
+  it("the sidecar's tag defaults to the chart's appVersion; a digest wins", async () => {
     const appVersion = /^appVersion: "(.*)"$/m.exec(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8'))![1];
     expect(containersOf(deploymentOf(await template([])).spec.template.spec).sidecar.image).toBe(`registry.example.com/baton:${appVersion}`);
     const digest = `sha256:${'ab'.repeat(32)}`;
-    expect(containersOf(deploymentOf(await template(['--set', `sidecar.image.digest=${digest}`])).spec.template.spec).sidecar.image).toBe(`registry.example.com/baton@${digest}`);
+    expect(containersOf(deploymentOf(await template(['--set', `sidecar.image.digest=${digest}`])).spec.template.spec).sidecar.image).toBe(
+      `registry.example.com/baton@${digest}`,
+    );
   });
 
   it('monitoring objects only where the cluster serves their API; required=true fails naming the fix', async () => {
-    const on = ['--set', 'monitoring.podMonitor.enabled=true', '--set', 'monitoring.serviceMonitor.enabled=true', '--set', 'monitoring.prometheusRule.enabled=true'];
+    const on = [
+      '--set',
+      'monitoring.podMonitor.enabled=true',
+      '--set',
+      'monitoring.serviceMonitor.enabled=true',
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+    ];
     const without = (await template(on)).map((o) => o.kind);
     expect(without).not.toContain('PodMonitor');
     expect(without).not.toContain('ServiceMonitor');
@@ -236,20 +264,41 @@ describe('offline rendering and the conventions of well-kept charts', () => {
     const only = (await template([...on, '--api-versions', 'monitoring.coreos.com/v1/PodMonitor'])).map((o) => o.kind);
     expect(only).toContain('PodMonitor');
     expect(only).not.toContain('PrometheusRule');
-    const r = await helm(helmBin, ['template', 'x', CHART_DIR, '-f', CHART_BASE_VALUES, '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'monitoring.prometheusRule.required=true']);
+    const r = await helm(helmBin, [
+      'template',
+      'x',
+      CHART_DIR,
+      '-f',
+      CHART_BASE_VALUES,
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+      '--set',
+      'monitoring.prometheusRule.required=true',
+    ]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('monitoring.prometheusRule.required is true, but the cluster serves no monitoring.coreos.com/v1/PrometheusRule: install the prometheus-operator CRDs first, or, rendering offline with helm template, pass --api-versions monitoring.coreos.com/v1/PrometheusRule');
+    expect(r.stderr).toContain(
+      'monitoring.prometheusRule.required is true, but the cluster serves no monitoring.coreos.com/v1/PrometheusRule: install the prometheus-operator CRDs first, or, rendering offline with helm template, pass --api-versions monitoring.coreos.com/v1/PrometheusRule',
+    );
   });
 
   it('commonLabels, sidecar.extraVolumeMounts, init and extra containers, topologySpreadConstraints pass through', async () => {
     const objects = await template([
-      '--kube-version', '1.37.2', '--set', 'sidecar.native=true',
-      '--set', 'commonLabels.team=bots',
-      '--set-json', 'deployment.volumes=[{"name":"certs","emptyDir":{}}]',
-      '--set-json', 'sidecar.extraVolumeMounts=[{"name":"certs","mountPath":"/certs"}]',
-      '--set-json', 'deployment.initContainers=[{"name":"migrate","image":"registry.example.com/my-bot:1.0.0"}]',
-      '--set-json', 'deployment.extraContainers=[{"name":"proxy","image":"registry.example.com/proxy:1"}]',
-      '--set-json', 'deployment.topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule"}]',
+      '--kube-version',
+      '1.37.2',
+      '--set',
+      'sidecar.native=true',
+      '--set',
+      'commonLabels.team=bots',
+      '--set-json',
+      'deployment.volumes=[{"name":"certs","emptyDir":{}}]',
+      '--set-json',
+      'sidecar.extraVolumeMounts=[{"name":"certs","mountPath":"/certs"}]',
+      '--set-json',
+      'deployment.initContainers=[{"name":"migrate","image":"registry.example.com/my-bot:1.0.0"}]',
+      '--set-json',
+      'deployment.extraContainers=[{"name":"proxy","image":"registry.example.com/proxy:1"}]',
+      '--set-json',
+      'deployment.topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule"}]',
     ]);
     for (const o of objects) expect(o.metadata.labels?.team, `${o.kind} ${o.metadata.name}`).toBe('bots');
     const deployment = deploymentOf(objects);
@@ -263,7 +312,7 @@ describe('offline rendering and the conventions of well-kept charts', () => {
   });
 });
 
-describe('the example chart that includes baton\'s named templates (charts/examples/my-bot)', () => {
+describe("the example chart that includes baton's named templates (charts/examples/my-bot)", () => {
   let example: string;
   beforeAll(async () => {
     example = await buildExampleChart(helmBin);
@@ -298,7 +347,7 @@ describe('the example chart that includes baton\'s named templates (charts/examp
     });
   }
 
-  it('the example inherits the chart\'s timing check', async () => {
+  it("the example inherits the chart's timing check", async () => {
     const r = await helm(helmBin, ['template', 'demo', example, '--kube-version', '1.37.2', '--set', 'baton.bot.preStop.sleepSeconds=5']);
     expect(r.stderr).toContain('bot.preStop.sleepSeconds (5) is shorter than the longest handoff');
   });
@@ -313,8 +362,21 @@ describe('deploy/ is rendered from the chart', () => {
     }
   });
 
-  it('the rule file is the PrometheusRule\'s spec', async () => {
-    const rendered = await helmTemplate(helmBin, ['x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true', '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule']);
+  it("the rule file is the PrometheusRule's spec", async () => {
+    const rendered = await helmTemplate(helmBin, [
+      'x',
+      CHART_DIR,
+      '--kube-version',
+      '1.37.2',
+      '-f',
+      CHART_BASE_VALUES,
+      '--show-only',
+      'templates/prometheusrule.yaml',
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+      '--api-versions',
+      'monitoring.coreos.com/v1/PrometheusRule',
+    ]);
     const spec = (yaml.load(rendered) as { spec: unknown }).spec;
     expect(yaml.load(ruleFileFromPrometheusRule(rendered))).toEqual(spec);
   });
@@ -345,14 +407,27 @@ describe('alert rules under promtool', () => {
     expect(r.code).toBe(0);
   });
 
-  it('the chart\'s release-scoped PrometheusRule passes the same checks and unit tests (namespace bots, Lease my-bot)', async () => {
+  it("the chart's release-scoped PrometheusRule passes the same checks and unit tests (namespace bots, Lease my-bot)", async () => {
     const rendered = await helmTemplate(helmBin, [
-      'x', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES,
-      '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'leaseName=my-bot',
-      '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
+      'x',
+      CHART_DIR,
+      '--namespace',
+      'bots',
+      '--kube-version',
+      '1.37.2',
+      '-f',
+      CHART_BASE_VALUES,
+      '--show-only',
+      'templates/prometheusrule.yaml',
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+      '--set',
+      'leaseName=my-bot',
+      '--api-versions',
+      'monitoring.coreos.com/v1/PrometheusRule',
     ]);
     // Every baton_info in every expression carries the release's scope.
-    const exprs = ((yaml.load(ruleFileFromPrometheusRule(rendered)) as { groups: { rules: { expr: string }[] }[] }).groups[0]!.rules).map((r) => r.expr);
+    const exprs = (yaml.load(ruleFileFromPrometheusRule(rendered)) as { groups: { rules: { expr: string }[] }[] }).groups[0]!.rules.map((r) => r.expr);
     expect(exprs).toHaveLength(12);
     for (const expr of exprs) expect(expr.match(/baton_info(?!\{namespace="bots", lease="my-bot"\})/g), expr).toBeNull();
     const dir = mkdtempSync(join(tmpdir(), 'baton-rules-'));
@@ -366,30 +441,60 @@ describe('alert rules under promtool', () => {
 
   it('BatonSidecarsAbsent sees a Lease that never reported (release scope) and a Prometheus with no baton at all (scope all)', async () => {
     const rendered = await helmTemplate(helmBin, [
-      'x', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
-      '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'leaseName=my-bot',
-      '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
+      'x',
+      CHART_DIR,
+      '--namespace',
+      'bots',
+      '--kube-version',
+      '1.37.2',
+      '-f',
+      CHART_BASE_VALUES,
+      '--api-versions',
+      'monitoring.coreos.com/v1/PrometheusRule',
+      '--show-only',
+      'templates/prometheusrule.yaml',
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+      '--set',
+      'leaseName=my-bot',
+      '--api-versions',
+      'monitoring.coreos.com/v1/PrometheusRule',
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'baton-rules-'));
     writeFileSync(join(dir, 'release.yaml'), ruleFileFromPrometheusRule(rendered));
     cpSync(join(ROOT, 'deploy', 'prometheus-rules.yaml'), join(dir, 'all.yaml'));
     const runbook = 'https://github.com/baton-sidecar/baton/blob/main/docs/runbook.md#batonsidecarsabsent';
-    const description = 'No baton_info series has been scraped for 2m: the pods are not running (crash loop, ImagePullBackOff, unschedulable) or Prometheus cannot scrape them. Check kubectl get pods -l baton/lease and the PodMonitor/ServiceMonitor targets.';
+    const description =
+      'No baton_info series has been scraped for 2m: the pods are not running (crash loop, ImagePullBackOff, unschedulable) or Prometheus cannot scrape them. Check kubectl get pods -l baton/lease and the PodMonitor/ServiceMonitor targets.';
     const unitTest = (file: string, series: { series: string; values: string }[], labels: Record<string, string>, summary: string) =>
       yaml.dump({
         rule_files: [file],
         evaluation_interval: '1m',
-        tests: [{
-          interval: '1m',
-          input_series: [{ series: 'up{job="something-else"}', values: '1x10' }, ...series],
-          alert_rule_test: [
-            { eval_time: '1m', alertname: 'BatonSidecarsAbsent', exp_alerts: [] },
-            { eval_time: '5m', alertname: 'BatonSidecarsAbsent', exp_alerts: [{ exp_labels: { severity: 'critical', ...labels }, exp_annotations: { runbook_url: runbook, summary, description } }] },
-          ],
-        }],
+        tests: [
+          {
+            interval: '1m',
+            input_series: [{ series: 'up{job="something-else"}', values: '1x10' }, ...series],
+            alert_rule_test: [
+              { eval_time: '1m', alertname: 'BatonSidecarsAbsent', exp_alerts: [] },
+              {
+                eval_time: '5m',
+                alertname: 'BatonSidecarsAbsent',
+                exp_alerts: [{ exp_labels: { severity: 'critical', ...labels }, exp_annotations: { runbook_url: runbook, summary, description } }],
+              },
+            ],
+          },
+        ],
       });
     // The release's pods never came up (ImagePullBackOff from the start), while another Lease reports.
-    writeFileSync(join(dir, 'release.test.yaml'), unitTest('release.yaml', [{ series: 'baton_info{namespace="bots", pod="z", lease="someone-else"}', values: '1x10' }], { namespace: 'bots', lease: 'my-bot' }, 'No baton sidecar of Lease bots/my-bot reports metrics: the bot is probably not polling'));
+    writeFileSync(
+      join(dir, 'release.test.yaml'),
+      unitTest(
+        'release.yaml',
+        [{ series: 'baton_info{namespace="bots", pod="z", lease="someone-else"}', values: '1x10' }],
+        { namespace: 'bots', lease: 'my-bot' },
+        'No baton sidecar of Lease bots/my-bot reports metrics: the bot is probably not polling',
+      ),
+    );
     writeFileSync(join(dir, 'all.test.yaml'), unitTest('all.yaml', [], {}, 'No baton sidecar of Lease (any) reports metrics: the bot is probably not polling'));
     for (const file of ['release.test.yaml', 'all.test.yaml']) {
       const r = promtool(['test', 'rules', join(dir, file)]);
@@ -400,9 +505,22 @@ describe('alert rules under promtool', () => {
 
   it('a release-scoped rule ignores other Leases', async () => {
     const rendered = await helmTemplate(helmBin, [
-      'x', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES,
-      '--show-only', 'templates/prometheusrule.yaml', '--set', 'monitoring.prometheusRule.enabled=true', '--set', 'leaseName=my-bot',
-      '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
+      'x',
+      CHART_DIR,
+      '--namespace',
+      'bots',
+      '--kube-version',
+      '1.37.2',
+      '-f',
+      CHART_BASE_VALUES,
+      '--show-only',
+      'templates/prometheusrule.yaml',
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+      '--set',
+      'leaseName=my-bot',
+      '--api-versions',
+      'monitoring.coreos.com/v1/PrometheusRule',
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'baton-rules-'));
     writeFileSync(join(dir, 'rules.yaml'), ruleFileFromPrometheusRule(rendered));

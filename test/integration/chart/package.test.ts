@@ -38,7 +38,10 @@ async function sidecarImage(tgz: string): Promise<string> {
 describe('the packaged chart (helm package, then helm lint --strict of the .tgz)', () => {
   const version = sourceVersion();
 
-  for (const [what, v] of [['at package.json\'s version', version], ['at a pre-release tag\'s version', '0.2.0-rc.1']] as const) {
+  for (const [what, v] of [
+    ["at package.json's version", version],
+    ["at a pre-release tag's version", '0.2.0-rc.1'],
+  ] as const) {
     it(`${what}: lints --strict on old and new clusters; version, appVersion and the image tag are the tag's`, async () => {
       const tgz = await packageChart(CHART_DIR, v);
       for (const kube of ['1.29.0', '1.37.2']) {
@@ -65,7 +68,7 @@ describe('the packaged chart (helm package, then helm lint --strict of the .tgz)
     expect(lint.stdout + lint.stderr).toContain('nil pointer evaluating interface {}.field');
   });
 
-  it('after npm run version:set, helm accepts the example chart\'s rewritten Chart.lock', async () => {
+  it("after npm run version:set, helm accepts the example chart's rewritten Chart.lock", async () => {
     const root = mkdtempSync(join(tmpdir(), 'baton-version-set-'));
     cpSync(join(REPO_ROOT, 'charts'), join(root, 'charts'), { recursive: true, filter: (src) => !src.endsWith(join('my-bot', 'charts')) });
     for (const file of ['package.json', ...PLACES.map((p) => p.file)]) {

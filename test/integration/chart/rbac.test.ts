@@ -15,9 +15,17 @@ async function render(...args: string[]): Promise<KubeObject[]> {
   return parseObjects(await helmTemplate(helmBin, ['r', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...args]));
 }
 const kinds = (objects: KubeObject[]) => objects.map((o) => o.kind);
-type Policy = KubeObject & { spec: { matchConditions: { expression: string }[]; validations: { expression: string; messageExpression: string; reason: string }[]; failurePolicy: string } };
+type Policy = KubeObject & {
+  spec: { matchConditions: { expression: string }[]; validations: { expression: string; messageExpression: string; reason: string }[]; failurePolicy: string };
+};
 type Role = KubeObject & { rules: { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[] };
-type Deployment = KubeObject & { spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[]; volumes?: { name: string; projected?: { defaultMode?: number } }[] } } } };
+type Deployment = KubeObject & {
+  spec: {
+    template: {
+      spec: { containers: { name: string; env?: { name: string; value?: string }[] }[]; volumes?: { name: string; projected?: { defaultMode?: number } }[] };
+    };
+  };
+};
 
 describe('the admission policy is rendered', () => {
   it('auto: only when the API server serves ValidatingAdmissionPolicy (offline: --api-versions)', async () => {
@@ -31,15 +39,27 @@ describe('the admission policy is rendered', () => {
   it('true forces it, false leaves it out; anything else is refused by the schema', async () => {
     expect(kinds(await render('--set', 'rbac.admissionPolicy.enabled=true'))).toContain('ValidatingAdmissionPolicyBinding');
     expect(kinds(await render('--api-versions', POLICY_API, '--set', 'rbac.admissionPolicy.enabled=false'))).not.toContain('ValidatingAdmissionPolicy');
-    const bad = await helm(helmBin, ['template', 'r', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, '--set', 'rbac.admissionPolicy.enabled=yes']);
+    const bad = await helm(helmBin, [
+      'template',
+      'r',
+      CHART_DIR,
+      '--kube-version',
+      '1.37.2',
+      '-f',
+      CHART_BASE_VALUES,
+      '--set',
+      'rbac.admissionPolicy.enabled=yes',
+    ]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/rbac\.admissionPolicy\.enabled|admissionPolicy/);
   });
 
-  it('names the release\'s ServiceAccount and Lease, fails closed, and answers 403', async () => {
+  it("names the release's ServiceAccount and Lease, fails closed, and answers 403", async () => {
     const objects = await render('--api-versions', POLICY_API, '--set', 'leaseName=tg');
     const policy = objects.find((o) => o.kind === 'ValidatingAdmissionPolicy') as Policy;
-    const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding') as KubeObject & { spec: { policyName: string; validationActions: string[] } };
+    const binding = objects.find((o) => o.kind === 'ValidatingAdmissionPolicyBinding') as KubeObject & {
+      spec: { policyName: string; validationActions: string[] };
+    };
     expect(policy.metadata.name).toBe('baton.bots.r-baton');
     expect(binding.spec).toEqual({ policyName: 'baton.bots.r-baton', validationActions: ['Deny'] });
     expect(policy.spec.failurePolicy).toBe('Fail');
@@ -75,10 +95,12 @@ describe('rbac.podLabel', () => {
 });
 
 describe('the token volume', () => {
-  it('0444 in the default layout (the kubelet makes the token 0600 and the shared UID\'s), 0400 in the hardened one', async () => {
+  it("0444 in the default layout (the kubelet makes the token 0600 and the shared UID's), 0400 in the hardened one", async () => {
     // Read from the text: Kubernetes reads YAML 1.1, where 0400 is octal; js-yaml (YAML 1.2) would read 400.
     const mode = async (...args: string[]) =>
-      /name: baton-token\n\s+projected:\n(?:\s+#.*\n)*\s+defaultMode: (0[0-7]{3})\n/.exec(await helmTemplate(helmBin, ['r', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...args]))?.[1];
+      /name: baton-token\n\s+projected:\n(?:\s+#.*\n)*\s+defaultMode: (0[0-7]{3})\n/.exec(
+        await helmTemplate(helmBin, ['r', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...args]),
+      )?.[1];
     expect(await mode()).toBe('0444');
     expect(await mode('--set', 'sidecar.capKill=true')).toBe('0400');
   });

@@ -12,9 +12,20 @@ beforeAll(async () => {
 
 /** The environment the chart gives the sidecar with its defaults (release "x", so Lease "x-baton"). */
 const chartEnv = {
-  POD_NAME: 'x-abc', POD_NAMESPACE: 'bots', BATON_LEASE_NAME: 'x-baton', BATON_TARGET_CONTAINER: 'bot',
-  BATON_LEASE_DURATION: '15s', BATON_RENEW_DEADLINE: '10s', BATON_RETRY_PERIOD: '2s', BATON_PAUSE_ACK_TIMEOUT: '15s', BATON_DRAIN: '5s',
-  BATON_START_SIGNAL: 'SIGUSR1', BATON_PAUSE_SIGNAL: 'SIGUSR2', BATON_LISTEN: '127.0.0.1:4040', BATON_PROBE_LISTEN: '0.0.0.0:4041', BATON_LOG_LEVEL: 'info',
+  POD_NAME: 'x-abc',
+  POD_NAMESPACE: 'bots',
+  BATON_LEASE_NAME: 'x-baton',
+  BATON_TARGET_CONTAINER: 'bot',
+  BATON_LEASE_DURATION: '15s',
+  BATON_RENEW_DEADLINE: '10s',
+  BATON_RETRY_PERIOD: '2s',
+  BATON_PAUSE_ACK_TIMEOUT: '15s',
+  BATON_DRAIN: '5s',
+  BATON_START_SIGNAL: 'SIGUSR1',
+  BATON_PAUSE_SIGNAL: 'SIGUSR2',
+  BATON_LISTEN: '127.0.0.1:4040',
+  BATON_PROBE_LISTEN: '0.0.0.0:4041',
+  BATON_LOG_LEVEL: 'info',
 };
 
 function sidecarRefusal(env: Record<string, string>): string {
@@ -62,19 +73,51 @@ const cases: Array<[string[], string, Record<string, string>]> = [
   [['leaseName=My_Bot'], 'leaseName', { BATON_LEASE_NAME: 'My_Bot' }],
 ];
 
-describe('the chart refuses what the sidecar refuses, in the sidecar\'s words', () => {
+describe("the chart refuses what the sidecar refuses, in the sidecar's words", () => {
   for (const [set, path, env] of cases) {
     it(`${set.join(' ')}`, async () => {
       const words = sidecarRefusal(env);
-      const r = await helm(helmBin, ['template', 'x', CHART_DIR, '--namespace', 'bots', '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...set.flatMap((s) => ['--set', s])]);
+      const r = await helm(helmBin, [
+        'template',
+        'x',
+        CHART_DIR,
+        '--namespace',
+        'bots',
+        '--kube-version',
+        '1.37.2',
+        '-f',
+        CHART_BASE_VALUES,
+        ...set.flatMap((s) => ['--set', s]),
+      ]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain(`${path}: ${words}`);
     });
   }
 
   it('and accepts what the sidecar accepts: IPv6 loopback, lower-case signal names, fractional durations', async () => {
-    const set = ['sidecar.listen=[::1]:4040', 'sidecar.startSignal=usr1', 'sidecar.pauseSignal=SIGHUP', 'sidecar.drain=1.5s', 'sidecar.retryPeriod=1500ms', 'sidecar.renewInterval=7.5s'];
-    expect(() => loadConfig({ argv: [], env: { ...chartEnv, BATON_LISTEN: '[::1]:4040', BATON_START_SIGNAL: 'usr1', BATON_PAUSE_SIGNAL: 'SIGHUP', BATON_DRAIN: '1.5s', BATON_RETRY_PERIOD: '1500ms', BATON_RENEW_INTERVAL: '7.5s' }, readNamespaceFile: () => undefined })).not.toThrow();
+    const set = [
+      'sidecar.listen=[::1]:4040',
+      'sidecar.startSignal=usr1',
+      'sidecar.pauseSignal=SIGHUP',
+      'sidecar.drain=1.5s',
+      'sidecar.retryPeriod=1500ms',
+      'sidecar.renewInterval=7.5s',
+    ];
+    expect(() =>
+      loadConfig({
+        argv: [],
+        env: {
+          ...chartEnv,
+          BATON_LISTEN: '[::1]:4040',
+          BATON_START_SIGNAL: 'usr1',
+          BATON_PAUSE_SIGNAL: 'SIGHUP',
+          BATON_DRAIN: '1.5s',
+          BATON_RETRY_PERIOD: '1500ms',
+          BATON_RENEW_INTERVAL: '7.5s',
+        },
+        readNamespaceFile: () => undefined,
+      }),
+    ).not.toThrow();
     const r = await helm(helmBin, ['template', 'x', CHART_DIR, '--kube-version', '1.37.2', '-f', CHART_BASE_VALUES, ...set.flatMap((s) => ['--set', s])]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

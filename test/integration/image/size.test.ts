@@ -78,7 +78,8 @@ function runInImage(arch: Arch, runRoot: string, env: Record<string, string>, ar
 }
 
 /** Runs the image's entrypoint with `args`. */
-const runImage = (arch: Arch, runRoot: string, env: Record<string, string>, args: string[] = []) => runInImage(arch, runRoot, env, [...stage.entrypoint, ...args]);
+const runImage = (arch: Arch, runRoot: string, env: Record<string, string>, args: string[] = []) =>
+  runInImage(arch, runRoot, env, [...stage.entrypoint, ...args]);
 
 /** Each architecture's image, assembled once for the file (the leader run reuses the arm64 one). */
 const built = new Map<Arch, Promise<Built>>();
@@ -99,7 +100,9 @@ describe.each<Arch>(['amd64', 'arm64'])('the linux/%s image (final stage assembl
 
   it(`is at most ${MAX_COMPRESSED / MB} MB compressed, as an OCI image layout archive of the right architecture`, () => {
     const { image } = get();
-    process.stdout.write(`image linux/${arch}: ${(image.compressedBytes / MB).toFixed(1)} MB compressed (${image.layers.map((l) => `${l.name} ${(l.gzipBytes / MB).toFixed(1)} MB`).join(', ')}; ${image.base.node}; ${image.base.packages.join(', ')})\n`);
+    process.stdout.write(
+      `image linux/${arch}: ${(image.compressedBytes / MB).toFixed(1)} MB compressed (${image.layers.map((l) => `${l.name} ${(l.gzipBytes / MB).toFixed(1)} MB`).join(', ')}; ${image.base.node}; ${image.base.packages.join(', ')})\n`,
+    );
     expect(image.compressedBytes).toBeLessThanOrEqual(MAX_COMPRESSED);
     expect(image.archiveBytes).toBeGreaterThanOrEqual(image.compressedBytes);
     expect(statSync(image.archive).isFile()).toBe(true);
@@ -136,18 +139,31 @@ describe.each<Arch>(['amd64', 'arm64'])('the linux/%s image (final stage assembl
     expect(badSetting.stderr).toMatch(/^baton: BATON_DRAIN="5" is not a duration: write it with a unit.*\n$/);
     expect(noCluster.status).toBe(2);
     expect(noCluster.stderr).toMatch(/^baton: not in a cluster \(KUBERNETES_SERVICE_HOST is unset\).*\n$/);
-    process.stdout.write(`image linux/${arch}: node --version ${node.ms.toFixed(0)} ms, baton --version ${version.ms.toFixed(0)} ms, bad setting refused in ${badSetting.ms.toFixed(0)} ms (run at once)\n`);
+    process.stdout.write(
+      `image linux/${arch}: node --version ${node.ms.toFixed(0)} ms, baton --version ${version.ms.toFixed(0)} ms, bad setting refused in ${badSetting.ms.toFixed(0)} ms (run at once)\n`,
+    );
   });
 
   it('carries no @kubernetes/client-node: an exec kubeconfig gets the one line that names the fix', async () => {
     const { runRoot } = get();
-    writeFileSync(join(runRoot, 'tmp', 'exec.kubeconfig'), [
-      'apiVersion: v1', 'kind: Config', 'current-context: c',
-      'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
-      'contexts: [{name: c, context: {cluster: k, user: u}}]',
-      'users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: gke-gcloud-auth-plugin}}}]', '',
-    ].join('\n'));
-    const run = await runImage(arch, runRoot, { BATON_LEASE_NAME: 'x', BATON_NAMESPACE: 'bots', BATON_TARGET_COMMAND: 'bot', KUBECONFIG: '/tmp/exec.kubeconfig' });
+    writeFileSync(
+      join(runRoot, 'tmp', 'exec.kubeconfig'),
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: c',
+        'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
+        'contexts: [{name: c, context: {cluster: k, user: u}}]',
+        'users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: gke-gcloud-auth-plugin}}}]',
+        '',
+      ].join('\n'),
+    );
+    const run = await runImage(arch, runRoot, {
+      BATON_LEASE_NAME: 'x',
+      BATON_NAMESPACE: 'bots',
+      BATON_TARGET_COMMAND: 'bot',
+      KUBECONFIG: '/tmp/exec.kubeconfig',
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toBe(`baton: ${clientNodeMissing('kubeconfig /tmp/exec.kubeconfig: user "u" uses an exec credential plugin')}\n`);
   });
@@ -180,7 +196,9 @@ describe('the linux/arm64 image under qemu-user leads a Lease on the test API se
     // named by its path on this machine (Node's module lookup does not go through -L); /proc (the worker's
     // signal handlers), loopback and the kubeconfig are the host's, as a pod's shared process namespace
     // and network would be. The host has no arm64 libraries to fall back on.
-    expect(existsSync(`/lib/${'aarch64-linux-gnu'}/libc.so.6`), 'this machine has arm64 libraries: the -L run would not prove the image carries its own').toBe(false);
+    expect(existsSync(`/lib/${'aarch64-linux-gnu'}/libc.so.6`), 'this machine has arm64 libraries: the -L run would not prove the image carries its own').toBe(
+      false,
+    );
     const [nodePath, ...nodeArgs] = stage.entrypoint.slice(0, -1);
     expect(stage.entrypoint.at(-1)).toBe(stage.bundlePath);
     pod = new SimPod({
@@ -212,10 +230,15 @@ describe('the linux/arm64 image under qemu-user leads a Lease on the test API se
     // The worker was started once and paused before the sidecar released the Lease (its own log says when).
     const worker = readWorkerLog(pod.workerLog);
     expect(worker.filter((l) => l.event === 'polling-start' || l.event === 'polling-stop').map((l) => l.event)).toEqual(['polling-start', 'polling-stop']);
-    const sidecarLines = readFileSync(pod.sidecarLog, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event?: string; change?: string; time: string });
+    const sidecarLines = readFileSync(pod.sidecarLog, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event?: string; change?: string; time: string });
     const released = sidecarLines.find((l) => l.event === 'leadership' && l.change === 'released');
     expect(released, 'the sidecar logs its release').toBeDefined();
     expect(worker.find((l) => l.event === 'polling-stop')!.t).toBeLessThanOrEqual(Date.parse(released!.time));
-    process.stdout.write(`image linux/arm64 under qemu: leader ${(leadMs / 1000).toFixed(1)} s after start, released and exited ${(exitMs / 1000).toFixed(1)} s after SIGTERM\n`);
+    process.stdout.write(
+      `image linux/arm64 under qemu: leader ${(leadMs / 1000).toFixed(1)} s after start, released and exited ${(exitMs / 1000).toFixed(1)} s after SIGTERM\n`,
+    );
   }, 180_000);
 });

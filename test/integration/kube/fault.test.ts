@@ -30,7 +30,13 @@ afterAll(async () => {
 });
 
 const signal = (): AbortSignal => AbortSignal.timeout(5000);
-const record = (holder: string, transitions: number) => ({ holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: transitions });
+const record = (holder: string, transitions: number) => ({
+  holderIdentity: holder,
+  leaseDurationSeconds: 15,
+  acquireTime: new Date(),
+  renewTime: new Date(),
+  leaseTransitions: transitions,
+});
 
 describe('LeaseWatcher behind a failing network', () => {
   it('reports the outage, then resumes and delivers what changed meanwhile', async () => {
@@ -49,7 +55,9 @@ describe('LeaseWatcher behind a failing network', () => {
       onError: (e) => errors.push(e),
     }).start();
     try {
-      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'SYNCED', lease: { record: current.record, resourceVersion: current.resourceVersion } }));
+      await vi.waitFor(() =>
+        expect(events.at(-1)).toMatchObject({ type: 'SYNCED', lease: { record: current.record, resourceVersion: current.resourceVersion } }),
+      );
 
       // Phase 1: connections reset, new ones refused, for 2 s; the Lease changes meanwhile.
       proxy.pause('reset');
@@ -66,13 +74,18 @@ describe('LeaseWatcher behind a failing network', () => {
       expect(errors.some((e) => e.name === 'KubeTransportError' && (e as { code?: string }).code === 'error')).toBe(true);
 
       proxy.resume();
-      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'MODIFIED', lease: { record: current.record, resourceVersion: current.resourceVersion } }), { timeout: 5000 });
+      await vi.waitFor(
+        () => expect(events.at(-1)).toMatchObject({ type: 'MODIFIED', lease: { record: current.record, resourceVersion: current.resourceVersion } }),
+        { timeout: 5000 },
+      );
       expect(watcher.lastError).toBeUndefined();
       expect(watcher.lastContact!).toBeGreaterThan(contactAtOutage);
       // Resumed from its resourceVersion: one list at start, none after the outage.
       expect(events.filter((e) => e.type === 'SYNCED')).toHaveLength(1);
       current = await lock.update(record('pod-c', 2), current, signal());
-      await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'MODIFIED', lease: { record: current.record, resourceVersion: current.resourceVersion } }));
+      await vi.waitFor(() =>
+        expect(events.at(-1)).toMatchObject({ type: 'MODIFIED', lease: { record: current.record, resourceVersion: current.resourceVersion } }),
+      );
     } finally {
       await watcher.stop();
     }

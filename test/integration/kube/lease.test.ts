@@ -47,7 +47,13 @@ describe('KubeLeaseLock', () => {
     const created = await lock.create(r, signal());
     expect(created.record).toEqual(r);
     expect(created.resourceVersion).toMatch(/^\d+$/);
-    const raw = await client.request<V1Lease>({ verb: 'get', resource: 'leases.coordination.k8s.io', method: 'GET', path: leasePath(namespace, 'crud'), timeoutMs: 5000 });
+    const raw = await client.request<V1Lease>({
+      verb: 'get',
+      resource: 'leases.coordination.k8s.io',
+      method: 'GET',
+      path: leasePath(namespace, 'crud'),
+      timeoutMs: 5000,
+    });
     expect(String(raw.spec?.renewTime)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}000Z$/);
     const read = await lock.get(signal());
     expect(read).toEqual(created);
@@ -71,7 +77,13 @@ describe('KubeLeaseLock', () => {
     });
     const read = await lock.get(signal());
     await lock.update(record('pod-b', 1), read!, signal());
-    const raw = await client.request<V1Lease>({ verb: 'get', resource: 'leases.coordination.k8s.io', method: 'GET', path: leasePath(namespace, 'meta'), timeoutMs: 5000 });
+    const raw = await client.request<V1Lease>({
+      verb: 'get',
+      resource: 'leases.coordination.k8s.io',
+      method: 'GET',
+      path: leasePath(namespace, 'meta'),
+      timeoutMs: 5000,
+    });
     expect(raw.metadata?.labels).toEqual({ team: 'bots' });
     expect(raw.metadata?.annotations).toEqual({ note: 'kept' });
     expect(raw.spec?.holderIdentity).toBe('pod-b');
@@ -97,10 +109,14 @@ describe('KubeLeaseLock', () => {
     // Leases allow create-on-update: only the uid carried from the last read stops a stale PUT from recreating it.
     await expect(lock.update(record('pod-a'), created, signal())).rejects.toBeInstanceOf(LockConflictError);
     const fresh = new KubeLeaseLock({ client, namespace, name: 'gone' });
-    await expect(fresh.update(record('pod-a'), { record: created.record, resourceVersion: created.resourceVersion }, signal())).rejects.toBeInstanceOf(LockNotFoundError);
+    await expect(fresh.update(record('pod-a'), { record: created.record, resourceVersion: created.resourceVersion }, signal())).rejects.toBeInstanceOf(
+      LockNotFoundError,
+    );
     expect(await lock.get(signal())).toBeUndefined();
     // A base without the object it was read from (built by hand) is read first: the Lease is gone.
-    await expect(lock.update(record('pod-a'), { record: created.record, resourceVersion: created.resourceVersion }, signal())).rejects.toBeInstanceOf(LockNotFoundError);
+    await expect(lock.update(record('pod-a'), { record: created.record, resourceVersion: created.resourceVersion }, signal())).rejects.toBeInstanceOf(
+      LockNotFoundError,
+    );
     expect(await lock.get(signal())).toBeUndefined();
   });
 });
@@ -136,7 +152,7 @@ describe('LeaseWatcher', () => {
 });
 
 describe('Elector on a real Lease (issue 9, item 7, rule C1)', () => {
-  it('a renew changes only the election\'s spec fields: labels, annotations and owners written meanwhile survive', async () => {
+  it("a renew changes only the election's spec fields: labels, annotations and owners written meanwhile survive", async () => {
     const name = 'c1';
     const lock = new KubeLeaseLock({ client, namespace, name });
     const elector = new Elector({ leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500, identity: 'pod-a', lock, clock: systemClock });
@@ -152,7 +168,13 @@ describe('Elector on a real Lease (issue 9, item 7, rule C1)', () => {
       // Reads for the test go through another lock: the elector's lock must know only what it read itself.
       const reader = new KubeLeaseLock({ client, namespace, name });
       expect((await reader.get(signal()))?.record.holderIdentity).toBe('pod-a');
-      const ns = await client.request<{ metadata: { uid: string } }>({ verb: 'get', resource: 'namespaces', method: 'GET', path: `/api/v1/namespaces/${namespace}`, timeoutMs: 5000 });
+      const ns = await client.request<{ metadata: { uid: string } }>({
+        verb: 'get',
+        resource: 'namespaces',
+        method: 'GET',
+        path: `/api/v1/namespaces/${namespace}`,
+        timeoutMs: 5000,
+      });
       await client.request({
         verb: 'patch',
         resource: 'leases.coordination.k8s.io',
@@ -171,7 +193,13 @@ describe('Elector on a real Lease (issue 9, item 7, rule C1)', () => {
       const renewsBefore = (await reader.get(signal()))!.record.renewTime!.getTime();
       // Several renews later, the edits are still there and the Lease is still pod-a's.
       await vi.waitFor(async () => expect((await reader.get(signal()))!.record.renewTime!.getTime()).toBeGreaterThan(renewsBefore + 1000), { timeout: 10_000 });
-      const raw = await client.request<V1Lease>({ verb: 'get', resource: 'leases.coordination.k8s.io', method: 'GET', path: leasePath(namespace, name), timeoutMs: 5000 });
+      const raw = await client.request<V1Lease>({
+        verb: 'get',
+        resource: 'leases.coordination.k8s.io',
+        method: 'GET',
+        path: leasePath(namespace, name),
+        timeoutMs: 5000,
+      });
       expect(raw.metadata?.labels).toEqual({ team: 'bots' });
       expect(raw.metadata?.annotations).toEqual({ 'example.com/owner': 'gitops' });
       expect(raw.metadata?.ownerReferences?.map((o) => o.name)).toEqual([namespace]);

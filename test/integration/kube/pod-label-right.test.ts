@@ -79,7 +79,10 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
   it('is refused at start by the CLI: exit 2, one line naming the fix, and no Lease written', async () => {
     await createPod('pod-a');
     const kubeconfig = await serviceAccountKubeconfig(kube, namespace, 'no-patch', withoutPatch('refused'));
-    const child = spawn(process.execPath, [CLI], { env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig, ...env('refused', 'pod-a') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI], {
+      env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig, ...env('refused', 'pod-a') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.resume();
@@ -96,14 +99,19 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
     expect(code, `still running after 20 s (stderr: ${stderr})`).toBe(2);
     const lines = stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^baton: BATON_POD_LABEL=true, but the API server refuses this sidecar's patch of its own Pod "pod-a" in namespace "pod-label-right-[0-9a-f]+" \(403 Forbidden: /);
+    expect(lines[0]).toMatch(
+      /^baton: BATON_POD_LABEL=true, but the API server refuses this sidecar's patch of its own Pod "pod-a" in namespace "pod-label-right-[0-9a-f]+" \(403 Forbidden: /,
+    );
     expect(lines[0]).toContain('grant `patch` on pods');
     expect(lines[0]).toContain('BATON_POD_LABEL=false');
     // Nothing half-started: the Lease was never created, the Pod never labelled.
     const lease = await adminKubeConfig(kube)
       .makeApiClient(k8s.CoordinationV1Api)
       .readNamespacedLease({ name: 'refused', namespace })
-      .then(() => 'exists', () => 'absent');
+      .then(
+        () => 'exists',
+        () => 'absent',
+      );
     expect(lease).toBe('absent');
     expect(await roleLabel('pod-a')).toBeUndefined();
   });
@@ -118,7 +126,13 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
     try {
       baton = await startBaton(loadConfig({ argv: [], env: env('revoked', 'pod-b') }), connection, logger);
       const readyz = async () => (await fetch(`${baton!.listen.probe}/readyz`)).json() as Promise<{ ready: boolean; missing: string[] }>;
-      await waitForValue('leader, labelled, ready', async () => ({ label: await roleLabel('pod-b'), ready: (await readyz()).ready }), (s) => s.label === 'leader' && s.ready, 20_000, EVERY_100_MS);
+      await waitForValue(
+        'leader, labelled, ready',
+        async () => ({ label: await roleLabel('pod-b'), ready: (await readyz()).ready }),
+        (s) => s.label === 'leader' && s.ready,
+        20_000,
+        EVERY_100_MS,
+      );
 
       // The right is revoked, then someone changes the label: baton must put it back and cannot.
       await rbac.replaceNamespacedRole({ name: 'revoked', namespace, body: { metadata: { name: 'revoked' }, rules: withoutPatch('revoked') } });
@@ -128,7 +142,13 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
       const metrics = async () => (await fetch(`${baton!.listen.probe}/metrics`)).text();
-      await waitForValue('a refused label patch, counted', metrics, (m) => /^baton_kube_requests_total\{verb="patch",resource="pods",code="403"\} [1-9]/m.test(m), 15_000, EVERY_100_MS);
+      await waitForValue(
+        'a refused label patch, counted',
+        metrics,
+        (m) => /^baton_kube_requests_total\{verb="patch",resource="pods",code="403"\} [1-9]/m.test(m),
+        15_000,
+        EVERY_100_MS,
+      );
       // Readiness stays true through several retries of the refused patch.
       for (let i = 0; i < 10; i++) {
         expect(await readyz()).toEqual({ ready: true, missing: [] });
@@ -141,8 +161,20 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
 
       // Granted again: the label is put back, and the log says so once.
       await rbac.replaceNamespacedRole({ name: 'revoked', namespace, body: { metadata: { name: 'revoked' }, rules: sidecarRules('revoked') } });
-      await waitForValue('the label put back', () => roleLabel('pod-b'), (v) => v === 'leader', 20_000, EVERY_100_MS);
-      await waitForValue('the recovery logged', () => lines.filter((l) => l.event === 'pod-label-restored'), (l) => l.length === 1, 5_000, EVERY_100_MS);
+      await waitForValue(
+        'the label put back',
+        () => roleLabel('pod-b'),
+        (v) => v === 'leader',
+        20_000,
+        EVERY_100_MS,
+      );
+      await waitForValue(
+        'the recovery logged',
+        () => lines.filter((l) => l.event === 'pod-label-restored'),
+        (l) => l.length === 1,
+        5_000,
+        EVERY_100_MS,
+      );
     } finally {
       await baton?.close();
     }
@@ -159,11 +191,14 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ConfigError);
-    const probe = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => `answered ${r.status}`, () => 'closed');
+    const probe = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => `answered ${r.status}`,
+      () => 'closed',
+    );
     expect(probe).toBe('closed');
   });
 
-  it('an admission policy that denies the label is caught by the dry run, with the policy\'s own words', async () => {
+  it("an admission policy that denies the label is caught by the dry run, with the policy's own words", async () => {
     await createPod('pod-d');
     // Full rights (patch included), but a ValidatingAdmissionPolicy denies this ServiceAccount every pod update.
     const kubeconfig = await serviceAccountKubeconfig(kube, namespace, 'policed', sidecarRules('policed'));
@@ -182,7 +217,14 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
       },
     });
     await admission.createValidatingAdmissionPolicyBinding({
-      body: { metadata: { name }, spec: { policyName: name, validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } } } },
+      body: {
+        metadata: { name },
+        spec: {
+          policyName: name,
+          validationActions: ['Deny'],
+          matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } },
+        },
+      },
     });
     try {
       const connection = await loadConnection({ env: { KUBECONFIG: kubeconfig } });
@@ -192,8 +234,20 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
         'the policy in force',
         () =>
           client
-            .request({ verb: 'patch', resource: 'pods', method: 'PATCH', path: podPath(namespace, 'pod-d'), query: { dryRun: 'All' }, body: { metadata: { labels: { x: 'y' } } }, contentType: 'application/merge-patch+json', timeoutMs: 5000 })
-            .then(() => 0, (e: unknown) => (e instanceof KubeApiError ? e.status : -1)),
+            .request({
+              verb: 'patch',
+              resource: 'pods',
+              method: 'PATCH',
+              path: podPath(namespace, 'pod-d'),
+              query: { dryRun: 'All' },
+              body: { metadata: { labels: { x: 'y' } } },
+              contentType: 'application/merge-patch+json',
+              timeoutMs: 5000,
+            })
+            .then(
+              () => 0,
+              (e: unknown) => (e instanceof KubeApiError ? e.status : -1),
+            ),
         (status) => status === 403,
         20_000,
         EVERY_100_MS,
@@ -228,8 +282,18 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
       (e: unknown) => (outcome = e as Error),
     );
     try {
-      const probe = (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status, () => 0);
-      await waitForValue('the probe server up', () => probe('/healthz'), (s) => s === 200, 10_000, EVERY_100_MS);
+      const probe = (path: string) =>
+        fetch(`http://127.0.0.1:${port}${path}`).then(
+          (r) => r.status,
+          () => 0,
+        );
+      await waitForValue(
+        'the probe server up',
+        () => probe('/healthz'),
+        (s) => s === 200,
+        10_000,
+        EVERY_100_MS,
+      );
       // Several failed attempts (backoff 250 ms doubling): still starting, alive, not ready.
       await sleep(2_000);
       expect(outcome).toBeUndefined();
@@ -238,7 +302,13 @@ describe('BATON_POD_LABEL=true without `patch pods`', () => {
       proxy.resume();
       await starting;
       expect(outcome).not.toBeInstanceOf(Error);
-      await waitForValue('labelled', () => roleLabel('pod-e'), (v) => v === 'leader' || v === 'standby', 20_000, EVERY_100_MS);
+      await waitForValue(
+        'labelled',
+        () => roleLabel('pod-e'),
+        (v) => v === 'leader' || v === 'standby',
+        20_000,
+        EVERY_100_MS,
+      );
     } finally {
       proxy.resume();
       await starting;

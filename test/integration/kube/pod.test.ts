@@ -34,7 +34,10 @@ async function createPod(name: string): Promise<V1Pod> {
         nodeName: 'fake-node',
         automountServiceAccountToken: false,
         initContainers: [{ name: 'init', image: 'busybox' }],
-        containers: [{ name: 'worker', image: 'busybox' }, { name: 'baton', image: 'baton' }],
+        containers: [
+          { name: 'worker', image: 'busybox' },
+          { name: 'baton', image: 'baton' },
+        ],
       },
     },
     timeoutMs: 5000,
@@ -63,13 +66,26 @@ describe('PodWatcher', () => {
       expect(events[0]!.pod!.containerIDs.size).toBe(0);
 
       // Play the kubelet: report container IDs.
-      const status = (name: string, id: string) => ({ name, containerID: id, image: 'busybox', imageID: '', ready: false, restartCount: 0, state: { running: {} } });
+      const status = (name: string, id: string) => ({
+        name,
+        containerID: id,
+        image: 'busybox',
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        state: { running: {} },
+      });
       await client.request({
         verb: 'patch',
         resource: 'pods',
         method: 'PATCH',
         path: `${podPath(namespace, 'watched')}/status`,
-        body: { status: { initContainerStatuses: [status('init', 'containerd://i1')], containerStatuses: [status('worker', 'containerd://w1'), status('baton', 'containerd://b1')] } },
+        body: {
+          status: {
+            initContainerStatuses: [status('init', 'containerd://i1')],
+            containerStatuses: [status('worker', 'containerd://w1'), status('baton', 'containerd://b1')],
+          },
+        },
         contentType: 'application/merge-patch+json',
         timeoutMs: 5000,
       });
@@ -124,10 +140,25 @@ describe('EventRecorder', () => {
       action: 'Acquire',
       note: 'evented became the leader of Lease bot (epoch 1)',
     });
-    recorder.record({ regarding: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: 'bot', namespace }, type: 'Warning', reason: 'RenewFailed', action: 'Renew', note: 'é'.repeat(600) });
+    recorder.record({
+      regarding: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: 'bot', namespace },
+      type: 'Warning',
+      reason: 'RenewFailed',
+      action: 'Renew',
+      note: 'é'.repeat(600),
+    });
     await recorder.flush();
     expect(logger.warn).not.toHaveBeenCalled();
-    const list = await client.request<{ items: { reason: string; type: string; reportingController: string; reportingInstance: string; regarding: { kind: string; uid?: string }; eventTime: string }[] }>({
+    const list = await client.request<{
+      items: {
+        reason: string;
+        type: string;
+        reportingController: string;
+        reportingInstance: string;
+        regarding: { kind: string; uid?: string };
+        eventTime: string;
+      }[];
+    }>({
       verb: 'list',
       resource: 'events.events.k8s.io',
       method: 'GET',
@@ -135,7 +166,12 @@ describe('EventRecorder', () => {
       timeoutMs: 5000,
     });
     const byReason = Object.fromEntries(list.items.map((e) => [e.reason, e]));
-    expect(byReason.LeaderElected).toMatchObject({ type: 'Normal', reportingController: 'baton.dev/sidecar', reportingInstance: 'evented', regarding: { kind: 'Pod', uid: pod.metadata!.uid } });
+    expect(byReason.LeaderElected).toMatchObject({
+      type: 'Normal',
+      reportingController: 'baton.dev/sidecar',
+      reportingInstance: 'evented',
+      regarding: { kind: 'Pod', uid: pod.metadata!.uid },
+    });
     expect(byReason.LeaderElected!.eventTime).toMatch(/\.\d{6}Z$/);
     expect(byReason.RenewFailed).toMatchObject({ type: 'Warning', regarding: { kind: 'Lease' } });
     await deletePod('evented', 0);

@@ -32,12 +32,24 @@ beforeAll(async () => {
     resource: 'pods',
     method: 'POST',
     path: podPath(namespace),
-    body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'me' }, spec: { nodeName: 'fake-node', automountServiceAccountToken: false, containers: [{ name: 'worker', image: 'busybox' }] } },
+    body: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'me' },
+      spec: { nodeName: 'fake-node', automountServiceAccountToken: false, containers: [{ name: 'worker', image: 'busybox' }] },
+    },
     timeoutMs: 5000,
   });
 });
 afterAll(async () => {
-  await admin.request({ verb: 'delete', resource: 'pods', method: 'DELETE', path: podPath(namespace, 'me'), query: { gracePeriodSeconds: 0 }, timeoutMs: 5000 });
+  await admin.request({
+    verb: 'delete',
+    resource: 'pods',
+    method: 'DELETE',
+    path: podPath(namespace, 'me'),
+    query: { gracePeriodSeconds: 0 },
+    timeoutMs: 5000,
+  });
   admin.close();
   sa.close();
 });
@@ -46,7 +58,7 @@ const signal = (): AbortSignal => AbortSignal.timeout(5000);
 const record = (holder: string) => ({ holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: new Date(), renewTime: new Date(), leaseTransitions: 0 });
 
 describe('the Pod watch is by name', () => {
-  it('works with pods list/watch granted for the own Pod\'s name only (as a StatefulSet\'s Role could), and is refused other pods', async () => {
+  it("works with pods list/watch granted for the own Pod's name only (as a StatefulSet's Role could), and is refused other pods", async () => {
     // Deployments cannot name their pods in advance, so the chart grants list/watch on all pods; this shows the
     // watch itself asks for nothing more than its own Pod (fieldSelector=metadata.name on list and watch).
     const rules = sidecarRules('bot').map((r) => (r.resources?.includes('pods') ? { ...r, resourceNames: ['me'] } : r));
@@ -62,7 +74,15 @@ describe('the Pod watch is by name', () => {
       const all = await byName.request({ verb: 'list', resource: 'pods', method: 'GET', path: podPath(namespace), timeoutMs: 5000 }).catch((e: unknown) => e);
       expect(all).toMatchObject({ status: 403, verb: 'list' });
       // The watch connection (not only the list) is authorised by name: a label change arrives through it.
-      await admin.request({ verb: 'patch', resource: 'pods', method: 'PATCH', path: podPath(namespace, 'me'), body: { metadata: { labels: { seen: 'yes' } } }, contentType: 'application/merge-patch+json', timeoutMs: 5000 });
+      await admin.request({
+        verb: 'patch',
+        resource: 'pods',
+        method: 'PATCH',
+        path: podPath(namespace, 'me'),
+        body: { metadata: { labels: { seen: 'yes' } } },
+        contentType: 'application/merge-patch+json',
+        timeoutMs: 5000,
+      });
       await vi.waitFor(() => expect(events.at(-1)).toMatchObject({ type: 'MODIFIED', pod: { labels: { seen: 'yes' } } }));
       expect(own.lastError).toBeUndefined();
     } finally {
@@ -100,7 +120,13 @@ describe('with the sidecar Role', () => {
 
       const logger = { warn: vi.fn(), debug: vi.fn() };
       const recorder = new EventRecorder({ client: sa, identity: 'me', logger, namespace });
-      recorder.record({ regarding: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: 'bot', namespace }, type: 'Normal', reason: 'LeaderElected', action: 'Acquire', note: 'me leads' });
+      recorder.record({
+        regarding: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: 'bot', namespace },
+        type: 'Normal',
+        reason: 'LeaderElected',
+        action: 'Acquire',
+        note: 'me leads',
+      });
       await recorder.flush();
       expect(logger.warn).not.toHaveBeenCalled();
       expect(leases.lastError).toBeUndefined();
@@ -125,7 +151,9 @@ describe('with the sidecar Role', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err).toMatchObject({ status: 403, verb: 'get', resource: 'leases.coordination.k8s.io', namespace });
-    expect((err as Error).message).toMatch(/^forbidden to get leases\.coordination\.k8s\.io "other" in namespace "kube-rbac-[0-9a-f]+": grant it in the ServiceAccount's Role/);
+    expect((err as Error).message).toMatch(
+      /^forbidden to get leases\.coordination\.k8s\.io "other" in namespace "kube-rbac-[0-9a-f]+": grant it in the ServiceAccount's Role/,
+    );
 
     const lock = new KubeLeaseLock({ client: sa, namespace, name: 'other' });
     const denied = await lock.get(signal()).catch((e: unknown) => e);
@@ -141,7 +169,9 @@ describe('with the sidecar Role', () => {
       await watcher.stop();
     }
 
-    const pod = await sa.request<V1Pod>({ verb: 'list', resource: 'secrets', method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets`, timeoutMs: 5000 }).catch((e: unknown) => e);
+    const pod = await sa
+      .request<V1Pod>({ verb: 'list', resource: 'secrets', method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets`, timeoutMs: 5000 })
+      .catch((e: unknown) => e);
     expect((pod as Error).message).toContain('forbidden to list secrets in namespace');
     expect((pod as Error).message).toContain('apiGroups: [""], resources: ["secrets"], verbs: ["list"]');
   });

@@ -78,7 +78,13 @@ describe('watch reconnects are visible', () => {
 
     // The API server vanishes: first half-open (connections accepted, never answered), then refused.
     proxy.pause('stall');
-    await waitForValue('a stalled request timing out on each watch', starts, (m) => (m.get('lease/timeout') ?? 0) >= 1 && (m.get('pod/timeout') ?? 0) >= 1, 15_000, EVERY_100_MS);
+    await waitForValue(
+      'a stalled request timing out on each watch',
+      starts,
+      (m) => (m.get('lease/timeout') ?? 0) >= 1 && (m.get('pod/timeout') ?? 0) >= 1,
+      15_000,
+      EVERY_100_MS,
+    );
     proxy.pause('reset');
     await waitForValue(
       'refused attempts on each watch, and the loop warnings',
@@ -89,7 +95,13 @@ describe('watch reconnects are visible', () => {
     );
     await sleep(1000);
     proxy.resume();
-    await waitForValue('both watches back', () => watchLines('watch-recovered'), (w) => w.includes(`${INFO} lease`) && w.includes(`${INFO} pod`), 15_000, EVERY_100_MS);
+    await waitForValue(
+      'both watches back',
+      () => watchLines('watch-recovered'),
+      (w) => w.includes(`${INFO} lease`) && w.includes(`${INFO} pod`),
+      15_000,
+      EVERY_100_MS,
+    );
 
     const after = await starts();
     for (const watch of ['lease', 'pod']) {

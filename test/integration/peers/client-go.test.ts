@@ -27,12 +27,15 @@ describe('peer: client-go leaderelection', () => {
       dir,
       names: ['cg-a', 'cg-b'],
       // Short timings to keep the test quick (the benchmark uses client-go's defaults, 15s/10s/2s).
-      peer: () => clientGoPeer({ binary, kubeconfig: kube.adminKubeconfig, namespace, leaseName: 'cg', leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '1s' }),
+      peer: () =>
+        clientGoPeer({ binary, kubeconfig: kube.adminKubeconfig, namespace, leaseName: 'cg', leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '1s' }),
       steadyMs: 2500,
       handoffTimeoutMs: 20_000,
       pod: { preStopMs: 500, graceMs: 20_000 },
     });
-    console.log(`client-go (4s/3s/1s): gap ${r.gapMs.toFixed(1)} ms, overlap ${r.twoPollersMs.toFixed(1)} ms, SIGTERM→poll ${r.sigtermToPollMs.toFixed(1)} ms (logs in ${dir})\n${r.describe}`);
+    console.log(
+      `client-go (4s/3s/1s): gap ${r.gapMs.toFixed(1)} ms, overlap ${r.twoPollersMs.toFixed(1)} ms, SIGTERM→poll ${r.sigtermToPollMs.toFixed(1)} ms (logs in ${dir})\n${r.describe}`,
+    );
     expect(r.steadyViolations, 'exactly one worker polls in the steady state').toBe(0);
     expect(r.exitCodes).toEqual([0, 0]);
     const [a, b] = r.pods;

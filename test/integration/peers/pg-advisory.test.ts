@@ -32,7 +32,9 @@ describe('peer: PostgreSQL advisory lock (seed 001)', () => {
       handoffTimeoutMs: 15_000,
       pod: { preStopMs: 500, graceMs: 20_000 },
     });
-    console.log(`pg-advisory (retry 2s): gap ${r.gapMs.toFixed(1)} ms, overlap ${r.twoPollersMs.toFixed(1)} ms, SIGTERM→poll ${r.sigtermToPollMs.toFixed(1)} ms (logs in ${dir})\n${r.describe}`);
+    console.log(
+      `pg-advisory (retry 2s): gap ${r.gapMs.toFixed(1)} ms, overlap ${r.twoPollersMs.toFixed(1)} ms, SIGTERM→poll ${r.sigtermToPollMs.toFixed(1)} ms (logs in ${dir})\n${r.describe}`,
+    );
     expect(r.steadyViolations, 'exactly one worker polls in the steady state').toBe(0);
     expect(r.exitCodes).toEqual([0, 0]);
     const [a, b] = r.pods;

@@ -35,11 +35,17 @@ describe('peer: PostgreSQL row with a TTL (seed 000)', () => {
       handoffTimeoutMs: 15_000,
       pod: { preStopMs: 500, graceMs: 20_000 },
     });
-    console.log(`pg-ttl (ttl 2s, check 0.7s): gap ${r.gapMs.toFixed(1)} ms, overlap ${r.twoPollersMs.toFixed(1)} ms, SIGTERM→poll ${r.sigtermToPollMs.toFixed(1)} ms (logs in ${dir})\n${r.describe}`);
+    console.log(
+      `pg-ttl (ttl 2s, check 0.7s): gap ${r.gapMs.toFixed(1)} ms, overlap ${r.twoPollersMs.toFixed(1)} ms, SIGTERM→poll ${r.sigtermToPollMs.toFixed(1)} ms (logs in ${dir})\n${r.describe}`,
+    );
     expect(r.steadyViolations, 'exactly one worker polls in the steady state').toBe(0);
     expect(r.exitCodes).toEqual([0, 0]);
     const [a, b] = r.pods;
-    expect(a.agentEvents().some((e) => e.event === 'acquired') && a.agentEvents().some((e) => e.event === 'renewed') && a.agentEvents().some((e) => e.event === 'released')).toBe(true);
+    expect(
+      a.agentEvents().some((e) => e.event === 'acquired') &&
+        a.agentEvents().some((e) => e.event === 'renewed') &&
+        a.agentEvents().some((e) => e.event === 'released'),
+    ).toBe(true);
     expect(b.agentEvents().some((e) => e.event === 'attempt') && b.agentEvents().some((e) => e.event === 'acquired')).toBe(true);
     // The seed's stop() deletes the row; b took it afterwards, and b's own stop() deleted it too.
     const c = new pg.Client({ connectionString: server.url });

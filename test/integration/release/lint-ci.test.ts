@@ -38,7 +38,7 @@ function repo(workflow: string, script = '#!/usr/bin/env bash\nset -euo pipefail
 const quiet = () => {};
 
 describe('actionlint and shellcheck in npm run lint', () => {
-  it('the repository\'s own workflows and scripts are clean', async () => {
+  it("the repository's own workflows and scripts are clean", async () => {
     const lines: string[] = [];
     expect(await lintCi(REPO_ROOT, (l) => lines.push(l))).toBe(0);
     expect(workflowFiles(REPO_ROOT).map((f) => f.slice(REPO_ROOT.length + 1))).toEqual(['.github/workflows/ci.yml', '.github/workflows/release.yml']);
@@ -80,7 +80,9 @@ describe('actionlint and shellcheck in npm run lint', () => {
     const lines: string[] = [];
     expect(await lintCi(dir, (l) => lines.push(l))).toBe(1);
     expect(lines.at(-1)).toBe('npm run lint: shellcheck found problems (above)');
-    expect(shellScripts(REPO_ROOT).map((f) => f.slice(REPO_ROOT.length + 1))).toEqual(expect.arrayContaining(['.ci/run', 'scripts/prerequisites.sh', 'e2e/kind/run.sh']));
+    expect(shellScripts(REPO_ROOT).map((f) => f.slice(REPO_ROOT.length + 1))).toEqual(
+      expect.arrayContaining(['.ci/run', 'scripts/prerequisites.sh', 'e2e/kind/run.sh']),
+    );
   });
 
   it('a folder without workflows is an error, not a pass', async () => {
@@ -94,7 +96,9 @@ describe('actionlint and shellcheck in npm run lint', () => {
     };
     const err = await ensureActionlint(noGo).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LintSetupError);
-    expect((err as Error).message).toContain('actionlint v1.7.12 checks .github/workflows and is built from its Go module (github.com/rhysd/actionlint/cmd/actionlint), but Go was not found');
+    expect((err as Error).message).toContain(
+      'actionlint v1.7.12 checks .github/workflows and is built from its Go module (github.com/rhysd/actionlint/cmd/actionlint), but Go was not found',
+    );
     expect((err as Error).message).toContain('Install Go 1.26 or newer');
   });
 });

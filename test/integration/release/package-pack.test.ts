@@ -31,7 +31,11 @@ describe('npm pack, installed into an empty project', () => {
     for (const key of Object.keys(pkg.exports)) {
       const specifier = key === '.' ? pkg.name : `${pkg.name}/${key.slice(2)}`;
       const attributes = pkg.exports[key]!.endsWith('.json') ? ", { with: { type: 'json' } }" : '';
-      const run = spawnSync(node, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(specifier)}${attributes}); console.log(Object.keys(m).length)`], { cwd: project, encoding: 'utf8' });
+      const run = spawnSync(
+        node,
+        ['--input-type=module', '-e', `const m = await import(${JSON.stringify(specifier)}${attributes}); console.log(Object.keys(m).length)`],
+        { cwd: project, encoding: 'utf8' },
+      );
       expect(run.stderr, specifier).toBe('');
       expect(run.status, specifier).toBe(0);
       expect(Number(run.stdout.trim()), `${specifier} exports something`).toBeGreaterThan(0);
@@ -46,12 +50,18 @@ describe('npm pack, installed into an empty project', () => {
   it('leaves @kubernetes/client-node out; an exec kubeconfig says in one line how to add it', () => {
     expect(existsSync(join(project, 'node_modules', '@kubernetes', 'client-node'))).toBe(false);
     const kubeconfig = join(project, 'exec.kubeconfig');
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: c',
-      'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
-      'contexts: [{name: c, context: {cluster: k, user: u, namespace: bots}}]',
-      'users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: aws}}}]', '',
-    ].join('\n'));
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: c',
+        'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
+        'contexts: [{name: c, context: {cluster: k, user: u, namespace: bots}}]',
+        'users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: aws}}}]',
+        '',
+      ].join('\n'),
+    );
     const run = spawnSync(node, [join(project, 'node_modules', '.bin', 'baton')], {
       cwd: project,
       encoding: 'utf8',

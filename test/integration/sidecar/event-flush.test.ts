@@ -70,7 +70,7 @@ describe('shutdown waits for the Events in flight (E1)', () => {
     // The LeaderElected Events first, so that only the handoff's Events go through the slow path.
     const api = adminKubeConfig(kube).makeApiClient(k8s.EventsV1Api);
     const reasons = async () => (await api.listNamespacedEvent({ namespace })).items.map((e) => e.reason);
-    for (const deadline = Date.now() + 30_000; (await reasons()).filter((r) => r === 'LeaderElected').length < 2; ) {
+    for (const deadline = Date.now() + 30_000; (await reasons()).filter((r) => r === 'LeaderElected').length < 2;) {
       if (Date.now() > deadline) throw new Error('LeaderElected Events: not within 30 s');
       await sleep(100);
     }
@@ -83,6 +83,11 @@ describe('shutdown waits for the Events in flight (E1)', () => {
     expect(posts.map((p) => p.status)).toEqual([201, 201]);
     expect(lines.filter((l) => l.event === 'events-flush')).toEqual([]);
     const events = await api.listNamespacedEvent({ namespace });
-    expect(events.items.filter((e) => e.reason === 'LeaderReleased').map((e) => e.regarding?.kind).sort()).toEqual(['Lease', 'Pod']);
+    expect(
+      events.items
+        .filter((e) => e.reason === 'LeaderReleased')
+        .map((e) => e.regarding?.kind)
+        .sort(),
+    ).toEqual(['Lease', 'Pod']);
   });
 });

@@ -21,7 +21,6 @@ afterEach(async () => {
   pods = [];
 });
 
-
 function expectNoOverlap(list: SimPod[]): void {
   const intervals = pollIntervals(
     list.flatMap((p) => readWorkerLog(p.workerLog)),
@@ -32,7 +31,17 @@ function expectNoOverlap(list: SimPod[]): void {
 }
 
 async function startPod(endpoint: KubeEndpoint, namespace: string, lease: string, kubeconfig = endpoint.adminKubeconfig): Promise<SimPod> {
-  const p = new SimPod({ name: `${lease}-${++seq}`, namespace, leaseName: lease, kubeconfig, kc: adminKubeConfig(endpoint), dir, env: FAST, preStopMs: 300, graceMs: 20_000 });
+  const p = new SimPod({
+    name: `${lease}-${++seq}`,
+    namespace,
+    leaseName: lease,
+    kubeconfig,
+    kc: adminKubeConfig(endpoint),
+    dir,
+    env: FAST,
+    preStopMs: 300,
+    graceMs: 20_000,
+  });
   pods.push(p);
   await p.start();
   return p;
@@ -61,7 +70,9 @@ describe('API server stopped and started', () => {
     await server.stopApiServer();
     const downAt = performance.timeOrigin + performance.now();
     await waitFor('a to pause', () => !a.polling(), 6000);
-    const pausedAt = readWorkerLog(a.workerLog).filter((l) => l.event === 'polling-stop').at(-1)!.mono;
+    const pausedAt = readWorkerLog(a.workerLog)
+      .filter((l) => l.event === 'polling-stop')
+      .at(-1)!.mono;
     // Renew deadline 3 s from the last renew (at most 1 s before the outage), well before the 4 s lease could expire.
     expect(pausedAt - downAt).toBeLessThan(3000 + 200);
     await waitFor('both not ready', async () => !(await a.ready()) && !(await b.ready()), 10_000);
@@ -92,10 +103,14 @@ describe('bad input and missing RBAC', () => {
       .makeApiClient((await import('@kubernetes/client-node')).CoordinationV1Api)
       .createNamespacedLease({ namespace, body: { metadata: { name: 'rbac' }, spec: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 3 } } });
     const p = await startPod(kube, namespace, 'rbac', kubeconfig);
-    await waitFor('the refusal to show in /readyz', async () => {
-      const body = (await p.readyBody().catch(() => ({ missing: [] }))) as { missing: string[] };
-      return body.missing.some((m) => /may not update leases\.coordination\.k8s\.io in namespace/.test(m));
-    }, 15_000);
+    await waitFor(
+      'the refusal to show in /readyz',
+      async () => {
+        const body = (await p.readyBody().catch(() => ({ missing: [] }))) as { missing: string[] };
+        return body.missing.some((m) => /may not update leases\.coordination\.k8s\.io in namespace/.test(m));
+      },
+      15_000,
+    );
     expect(await p.ready()).toBe(false);
     expect(p.polling()).toBe(false);
   });
@@ -105,7 +120,9 @@ describe('bad input and missing RBAC', () => {
       spawnSync(process.execPath, [CLI], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
     const missing = run({ BATON_TARGET_COMMAND: 'x', BATON_NAMESPACE: 'default' });
     expect(missing.status).toBe(2);
-    expect(missing.stderr.trim()).toBe('baton: BATON_LEASE_NAME is required: set it (or --lease-name) to the name of the Lease the replicas share, e.g. my-bot');
+    expect(missing.stderr.trim()).toBe(
+      'baton: BATON_LEASE_NAME is required: set it (or --lease-name) to the name of the Lease the replicas share, e.g. my-bot',
+    );
     const timings = run({ BATON_LEASE_NAME: 'x', BATON_NAMESPACE: 'default', BATON_TARGET_COMMAND: 'x', BATON_RENEW_DEADLINE: '15s' });
     expect(timings.status).toBe(2);
     expect(timings.stderr).toMatch(/BATON_LEASE_DURATION .* must be greater than BATON_RENEW_DEADLINE/);

@@ -67,7 +67,6 @@ async function leaderOf(list: SimPod[]): Promise<SimPod | undefined> {
   return undefined;
 }
 
-
 describe('baton sidecar, real processes, real API server', () => {
   it('graceful handoff with the worker confirming: the standby starts right after the confirmation', async () => {
     const a = await pod('grace');
@@ -90,12 +89,16 @@ describe('baton sidecar, real processes, real API server', () => {
     expect(status?.epoch).toBe(1);
     // Pod labels agree with /leader.
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    await waitFor('label leader on b', async () => (await core.readNamespacedPod({ name: b.opts.name, namespace })).metadata?.labels?.['baton/role'] === 'leader');
+    await waitFor(
+      'label leader on b',
+      async () => (await core.readNamespacedPod({ name: b.opts.name, namespace })).metadata?.labels?.['baton/role'] === 'leader',
+    );
     // Every leadership change is an Event, on the Lease and on the Pod.
     const events = kc.makeApiClient(k8s.EventsV1Api);
     await waitFor('events', async () => {
       const items = (await events.listNamespacedEvent({ namespace })).items;
-      const seen = (reason: string, kind: string, name: string) => items.some((e) => e.reason === reason && e.regarding?.kind === kind && e.regarding?.name === name);
+      const seen = (reason: string, kind: string, name: string) =>
+        items.some((e) => e.reason === reason && e.regarding?.kind === kind && e.regarding?.name === name);
       return (
         seen('LeaderElected', 'Pod', a.opts.name) &&
         seen('LeaderReleased', 'Pod', a.opts.name) &&
@@ -132,7 +135,10 @@ describe('baton sidecar, real processes, real API server', () => {
     await a.terminate();
     await waitFor('b to poll', () => b.polling(), 10_000);
     expectNoOverlap([a, b]);
-    const outcome = readFileSync(a.sidecarLog, 'utf8').split('\n').filter((l) => l.includes('"phase":"paused"')).map((l) => (JSON.parse(l) as { outcome: string }).outcome);
+    const outcome = readFileSync(a.sidecarLog, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"phase":"paused"'))
+      .map((l) => (JSON.parse(l) as { outcome: string }).outcome);
     expect(outcome).toEqual(['exited']);
   });
 
@@ -192,10 +198,14 @@ describe('baton sidecar, real processes, real API server', () => {
       await waitFor('leader polls', () => leader!.polling());
       alive.splice(alive.indexOf(leader!), 1);
       await leader!.terminate();
-      await waitFor('a new leader polls', async () => {
-        const next = await leaderOf(alive);
-        return next !== undefined && next.polling();
-      }, 10_000);
+      await waitFor(
+        'a new leader polls',
+        async () => {
+          const next = await leaderOf(alive);
+          return next !== undefined && next.polling();
+        },
+        10_000,
+      );
     }
     const a = expectNoOverlap(list);
     const end = a.intervals.at(-1)!.to;
@@ -230,10 +240,14 @@ describe('baton sidecar, real processes, real API server', () => {
 
   it('never signals a worker that has not installed its handlers, and is not Ready meanwhile', async () => {
     const p = await pod('nohandlers', { workerEnv: { WORKER_NO_HANDLERS: '1' } });
-    await waitFor('readyz to explain', async () => {
-      const body = (await p.readyBody().catch(() => ({ missing: [] }))) as { missing: string[] };
-      return body.missing.some((m) => /has not installed handlers/.test(m));
-    }, 10_000);
+    await waitFor(
+      'readyz to explain',
+      async () => {
+        const body = (await p.readyBody().catch(() => ({ missing: [] }))) as { missing: string[] };
+        return body.missing.some((m) => /has not installed handlers/.test(m));
+      },
+      10_000,
+    );
     await sleep(1500);
     expect(p.worker!.exitCode).toBeNull(); // an unhandled SIGUSR2 would have killed it
     expect(p.worker!.signalCode).toBeNull();

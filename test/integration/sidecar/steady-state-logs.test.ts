@@ -94,7 +94,7 @@ describe('the real sidecar in a steady state', () => {
     const b = await make('steady-b');
     await waitFor('b ready', () => b.ready());
     // Let the start-up settle: the standby's worker has confirmed its first pause (one info line).
-    await waitFor('b\'s worker to confirm its first pause', () => linesOf(b).some((l) => l.event === 'pause-confirmation' && l.result === 'accepted'));
+    await waitFor("b's worker to confirm its first pause", () => linesOf(b).some((l) => l.event === 'pause-confirmation' && l.result === 'accepted'));
     await sleep(1000);
 
     const from = { a: logSize(a), b: logSize(b) };

@@ -30,7 +30,11 @@ describe(`an upgrade from ${PREVIOUS_RELEASE.name}`, () => {
   it('old → new, new → old, old → new under 20 updates/s: one handoff per rollout, nothing handled twice, nothing lost, never two pollers', async () => {
     const sidecars: string[] = [];
     const r = await runScenario({
-      contender: { name: 'upgrade', description: 'previous release ↔ this tree', env: { BATON_LEASE_DURATION: '4s', BATON_RENEW_DEADLINE: '3s', BATON_RETRY_PERIOD: '1s' } },
+      contender: {
+        name: 'upgrade',
+        description: 'previous release ↔ this tree',
+        env: { BATON_LEASE_DURATION: '4s', BATON_RENEW_DEADLINE: '3s', BATON_RETRY_PERIOD: '1s' },
+      },
       namespace,
       kubeconfig: kube.adminKubeconfig,
       kc,

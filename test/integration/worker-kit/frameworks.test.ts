@@ -24,7 +24,11 @@ beforeAll(async () => {
 describe.each(['plain', 'grammy', 'telegraf', 'ntba', 'python'] as const)('%s under baton', (framework) => {
   it('three idle rolling updates, then three under 20 updates/s: millisecond handoffs, zero duplicates, zero lost, zero 409s, zero overlap', async () => {
     const r = await runScenario({
-      contender: { name: `kit-${framework}`, description: framework, env: { BATON_LEASE_DURATION: '4s', BATON_RENEW_DEADLINE: '3s', BATON_RETRY_PERIOD: '1s' } },
+      contender: {
+        name: `kit-${framework}`,
+        description: framework,
+        env: { BATON_LEASE_DURATION: '4s', BATON_RENEW_DEADLINE: '3s', BATON_RETRY_PERIOD: '1s' },
+      },
       namespace,
       kubeconfig: kube.adminKubeconfig,
       kc,

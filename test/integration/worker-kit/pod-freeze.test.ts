@@ -63,7 +63,10 @@ function bot(kind: 'node' | 'python', name: string, sidecar: FakeSidecar, apiRoo
 }
 
 const lines = (log: string) => readWorkerLog(log) as unknown as Logged[];
-const handledBy = (log: string) => lines(log).filter((l) => l.event === 'handled').map((l) => l.update!);
+const handledBy = (log: string) =>
+  lines(log)
+    .filter((l) => l.event === 'handled')
+    .map((l) => l.update!);
 
 describe.each(['node', 'python'] as const)('a whole pod frozen longer than the lease with a batch in hand (%s kit)', (kind) => {
   it('on resume the old bot handles nothing more of the batch the next leader handled, and sends no getUpdates', async () => {

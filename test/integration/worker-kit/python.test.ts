@@ -28,12 +28,23 @@ afterEach(async () => {
 });
 
 async function pod(workerEnv: Record<string, string> = {}): Promise<SimPod> {
-  const p = new SimPod({ name: `py-${++seq}`, namespace, leaseName: 'python', kubeconfig: kube.adminKubeconfig, kc, dir, env: FAST, preStopMs: 300, graceMs: 20_000, workerKind: 'python', workerEnv });
+  const p = new SimPod({
+    name: `py-${++seq}`,
+    namespace,
+    leaseName: 'python',
+    kubeconfig: kube.adminKubeconfig,
+    kc,
+    dir,
+    env: FAST,
+    preStopMs: 300,
+    graceMs: 20_000,
+    workerKind: 'python',
+    workerEnv,
+  });
   pods.push(p);
   await p.start();
   return p;
 }
-
 
 describe('python/baton_worker.py under the real sidecar', () => {
   it('hands over with a confirmation: the sidecar waits for it, not for the drain', async () => {

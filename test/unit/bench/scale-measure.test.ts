@@ -1,6 +1,18 @@
 // The arithmetic of npm run bench:scale: the figures in README's "Scale" table are only as true as these.
 import { describe, expect, it } from 'vitest';
-import { bunching, cpuPercent, cpuTicks, delta, gaugeSum, histogramQuantile, percentile, requestsByCode, requestsByVerb, rssMB, schedstat } from '../../../bench/scale-measure.ts';
+import {
+  bunching,
+  cpuPercent,
+  cpuTicks,
+  delta,
+  gaugeSum,
+  histogramQuantile,
+  percentile,
+  requestsByCode,
+  requestsByVerb,
+  rssMB,
+  schedstat,
+} from '../../../bench/scale-measure.ts';
 
 const METRICS = [
   '# HELP apiserver_request_total [STABLE] Counter of apiserver requests',
@@ -45,7 +57,7 @@ describe('bench:scale measures', () => {
 });
 
 describe('bench:scale contention and latency measures', () => {
-  it('reads run and runnable-wait time from a thread\'s schedstat', () => {
+  it("reads run and runnable-wait time from a thread's schedstat", () => {
     expect(schedstat('1500000000 500000000 42\n')).toEqual({ runNs: 1.5e9, waitNs: 5e8 });
   });
 
@@ -53,9 +65,19 @@ describe('bench:scale contention and latency measures', () => {
     const scrape = (counts: [string, number][]) =>
       counts.map(([le, n]) => `apiserver_request_duration_seconds_bucket{resource="leases",verb="PUT",le="${le}"} ${n}`).join('\n') +
       `\napiserver_request_duration_seconds_bucket{resource="pods",verb="PUT",le="+Inf"} 999`;
-    const before = scrape([['0.05', 10], ['0.1', 10], ['1', 10], ['+Inf', 10]]);
+    const before = scrape([
+      ['0.05', 10],
+      ['0.1', 10],
+      ['1', 10],
+      ['+Inf', 10],
+    ]);
     // Gained 100 observations: 50 under 50 ms, 40 in (50 ms, 100 ms], 10 in (100 ms, 1 s].
-    const after = scrape([['0.05', 60], ['0.1', 100], ['1', 110], ['+Inf', 110]]);
+    const after = scrape([
+      ['0.05', 60],
+      ['0.1', 100],
+      ['1', 110],
+      ['+Inf', 110],
+    ]);
     const leasePut = (l: Record<string, string>) => l.resource === 'leases' && l.verb === 'PUT';
     expect(histogramQuantile(before, after, 'apiserver_request_duration_seconds', leasePut, 0.5)).toBeCloseTo(0.05);
     expect(histogramQuantile(before, after, 'apiserver_request_duration_seconds', leasePut, 0.7)).toBeCloseTo(0.075);

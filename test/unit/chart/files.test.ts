@@ -53,18 +53,22 @@ describe('Grafana dashboard', () => {
 
   it('histogram panels query the _bucket series of histograms only', () => {
     const buckets = dashboardExprs(dashboard).flatMap((e) => e.match(/\bbaton_[a-z_]+_bucket\b/g) ?? []);
-    for (const b of buckets) expect(['baton_handoff_pause_seconds_bucket', 'baton_handoff_acquire_seconds_bucket', 'baton_lease_renew_duration_seconds_bucket']).toContain(b);
+    for (const b of buckets)
+      expect(['baton_handoff_pause_seconds_bucket', 'baton_handoff_acquire_seconds_bucket', 'baton_lease_renew_duration_seconds_bucket']).toContain(b);
   });
 
-  it('deploy/grafana-dashboard.json is the chart\'s dashboard', () => {
+  it("deploy/grafana-dashboard.json is the chart's dashboard", () => {
     expect(read('deploy/grafana-dashboard.json')).toBe(read('charts/baton/files/dashboard.json'));
   });
 });
 
-describe('the chart speaks the sidecar\'s contract', () => {
-  it('every BATON_* name in the chart\'s templates and values is an option of the sidecar, or BATON_URL of the worker kit', () => {
+describe("the chart speaks the sidecar's contract", () => {
+  it("every BATON_* name in the chart's templates and values is an option of the sidecar, or BATON_URL of the worker kit", () => {
     const dir = join(root, 'charts/baton/templates');
-    const text = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n') + read('charts/baton/values.yaml');
+    const text =
+      readdirSync(dir)
+        .map((f) => readFileSync(join(dir, f), 'utf8'))
+        .join('\n') + read('charts/baton/values.yaml');
     const names = new Set(text.match(/\bBATON_[A-Z_]+\b/g));
     expect(names.size).toBeGreaterThan(10);
     const foreign = [...names].filter((n) => !optionEnvs.has(n) && n !== 'BATON_URL');
@@ -74,7 +78,7 @@ describe('the chart speaks the sidecar\'s contract', () => {
     expect(read('python/baton_worker.py')).toContain('"BATON_URL"');
   });
 
-  it('the sidecar\'s defaults in values.yaml are the CLI\'s own defaults', () => {
+  it("the sidecar's defaults in values.yaml are the CLI's own defaults", () => {
     const s = chartValues.sidecar;
     expect(s.leaseDuration).toBe(optionDefault('BATON_LEASE_DURATION'));
     expect(s.renewDeadline).toBe(optionDefault('BATON_RENEW_DEADLINE'));
@@ -98,7 +102,7 @@ describe('the chart speaks the sidecar\'s contract', () => {
     expect(chartValues.terminationGracePeriodSeconds).toBe(60);
   });
 
-  it('the sidecar image defaults to the one each release publishes: ghcr.io/<owner>/baton at the chart\'s appVersion, which is the package version', () => {
+  it("the sidecar image defaults to the one each release publishes: ghcr.io/<owner>/baton at the chart's appVersion, which is the package version", () => {
     const chart = yaml.load(read('charts/baton/Chart.yaml')) as { appVersion: string; home: string };
     const pkg = JSON.parse(read('package.json')) as { version: string };
     const owner = /^https:\/\/github\.com\/([^/]+)\/[^/]+$/.exec(chart.home)![1]!.toLowerCase();
@@ -116,7 +120,10 @@ describe('the chart speaks the sidecar\'s contract', () => {
 
 describe('deploy/baton.yaml', () => {
   type Container = { name: string; env?: { name: string; value?: string }[]; restartPolicy?: string };
-  const docs = yaml.loadAll(read('deploy/baton.yaml')) as { kind: string; spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } } }[];
+  const docs = yaml.loadAll(read('deploy/baton.yaml')) as {
+    kind: string;
+    spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } };
+  }[];
   const deployment = docs.find((d) => d?.kind === 'Deployment')!;
   const pod = deployment.spec.template.spec;
   const sidecar = [...pod.containers, ...(pod.initContainers ?? [])].find((c) => c.env?.some((e) => e.name === 'BATON_LEASE_NAME'))!;
@@ -129,7 +136,7 @@ describe('deploy/baton.yaml', () => {
     expect(sidecar.env!.find((e) => e.name === 'BATON_TARGET_CONTAINER')?.value).toBe(bot.name);
   });
 
-  it('gives the bot only BATON_URL, pointing at the sidecar\'s BATON_LISTEN', () => {
+  it("gives the bot only BATON_URL, pointing at the sidecar's BATON_LISTEN", () => {
     const batonVars = bot.env!.filter((e) => e.name.startsWith('BATON_'));
     const listen = sidecar.env!.find((e) => e.name === 'BATON_LISTEN')?.value;
     expect(batonVars).toEqual([{ name: 'BATON_URL', value: `http://${listen}` }]);

@@ -18,13 +18,13 @@ describe('charts/baton/README.md values table', () => {
     expect(withTable(readme, valuesTable(documentedValues(text)))).toBe(readme);
   });
 
-  it('documents every value, by its own `# --` comment or its parent\'s', () => {
+  it("documents every value, by its own `# --` comment or its parent's", () => {
     const documented = documentedValues(text).map((d) => d.key);
     const undocumented = leafKeys(load(text)).filter((k) => !documented.some((d) => k === d || k.startsWith(`${d}.`)));
     expect(undocumented).toEqual([]);
   });
 
-  it('reads a key\'s comment, type and default', () => {
+  it("reads a key's comment, type and default", () => {
     const docs = documentedValues('a:\n  # -- first line\n  # second line\n  b: 3\n  c: x\n# -- list\nd: []\n');
     expect(docs).toEqual([
       { key: 'a.b', type: 'int', default: '3', description: 'first line second line' },

@@ -29,7 +29,10 @@ export function anchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const out = new Set<string>();
   for (const m of prose.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-    const base = m[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = m[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n === 0 ? base : `${base}-${n}`);
@@ -51,7 +54,12 @@ describe('Markdown links', () => {
   it('finds the Markdown files, and parses links and anchors as GitHub does', () => {
     expect(files.map((f) => relative(root, f))).toContain('README.md');
     expect(linkTargets('[a](b.md) `[c](d.md)` [e](f.md "t")\n```\n[g](h.md)\n```\n[r]: ../x.md')).toEqual(['b.md', 'f.md', '../x.md']);
-    expect([...anchors('# Add baton to your bot\n## `BATON_LISTEN` (loopback)\n## Tests\n## Tests')]).toEqual(['add-baton-to-your-bot', 'baton_listen-loopback', 'tests', 'tests-1']);
+    expect([...anchors('# Add baton to your bot\n## `BATON_LISTEN` (loopback)\n## Tests\n## Tests')]).toEqual([
+      'add-baton-to-your-bot',
+      'baton_listen-loopback',
+      'tests',
+      'tests-1',
+    ]);
   });
 
   it('every relative link resolves inside the repository, and every #fragment to a heading', () => {

@@ -95,7 +95,13 @@ describe('decide()', () => {
       const [idle] = at([[0, { type: 'tick' }]], leading(5));
       expect(idle!.request).toBeUndefined();
       expect(idle!.wakeAt).toBe(5_000);
-      const [early, due] = at([[2_000, { type: 'tick' }], [5_000, { type: 'tick' }]], leading(5));
+      const [early, due] = at(
+        [
+          [2_000, { type: 'tick' }],
+          [5_000, { type: 'tick' }],
+        ],
+        leading(5),
+      );
       expect(early!.request).toBeUndefined();
       expect(due!.request).toMatchObject({ kind: 'renew', op: 'update' });
       const renewed = lease(6, { ...(due!.request as { record: LeaderRecord }).record });
@@ -153,7 +159,7 @@ describe('decide()', () => {
     });
   });
 
-  describe('C2: a release that landed is reported as released, even when the successor\'s acquire is seen before its answer', () => {
+  describe("C2: a release that landed is reported as released, even when the successor's acquire is seen before its answer", () => {
     // Issue 18, 3a: the watch delivered the release (rv 6) and the successor's acquire (rv 7) before the
     // release's own answer came; the decider counted only the release record itself as its own, so it
     // reported `lost (taken)` and a LeaderLost Event for a handoff that went right (1 of 10 handoffs).
@@ -182,7 +188,13 @@ describe('decide()', () => {
       const ds = run([[1_000, { type: 'release' }]], leading(5));
       const release = ds[0]!;
       const taken = lease(6, { holderIdentity: 'c', leaseTransitions: 3 });
-      const after = run([[1_010, { type: 'observed', lease: taken }], [1_020, answer(release, { ok: false, error: 'conflict', cause: new Error('409') })]], release.state);
+      const after = run(
+        [
+          [1_010, { type: 'observed', lease: taken }],
+          [1_020, answer(release, { ok: false, error: 'conflict', cause: new Error('409') })],
+        ],
+        release.state,
+      );
       const read = after.at(-1)!;
       expect(read.request).toMatchObject({ kind: 'read' });
       const [end] = run([[1_030, answer(read, { ok: true, lease: taken })]], read.state);
@@ -218,7 +230,7 @@ describe('decide()', () => {
     // The model tests' fixed seed froze the API server through nine lost writes of one leader; the server then
     // carried out the oldest, and with only the last eight kept the leader took its own record for someone
     // else's and waited a lease duration for it. Nine renews, each timed out, all based on rv 5.
-    it('nine renews get no answer; the first lands: it is this pod\'s own record', () => {
+    it("nine renews get no answer; the first lands: it is this pod's own record", () => {
       let s = leading(5);
       const sent: LeaderRecord[] = [];
       let t = 0;
@@ -272,7 +284,8 @@ describe('decide()', () => {
       const [d1] = run([[10, answer(d0!, { ok: true, lease: undefined })]], d0!.state);
       return d1!;
     };
-    const created = (d: Decision, at: number) => run([[at, answer(d, { ok: true, lease: lease(1, { ...(d.request as { record: LeaderRecord }).record }) })]], d.state)[0]!;
+    const created = (d: Decision, at: number) =>
+      run([[at, answer(d, { ok: true, lease: lease(1, { ...(d.request as { record: LeaderRecord }).record }) })]], d.state)[0]!;
 
     it('a pod that never saw the Lease creates it at once, and claims it: no `acquired` until a lease duration has passed', () => {
       const create = absent();
@@ -336,7 +349,10 @@ describe('decide()', () => {
     it('a leader recreating its own deleted Lease keeps leading: no claim, its worker keeps running', () => {
       const [deleted] = run([[1_000, { type: 'observed', lease: undefined, absentAt: '9' }]], leading(7));
       expect(deleted!.request).toMatchObject({ kind: 'recreate' });
-      const [recreated] = run([[1_010, answer(deleted!, { ok: true, lease: lease(10, { ...(deleted!.request as { record: LeaderRecord }).record }) })]], deleted!.state);
+      const [recreated] = run(
+        [[1_010, answer(deleted!, { ok: true, lease: lease(10, { ...(deleted!.request as { record: LeaderRecord }).record }) })]],
+        deleted!.state,
+      );
       expect(recreated!.state.phase).toBe('leader');
       expect(recreated!.events.map((e) => e.type)).toEqual(['observed', 'renewed']);
     });

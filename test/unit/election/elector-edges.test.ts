@@ -66,7 +66,7 @@ describe('Elector at the edges', () => {
     expect(b.events.filter((e) => e.type === 'acquired')).toEqual([]);
   });
 
-  it('item 2: a record naming this pod that it never wrote is someone else\'s: wait a lease duration, and the epoch moves', async () => {
+  it("item 2: a record naming this pod that it never wrote is someone else's: wait a lease duration, and the epoch moves", async () => {
     const { clock, store, add, leaders } = setup();
     const a = add('a');
     await clock.advanceAsync(0);
@@ -87,7 +87,7 @@ describe('Elector at the edges', () => {
     expect(b.events.filter((e) => e.type === 'acquired' && e.at < editedAt + timings.leaseDurationMs)).toEqual([]);
   });
 
-  it('a write that timed out but landed later is still this process\'s own: after an API freeze its writer takes the Lease back at once', async () => {
+  it("a write that timed out but landed later is still this process's own: after an API freeze its writer takes the Lease back at once", async () => {
     // Seen in the fault suite (api-freeze, default timings): the frozen API server carried out the leader's
     // abandoned renew when it resumed. Every pod saw "a new record naming a" and waited a lease duration from
     // then — a included, since it never heard that its write landed: 15 s more without a poller.

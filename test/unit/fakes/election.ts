@@ -5,7 +5,14 @@ import { pino } from 'pino';
 import { FakeClock } from '../../harness/fake-clock.ts';
 import { StubSource } from './worker.ts';
 import { assembleSidecar } from '../../../src/assemble.ts';
-import { DEFAULT_DRAIN_MS, DEFAULT_PAUSE_ACK_TIMEOUT_MS, DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS, EVALUATE_EVERY_MS, SCAN_INTERVAL_MS } from '../../../src/defaults.ts';
+import {
+  DEFAULT_DRAIN_MS,
+  DEFAULT_PAUSE_ACK_TIMEOUT_MS,
+  DEFAULT_TIMINGS,
+  DEFAULT_WORKER_GRACE_MS,
+  EVALUATE_EVERY_MS,
+  SCAN_INTERVAL_MS,
+} from '../../../src/defaults.ts';
 import { LockConflictError, type LeaseLock } from '../../../src/election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../../../src/election/record.ts';
 import { BatonMetrics } from '../../../src/metrics.ts';
@@ -38,7 +45,13 @@ export class MemoryLease {
   constructor(clock: FakeClock, opts: { released?: boolean } = {}) {
     this.clock = clock;
     if (opts.released) {
-      this.record = { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: new Date(clock.wallClock().getTime()), renewTime: new Date(clock.wallClock().getTime()), leaseTransitions: 0 };
+      this.record = {
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        acquireTime: new Date(clock.wallClock().getTime()),
+        renewTime: new Date(clock.wallClock().getTime()),
+        leaseTransitions: 0,
+      };
       this.rv = 1;
     }
   }
@@ -148,7 +161,11 @@ export class MemoryLock implements LeaseLock {
 
   async update(record: LeaderRecord, base: ObservedLease, signal: AbortSignal): Promise<ObservedLease> {
     await this.gate('update', signal);
-    if (this.store.isFrozen()) return this.store.frozenCall(() => void (this.store.record && String(this.store.rv) === base.resourceVersion ? this.store.write(record) : undefined), signal);
+    if (this.store.isFrozen())
+      return this.store.frozenCall(
+        () => void (this.store.record && String(this.store.rv) === base.resourceVersion ? this.store.write(record) : undefined),
+        signal,
+      );
     const resourceVersion = base.resourceVersion;
     // As the real API server answers a lock that sends the uid it read: a deleted Lease is a conflict.
     if (!this.store.record) throw new LockConflictError('precondition failed: uid');

@@ -29,4 +29,3 @@ export class StubSource implements TargetSource {
     return c.catchesStart && c.catchesPause ? 'ready' : 'no-handlers';
   }
 }
-

@@ -29,7 +29,7 @@ describe('the datastore command lines', () => {
     const args = datastoreArgs('etcd', '/tmp/x/etcd-data', 20_001, 20_002);
     expect(args.filter((a) => a.startsWith('http://')).every((u) => u.startsWith('http://127.0.0.1:'))).toBe(true);
   });
-  it('turns kube-apiserver\'s watch cache off only when asked', () => {
+  it("turns kube-apiserver's watch cache off only when asked", () => {
     expect(apiserverStorageArgs({ kind: 'kine', watchCache: true }, 20_001)).toEqual(['--etcd-servers=http://127.0.0.1:20001', '--storage-backend=etcd3']);
     expect(apiserverStorageArgs({ kind: 'kine', watchCache: false }, 20_001)).toContain('--watch-cache=false');
     expect(describeDatastore({ kind: 'kine', watchCache: false })).toBe('kine (SQLite), watch cache off');

@@ -30,9 +30,24 @@ const BUILT = ['kube-apiserver', 'etcd', 'kine', 'kubectl', 'helm', 'kubelet', '
 const EXPLAINED: { file: string; expression: string; programs: string[]; why: string }[] = [
   { file: 'test/node/host.ts', expression: 'cmd', programs: [], why: 'the wrappers run/tryRun: their callers are scanned (WRAPPERS)' },
   { file: 'test/node/host.ts', expression: 'bin', programs: ['iptables', 'ip6tables'], why: 'const IPTABLES' },
-  { file: 'test/integration/image/size.test.ts', expression: 'cmd[0]!', programs: ['chroot', 'unshare'], why: 'tool(\'chroot\') or tool(\'unshare\') (scanned as WRAPPERS)' },
-  { file: 'test/node/node.ts', expression: '`command -v ${bin}`', programs: ['containerd', 'containerd-shim-runc-v2', 'runc', 'ctr', 'buildah', 'iptables', 'ip', 'openssl'], why: 'checkHost() looks each of its list up' },
-  { file: 'test/node/node.ts', expression: 'bin', programs: ['containerd', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'], why: 'spawnDaemon(): containerd from `command -v containerd`, the rest built by ensureNodeBinaries()' },
+  {
+    file: 'test/integration/image/size.test.ts',
+    expression: 'cmd[0]!',
+    programs: ['chroot', 'unshare'],
+    why: "tool('chroot') or tool('unshare') (scanned as WRAPPERS)",
+  },
+  {
+    file: 'test/node/node.ts',
+    expression: '`command -v ${bin}`',
+    programs: ['containerd', 'containerd-shim-runc-v2', 'runc', 'ctr', 'buildah', 'iptables', 'ip', 'openssl'],
+    why: 'checkHost() looks each of its list up',
+  },
+  {
+    file: 'test/node/node.ts',
+    expression: 'bin',
+    programs: ['containerd', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'],
+    why: 'spawnDaemon(): containerd from `command -v containerd`, the rest built by ensureNodeBinaries()',
+  },
   { file: 'test/node/node.ts', expression: 'this.bins.kubectl', programs: ['kubectl'], why: 'built by ensureNodeBinaries()' },
   { file: 'test/node/images.ts', expression: 'bb', programs: ['busybox'], why: '`command -v busybox`' },
   { file: 'test/node/images.ts', expression: 'nodeBinary()', programs: ['node'], why: 'node_modules/node/bin/node (npm ci)' },
@@ -42,18 +57,48 @@ const EXPLAINED: { file: string; expression: string; programs: string[]; why: st
   { file: 'scripts/lint-ci.ts', expression: 'bin', programs: ['actionlint'], why: 'built by ensureActionlint() (ensureGoTool())' },
   { file: 'test/kube/binaries.ts', expression: 'candidate', programs: ['go'], why: 'findGo(): $GO, go, /usr/local/go/bin/go' },
   { file: 'test/kube/binaries.ts', expression: 'go', programs: ['go'], why: 'findGo()' },
-  { file: 'test/harness/sim-pod.ts', expression: 'command', programs: ['node', 'python3', 'setpriv', 'qemu-aarch64-static'], why: 'the sidecar (process.execPath, or a sidecarCommand: the arm64 image under qemu-user), the worker (node or python3), each behind an optional runAs prefix (setpriv)' },
-  { file: 'test/harness/sim-pod.ts', expression: 'agent.command', programs: ['client-go-peer', 'node'], why: 'e2e/peers: the client-go peer built from Go, the Postgres peers on node' },
-  { file: 'test/harness/postgres.ts', expression: 'initdbArgs[0]!', programs: ['/usr/lib/postgresql/*/bin/initdb'], why: 'Debian\'s postgresql' },
-  { file: 'test/harness/postgres.ts', expression: 'join(bin, \'postgres\')', programs: ['/usr/lib/postgresql/*/bin/postgres'], why: 'Debian\'s postgresql' },
+  {
+    file: 'test/harness/sim-pod.ts',
+    expression: 'command',
+    programs: ['node', 'python3', 'setpriv', 'qemu-aarch64-static'],
+    why: 'the sidecar (process.execPath, or a sidecarCommand: the arm64 image under qemu-user), the worker (node or python3), each behind an optional runAs prefix (setpriv)',
+  },
+  {
+    file: 'test/harness/sim-pod.ts',
+    expression: 'agent.command',
+    programs: ['client-go-peer', 'node'],
+    why: 'e2e/peers: the client-go peer built from Go, the Postgres peers on node',
+  },
+  { file: 'test/harness/postgres.ts', expression: 'initdbArgs[0]!', programs: ['/usr/lib/postgresql/*/bin/initdb'], why: "Debian's postgresql" },
+  { file: 'test/harness/postgres.ts', expression: "join(bin, 'postgres')", programs: ['/usr/lib/postgresql/*/bin/postgres'], why: "Debian's postgresql" },
   { file: 'test/integration/chart/helm.test.ts', expression: 'findPromtool()', programs: ['promtool'], why: 'test/kube/promtool.ts' },
   { file: 'test/integration/sidecar/metrics-promtool.test.ts', expression: 'findPromtool()', programs: ['promtool'], why: 'test/kube/promtool.ts' },
   { file: 'test/integration/release/package-pack.test.ts', expression: 'node', programs: ['node'], why: 'node_modules/.bin/node (npm ci)' },
-  { file: 'packages/baton-worker/test/package.test.ts', expression: 'bin', programs: ['/usr/bin/node'], why: 'systemNode20(): the machine\'s own Node 20 (Debian\'s nodejs)' },
-  { file: 'packages/baton-worker/test/package.test.ts', expression: 'node', programs: ['node', '/usr/bin/node'], why: 'nodeBin(): Node 24 from npm, or the machine\'s Node 20' },
-  { file: 'test/integration/worker-kit/pod-freeze.test.ts', expression: "kind === 'python' ? 'python3' : process.execPath", programs: ['python3', 'node'], why: 'the sample bot on python3 or on this Node' },
+  {
+    file: 'packages/baton-worker/test/package.test.ts',
+    expression: 'bin',
+    programs: ['/usr/bin/node'],
+    why: "systemNode20(): the machine's own Node 20 (Debian's nodejs)",
+  },
+  {
+    file: 'packages/baton-worker/test/package.test.ts',
+    expression: 'node',
+    programs: ['node', '/usr/bin/node'],
+    why: "nodeBin(): Node 24 from npm, or the machine's Node 20",
+  },
+  {
+    file: 'test/integration/worker-kit/pod-freeze.test.ts',
+    expression: "kind === 'python' ? 'python3' : process.execPath",
+    programs: ['python3', 'node'],
+    why: 'the sample bot on python3 or on this Node',
+  },
   { file: 'packages/baton-worker/test/docs.test.ts', expression: 'cmd', programs: ['node', 'python3'], why: 'process.execPath or python3' },
-  { file: 'test/harness/previous-release.ts', expression: 'command', programs: ['sh', 'git', 'tar', 'npm', 'node'], why: 'run(): git archive | tar under sh, git, npm ci, this Node' },
+  {
+    file: 'test/harness/previous-release.ts',
+    expression: 'command',
+    programs: ['sh', 'git', 'tar', 'npm', 'node'],
+    why: 'run(): git archive | tar under sh, git, npm ci, this Node',
+  },
 ];
 
 /** Which groups of scripts/prerequisites.sh a file's programs must be in. */
@@ -79,7 +124,9 @@ const isShell = (file: string, text: string) => file.endsWith('.sh') || /^#!\/(u
 function scanRepository(): { spawns: SpawnSite[]; unexplained: string[] } {
   const spawns: SpawnSite[] = [];
   const unexplained: string[] = [];
-  for (const file of SCANNED.flatMap(files).map((f) => relative(root, join(root, f))).filter((f) => !NOT_SCANNED.includes(f))) {
+  for (const file of SCANNED.flatMap(files)
+    .map((f) => relative(root, join(root, f)))
+    .filter((f) => !NOT_SCANNED.includes(f))) {
     const text = read(file);
     if (/\.(ts|mjs|js)$/.test(file)) {
       const r = scanTypeScript(file, text, WRAPPERS);
@@ -134,7 +181,7 @@ describe('the programs the tests start (scripts/prerequisites.sh)', () => {
       '#!/usr/bin/env bash',
       'set -euo pipefail',
       'ROOT="$(cd "$(dirname "$0")" && pwd)"',
-      "log() { printf '%s\\n' \"$*\" >&2; }",
+      'log() { printf \'%s\\n\' "$*" >&2; }',
       'for tool in docker kind; do command -v "$tool" >/dev/null 2>&1 || log "missing"; done',
       'need+=(containerd)',
       'case "$1" in',
@@ -156,12 +203,16 @@ describe('the programs the tests start (scripts/prerequisites.sh)', () => {
     }
     expect(new Set(list.map((p) => p.program)).size).toBe(list.length);
     // What the project builds is not installed from elsewhere, and every name in BUILT is built.
-    for (const b of BUILT) expect(list.map((p) => p.program).filter((p) => p !== 'kubectl' && p !== 'helm'), b).not.toContain(b);
+    for (const b of BUILT)
+      expect(
+        list.map((p) => p.program).filter((p) => p !== 'kubectl' && p !== 'helm'),
+        b,
+      ).not.toContain(b);
     const builders = read('test/kube/binaries.ts') + read('test/node/node.ts') + read('e2e/peers/client-go.ts') + read('scripts/lint-ci.ts');
     for (const b of BUILT) expect(builders, b).toContain(b === 'client-go-peer' ? 'client-go' : b);
   });
 
-  it('npm test and npm run test:node install their group before anything else; CI runs the README\'s command and the node', () => {
+  it("npm test and npm run test:node install their group before anything else; CI runs the README's command and the node", () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     expect(scripts.test).toMatch(/^bash scripts\/prerequisites\.sh tests && /);
     expect(scripts['test:node']).toMatch(/^bash scripts\/prerequisites\.sh node && /);

@@ -15,14 +15,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const OPTIONS = { name: 'steady-a', namespace: 'ns', leaseName: 'steady', kubeconfig: '/nonexistent', dir };
 
 describe('SimPod worker targeting across test runs', () => {
-  it('the worker of another test process with the same pod name is not this pod\'s target', () => {
+  it("the worker of another test process with the same pod name is not this pod's target", () => {
     const here = new SimPod(OPTIONS);
     // The other run: another process, same pod name; its worker's last argument as it would start it.
-    const other = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const other = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       const { SimPod } = await import(${JSON.stringify(join(import.meta.dirname, '..', '..', 'harness', 'sim-pod.ts'))});
       const p = new SimPod(${JSON.stringify(OPTIONS)});
       console.log(p.podArg ?? '--pod=' + p.opts.name); // before podArg: the name alone
-    `], { encoding: 'utf8' });
+    `,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(other.stderr).toBe('');
     const otherWorker = `${process.execPath} test/fixtures/worker.ts ${other.stdout.trim()}`;
     const ownArg = (here as { podArg?: string }).podArg ?? `--pod=${OPTIONS.name}`;

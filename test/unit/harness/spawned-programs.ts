@@ -53,7 +53,11 @@ export function scanTypeScript(file: string, text: string, wrappers: Wrapper[] =
     // `sh -c '…'`: the shell starts the programs of its command line too.
     const rest = args[1]?.trim() ?? '';
     if ((program === 'sh' || program === 'bash') && /^\[\s*['"]-c['"]\s*,/.test(rest)) {
-      const script = splitArgs(rest, rest.indexOf(',') + 1, 1)[0]?.trim().replace(/\]$/, '').trim() ?? '';
+      const script =
+        splitArgs(rest, rest.indexOf(',') + 1, 1)[0]
+          ?.trim()
+          .replace(/\]$/, '')
+          .trim() ?? '';
       const body = literal(script);
       if (body === undefined) out.unresolved.push({ file, line, expression: script });
       else for (const p of shellPrograms(body)) out.spawns.push({ file, line, program: p });
@@ -112,11 +116,63 @@ function splitArgs(text: string, start: number, count: number): string[] {
 const LEADING_WORDS = new Set(['if', 'then', 'else', 'elif', 'while', 'until', 'do', '!', 'exec', 'time']);
 const SHELL_WORDS = new Set([
   // keywords
-  'if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', 'in', 'function', 'select', 'time', '!', '[[', ']]',
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'for',
+  'while',
+  'until',
+  'do',
+  'done',
+  'case',
+  'esac',
+  'in',
+  'function',
+  'select',
+  'time',
+  '!',
+  '[[',
+  ']]',
   // builtins (bash and POSIX sh): not programs
-  'echo', 'printf', 'cd', 'set', 'export', 'local', 'readonly', 'declare', 'return', 'exit', 'trap', 'shift', 'read', 'wait',
-  'break', 'continue', 'source', '.', 'eval', 'test', '[', 'true', 'false', ':', 'compgen', 'unset', 'type', 'hash', 'getopts',
-  'let', 'pwd', 'kill', 'umask', 'ulimit', 'mapfile', 'readarray', 'shopt',
+  'echo',
+  'printf',
+  'cd',
+  'set',
+  'export',
+  'local',
+  'readonly',
+  'declare',
+  'return',
+  'exit',
+  'trap',
+  'shift',
+  'read',
+  'wait',
+  'break',
+  'continue',
+  'source',
+  '.',
+  'eval',
+  'test',
+  '[',
+  'true',
+  'false',
+  ':',
+  'compgen',
+  'unset',
+  'type',
+  'hash',
+  'getopts',
+  'let',
+  'pwd',
+  'kill',
+  'umask',
+  'ulimit',
+  'mapfile',
+  'readarray',
+  'shopt',
 ]);
 
 /** The programs a shell script (or a `sh -c` command line) starts: the first word of each simple command. */

@@ -14,7 +14,6 @@ import { waitFor, type WaitOptions } from '../../harness/wait.ts';
 
 const FIXTURE = join(import.meta.dirname, '../../fixtures/worker.ts');
 
-
 let dir: string;
 let logFile: string;
 const children: ChildProcess[] = [];
@@ -85,10 +84,21 @@ describe('test/fixtures/worker.ts', () => {
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code).toBe(0);
     expect(events()).toEqual([
-      'boot', 'handlers',
-      'signal:SIGUSR1', 'polling-start', 'signal:SIGUSR1', 'signal:SIGUSR2', 'polling-stop',
-      'signal:SIGUSR1', 'polling-start', 'signal:SIGUSR2', 'signal:SIGUSR1', 'polling-stop', 'polling-start',
-      'polling-stop', 'exit',
+      'boot',
+      'handlers',
+      'signal:SIGUSR1',
+      'polling-start',
+      'signal:SIGUSR1',
+      'signal:SIGUSR2',
+      'polling-stop',
+      'signal:SIGUSR1',
+      'polling-start',
+      'signal:SIGUSR2',
+      'signal:SIGUSR1',
+      'polling-stop',
+      'polling-start',
+      'polling-stop',
+      'exit',
     ]);
   });
 
@@ -135,10 +145,15 @@ describe('test/fixtures/worker.ts', () => {
       return { clock, controller };
     };
     const scan = async (clock: FakeClock, cond: () => boolean, what: string) =>
-      waitFor(what, () => {
-        clock.advance(500);
-        return cond();
-      }, 4_000, LOGGED);
+      waitFor(
+        what,
+        () => {
+          clock.advance(500);
+          return cond();
+        },
+        4_000,
+        LOGGED,
+      );
 
     const silentTag = marker();
     const silent = startWorker({ WORKER_NO_HANDLERS: '1', WORKER_NAME: 'silent' }, silentTag);

@@ -66,7 +66,10 @@ function sseReader(res: IncomingMessage) {
       }
       const fields = block.split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)] as const);
       const event = fields.find(([k]) => k === 'event')?.[1] ?? 'message';
-      const data = fields.filter(([k]) => k === 'data').map(([, v]) => v).join('\n');
+      const data = fields
+        .filter(([k]) => k === 'data')
+        .map(([, v]) => v)
+        .join('\n');
       events.push({ event, data: JSON.parse(data) as unknown });
     }
   });

@@ -42,7 +42,7 @@ function setup() {
 }
 
 describe('the kit and the sidecar share the local API', () => {
-  it('the sidecar\'s answers are what the kit reads', () => {
+  it("the sidecar's answers are what the kit reads", () => {
     expectTypeOf<SidecarStatus>().toExtend<KitStatus>();
     expectTypeOf<SidecarConfirmation>().toEqualTypeOf<KitConfirmation>();
     expect(CONFIRMS_HEADER).toBe(WORKER_CONFIRMS_HEADER);

@@ -16,9 +16,14 @@ function run(file: string, args: string[]): { stdout: string; stderr: string; st
   const list = join(dir, 'modules.json');
   // CommonJS and process.getBuiltinModule: the probe itself must not load what it looks for.
   const probe = join(dir, 'probe.cjs');
-  writeFileSync(probe, `process.on('exit', () => process.getBuiltinModule('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));\n`);
+  writeFileSync(
+    probe,
+    `process.on('exit', () => process.getBuiltinModule('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));\n`,
+  );
   const r = spawnSync(process.execPath, [...SIDECAR_NODE_FLAGS, '--require', probe, file, ...args], { encoding: 'utf8', timeout: 30_000 });
-  const builtins = (JSON.parse(readFileSync(list, 'utf8')) as string[]).filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+  const builtins = (JSON.parse(readFileSync(list, 'utf8')) as string[])
+    .filter((m) => m.startsWith('NativeModule '))
+    .map((m) => m.slice('NativeModule '.length));
   return { stdout: r.stdout, stderr: r.stderr, status: r.status, builtins };
 }
 
@@ -42,8 +47,14 @@ describe('the bundle', () => {
     expect(stderr).toBe('');
     expect(status).toBe(0);
     const seen = JSON.parse(stdout) as Record<string, unknown>;
-    expect(seen).toEqual({ bad: 400, good: [200, '{"n":3}'], pushgateway: 'function', aggregated: '\n', transport: 'function',
-      tooOld: seen.tooOld, cpu: true,
+    expect(seen).toEqual({
+      bad: 400,
+      good: [200, '{"n":3}'],
+      pushgateway: 'function',
+      aggregated: '\n',
+      transport: 'function',
+      tooOld: seen.tooOld,
+      cpu: true,
     });
     expect(seen.tooOld).toMatch(/fastify-plugin: wants-4\.x - expected '4\.x' fastify version/);
   }, 60_000);

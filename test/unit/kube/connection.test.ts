@@ -79,7 +79,12 @@ describe('kubeconfig', () => {
     writeFileSync(join(dir, 'client.key'), 'KEY-FILE');
     writeFileSync(join(dir, 'ca.crt'), 'CA-FILE');
     const fromFiles = await loadConnection({
-      env: { KUBECONFIG: kubeconfig(['server: https://h:1', 'certificate-authority: ca.crt'], ['client-certificate: client.crt', `client-key: ${join(dir, 'client.key')}`]) },
+      env: {
+        KUBECONFIG: kubeconfig(
+          ['server: https://h:1', 'certificate-authority: ca.crt'],
+          ['client-certificate: client.crt', `client-key: ${join(dir, 'client.key')}`],
+        ),
+      },
     });
     expect(fromFiles.tls.cert?.toString()).toBe('CERT-FILE');
     expect(fromFiles.tls.key?.toString()).toBe('KEY-FILE');
@@ -113,10 +118,19 @@ describe('kubeconfig', () => {
 
   it('runs exec credential plugins through lazily imported client-node', async () => {
     const script = join(dir, 'cred.mjs');
-    writeFileSync(script, `console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 'exec-token' } }))`);
+    writeFileSync(
+      script,
+      `console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 'exec-token' } }))`,
+    );
     const path = kubeconfig(
       ['server: https://h:1', `certificate-authority-data: ${b64('CA-PEM')}`],
-      ['exec:', '  apiVersion: client.authentication.k8s.io/v1', `  command: ${JSON.stringify(process.execPath)}`, `  args: [${JSON.stringify(script)}]`, '  interactiveMode: Never'],
+      [
+        'exec:',
+        '  apiVersion: client.authentication.k8s.io/v1',
+        `  command: ${JSON.stringify(process.execPath)}`,
+        `  args: [${JSON.stringify(script)}]`,
+        '  interactiveMode: Never',
+      ],
     );
     const conn = await loadConnection({ env: { KUBECONFIG: path } });
     expect(conn.source).toContain('credentials plugin');
@@ -174,9 +188,9 @@ describe('in-cluster', () => {
     await expect(loadConnection({ env: {} })).rejects.toThrow(
       'not in a cluster (KUBERNETES_SERVICE_HOST is unset) and KUBECONFIG is not set: set KUBECONFIG to a kubeconfig file',
     );
-    await expect(loadConnection({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: join(dir, 'none') })).rejects.toThrow(
-      /cannot read the ServiceAccount token .*automountServiceAccountToken/,
-    );
+    await expect(
+      loadConnection({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: join(dir, 'none') }),
+    ).rejects.toThrow(/cannot read the ServiceAccount token .*automountServiceAccountToken/);
     expect(inClusterNamespace(join(dir, 'none'))).toBeUndefined();
   });
 

@@ -20,8 +20,23 @@ function fakeClient(answers: V1Lease[]) {
 const lease = (rv: string, labels: Record<string, string>): V1Lease => ({
   apiVersion: 'coordination.k8s.io/v1',
   kind: 'Lease',
-  metadata: { name: 'bot', namespace: 'ns', uid: 'u-1', resourceVersion: rv, labels, annotations: { a: '1' }, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'o-1' }], managedFields: [{ manager: 'kubectl' }] },
-  spec: { holderIdentity: 'pod-a', leaseDurationSeconds: 15, leaseTransitions: 3, renewTime: '2026-11-30T00:00:00.000000Z' as unknown as Date, strategy: 'Custom' },
+  metadata: {
+    name: 'bot',
+    namespace: 'ns',
+    uid: 'u-1',
+    resourceVersion: rv,
+    labels,
+    annotations: { a: '1' },
+    ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'o-1' }],
+    managedFields: [{ manager: 'kubectl' }],
+  },
+  spec: {
+    holderIdentity: 'pod-a',
+    leaseDurationSeconds: 15,
+    leaseTransitions: 3,
+    renewTime: '2026-11-30T00:00:00.000000Z' as unknown as Date,
+    strategy: 'Custom',
+  },
 });
 
 describe('KubeLeaseLock update', () => {
@@ -33,7 +48,15 @@ describe('KubeLeaseLock update', () => {
     const record = { ...watched.record, renewTime: new Date('2026-11-30T00:00:02Z') };
     await lock.update(record, watched, AbortSignal.timeout(1000));
     const put = sent.at(-1)!.body as V1Lease;
-    expect(put.metadata).toEqual({ name: 'bot', namespace: 'ns', uid: 'u-1', resourceVersion: '7', labels: { team: 'bots', 'added-by': 'kubectl' }, annotations: { a: '1' }, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'o-1' }] });
+    expect(put.metadata).toEqual({
+      name: 'bot',
+      namespace: 'ns',
+      uid: 'u-1',
+      resourceVersion: '7',
+      labels: { team: 'bots', 'added-by': 'kubectl' },
+      annotations: { a: '1' },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'o-1' }],
+    });
     // Spec fields the election does not own are kept; its own are replaced.
     expect(put.spec).toMatchObject({ holderIdentity: 'pod-a', leaseTransitions: 3, strategy: 'Custom', renewTime: '2026-11-30T00:00:02.000000Z' });
   });

@@ -53,9 +53,19 @@ describe('PodLabeler stop', () => {
 
 // Issue 18, item 3c: the right to patch the own Pod, proven at start and lost at runtime.
 const target = { verb: 'patch', resource: 'pods', namespace: 'ns', name: 'p' };
-const forbidden = () => new KubeApiError(target, 403, 'Forbidden', 'pods "p" is forbidden: User "system:serviceaccount:ns:bot" cannot patch resource "pods" in API group "" in the namespace "ns"');
+const forbidden = () =>
+  new KubeApiError(
+    target,
+    403,
+    'Forbidden',
+    'pods "p" is forbidden: User "system:serviceaccount:ns:bot" cannot patch resource "pods" in API group "" in the namespace "ns"',
+  );
 const answeredPod = (value: string) => ({
-  metadata: { resourceVersion: '7', labels: { 'baton/role': value }, annotations: { 'controller.kubernetes.io/pod-deletion-cost': value === 'leader' ? '1000' : '0' } },
+  metadata: {
+    resourceVersion: '7',
+    labels: { 'baton/role': value },
+    annotations: { 'controller.kubernetes.io/pod-deletion-cost': value === 'leader' ? '1000' : '0' },
+  },
 });
 
 /** A client answering each request with the next scripted outcome (an Error is thrown), recording the requests. */
@@ -95,14 +105,20 @@ describe('provePodLabelRight (at start)', () => {
     });
   });
 
-  for (const [status, reason] of [[403, 'Forbidden'], [422, 'Invalid'], [400, 'BadRequest']] as const) {
+  for (const [status, reason] of [
+    [403, 'Forbidden'],
+    [422, 'Invalid'],
+    [400, 'BadRequest'],
+  ] as const) {
     it(`a ${status} (RBAC or an admission policy) is a refusal naming both fixes, in one line, without retrying`, async () => {
       const denial = status === 403 ? forbidden() : new KubeApiError(target, status, reason, 'denied\nby policy');
       const { client, calls } = scriptedClient([denial]);
       const err = await provePodLabelRight({ client, namespace: 'ns', podName: 'p' }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PodLabelRefused);
       const message = (err as Error).message;
-      expect(message).toMatch(new RegExp(`^BATON_POD_LABEL=true, but the API server refuses this sidecar's patch of its own Pod "p" in namespace "ns" \\(${status}\\b`));
+      expect(message).toMatch(
+        new RegExp(`^BATON_POD_LABEL=true, but the API server refuses this sidecar's patch of its own Pod "p" in namespace "ns" \\(${status}\\b`),
+      );
       expect(message).toContain('grant `patch` on pods');
       expect(message).toContain('BATON_POD_LABEL=false');
       expect(message).not.toContain('\n');
@@ -176,7 +192,8 @@ describe('PodLabeler and the deletion cost (C5)', () => {
       { metadata: { labels: { 'baton/role': 'leader' }, annotations: { [DELETION_COST_ANNOTATION]: '1000' } } },
       { metadata: { labels: { 'baton/role': 'standby' }, annotations: { [DELETION_COST_ANNOTATION]: '0' } } },
     ]);
-    const costOf = (req: KubeRequest) => Number((req.body as { metadata: { annotations: Record<string, string> } }).metadata.annotations[DELETION_COST_ANNOTATION]);
+    const costOf = (req: KubeRequest) =>
+      Number((req.body as { metadata: { annotations: Record<string, string> } }).metadata.annotations[DELETION_COST_ANNOTATION]);
     expect(costOf(calls[0]!)).toBeGreaterThan(costOf(calls[1]!));
   });
 
@@ -197,7 +214,7 @@ describe('PodLabeler and the deletion cost (C5)', () => {
     expect(calls[2]!.body).toEqual({ metadata: { labels: { 'baton/role': 'leader' }, annotations: { [DELETION_COST_ANNOTATION]: '1000' } } });
   });
 
-  it('an answer that does not carry the patch (a mutating webhook) is asked again at the backoff\'s pace, never in a spin', async () => {
+  it("an answer that does not carry the patch (a mutating webhook) is asked again at the backoff's pace, never in a spin", async () => {
     vi.useFakeTimers();
     try {
       const { client, calls } = scriptedClient([podWith('leader', undefined, '5')]);

@@ -36,7 +36,23 @@ beforeAll(async () => {
   pki = mkdtempSync(join(tmpdir(), 'baton-fake-api-'));
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'key.pem',
+      '-out',
+      'cert.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
     { cwd: pki, stdio: 'ignore' },
   );
   cert = readFileSync(join(pki, 'cert.pem'));
@@ -111,9 +127,16 @@ describe('KubeClient.request', () => {
 
   it('turns 403 into a KubeApiError that names verb, resource, namespace and the fix', async () => {
     client = newClient();
-    handler = (_req, res) => json(res, 403, status(403, 'Forbidden', 'leases.coordination.k8s.io "other" is forbidden: User "system:serviceaccount:ns:baton" cannot get resource'));
+    handler = (_req, res) =>
+      json(res, 403, status(403, 'Forbidden', 'leases.coordination.k8s.io "other" is forbidden: User "system:serviceaccount:ns:baton" cannot get resource'));
     const err = await client
-      .request({ verb: 'get', resource: 'leases.coordination.k8s.io', method: 'GET', path: '/apis/coordination.k8s.io/v1/namespaces/ns/leases/other', timeoutMs: 2000 })
+      .request({
+        verb: 'get',
+        resource: 'leases.coordination.k8s.io',
+        method: 'GET',
+        path: '/apis/coordination.k8s.io/v1/namespaces/ns/leases/other',
+        timeoutMs: 2000,
+      })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     const e = err as KubeApiError;
@@ -128,7 +151,15 @@ describe('KubeClient.request', () => {
     const said = `ValidatingAdmissionPolicy 'baton.ns.bot' with binding 'baton.ns.bot' denied request: baton: update of pods "b" in namespace "ns" refused`;
     handler = (_req, res) => json(res, 403, status(403, 'Forbidden', said));
     const err = await client
-      .request({ verb: 'patch', resource: 'pods', method: 'PATCH', path: '/api/v1/namespaces/ns/pods/b', body: {}, contentType: 'application/merge-patch+json', timeoutMs: 2000 })
+      .request({
+        verb: 'patch',
+        resource: 'pods',
+        method: 'PATCH',
+        path: '/api/v1/namespaces/ns/pods/b',
+        body: {},
+        contentType: 'application/merge-patch+json',
+        timeoutMs: 2000,
+      })
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 403, verb: 'patch', apiMessage: said });
     expect((err as Error).message).toBe(`patch pods "b" in namespace "ns" refused by an admission policy (the Role allows it; the policy says why): ${said}`);
@@ -140,7 +171,9 @@ describe('KubeClient.request', () => {
     client = newClient(hook);
     handler = () => undefined; // never answers
     const started = performance.now();
-    const err = await client.request({ verb: 'get', resource: 'pods', method: 'GET', path: '/api/v1/namespaces/ns/pods/p', timeoutMs: 200 }).catch((e: unknown) => e);
+    const err = await client
+      .request({ verb: 'get', resource: 'pods', method: 'GET', path: '/api/v1/namespaces/ns/pods/p', timeoutMs: 200 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeTransportError);
     expect((err as KubeTransportError).code).toBe('timeout');
     expect(performance.now() - started).toBeLessThan(1500);
@@ -148,7 +181,9 @@ describe('KubeClient.request', () => {
 
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
-    const aborted = await client.request({ verb: 'get', resource: 'pods', method: 'GET', path: '/api/v1/namespaces/ns/pods/p', timeoutMs: 5000, signal: ac.signal }).catch((e: unknown) => e);
+    const aborted = await client
+      .request({ verb: 'get', resource: 'pods', method: 'GET', path: '/api/v1/namespaces/ns/pods/p', timeoutMs: 5000, signal: ac.signal })
+      .catch((e: unknown) => e);
     expect((aborted as KubeTransportError).code).toBe('aborted');
     // A caller's AbortSignal.timeout counts as a timeout.
     const timedOut = await client
@@ -177,7 +212,13 @@ describe('KubeClient.watch', () => {
       next();
     };
     const events: [string, unknown][] = [];
-    await client.watch({ verb: 'watch', resource: 'leases.coordination.k8s.io', path: '/apis/coordination.k8s.io/v1/namespaces/ns/leases', idleTimeoutMs: 2000, onEvent: (t, o) => events.push([t, o]) });
+    await client.watch({
+      verb: 'watch',
+      resource: 'leases.coordination.k8s.io',
+      path: '/apis/coordination.k8s.io/v1/namespaces/ns/leases',
+      idleTimeoutMs: 2000,
+      onEvent: (t, o) => events.push([t, o]),
+    });
     expect(events).toEqual([
       ['ADDED', lease('1', 'pöd-ä')],
       ['MODIFIED', lease('2', 'pöd-€')],
@@ -197,7 +238,10 @@ describe('KubeClient.watch', () => {
   it('rejects with KubeApiError 410 for HTTP 410', async () => {
     client = newClient();
     handler = (_req, res) => json(res, 410, status(410, 'Expired', 'too old resource version: 1 (5)'));
-    await expect(client.watch({ verb: 'watch', resource: 'x', path: '/x', idleTimeoutMs: 2000, onEvent: () => undefined })).rejects.toMatchObject({ status: 410, reason: 'Expired' });
+    await expect(client.watch({ verb: 'watch', resource: 'x', path: '/x', idleTimeoutMs: 2000, onEvent: () => undefined })).rejects.toMatchObject({
+      status: 410,
+      reason: 'Expired',
+    });
   });
 
   it('aborts a connection that goes silent for idleTimeoutMs', async () => {
@@ -303,7 +347,14 @@ describe('ObjectWatcher', () => {
   it('exposes lastContact and lastError for readiness', async () => {
     client = newClient();
     handler = (_req, res) => json(res, 503, status(503, 'ServiceUnavailable', 'down'));
-    const watcher = new ObjectWatcher({ client, resource: 'pods', collectionPath: '/api/v1/namespaces/ns/pods', name: 'p', backoff: { initialMs: 20, maxMs: 20 }, onEvent: () => undefined });
+    const watcher = new ObjectWatcher({
+      client,
+      resource: 'pods',
+      collectionPath: '/api/v1/namespaces/ns/pods',
+      name: 'p',
+      backoff: { initialMs: 20, maxMs: 20 },
+      onEvent: () => undefined,
+    });
     watcher.start();
     await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(2));
     expect(watcher.lastError).toBeInstanceOf(KubeApiError);
@@ -331,7 +382,13 @@ describe('PodLabeler', () => {
       const patch = JSON.parse(req.body) as { metadata: { labels: Record<string, string>; annotations?: Record<string, string> } };
       label = patch.metadata.labels['baton/role']!;
       // As the API server answers a merge patch: the Pod with the label and the annotations it set.
-      setTimeout(() => json(res, 200, { metadata: { name: 'p', resourceVersion: String(seen.length), labels: { 'baton/role': label }, annotations: patch.metadata.annotations ?? {} } }), 100);
+      setTimeout(
+        () =>
+          json(res, 200, {
+            metadata: { name: 'p', resourceVersion: String(seen.length), labels: { 'baton/role': label }, annotations: patch.metadata.annotations ?? {} },
+          }),
+        100,
+      );
     };
     const applied: (string | undefined)[] = [];
     const labeler = new PodLabeler({ client, namespace: 'ns', podName: 'p', backoff: { initialMs: 10, maxMs: 20 }, onApplied: (v) => applied.push(v) });
@@ -342,7 +399,9 @@ describe('PodLabeler', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ method: 'PATCH', path: '/api/v1/namespaces/ns/pods/p' });
     expect(seen[0]!.headers['content-type']).toBe('application/merge-patch+json');
-    expect(JSON.parse(seen[0]!.body)).toEqual({ metadata: { labels: { 'baton/role': 'leader' }, annotations: { 'controller.kubernetes.io/pod-deletion-cost': '1000' } } });
+    expect(JSON.parse(seen[0]!.body)).toEqual({
+      metadata: { labels: { 'baton/role': 'leader' }, annotations: { 'controller.kubernetes.io/pod-deletion-cost': '1000' } },
+    });
     expect(labeler.applied).toBe('leader');
 
     labeler.set('leader');

@@ -7,11 +7,25 @@ import { changelogSection } from '../../../scripts/changelog.ts';
 import { REPO_ROOT, sourceVersion } from '../../../scripts/version.ts';
 
 const SAMPLE = [
-  '# Changelog', '', 'Intro text.', '',
-  '## [0.3.0-rc.1] - 2027-02-01', '', '- pre-release notes', '',
-  '## v0.2.0 (2027-01-10)', '', '- second', '- with a `## ` inside a line', '',
-  '## 0.1.0', '', '- first', '',
-  '## 0.0.9', '',
+  '# Changelog',
+  '',
+  'Intro text.',
+  '',
+  '## [0.3.0-rc.1] - 2027-02-01',
+  '',
+  '- pre-release notes',
+  '',
+  '## v0.2.0 (2027-01-10)',
+  '',
+  '- second',
+  '- with a `## ` inside a line',
+  '',
+  '## 0.1.0',
+  '',
+  '- first',
+  '',
+  '## 0.0.9',
+  '',
 ].join('\n');
 
 describe('release notes from CHANGELOG.md', () => {

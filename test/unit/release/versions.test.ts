@@ -31,7 +31,7 @@ describe('one version: everything follows the root package.json', () => {
     expect(checkVersions()).toEqual([]);
   });
 
-  it('the root package is private: npm never publishes the sidecar (the name baton is another project\'s on npm)', () => {
+  it("the root package is private: npm never publishes the sidecar (the name baton is another project's on npm)", () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { private?: boolean };
     expect(pkg.private).toBe(true);
   });
@@ -42,13 +42,28 @@ describe('one version: everything follows the root package.json', () => {
     ['packages/baton-worker/package.json', /"version": ".*?"/, '"version": "9.9.9"', 'packages/baton-worker/package.json: the kit\'s "version" is 9.9.9'],
     ['Dockerfile', /^ARG VERSION=.*$/m, 'ARG VERSION=9.9.9', 'Dockerfile: ARG VERSION is 9.9.9'],
     ['charts/baton/values.yaml', /(The baton image's tag\..*\n\s+tag: )""/, '$1"9.9.9"', 'charts/baton/values.yaml: sidecar.image.tag defaults to "9.9.9"'],
-    ['charts/examples/my-bot/Chart.lock', /^digest: .*$/m, 'digest: sha256:0000', 'charts/examples/my-bot/Chart.lock: digest (helm dependency build refuses a stale one) is a digest of no known version'],
+    [
+      'charts/examples/my-bot/Chart.lock',
+      /^digest: .*$/m,
+      'digest: sha256:0000',
+      'charts/examples/my-bot/Chart.lock: digest (helm dependency build refuses a stale one) is a digest of no known version',
+    ],
     ['deploy/baton.yaml', /helm\.sh\/chart: baton-\S+/, 'helm.sh/chart: baton-9.9.9', 'deploy/baton.yaml: helm.sh/chart labels is 9.9.9'],
     ['README.md', /\/baton:\d\S*/, '/baton:9.9.9', 'README.md: baton:<tag> in commands is 9.9.9'],
     ['README.md', /charts\/baton --version \S+/, 'charts/baton --version 9.9.9', 'README.md: helm install --version is 9.9.9'],
     // Where the release publishes is where the chart and the kit point.
-    ['charts/baton/values.yaml', /repository: ghcr\.io\/baton-sidecar\/baton/, 'repository: registry.example.com/baton', 'charts/baton/values.yaml: sidecar.image.repository defaults to "registry.example.com/baton", not ghcr.io/baton-sidecar/baton'],
-    ['packages/baton-worker/package.json', /github\.com\/baton-sidecar\/baton\.git/, 'github.com/someone/fork.git', 'packages/baton-worker/package.json: repository is'],
+    [
+      'charts/baton/values.yaml',
+      /repository: ghcr\.io\/baton-sidecar\/baton/,
+      'repository: registry.example.com/baton',
+      'charts/baton/values.yaml: sidecar.image.repository defaults to "registry.example.com/baton", not ghcr.io/baton-sidecar/baton',
+    ],
+    [
+      'packages/baton-worker/package.json',
+      /github\.com\/baton-sidecar\/baton\.git/,
+      'github.com/someone/fork.git',
+      'packages/baton-worker/package.json: repository is',
+    ],
   ])('names a place that disagrees: %s', (file, from, to, message) => {
     const root = copyOfRepo();
     expect(checkVersions(root)).toEqual([]);

@@ -44,14 +44,25 @@ describe('config', () => {
   });
 
   it('falls back to the hostname for identity and to the namespace file', () => {
-    const c = loadConfig({ argv: [], env: { BATON_LEASE_NAME: 'x', BATON_TARGET_PID_FILE: '/run/bot.pid' }, readNamespaceFile: () => 'from-file', hostname: () => 'host-1' });
+    const c = loadConfig({
+      argv: [],
+      env: { BATON_LEASE_NAME: 'x', BATON_TARGET_PID_FILE: '/run/bot.pid' },
+      readNamespaceFile: () => 'from-file',
+      hostname: () => 'host-1',
+    });
     expect(c).toMatchObject({ namespace: 'from-file', identity: 'host-1', podName: undefined, target: { kind: 'pidFile', path: '/run/bot.pid' } });
   });
 
   it('takes the namespace from the connection last: asks for it (NamespaceUnknown) only when a kubeconfig is in use and all else is valid', () => {
     const env = { BATON_LEASE_NAME: 'x', BATON_TARGET_PID_FILE: '/run/bot.pid', KUBECONFIG: '/k/config' };
     const args = { argv: [], readNamespaceFile: () => undefined, hostname: () => 'host-1' };
-    const unknown = (() => { try { return loadConfig({ ...args, env }); } catch (err) { return err; } })();
+    const unknown = (() => {
+      try {
+        return loadConfig({ ...args, env });
+      } catch (err) {
+        return err;
+      }
+    })();
     expect(unknown).toBeInstanceOf(NamespaceUnknown);
     expect((unknown as NamespaceUnknown).kubeconfig).toBe('/k/config');
     expect(loadConfig({ ...args, env, connectionNamespace: 'ctx-ns' }).namespace).toBe('ctx-ns');
@@ -126,7 +137,10 @@ describe('config', () => {
     it.each([
       [{ BATON_RENEW_INTERVAL: '1s' }, /BATON_RENEW_INTERVAL \(1000 ms\) must be at least BATON_RETRY_PERIOD \(2000 ms\)/],
       [{ BATON_RENEW_INTERVAL: '10s' }, /BATON_RENEW_INTERVAL \(10000 ms\) must be less than BATON_RENEW_DEADLINE \(10000 ms\)/],
-      [{ BATON_RENEW_INTERVAL: '7001ms' }, /BATON_RENEW_INTERVAL \(7001 ms\) \+ BATON_RETRY_PERIOD \(2000 ms\) \+ 1000 ms must not exceed BATON_RENEW_DEADLINE \(10000 ms\).*set BATON_RENEW_INTERVAL to at most 7000ms/],
+      [
+        { BATON_RENEW_INTERVAL: '7001ms' },
+        /BATON_RENEW_INTERVAL \(7001 ms\) \+ BATON_RETRY_PERIOD \(2000 ms\) \+ 1000 ms must not exceed BATON_RENEW_DEADLINE \(10000 ms\).*set BATON_RENEW_INTERVAL to at most 7000ms/,
+      ],
       [{ BATON_RENEW_INTERVAL: 'often' }, /BATON_RENEW_INTERVAL="often" is not a duration/],
     ])('refuses %j with a message that names the fix', (env, message) => {
       expect(problem({ ...base, ...env })).toMatch(message);
@@ -144,7 +158,11 @@ describe('config', () => {
   });
 
   it('accepts the catchable, harmless signals and a worker grace', () => {
-    expect(load({ ...base, BATON_START_SIGNAL: 'HUP', BATON_PAUSE_SIGNAL: 'SIGALRM' })).toMatchObject({ startSignal: 'SIGHUP', pauseSignal: 'SIGALRM', workerGraceMs: 5_000 });
+    expect(load({ ...base, BATON_START_SIGNAL: 'HUP', BATON_PAUSE_SIGNAL: 'SIGALRM' })).toMatchObject({
+      startSignal: 'SIGHUP',
+      pauseSignal: 'SIGALRM',
+      workerGraceMs: 5_000,
+    });
     expect(load({ ...base, BATON_WORKER_GRACE: '10s' }).workerGraceMs).toBe(10_000);
   });
 

@@ -78,7 +78,8 @@ describe('BatonMetrics', () => {
     expect(s.get('baton_worker_restarts_total')).toBe(0);
     const w = samples(await new BatonMetrics({ defaultMetrics: false, watches: ['lease', 'pod'] }).text());
     for (const watch of ['lease', 'pod']) {
-      for (const reason of ['initial', 'closed', 'expired', 'timeout', 'error']) expect(w.get(`baton_watch_starts_total{watch="${watch}",reason="${reason}"}`)).toBe(0);
+      for (const reason of ['initial', 'closed', 'expired', 'timeout', 'error'])
+        expect(w.get(`baton_watch_starts_total{watch="${watch}",reason="${reason}"}`)).toBe(0);
     }
   });
 

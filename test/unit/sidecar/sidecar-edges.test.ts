@@ -37,7 +37,7 @@ async function handOverConfirmed(clock: FakeClock, p: Pod): Promise<void> {
 }
 
 describe('Sidecar at the edges', () => {
-  it('item 4 (L1): a leader whose worker is gone steps aside after the grace; the standby\'s worker runs within grace + 1 s', async () => {
+  it("item 4 (L1): a leader whose worker is gone steps aside after the grace; the standby's worker runs within grace + 1 s", async () => {
     const { clock, a, b } = await leaderAndStandby(2_000);
     expect(a.sidecar.status().isLeader).toBe(true);
     a.source.current = undefined; // the bot container died

@@ -73,8 +73,18 @@ describe('steady state logs nothing at info; a change logs one line', () => {
     expect(b.shown(b.since().filter((l) => l.level >= INFO))).toBe(b.shown(b.since().filter((l) => l.event === 'leadership')));
     expect(b.since().filter((l) => l.level >= INFO)).toHaveLength(1);
     // The old leader: one line for the loss, one for its worker's first confirmation of the pause.
-    expect(a.since().filter((l) => l.event === 'leadership').map((l) => l.change)).toEqual(['lost']);
-    expect(a.since().filter((l) => l.event === 'pause-confirmation' && l.level >= INFO).map((l) => l.result)).toEqual(['accepted']);
+    expect(
+      a
+        .since()
+        .filter((l) => l.event === 'leadership')
+        .map((l) => l.change),
+    ).toEqual(['lost']);
+    expect(
+      a
+        .since()
+        .filter((l) => l.event === 'pause-confirmation' && l.level >= INFO)
+        .map((l) => l.result),
+    ).toEqual(['accepted']);
 
     // Steady again (the old leader's API still failing is not this test's concern: its lines are warnings
     // of failed calls, checked separately): the new leader logs nothing for 10 more periods.

@@ -68,10 +68,15 @@ function setup(marker: string, resyncMs = 30_000) {
   });
   /** One scan per call; real time passes between calls so the children can act. */
   const scanUntil = async (cond: () => boolean, what: string) =>
-    waitFor(what, () => {
-      clock.advance(500);
-      return cond();
-    }, 4_000, OFTEN);
+    waitFor(
+      what,
+      () => {
+        clock.advance(500);
+        return cond();
+      },
+      4_000,
+      OFTEN,
+    );
   return { clock, kills, finder, controller, scanUntil };
 }
 

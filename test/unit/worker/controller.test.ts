@@ -75,7 +75,6 @@ describe('WorkerController', () => {
     expect(kills.map((k) => k.signal)).toEqual(['SIGUSR1', 'SIGUSR2', 'SIGUSR1']);
   });
 
-
   it('sends a start that closely follows a pause once more, since pending signals arrive lowest number first', () => {
     const { clock, source, kills, controller, signals } = setup();
     source.worker(100, true);
@@ -128,7 +127,11 @@ describe('WorkerController', () => {
     // 1 s) + one resync per period after that (3 s, 5 s, ... 19 s).
     expect(kills).toHaveLength(2 + 1 + (periods - 1));
     expect(signals()[2]).toMatchObject({ reason: 'repeat', signal: 'SIGUSR1' });
-    expect(signals().slice(3).every((s) => s.reason === 'resync' && s.signal === 'SIGUSR1')).toBe(true);
+    expect(
+      signals()
+        .slice(3)
+        .every((s) => s.reason === 'resync' && s.signal === 'SIGUSR1'),
+    ).toBe(true);
   });
 
   it('treats a new pid, or a reused pid with a new start time, as a restarted worker and re-sends the state', () => {
@@ -149,13 +152,25 @@ describe('WorkerController', () => {
 
     source.worker(200, true, 999); // same pid, different process
     clock.advance(500);
-    expect(kills).toEqual([{ pid: 200, signal: 'SIGUSR1' }, { pid: 200, signal: 'SIGUSR1' }]);
+    expect(kills).toEqual([
+      { pid: 200, signal: 'SIGUSR1' },
+      { pid: 200, signal: 'SIGUSR1' },
+    ]);
     expect(controller.status().restarts).toBe(2);
 
     const names = events.map((e) => e.name).filter((n) => n !== 'signal');
     expect(names).toEqual(['target-found', 'target-lost', 'target-found', 'worker-restarted', 'target-lost', 'target-found', 'worker-restarted']);
-    expect(events.find((e) => e.name === 'worker-restarted')!.payload).toMatchObject({ previous: { pid: 100, startTime: 1000 }, target: { pid: 200 }, restarts: 1 });
-    expect(events.find((e) => e.name === 'target-lost')!.payload).toEqual({ pid: 100, startTime: 1000, reason: 'no process matches BATON_TARGET_COMMAND /bot/', exited: true });
+    expect(events.find((e) => e.name === 'worker-restarted')!.payload).toMatchObject({
+      previous: { pid: 100, startTime: 1000 },
+      target: { pid: 200 },
+      restarts: 1,
+    });
+    expect(events.find((e) => e.name === 'target-lost')!.payload).toEqual({
+      pid: 100,
+      startTime: 1000,
+      reason: 'no process matches BATON_TARGET_COMMAND /bot/',
+      exited: true,
+    });
   });
 
   it('does not count the first process that becomes ready as a restart (sh → node)', () => {

@@ -32,7 +32,10 @@ function addProcess(pid: number, p: FakeProcess = {}): void {
   const fields5to21 = Array.from({ length: 17 }, (_, i) => String(i));
   const stat = [`${pid}`, `(${p.comm ?? 'node'})`, p.state ?? 'S', String(ppid), ...fields5to21, String(p.startTime ?? 1000 + pid), '4096', '77'];
   writeFileSync(join(dir, 'stat'), `${stat.join(' ')}\n`);
-  writeFileSync(join(dir, 'status'), `Name:\t${p.comm ?? 'node'}\nState:\tS (sleeping)\nPid:\t${pid}\nPPid:\t${ppid}\nSigQ:\t0/63\nSigBlk:\t0000000000000000\nSigIgn:\t0000000001001000\nSigCgt:\t${p.sigCgt ?? BOTH}\n`);
+  writeFileSync(
+    join(dir, 'status'),
+    `Name:\t${p.comm ?? 'node'}\nState:\tS (sleeping)\nPid:\t${pid}\nPPid:\t${ppid}\nSigQ:\t0/63\nSigBlk:\t0000000000000000\nSigIgn:\t0000000001001000\nSigCgt:\t${p.sigCgt ?? BOTH}\n`,
+  );
   writeFileSync(join(dir, 'cgroup'), p.cgroup ?? '0::/\n');
 }
 
@@ -117,7 +120,10 @@ describe('TargetFinder by command', () => {
     addProcess(101, { cmdline: ['node', 'dist/other.js'] });
     const f = finder({ kind: 'command', pattern: /source-maps dist\/bot\.js/ });
     const r = f.find();
-    expect(r).toMatchObject({ found: true, target: { pid: 100, startTime: 1100, cmdline: ['node', '--enable-source-maps', 'dist/bot.js'], catchesStart: true, catchesPause: true } });
+    expect(r).toMatchObject({
+      found: true,
+      target: { pid: 100, startTime: 1100, cmdline: ['node', '--enable-source-maps', 'dist/bot.js'], catchesStart: true, catchesPause: true },
+    });
     expect(r.found && r.ambiguity).toBeFalsy();
   });
 
@@ -182,7 +188,9 @@ describe('TargetFinder choosing among several', () => {
     addProcess(102, { cmdline: ['node', 'bot.js', 'c'], startTime: 5, sigCgt: NODE_DEFAULT });
     const r = found(finder(sel));
     expect(r.pid).toBe(101);
-    expect(r.ambiguity).toMatch(/^2 unrelated processes match BATON_TARGET_COMMAND \/bot\\.js\/: 101 \(node bot\.js b\), 100 \(node bot\.js a\); chose 101 \(the oldest\)/);
+    expect(r.ambiguity).toMatch(
+      /^2 unrelated processes match BATON_TARGET_COMMAND \/bot\\.js\/: 101 \(node bot\.js b\), 100 \(node bot\.js a\); chose 101 \(the oldest\)/,
+    );
   });
 });
 
@@ -225,7 +233,9 @@ describe('TargetFinder by container', () => {
     const f = finder({ kind: 'container', name: 'bot' }, { containerId: () => status.containerID });
     expect(problem(f)).toContain('the id of container "bot" is not known yet');
     status.containerID = `containerd://${id}`;
-    expect(problem(f)).toBe(`no process in container "bot" (no /proc/PID/cgroup contains ${id.slice(0, 12)}); check BATON_TARGET_CONTAINER and that the pod has shareProcessNamespace: true`);
+    expect(problem(f)).toBe(
+      `no process in container "bot" (no /proc/PID/cgroup contains ${id.slice(0, 12)}); check BATON_TARGET_CONTAINER and that the pod has shareProcessNamespace: true`,
+    );
   });
 
   it('excludes baton even if its cgroup matched', () => {

@@ -7,14 +7,42 @@ import { DEFAULT_TIMINGS, FAST_TIMINGS } from '../../../../e2e/chaos/world.ts';
 import { JITTER_FACTOR } from '../../../../src/defaults.ts';
 
 describe('chaos bounds', () => {
-  it('the backstop multiplier is client-go\'s jitter factor, 1 + 1.2', () => {
+  it("the backstop multiplier is client-go's jitter factor, 1 + 1.2", () => {
     expect(JITTER_MAX).toBe(1 + JITTER_FACTOR);
     expect(`${JITTER_MAX}`).toBe('2.2');
   });
 
   it.each([
-    ['default', DEFAULT_TIMINGS, { takeover: '≤ 20.40 s (LD + 2.2·RP + 1 s)', afterFreeze: '≤ 20.40 s after the freeze (LD + 2.2·RP + 1 s)', backstop: 5400, recreate: '≤ 11.00 s (RI + request timeout + 1 s)', restore: '≤ 6.00 s (RI + 1 s)', margin: '≥ 5 s (LD − RD)', earliest: '≥ 15 s (LD)', exit: '≤ 20.00 s (pause-ack timeout + request timeout)', datastore: 10_400 }],
-    ['fast', FAST_TIMINGS, { takeover: '≤ 13.20 s (LD + 2.2·RP + 1 s)', afterFreeze: '≤ 13.20 s after the freeze (LD + 2.2·RP + 1 s)', backstop: 3200, recreate: '≤ 6.50 s (RI + request timeout + 1 s)', restore: '≤ 4.00 s (RI + 1 s)', margin: '≥ 5 s (LD − RD)', earliest: '≥ 10 s (LD)', exit: '≤ 7.50 s (pause-ack timeout + request timeout)', datastore: 5700 }],
+    [
+      'default',
+      DEFAULT_TIMINGS,
+      {
+        takeover: '≤ 20.40 s (LD + 2.2·RP + 1 s)',
+        afterFreeze: '≤ 20.40 s after the freeze (LD + 2.2·RP + 1 s)',
+        backstop: 5400,
+        recreate: '≤ 11.00 s (RI + request timeout + 1 s)',
+        restore: '≤ 6.00 s (RI + 1 s)',
+        margin: '≥ 5 s (LD − RD)',
+        earliest: '≥ 15 s (LD)',
+        exit: '≤ 20.00 s (pause-ack timeout + request timeout)',
+        datastore: 10_400,
+      },
+    ],
+    [
+      'fast',
+      FAST_TIMINGS,
+      {
+        takeover: '≤ 13.20 s (LD + 2.2·RP + 1 s)',
+        afterFreeze: '≤ 13.20 s after the freeze (LD + 2.2·RP + 1 s)',
+        backstop: 3200,
+        recreate: '≤ 6.50 s (RI + request timeout + 1 s)',
+        restore: '≤ 4.00 s (RI + 1 s)',
+        margin: '≥ 5 s (LD − RD)',
+        earliest: '≥ 10 s (LD)',
+        exit: '≤ 7.50 s (pause-ack timeout + request timeout)',
+        datastore: 5700,
+      },
+    ],
   ])('%s timings: the values and formulas the verdicts print', (_name, t, want) => {
     const T = terms(t);
     const takeover = bound(T.LD, T.backstop, T.slack);

@@ -22,7 +22,7 @@ describe('e2e/kind/run.sh', () => {
     expect(r.status).toBe(0);
   });
 
-  it('builds the sidecar from the repository\'s Dockerfile, loads both images, installs the chart, rolls, and reads the double\'s accounting', () => {
+  it("builds the sidecar from the repository's Dockerfile, loads both images, installs the chart, rolls, and reads the double's accounting", () => {
     const text = readFileSync(script, 'utf8');
     for (const step of [
       'docker build -t baton:kind "$ROOT"',
@@ -32,6 +32,7 @@ describe('e2e/kind/run.sh', () => {
       'kn rollout restart "deployment/$DEPLOYMENT"',
       'kn rollout status "deployment/$DEPLOYMENT"',
       'report report --rollouts "$ROLLOUTS"',
-    ]) expect(text).toContain(step);
+    ])
+      expect(text).toContain(step);
   });
 });

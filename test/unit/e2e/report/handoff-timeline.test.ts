@@ -1,10 +1,25 @@
 // The handoff timeline of npm run e2e:node (issue 20): each step found in the right process's log, on one clock.
 import { describe, expect, it } from 'vitest';
-import { gapParts, gapPartsTable, handoffTimelines, mediansTable, stepMedians, timelineTable, type BotLogLine, type LedgerEntry, type SidecarLogLine } from '../../../../e2e/report/handoff-timeline.ts';
+import {
+  gapParts,
+  gapPartsTable,
+  handoffTimelines,
+  mediansTable,
+  stepMedians,
+  timelineTable,
+  type BotLogLine,
+  type LedgerEntry,
+  type SidecarLogLine,
+} from '../../../../e2e/report/handoff-timeline.ts';
 
 const T = Date.parse('2026-12-07T06:00:00.000Z');
 const iso = (ms: number) => new Date(T + ms).toISOString();
-const sc = (identity: string, ms: number, event: string, fields: Record<string, unknown> = {}): SidecarLogLine => ({ time: iso(ms), identity, event, ...fields });
+const sc = (identity: string, ms: number, event: string, fields: Record<string, unknown> = {}): SidecarLogLine => ({
+  time: iso(ms),
+  identity,
+  event,
+  ...fields,
+});
 const bot = (name: string, ms: number, event: string, fields: Partial<BotLogLine> = {}): BotLogLine => ({ mono: T + ms, name, pid: 7, event, ...fields });
 
 /** One rollout handoff old → next, its SIGTERM `at` ms after T. */
@@ -84,7 +99,11 @@ describe('handoff timeline', () => {
 
   it('an idle bot has no batch to finish: that step is absent and the next counts from the one before', () => {
     const { sidecar, bots, ledger } = handoff('pod-a', 'pod-b', 1000);
-    const [h] = handoffTimelines(sidecar, bots.filter((l) => !(l.event === 'handled' && l.update === 2)), ledger);
+    const [h] = handoffTimelines(
+      sidecar,
+      bots.filter((l) => !(l.event === 'handled' && l.update === 2)),
+      ledger,
+    );
     expect(h!.steps['batch-done']).toBeUndefined();
     const m = stepMedians([h!]);
     expect(m.find((x) => x.step === 'batch-done')).toMatchObject({ n: 0 });
@@ -97,7 +116,11 @@ describe('handoff timeline', () => {
     // The second handoff's release waits 20 ms longer.
     two.sidecar = two.sidecar.map((l) => (l.change === 'released' ? { ...l, time: iso(60_060) } : l));
     const three = handoff('pod-c', 'pod-d', 120_000);
-    const hs = handoffTimelines([...one.sidecar, ...two.sidecar, ...three.sidecar], [...one.bots, ...two.bots, ...three.bots], [...one.ledger, ...two.ledger, ...three.ledger]);
+    const hs = handoffTimelines(
+      [...one.sidecar, ...two.sidecar, ...three.sidecar],
+      [...one.bots, ...two.bots, ...three.bots],
+      [...one.ledger, ...two.ledger, ...three.ledger],
+    );
     expect(hs.map((h) => h.to)).toEqual(['pod-b', 'pod-c', 'pod-d']);
     const released = stepMedians(hs).find((m) => m.step === 'released')!;
     expect(released).toMatchObject({ n: 3, atP50: 40, deltaP50: 8, deltaMax: 28 });

@@ -3,10 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { handoffFigures, handoffs } from '../../../../e2e/report/handoffs.ts';
 import type { WorkerLogLine } from '../../../harness/timeline.ts';
 
-const line = (pid: number, mono: number, event: string, signal?: string): WorkerLogLine => ({ t: mono, mono, pid, name: `b${pid}`, event, ...(signal ? { signal } : {}) });
+const line = (pid: number, mono: number, event: string, signal?: string): WorkerLogLine => ({
+  t: mono,
+  mono,
+  pid,
+  name: `b${pid}`,
+  event,
+  ...(signal ? { signal } : {}),
+});
 
 describe('handoffs()', () => {
-  it('measures pause signal → the next bot\'s polling-start, and the old bot\'s pause', () => {
+  it("measures pause signal → the next bot's polling-start, and the old bot's pause", () => {
     const lines = [
       line(1, 0, 'polling-start'),
       line(1, 100, 'signal', 'SIGUSR2'),
@@ -27,7 +34,13 @@ describe('handoffs()', () => {
   });
 
   it('ignores a pause signal to a bot that was not polling, and a restart of the same bot', () => {
-    const lines = [line(1, 0, 'signal', 'SIGUSR2'), line(1, 5, 'polling-start'), line(1, 10, 'signal', 'SIGUSR2'), line(1, 12, 'polling-stop'), line(1, 20, 'polling-start')];
+    const lines = [
+      line(1, 0, 'signal', 'SIGUSR2'),
+      line(1, 5, 'polling-start'),
+      line(1, 10, 'signal', 'SIGUSR2'),
+      line(1, 12, 'polling-stop'),
+      line(1, 20, 'polling-start'),
+    ];
     expect(handoffs(lines)).toEqual([]);
   });
 });

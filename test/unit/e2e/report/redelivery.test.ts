@@ -60,7 +60,7 @@ describe('repeats after a freeze', () => {
     expect(r.afterFreeze).toEqual([20, 21]);
   });
 
-  it("excuses nothing repeated after an update the frozen process handled first after the thaw", () => {
+  it('excuses nothing repeated after an update the frozen process handled first after the thaw', () => {
     // 24 was first handled by the thawed process (t = 31 > freeze): a repeat of it is not the freeze's redelivery.
     const r = repeats([h(24, 1, 31), h(24, 2, 33)], new Map(), frozen);
     expect(r).toEqual({ extra: [24], afterKill: [], afterFreeze: [] });
@@ -77,7 +77,17 @@ describe('inFlightAt', () => {
 
 describe('unconfirmedOffset', () => {
   const start = (client: string, at: number, offset: number, token = 't'): PollEvent => ({
-    type: 'start', requestId: at, client, token, at, offset, limit: 100, timeout: 30, requested: {}, forcedTimeout: false, forcedLimit: false,
+    type: 'start',
+    requestId: at,
+    client,
+    token,
+    at,
+    offset,
+    limit: 100,
+    timeout: 30,
+    requested: {},
+    forcedTimeout: false,
+    forcedLimit: false,
   });
 
   it("is the offset of the client's last getUpdates with the token before the kill", () => {

@@ -24,8 +24,7 @@ afterEach(async () => {
   await double.stop();
 });
 
-const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> =>
-  callBotApi(url, TOKEN, method, params, opts);
+const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> => callBotApi(url, TOKEN, method, params, opts);
 const ids = (res: CallResult): number[] => (res.body.result as Update[]).map((u) => u.update_id);
 async function hook(path: string, body?: Record<string, unknown>): Promise<{ status: number; body: { ok: boolean; result?: unknown; description?: string } }> {
   const init: RequestInit = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -39,10 +38,18 @@ describe('client identity', () => {
     await api('getUpdates', { offset: -1 }, { client: 'by-header', prefix: 'ignored' });
     await api('getUpdates', { offset: -2 }, { prefix: 'by-prefix' });
     await api('getUpdates', { offset: -3 });
-    const clients = double.requests().filter((e) => e.type === 'start').map((e) => e.client);
+    const clients = double
+      .requests()
+      .filter((e) => e.type === 'start')
+      .map((e) => e.client);
     expect(clients.slice(0, 2)).toEqual(['by-header', 'by-prefix']);
     expect(clients[2]).toMatch(/^(::ffff:)?127\.0\.0\.1:\d+$/);
-    expect(double.deliveries().map((d) => d.client).slice(0, 2)).toEqual(['by-header', 'by-prefix']);
+    expect(
+      double
+        .deliveries()
+        .map((d) => d.client)
+        .slice(0, 2),
+    ).toEqual(['by-header', 'by-prefix']);
   });
 
   it('keeps tokens apart', async () => {
@@ -122,7 +129,10 @@ describe('HTTP hooks under /__double', () => {
     expect((queue[0]?.message as { text: string }).text).toBe('over http');
 
     await api('getUpdates', { offset: 0 }, { client: 'w1' });
-    expect((await hook('deliveries')).body.result).toMatchObject([{ updateId: id, client: 'w1' }, { updateId: id + 1, client: 'w1' }]);
+    expect((await hook('deliveries')).body.result).toMatchObject([
+      { updateId: id, client: 'w1' },
+      { updateId: id + 1, client: 'w1' },
+    ]);
     expect(((await hook('requests')).body.result as unknown[]).length).toBe(2);
     expect((await hook('injected')).body.result).toHaveLength(4);
     expect((await hook(`stats?token=${encodeURIComponent(TOKEN)}`)).body.result).toMatchObject({ injected: 2, filtered: 1, delivered: 2, lost: 0 });

@@ -19,8 +19,7 @@ afterEach(async () => {
   await double.stop();
 });
 
-const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> =>
-  callBotApi(url, TOKEN, method, params, opts);
+const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> => callBotApi(url, TOKEN, method, params, opts);
 const ids = (res: CallResult): number[] => (res.body.result as Update[]).map((u) => u.update_id);
 /** The double answers in microseconds: ask often. */
 const QUICK = { everyMs: 2 };
@@ -34,8 +33,7 @@ async function park(client: string, offset: number, opts: CallOptions = {}): Pro
   return { done };
 }
 const conflictBody = (kind: keyof typeof CONFLICT_DESCRIPTIONS): unknown => ({ ok: false, error_code: 409, description: CONFLICT_DESCRIPTIONS[kind] });
-const endOf = (requestId: number): PollEnd | undefined =>
-  double.requests().find((e): e is PollEnd => e.type === 'end' && e.requestId === requestId);
+const endOf = (requestId: number): PollEnd | undefined => double.requests().find((e): e is PollEnd => e.type === 'end' && e.requestId === requestId);
 
 describe('two pollers', () => {
   it('a request that parks evicts the OLDER parked poll with the exact 409', async () => {
@@ -196,6 +194,10 @@ describe('webhooks', () => {
     expect(again.status).toBe(429);
     expect(again.body).toEqual({ ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
     await sleep(1050);
-    expect((await api('setWebhook', { url: 'ftp://nope' })).body).toEqual({ ok: false, error_code: 400, description: 'Bad Request: invalid webhook URL specified' });
+    expect((await api('setWebhook', { url: 'ftp://nope' })).body).toEqual({
+      ok: false,
+      error_code: 400,
+      description: 'Bad Request: invalid webhook URL specified',
+    });
   });
 });

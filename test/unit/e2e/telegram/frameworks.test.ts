@@ -100,7 +100,10 @@ describe('two pollers on one token', () => {
     const first = new Bot(TOKEN, { client: { apiRoot: `${url}/replica-1` } });
     const second = new Bot(TOKEN, { client: { apiRoot: `${url}/replica-2` } });
     const handled: string[] = [];
-    for (const [name, bot] of [['replica-1', first], ['replica-2', second]] as const) {
+    for (const [name, bot] of [
+      ['replica-1', first],
+      ['replica-2', second],
+    ] as const) {
       bot.on('message:text', (ctx) => {
         handled.push(`${name}:${ctx.update.update_id}`);
       });

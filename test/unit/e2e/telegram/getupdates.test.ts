@@ -20,8 +20,7 @@ afterEach(async () => {
   await double.stop();
 });
 
-const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> =>
-  callBotApi(url, TOKEN, method, params, opts);
+const api = (method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<CallResult> => callBotApi(url, TOKEN, method, params, opts);
 const updates = (res: CallResult): Update[] => res.body.result as Update[];
 const ids = (res: CallResult): number[] => updates(res).map((u) => u.update_id);
 const texts = (res: CallResult): string[] => updates(res).map((u) => (u.message as { text: string }).text);

@@ -109,7 +109,8 @@ class SimClock {
   async runOverdue(pod: string): Promise<void> {
     for (;;) {
       let next: Timer | undefined;
-      for (const x of this.timers) if (x.at <= this.t && x.owner.split('#')[0] === pod && (!next || x.at < next.at || (x.at === next.at && x.seq < next.seq))) next = x;
+      for (const x of this.timers)
+        if (x.at <= this.t && x.owner.split('#')[0] === pod && (!next || x.at < next.at || (x.at === next.at && x.seq < next.seq))) next = x;
       if (!next) return;
       this.timers = this.timers.filter((x) => x !== next);
       next.fn();
@@ -240,7 +241,18 @@ export class World {
     const source = new StubSource();
     const worker: WorkerProc = { pid: this.nextPid++, state: 'paused', confirms };
     source.worker(worker.pid, true);
-    const pod = { id, source, worker, gens: 0, net: 'ok', watchHeld: false, watchQueue: [], terminating: false, exited: false, silentSince: undefined } as unknown as PodState;
+    const pod = {
+      id,
+      source,
+      worker,
+      gens: 0,
+      net: 'ok',
+      watchHeld: false,
+      watchQueue: [],
+      terminating: false,
+      exited: false,
+      silentSince: undefined,
+    } as unknown as PodState;
     this.pods.push(pod);
     pod.inc = this.incarnate(pod);
   }
@@ -256,7 +268,11 @@ export class World {
     const metrics = metricsFor(pod.id, (b) => (gauge.v = b ? 1 : 0));
     const labels: string[] = [];
     const reasons: string[] = [];
-    const { sidecar, elector, worker: controller } = assembleSidecar({
+    const {
+      sidecar,
+      elector,
+      worker: controller,
+    } = assembleSidecar({
       identity: pod.id,
       leaseName: 'bot',
       namespace: 'ns',
@@ -299,10 +315,14 @@ export class World {
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the lock rejects with what the server threw
         settle: (r) => (r.ok ? resolve(r.v) : reject(r.e)),
       };
-      signal.addEventListener('abort', () => {
-        c.abandoned = true;
-        reject(signal.reason as Error);
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          c.abandoned = true;
+          reject(signal.reason as Error);
+        },
+        { once: true },
+      );
       if (pod.net === 'fail') return reject(new Error('connection refused'));
       if (pod.net === 'lose-answer') {
         try {
@@ -434,11 +454,14 @@ export class World {
       // S1 is judged when a worker starts. A repeat to a worker already running starts nothing: any overlap
       // needs some worker to start, and that start is judged (a repeat after an excused cold start, with the
       // Lease deleted again meanwhile, was reported as a new start: seed -635193189).
-      if (w.state !== 'running') for (const other of this.pods) {
-        if (other !== pod && (other.worker.state === 'running' || other.worker.state === 'finishing')) {
-          this.violation(`S1: ${pod.id}'s worker told to start while ${other.id}'s worker is ${other.worker.state} (holder ${this.store.record?.holderIdentity}, log: ${this.log.slice(-6).join('; ')})`);
+      if (w.state !== 'running')
+        for (const other of this.pods) {
+          if (other !== pod && (other.worker.state === 'running' || other.worker.state === 'finishing')) {
+            this.violation(
+              `S1: ${pod.id}'s worker told to start while ${other.id}'s worker is ${other.worker.state} (holder ${this.store.record?.holderIdentity}, log: ${this.log.slice(-6).join('; ')})`,
+            );
+          }
         }
-      }
       if (w.state === 'paused') w.state = 'running';
       this.log.push(`t=${this.clock.t} start ${pod.id}`);
     } else if (signal === 'SIGUSR2') {
@@ -451,13 +474,16 @@ export class World {
     const w = pod.worker;
     w.state = 'finishing';
     const pid = w.pid;
-    this.clock.for('world').setTimer(() => {
-      if (w.pid !== pid || w.state !== 'finishing') return;
-      w.state = 'paused';
-      this.log.push(`t=${this.clock.t} paused ${pod.id}`);
-      const inc = pod.inc;
-      if (w.confirms && !inc.dead && !this.clock.frozen.has(pod.id)) inc.sidecar.confirmPause(inc.sidecar.status().pause.id);
-    }, Math.floor(this.rand() * MAX_BATCH_MS));
+    this.clock.for('world').setTimer(
+      () => {
+        if (w.pid !== pid || w.state !== 'finishing') return;
+        w.state = 'paused';
+        this.log.push(`t=${this.clock.t} paused ${pod.id}`);
+        const inc = pod.inc;
+        if (w.confirms && !inc.dead && !this.clock.frozen.has(pod.id)) inc.sidecar.confirmPause(inc.sidecar.status().pause.id);
+      },
+      Math.floor(this.rand() * MAX_BATCH_MS),
+    );
   }
 
   private deadMan(): void {
@@ -567,7 +593,8 @@ export class World {
       }
       const elected = inc.reasons.filter((r) => r === 'LeaderElected').length;
       const ended = inc.reasons.filter((r) => r === 'LeaderLost' || r === 'LeaderReleased').length;
-      if (elected !== inc.acquired || ended !== inc.ended) this.violation(`C2: ${pod.id}'s Events (${inc.reasons.join(',')}) do not match ${inc.acquired} acquires and ${inc.ended} ends`);
+      if (elected !== inc.acquired || ended !== inc.ended)
+        this.violation(`C2: ${pod.id}'s Events (${inc.reasons.join(',')}) do not match ${inc.acquired} acquires and ${inc.ended} ends`);
       // The four reports agree with /leader.
       const label = inc.labels.at(-1) ?? 'standby';
       if ((label === 'leader') !== s.isLeader || (inc.gauge.v === 1) !== s.isLeader || (inc.controller.status().desired === 'running') !== s.isLeader) {
@@ -602,7 +629,11 @@ export class World {
       if (steady >= 8) return; // one worker, the holder's, steady for more than a lease duration
     }
     const running = this.pods.filter((p) => p.worker.state === 'running').map((p) => p.id);
-    this.violation(`L1/L2: no convergence to one running worker: running [${running.join(',')}], holder "${this.store.record?.holderIdentity}", alive [${this.alive().map((p) => `${p.id}:${p.inc.elector.snapshot().phase}`).join(',')}]`);
+    this.violation(
+      `L1/L2: no convergence to one running worker: running [${running.join(',')}], holder "${this.store.record?.holderIdentity}", alive [${this.alive()
+        .map((p) => `${p.id}:${p.inc.elector.snapshot().phase}`)
+        .join(',')}]`,
+    );
   }
 }
 
