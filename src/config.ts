@@ -193,7 +193,9 @@ function hostPortSetting(value: string, name: string): HostPort {
   }
   if (BAD_FETCH_PORTS.has(hostPort.port)) {
     throw new ConfigError(
-      `${name}=${value.trim()} uses port ${hostPort.port}, a "bad port" of the Fetch standard that Node's fetch (the worker kit's client) and browsers refuse to connect to: choose another port, e.g. ${name === 'BATON_LISTEN' ? '4040' : '4041'}`,
+      `${name}=${value.trim()} uses port ${hostPort.port}, a "bad port" of the Fetch standard ` +
+        `that Node's fetch (the worker kit's client) and browsers refuse to connect to: ` +
+        `choose another port, e.g. ${name === 'BATON_LISTEN' ? '4040' : '4041'}`,
     );
   }
   return hostPort;
@@ -282,7 +284,8 @@ export function loadConfig(src: LoadSources): BatonConfig {
   if (targets.length !== 1) {
     throw new ConfigError(
       targets.length === 0
-        ? 'no worker target: set exactly one of BATON_TARGET_CONTAINER (the bot container name), BATON_TARGET_COMMAND (a regular expression on its command line) or BATON_TARGET_PID_FILE'
+        ? 'no worker target: set exactly one of BATON_TARGET_CONTAINER (the bot container name), ' +
+            'BATON_TARGET_COMMAND (a regular expression on its command line) or BATON_TARGET_PID_FILE'
         : `${targets.join(' and ')} are both set: set exactly one worker target`,
     );
   }
@@ -327,7 +330,9 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const listen = hostPortSetting(get('BATON_LISTEN')!, 'BATON_LISTEN');
   if (!isLoopbackHost(listen.host)) {
     throw new ConfigError(
-      `BATON_LISTEN=${listen.host}:${listen.port} is not a loopback address: the local API changes state (POST /paused), so it serves only 127.0.0.1 or [::1]; scrape metrics on BATON_PROBE_LISTEN`,
+      `BATON_LISTEN=${listen.host}:${listen.port} is not a loopback address: the local API changes state (POST /paused), ` +
+        `so it serves only 127.0.0.1 or [::1]; ` +
+        `scrape metrics on BATON_PROBE_LISTEN`,
     );
   }
   const probeListen = hostPortSetting(get('BATON_PROBE_LISTEN')!, 'BATON_PROBE_LISTEN');
@@ -351,7 +356,8 @@ export function loadConfig(src: LoadSources): BatonConfig {
   // Last, so that every other setting is judged before the CLI loads the connection for its namespace.
   if (!namespace) {
     const message =
-      'BATON_NAMESPACE is not set and could not be found (no POD_NAMESPACE, no in-cluster namespace file, no namespace in the kubeconfig context): set BATON_NAMESPACE, or POD_NAMESPACE from the downward API';
+      'BATON_NAMESPACE is not set and could not be found (no POD_NAMESPACE, no in-cluster namespace file, no namespace in the kubeconfig context): ' +
+      'set BATON_NAMESPACE, or POD_NAMESPACE from the downward API';
     throw kubeconfig && src.connectionNamespace === undefined ? new NamespaceUnknown(message, kubeconfig) : new ConfigError(message);
   }
 

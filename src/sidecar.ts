@@ -125,7 +125,9 @@ export class Sidecar {
           // the elector releases the Lease at once. Reported all the same (C2), as a change that did happen.
           metrics.transition('acquired');
           metrics.setEpoch(e.record.leaseTransitions);
-          const note = `${this.o.identity} acquired the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) while handing over: releasing it at once, worker not started`;
+          const note =
+            `${this.o.identity} acquired the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) ` +
+            `while handing over: releasing it at once, worker not started`;
           reporters.event?.('Normal', 'LeaderElected', 'Acquire', note);
           logger.info({ event: 'leadership', change: 'acquired', epoch: e.record.leaseTransitions, retiring: true }, note);
           break;
@@ -154,7 +156,8 @@ export class Sidecar {
         const inMs = Math.max(0, Math.round(e.startsAt - this.o.clock.now()));
         logger.info(
           { event: 'leadership', change: 'claimed', epoch: e.record.leaseTransitions, startsInMs: inMs },
-          `${this.o.identity} created the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}); its worker starts in ${inMs} ms, once any previous holder's worker has surely stopped`,
+          `${this.o.identity} created the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}); ` +
+            `its worker starts in ${inMs} ms, once any previous holder's worker has surely stopped`,
         );
         break;
       }
@@ -342,7 +345,9 @@ export class Sidecar {
       if (since > limit) {
         return {
           healthy: false,
-          reason: `the election loop is stuck: a request to the API server has not settled for ${Math.round(since)} ms (limit ${limit} ms, twice the request timeout)`,
+          reason:
+            `the election loop is stuck: a request to the API server ` +
+            `has not settled for ${Math.round(since)} ms (limit ${limit} ms, twice the request timeout)`,
         };
       }
     }

@@ -74,12 +74,15 @@ export function renewIntervalProblems(t: Required<ElectionTimings>): string[] {
   const { renewIntervalMs: ri, retryPeriodMs: rp, renewDeadlineMs: rd } = t;
   if (!(ri >= rp)) {
     return [
-      `BATON_RENEW_INTERVAL (${ri} ms) must be at least BATON_RETRY_PERIOD (${rp} ms): a failed renew is retried at the retry period, a successful one need not come sooner; set BATON_RENEW_INTERVAL to ${rp}ms or more`,
+      `BATON_RENEW_INTERVAL (${ri} ms) must be at least BATON_RETRY_PERIOD (${rp} ms): ` +
+        `a failed renew is retried at the retry period, a successful one need not come sooner; ` +
+        `set BATON_RENEW_INTERVAL to ${rp}ms or more`,
     ];
   }
   if (!(ri < rd)) {
     return [
-      `BATON_RENEW_INTERVAL (${ri} ms) must be less than BATON_RENEW_DEADLINE (${rd} ms): the leader must try to renew before it gives up; leave BATON_RENEW_INTERVAL unset (a third of the lease duration)`,
+      `BATON_RENEW_INTERVAL (${ri} ms) must be less than BATON_RENEW_DEADLINE (${rd} ms): the leader must try to renew before it gives up; ` +
+        `leave BATON_RENEW_INTERVAL unset (a third of the lease duration)`,
     ];
   }
   const max = maxRenewIntervalMs(t);

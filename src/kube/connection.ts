@@ -113,7 +113,8 @@ export class FileTokenSource {
     } catch (err) {
       if (this.cached === undefined) {
         throw new Error(
-          `cannot read ${this.what} at ${this.path} (${(err as Error).message}): mount a ServiceAccount token (automountServiceAccountToken: true), or set KUBECONFIG`,
+          `cannot read ${this.what} at ${this.path} (${(err as Error).message}): ` +
+            `mount a ServiceAccount token (automountServiceAccountToken: true), or set KUBECONFIG`,
           { cause: err },
         );
       }
@@ -209,7 +210,10 @@ export async function kubeconfigConnection(path: string, options: LoadConnection
 
 /** The one line a user gets when a kubeconfig needs @kubernetes/client-node and it is not installed. */
 export function clientNodeMissing(what: string): string {
-  return `${what}, which needs the optional package @kubernetes/client-node: install it next to baton (npm install @kubernetes/client-node), or use a kubeconfig with a token or a client certificate`;
+  return (
+    `${what}, which needs the optional package @kubernetes/client-node: ` +
+    `install it next to baton (npm install @kubernetes/client-node), or use a kubeconfig with a token or a client certificate`
+  );
 }
 
 /**

@@ -67,11 +67,15 @@ function describeApiError(t: CallTarget, status: number, reason: string, apiMess
     const dot = t.resource.indexOf('.');
     const plural = dot < 0 ? t.resource : t.resource.slice(0, dot);
     const group = dot < 0 ? '' : t.resource.slice(dot + 1);
-    const rule = `apiGroups: ["${group}"], resources: ["${plural}"], verbs: ["${t.verb}"]${t.name && t.verb !== 'create' ? `, resourceNames: ["${t.name}"]` : ''}`;
+    const rule =
+      `apiGroups: ["${group}"], resources: ["${plural}"], verbs: ["${t.verb}"]` + `${t.name && t.verb !== 'create' ? `, resourceNames: ["${t.name}"]` : ''}`;
     return `forbidden to ${t.verb} ${where(t)}: grant it in the ServiceAccount's Role (${rule})${said}`;
   }
   if (status === 401) {
-    return `${t.verb} ${where(t)}: unauthorized (401): the token or client certificate was not accepted; check the ServiceAccount token or the kubeconfig credentials${said}`;
+    return (
+      `${t.verb} ${where(t)}: unauthorized (401): the token or client certificate was not accepted; ` +
+      `check the ServiceAccount token or the kubeconfig credentials${said}`
+    );
   }
   return `${t.verb} ${where(t)}: HTTP ${status}${reason ? ` ${reason}` : ''}${said}`;
 }

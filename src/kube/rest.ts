@@ -222,7 +222,10 @@ export class KubeClient {
   }
 }
 
-/** The idle timeout for a watch with `timeoutSeconds`: past the server's longest expected silence (the end of the watch, or a bookmark about every minute), plus slack. */
+/**
+ * The idle timeout for a watch with `timeoutSeconds`: past the server's longest expected silence (the end of the
+ * watch, or a bookmark about every minute), plus slack.
+ */
 export function watchIdleTimeoutMs(timeoutSeconds: number): number {
   return (Math.min(timeoutSeconds, 60) + 15) * 1000;
 }

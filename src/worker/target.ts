@@ -135,7 +135,9 @@ export class TargetFinder implements TargetSource {
     if (matched.length === 0) {
       return {
         found: false,
-        problem: `no process matches BATON_TARGET_COMMAND ${String(pattern)} (matched against /proc/PID/cmdline joined by spaces); check the pattern and that the pod has shareProcessNamespace: true`,
+        problem:
+          `no process matches BATON_TARGET_COMMAND ${String(pattern)} (matched against /proc/PID/cmdline joined by spaces); ` +
+          `check the pattern and that the pod has shareProcessNamespace: true`,
       };
     }
     return this.choose(matched, `BATON_TARGET_COMMAND ${String(pattern)}`);
@@ -161,7 +163,9 @@ export class TargetFinder implements TargetSource {
     if (matched.length === 0) {
       return {
         found: false,
-        problem: `no process in container "${name}" (no /proc/PID/cgroup contains ${id.slice(0, 12)}); check BATON_TARGET_CONTAINER and that the pod has shareProcessNamespace: true`,
+        problem:
+          `no process in container "${name}" (no /proc/PID/cgroup contains ${id.slice(0, 12)}); ` +
+          `check BATON_TARGET_CONTAINER and that the pod has shareProcessNamespace: true`,
       };
     }
     return this.choose(matched, `container "${name}"`);
