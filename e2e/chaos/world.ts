@@ -286,13 +286,7 @@ export class ChaosWorld {
   /** Stops the load, lets the last bot work off the queue, and analyses the whole run. */
   async finish(): Promise<Analysis> {
     await this.load?.stop();
-    const injected = () =>
-      new Set(
-        this.double
-          .injected()
-          .filter((r) => r.updateId !== null)
-          .map((r) => r.updateId),
-      ).size;
+    const injected = () => this.double.injectedUpdates();
     const handled = () =>
       new Set(
         this.workerLines()

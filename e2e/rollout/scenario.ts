@@ -121,13 +121,7 @@ export async function runScenario(o: RolloutOptions): Promise<RolloutResult> {
   // Between steps: let the new bot work off what queued up during the handoff, then a little steady
   // state, so each step starts from the same calm (a SIGKILL mid-backlog would mix two effects).
   const settle = async () => {
-    const queued = () =>
-      new Set(
-        double
-          .injected()
-          .filter((r) => r.updateId !== null)
-          .map((r) => r.updateId),
-      ).size;
+    const queued = () => double.injectedUpdates();
     await waitFor(`${c.name}: the backlog is worked off`, () => handledIds(dep.pods).size >= queued() - o.rate, 60_000).catch(() => undefined);
     await sleep(o.settleMs ?? 3000);
   };
@@ -171,9 +165,7 @@ export async function runScenario(o: RolloutOptions): Promise<RolloutResult> {
     await load.stop();
     const injectedAll = double.injected().filter((r) => r.updateId !== null);
     // Let the last bot work off its queue: an update still waiting now is late, not lost.
-    await waitFor(`${c.name}: the queue is worked off`, () => handledIds(dep.pods).size >= new Set(injectedAll.map((r) => r.updateId)).size, 60_000).catch(
-      () => undefined,
-    );
+    await waitFor(`${c.name}: the queue is worked off`, () => handledIds(dep.pods).size >= double.injectedUpdates(), 60_000).catch(() => undefined);
     const end = performance.timeOrigin + performance.now();
     const intervals = dep.pods.flatMap((p) => pollIntervals(readWorkerLog(p.workerLog), end, p.deaths));
     const handled: HandledRecord[] = dep.pods.flatMap((p) =>

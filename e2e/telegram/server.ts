@@ -154,6 +154,11 @@ export class TelegramDouble {
     return this.#accounting.injected();
   }
 
+  /** How many distinct updates were injected so far (what the bots must eventually handle). */
+  injectedUpdates(): number {
+    return new Set(this.#accounting.injected().flatMap((r) => (r.updateId === null ? [] : [r.updateId]))).size;
+  }
+
   /** sendMessage (and other send*) calls, with the client that made them. */
   sentMessages(): readonly SentMessage[] {
     return this.#accounting.sentMessages();

@@ -79,6 +79,12 @@ function inputsHash(paths: string[], extra: string[] = []): string {
 }
 
 /** buildah with its own storage: a temporary root and runroot, vfs (no mounts left behind). */
+/** Builds the sidecar's image from the Dockerfile in `cwd` (this checkout, or a previous release's tree). */
+function budBaton(b: Buildah, name: string, logFile: string, cwd = repoRoot): Promise<void> {
+  const args = ['--build-arg', `NODE_IMAGE=${NODE_BUILD_IMAGE}`, '--build-arg', `BASE_IMAGE=${NODE_BASE_IMAGE}`];
+  return b.stream(['bud', '--pull=never', '--isolation', 'chroot', '--format', 'oci', ...args, '-t', name, '-f', 'Dockerfile', '.'], logFile, cwd);
+}
+
 class Buildah {
   readonly root = mkdtempSync(join(tmpdir(), 'baton-buildah-'));
 
@@ -324,26 +330,7 @@ export async function ensureImages(log: Log = stderr): Promise<Images> {
       const logFile = join(logs, `baton-${batonHash}.log`);
       rmSync(logFile, { force: true });
       log(`buildah bud -f Dockerfile (log: ${logFile})`);
-      await b.stream(
-        [
-          'bud',
-          '--pull=never',
-          '--isolation',
-          'chroot',
-          '--format',
-          'oci',
-          '--build-arg',
-          `NODE_IMAGE=${NODE_BUILD_IMAGE}`,
-          '--build-arg',
-          `BASE_IMAGE=${NODE_BASE_IMAGE}`,
-          '-t',
-          name,
-          '-f',
-          'Dockerfile',
-          '.',
-        ],
-        logFile,
-      );
+      await budBaton(b, name, logFile);
       b.push(name, archive);
     },
     log,
@@ -362,27 +349,7 @@ export async function ensureImages(log: Log = stderr): Promise<Images> {
         const logFile = join(logs, `baton-previous-${previousHash}.log`);
         rmSync(logFile, { force: true });
         log(`buildah bud -f Dockerfile of ${PREVIOUS_RELEASE.commit.slice(0, 12)} (log: ${logFile})`);
-        await b.stream(
-          [
-            'bud',
-            '--pull=never',
-            '--isolation',
-            'chroot',
-            '--format',
-            'oci',
-            '--build-arg',
-            `NODE_IMAGE=${NODE_BUILD_IMAGE}`,
-            '--build-arg',
-            `BASE_IMAGE=${NODE_BASE_IMAGE}`,
-            '-t',
-            name,
-            '-f',
-            'Dockerfile',
-            '.',
-          ],
-          logFile,
-          tree,
-        );
+        await budBaton(b, name, logFile, tree);
         b.push(name, archive);
       } finally {
         rmSync(tree, { recursive: true, force: true });
