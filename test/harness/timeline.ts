@@ -23,12 +23,16 @@ export interface PollInterval {
   cut: boolean;
 }
 
+/**
+ * The log's complete lines. The bot may be writing while this reads (a scenario waits on its log): what follows
+ * the last newline is a line still being written, left for the next read — parsed, it threw, and the chaos
+ * verdict's wait for the backlog ended early and counted the rest of the backlog lost (datastore-stopped, ci-local).
+ */
 export function readWorkerLog(path: string): WorkerLogLine[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as WorkerLogLine);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  lines.pop(); // '' after the last newline, or the line being written
+  return lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as WorkerLogLine);
 }
 
 /**
