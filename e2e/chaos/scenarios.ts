@@ -44,6 +44,11 @@ export interface Scenario {
 /** How long a verdict waits for the recorder's watch to deliver a version a read already returned. */
 const WATCH_CATCH_UP_MS = 5000;
 
+/** A scenario's world: the run's API server, folder, timings, load and log, named for the scenario. */
+function worldFor(ctx: ScenarioContext, s: Scenario): Promise<ChaosWorld> {
+  return ChaosWorld.create({ endpoint: ctx.endpoint, id: s.id, dir: ctx.dir, timings: ctx.timings, rate: ctx.rate, handlerMs: ctx.handlerMs, log: ctx.log });
+}
+
 /** Stages a world: the first pod polls, the others are Ready, the load runs and has warmed up. */
 async function stage(
   ctx: ScenarioContext,
@@ -51,15 +56,7 @@ async function stage(
   pods: number,
   specs: Parameters<ChaosWorld['addPod']>[0][] = [],
 ): Promise<{ w: ChaosWorld; pods: SimPod[] }> {
-  const w = await ChaosWorld.create({
-    endpoint: ctx.endpoint,
-    id: s.id,
-    dir: ctx.dir,
-    timings: ctx.timings,
-    rate: ctx.rate,
-    handlerMs: ctx.handlerMs,
-    log: ctx.log,
-  });
+  const w = await worldFor(ctx, s);
   const list: SimPod[] = [];
   try {
     list.push(await w.addPod(specs[0]));
@@ -322,15 +319,7 @@ const watchCuts: Scenario = {
       async () => {
         // Every sidecar reaches the API server through the proxy.
         const { w } = await (async () => {
-          const staged = await ChaosWorld.create({
-            endpoint: ctx.endpoint,
-            id: s.id,
-            dir: ctx.dir,
-            timings: t,
-            rate: ctx.rate,
-            handlerMs: ctx.handlerMs,
-            log: ctx.log,
-          });
+          const staged = await worldFor(ctx, s);
           w0.w = staged;
           kubeconfig = staged.via(staged.kubeconfig, url, 'proxy');
           await staged.addPod({ kubeconfig });
@@ -843,15 +832,7 @@ const sigtermDuringAcquire: Scenario = {
       ctx,
       s,
       async () => {
-        const w = await ChaosWorld.create({
-          endpoint: ctx.endpoint,
-          id: s.id,
-          dir: ctx.dir,
-          timings: t,
-          rate: ctx.rate,
-          handlerMs: ctx.handlerMs,
-          log: ctx.log,
-        });
+        const w = await worldFor(ctx, s);
         holder.w = w;
         const a0 = await w.addPod();
         await w.waitPoller(`${s.id}: the first bot polls`);
@@ -960,15 +941,7 @@ const labelPatchFails: Scenario = {
       ctx,
       s,
       async () => {
-        const w = await ChaosWorld.create({
-          endpoint: ctx.endpoint,
-          id: s.id,
-          dir: ctx.dir,
-          timings: t,
-          rate: ctx.rate,
-          handlerMs: ctx.handlerMs,
-          log: ctx.log,
-        });
+        const w = await worldFor(ctx, s);
         holder.w = w;
         const noPatch = sidecarRules(w.lease).map((r) => (r.resources?.includes('pods') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
         const kubeconfig = await w.serviceAccount('baton-nopatch', sidecarRules(w.lease));
