@@ -251,6 +251,13 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       if (s.inflight && !s.inflight.aborted) abort(d);
       return d;
     case 'observed':
+      // Our acquire seen landed before its answer (the watch often outruns it): it is answered now, with its
+      // answer's rules (S1: the lease time still counts from the write's start). The answer that follows is
+      // old news. Only our own record proves it, as for `unanswered`: the same times, holder and epoch.
+      if (answeredByWatch(s, input.lease)) {
+        onResult(d, { ok: true, lease: input.lease }, cfg, now, jitter);
+        break;
+      }
       // News of the Lease is worth acting on at once, even while backing off after a failure.
       if (observe(d, input.lease, cfg, now, input.absentAt)) s.notBefore = undefined;
       break;
@@ -270,7 +277,9 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       // An acquire in flight finishes first; if it wins, the Lease is released at once (L2).
       break;
     case 'result':
-      if (!s.inflight || s.inflight.id !== input.id) return d; // an answer to a request abandoned long ago
+      // An answer to a request abandoned long ago, or to an acquire the watch answered first: judged as a tick
+      // (returning no wake-up here would cancel the elector's timer, and with it the next renew).
+      if (!s.inflight || s.inflight.id !== input.id) break;
       onResult(d, input.outcome, cfg, now, jitter);
       break;
     case 'tick':
@@ -340,6 +349,12 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // S1: a claim lives only on this pod's own records; someone else's record ends it.
   if (!mine) s.claimFrom = undefined;
   return newVersion;
+}
+
+/** The acquire in flight, seen landed: the watch shows the very record it writes (the answer may come later). */
+function answeredByWatch(s: ElectionState, lease: ObservedLease | undefined): lease is ObservedLease {
+  const op = s.inflight;
+  return op !== undefined && !op.aborted && op.kind === 'acquire' && op.record !== undefined && lease !== undefined && sameRecord(op.record, lease.record);
 }
 
 /** Ends leadership (or a claim) without a release: the `lost` event goes out first, so the sidecar pauses the worker first. */

@@ -39,7 +39,14 @@ export function openEventStream(reply: FastifyReply, options: EventStreamOptions
   let closed = false;
 
   const write = (chunk: string): void => {
-    if (!closed && !res.writableEnded && !res.destroyed) res.write(chunk);
+    if (closed || res.writableEnded || res.destroyed) return;
+    // A write alone is corked until the next tick. The sidecar's next step after a publish is often the
+    // start signal, then the label and Events (TLS work): the event must reach the worker first, or its kit
+    // reads /leader before it may start (F1) — milliseconds in every handoff's gap. An uncork of our own
+    // cork sends it now (an unpaired uncork would leave the response corked for good).
+    res.cork();
+    res.write(chunk);
+    res.uncork();
   };
   const keepAlive = setInterval(() => write(': keep-alive\n\n'), options.keepAliveMs);
   const cleanup = (): void => {

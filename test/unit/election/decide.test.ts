@@ -383,6 +383,53 @@ const rows: Row[] = [
   },
   {
     rule: 'acquire',
+    name: "our own write seen through the watch before its answer leads at once: its lease time counts from the write's start (S1), as on the answer",
+    given: acquiring(),
+    input: seen(lease(7, TAKEN)),
+    at: 2_030,
+    then: {
+      phase: 'leader',
+      events: [{ type: 'observed' }, { type: 'acquired', record: TAKEN, waitedMs: 1_030, retiring: false }],
+      wakeAt: 7_000,
+      state: { lastRenewAt: 2_000, written: TAKEN, freeSince: undefined, maxEpoch: 4, inflight: undefined },
+    },
+  },
+  {
+    rule: 'acquire',
+    name: 'the answer that follows the watch is old news: nothing changes, the next renew keeps its time',
+    given: leader({ lease: present(lease(7, TAKEN), 2_030), written: TAKEN, lastRenewAt: 2_000, maxEpoch: 4 }),
+    input: ok(lease(7, TAKEN)),
+    at: 2_050,
+    then: { phase: 'leader', wakeAt: 7_000, state: { lastRenewAt: 2_000, inflight: undefined } },
+  },
+  {
+    rule: 'acquire',
+    name: "another pod's record seen while our acquire is in flight answers nothing: the answer decides (a conflict, most likely)",
+    given: acquiring(),
+    input: seen(lease(7, rec('other', 4, 2_000, { acquireTime: wall(2_000) }))),
+    at: 2_030,
+    then: {
+      phase: 'acquiring',
+      events: [{ type: 'observed' }],
+      state: { inflight: { id: 9, kind: 'acquire', startedAt: 2_000, aborted: false, record: TAKEN, freeSince: 1_000 } },
+    },
+  },
+  {
+    rule: 'L2',
+    name: 'an acquire won while retiring and seen through the watch first is released at once, its worker never started',
+    given: acquiring({ retired: true }),
+    input: seen(lease(7, TAKEN)),
+    at: 2_030,
+    then: {
+      phase: 'releasing',
+      events: [{ type: 'observed' }, { type: 'acquired', retiring: true }, { type: 'releasing', reason: 'handoff' }],
+      request: { kind: 'release', record: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 4 }, base: lease(7, TAKEN) },
+      wakeAt: 12_000,
+      state: { releaseWanted: 'handoff' },
+    },
+  },
+  {
+    rule: 'acquire',
     name: 'a conflict (someone was first) reads again at once',
     given: acquiring(),
     input: conflict,
@@ -834,11 +881,11 @@ const rows: Row[] = [
   },
   {
     rule: 'answers',
-    name: 'an answer to a request no longer in flight is ignored',
+    name: 'an answer to a request no longer in flight is ignored; the next renew keeps its time (no wake-up would cancel it)',
     given: leader(),
     input: { type: 'result', id: 3, outcome: { ok: true, lease: undefined } },
     at: 1_000,
-    then: { phase: 'leader', state: leader() },
+    then: { phase: 'leader', wakeAt: 5_000, state: leader() },
   },
 ];
 

@@ -22,7 +22,7 @@ const seed = seedEnv === 'random' ? {} : { seed: seedEnv === undefined ? FIXED_S
 
 type Action =
   | { t: 'advance'; ms: number }
-  | { t: 'net'; pod: number; mode: 'ok' | 'hold' | 'fail' | 'lose-answer' }
+  | { t: 'net'; pod: number; mode: 'ok' | 'hold' | 'fail' | 'lose-answer' | 'slow-answer' }
   | { t: 'deliver'; pod: number; which: 'first' | 'all' | 'drop-first' }
   | { t: 'watch-hold'; pod: number; held: boolean }
   | { t: 'watch-flush'; pod: number; how: 'in-order' | 'reversed' | 'drop-first' | 'dup-first' }
@@ -45,7 +45,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant('net' as const),
       pod,
-      mode: fc.constantFrom('ok' as const, 'hold' as const, 'fail' as const, 'lose-answer' as const),
+      mode: fc.constantFrom('ok' as const, 'hold' as const, 'fail' as const, 'lose-answer' as const, 'slow-answer' as const),
     }),
   },
   {

@@ -2,6 +2,7 @@
 // subscription released when the client goes away or the server closes.
 import { get, type ClientRequest, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -79,6 +80,8 @@ function sseReader(res: IncomingMessage) {
 }
 
 let app: FastifyInstance | undefined;
+/** The server's side of each connection, to see what is still buffered in the process. */
+const serverSockets = new Set<Socket>();
 let client: ClientRequest | undefined;
 afterEach(async () => {
   client?.destroy();
@@ -89,6 +92,8 @@ afterEach(async () => {
 async function openWatch(keepAliveMs = 15_000) {
   const source = statusSource();
   app = createLocalApi(source.deps, { logger, keepAliveMs });
+  serverSockets.clear();
+  app.server.on('connection', (socket: Socket) => serverSockets.add(socket));
   const address = await listen(app, '127.0.0.1:0');
   client = get(`${address.url}/leader?watch=1`);
   const [res] = (await once(client, 'response')) as [IncomingMessage];
@@ -118,6 +123,19 @@ describe('GET /leader?watch=1', () => {
     await vi.waitFor(() => expect(reader.events).toHaveLength(3));
     expect(reader.events[1]).toEqual({ event: 'leader', data: leader });
     expect((reader.events[2]?.data as LeaderStatus).renewedAt).toBe('2026-11-23T12:00:12.000000Z');
+  });
+
+  it('hands each event to the kernel before publish returns: the start signal the sidecar sends next must not overtake it', async () => {
+    // Node corks an HTTP response's socket until the next tick; the sidecar signals the worker, then labels
+    // and records Events (TLS work) in the same tick, so a corked event reached the worker milliseconds after
+    // the signal and the kit had to read /leader before it could start.
+    const { reader, publish } = await openWatch();
+    await vi.waitFor(() => expect(reader.events).toHaveLength(1));
+    const sockets = [...serverSockets];
+    expect(sockets).toHaveLength(1);
+    publish(leaderStatus({ isLeader: true, holder: 'pod-b', epoch: 4 }));
+    expect(sockets[0]!.writableLength).toBe(0);
+    await vi.waitFor(() => expect(reader.events).toHaveLength(2));
   });
 
   it('removes the subscription when the client disconnects', async () => {

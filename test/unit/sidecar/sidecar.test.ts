@@ -29,6 +29,23 @@ describe('Sidecar', () => {
     expect(a.sidecar.readiness()).toEqual({ ready: true, missing: [] });
   });
 
+  it('publishes the Lease it acquired before it sends the start signal, so the worker need not read /leader first', async () => {
+    // The kit (F1) starts only on a renewal of its own pod's Lease it has seen; a push that comes after the
+    // signal makes it wait for a loopback read, in every handoff's gap. The fake's watch event of the
+    // acquire comes after the acquire's answer, as the API server's often does.
+    const clock = new FakeClock(0);
+    const store = new MemoryLease(clock, { released: true });
+    const a = pod(store, 'a', 100);
+    const seen: Array<{ holder: string; renewedAt: string | null; starts: number }> = [];
+    a.sidecar.subscribe((s) => seen.push({ holder: s.holder, renewedAt: s.renewedAt, starts: a.starts().length }));
+    await clock.advanceAsync(600);
+    expect(a.starts()).toHaveLength(1);
+    const renewedAt = store.record?.renewTime?.toISOString();
+    const own = seen.find((s) => s.holder === 'a' && s.renewedAt === renewedAt);
+    expect(own).toBeDefined();
+    expect(own!.starts).toBe(0);
+  });
+
   it('hands over: pause, wait for the confirmation, release; the standby starts only after the confirmation', async () => {
     const clock = new FakeClock(0);
     const store = new MemoryLease(clock, { released: true });

@@ -123,7 +123,12 @@ class SimClock {
   }
 }
 
-export type NetMode = 'ok' | 'hold' | 'fail' | 'lose-answer';
+/**
+ * How a pod's requests fare: answered at once, held (not yet at the server), refused, carried out with the
+ * answer lost, or carried out at once with the answer held (`slow-answer`: the watch shows the write before
+ * its writer hears of it, as a busy API server's often does).
+ */
+export type NetMode = 'ok' | 'hold' | 'fail' | 'lose-answer' | 'slow-answer';
 
 interface Call {
   pod: string;
@@ -332,6 +337,21 @@ export class World {
         }
         return reject(new Error('connection reset after the request was sent'));
       }
+      if (pod.net === 'slow-answer' && !this.clock.frozen.has(pod.id)) {
+        let r: { ok: true; v: ObservedLease | undefined } | { ok: false; e: unknown };
+        try {
+          r = { ok: true, v: exec() };
+        } catch (e) {
+          r = { ok: false, e };
+        }
+        // Carried out now; only the answer waits (delivering it later must not carry it out again).
+        c.exec = () => {
+          if (r.ok) return r.v;
+          throw r.e;
+        };
+        c.write = false;
+        return void this.calls.push(c);
+      }
       if (pod.net === 'hold' || this.clock.frozen.has(pod.id)) return void this.calls.push(c);
       this.answer(c);
     });
@@ -378,7 +398,7 @@ export class World {
     if (how === 'drop-first') q = q.slice(1);
     if (how === 'dup-first' && q.length > 0) q = [q[0]!, ...q];
     const elector = pod.inc.elector;
-    // Watch events arrive asynchronously, after the writer's answer.
+    // Watch events arrive asynchronously: after the writer's answer, or before it when the answer is held (`slow-answer`).
     queueMicrotask(() => {
       if (pod.inc.dead) return;
       for (const lease of q) elector.observe(lease ? { ...lease, record: { ...lease.record } } : undefined);
