@@ -37,6 +37,13 @@ export const SCAN_INTERVAL_MS = 500;
 /** How often the worker controller sends the current state again: signals are edges and can be missed. */
 export const RESYNC_MS = 30_000;
 
+/**
+ * Rule E1: the release's Event waits until the Lease shows the successor's acquire, at most this long. Sent
+ * with the release, it hit the API server beside the successor's acquire, on the gap's path (README, "Where
+ * a real-pod handoff's time goes"); with no successor (the last replica) it goes out after this bound.
+ */
+export const RELEASE_EVENT_WAIT_MS = 1_000;
+
 /** How often the sidecar re-evaluates eligibility and readiness (the worker scan publishes changes too). */
 export const EVALUATE_EVERY_MS = 1_000;
 

@@ -6,6 +6,7 @@ import type { ApiHealth } from './api-health.ts';
 import type { ChangeReporters } from './change-reporters.ts';
 import { errorText } from './error-text.ts';
 import type { Clock } from './election/clock.ts';
+import { RELEASE_EVENT_WAIT_MS } from './defaults.ts';
 import type { Elector, ElectorEvent } from './election/elector.ts';
 import type { BatonMetrics } from './metrics.ts';
 import type { PauseTracker } from './pause-tracker.ts';
@@ -53,6 +54,8 @@ export class Sidecar {
   private lastPublished = '';
   private stopped = false;
   private evaluateTimer: { cancel(): void } | undefined;
+  /** E1: the release's Event, held until the successor's acquire shows (`holdUntilSuccessor`). */
+  private held: { send: () => void; timer: { cancel(): void }; sent: Promise<void>; resolve: () => void } | undefined;
 
   constructor(o: SidecarOptions) {
     this.o = o;
@@ -176,7 +179,7 @@ export class Sidecar {
         metrics.transition('released');
         const why = e.reason === 'worker-gone' ? `its worker has been gone for ${this.o.workerGraceMs} ms` : 'for the next pod';
         const note = `${this.o.identity} released the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) ${why}`;
-        reporters.event?.(e.reason === 'worker-gone' ? 'Warning' : 'Normal', 'LeaderReleased', 'Release', note);
+        this.holdUntilSuccessor(() => reporters.event?.(e.reason === 'worker-gone' ? 'Warning' : 'Normal', 'LeaderReleased', 'Release', note));
         logger.info({ event: 'leadership', change: 'released', reason: e.reason, epoch: e.record.leaseTransitions }, note);
         break;
       }
@@ -188,15 +191,47 @@ export class Sidecar {
         metrics.renew(e.durationMs / 1000, e.result);
         logger.warn({ event: 'renew-failed', result: e.result, err: e.error }, `could not renew the Lease (${e.result}): ${errorText(e.error)}`);
         break;
-      case 'observed':
+      case 'observed': {
         if (e.lease) metrics.setEpoch(e.lease.record.leaseTransitions);
+        if (this.successorShows(e.lease?.record.holderIdentity)) this.sendHeld();
         logger.debug({ event: 'observed', holder: e.lease?.record.holderIdentity, epoch: e.lease?.record.leaseTransitions }, 'Lease changed');
         break;
+      }
       case 'error':
         logger.warn({ event: 'api-error', op: e.op, err: e.error }, `${e.op} failed: ${errorText(e.error)}; retrying`);
         break;
     }
     this.publish();
+  }
+
+  /**
+   * E1: the release's Event goes out once the Lease shows another holder (or none at all), or after
+   * `RELEASE_EVENT_WAIT_MS`: sent with the release, it reached the API server beside the successor's acquire,
+   * on the gap's path. The log line and the metric are not held. A handoff resolves once it is sent, so the
+   * shutdown's flush of the Events in flight covers it.
+   */
+  private holdUntilSuccessor(send: () => void): void {
+    this.sendHeld();
+    // C2: the successor's record may come before our release's answer; then there is nothing to wait for.
+    if (this.successorShows(this.o.elector.snapshot().observed?.record.holderIdentity)) return send();
+    let resolve!: () => void;
+    const sent = new Promise<void>((r) => (resolve = r));
+    const timer = this.o.clock.setTimer(() => this.sendHeld(), RELEASE_EVENT_WAIT_MS);
+    this.held = { send, timer, sent, resolve };
+  }
+
+  /** The Lease, as last seen, no longer waits for a successor: another pod holds it, or it is gone. */
+  private successorShows(holder: string | undefined): boolean {
+    return holder === undefined || (holder !== '' && holder !== this.o.identity);
+  }
+
+  private sendHeld(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = undefined;
+    held.timer.cancel();
+    held.send();
+    held.resolve();
   }
 
   /** The leader gauge and the pod label, which always say the same (C2). */
@@ -270,10 +305,13 @@ export class Sidecar {
     else logger.info(fields, `handoff: worker paused (${outcome}) after ${Math.round(waitedMs)} ms`);
     const released = await elector.release();
     if (!released) logger.warn({ event: 'handoff', phase: 'release', released }, 'handoff: could not release the Lease; it expires by itself');
+    // E1: the release's Event is held until the successor's acquire shows; the handoff ends once it is sent.
+    await this.held?.sent;
   }
 
   /** Stops everything. A leader that never released lets its Lease expire. */
   stop(): void {
+    this.sendHeld();
     this.stopped = true;
     this.evaluateTimer?.cancel();
     this.o.elector.stop();

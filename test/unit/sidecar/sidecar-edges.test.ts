@@ -1,7 +1,7 @@
 // Regression tests for the edges of issue 9 at the sidecar level (items 4, 5, 8 and 9): each one failed
 // on the sidecar before the one-decider rebuild.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WORKER_GRACE_MS as WORKER_GRACE_MS } from '../../../src/defaults.ts';
+import { RELEASE_EVENT_WAIT_MS, DEFAULT_WORKER_GRACE_MS as WORKER_GRACE_MS } from '../../../src/defaults.ts';
 import { MemoryLease, sidecarWithFakes } from '../fakes/election.ts';
 import { FakeClock, flush } from '../../harness/fake-clock.ts';
 
@@ -33,7 +33,11 @@ async function handOverConfirmed(clock: FakeClock, p: Pod): Promise<void> {
   const handoff = p.sidecar.handOver('SIGTERM');
   await clock.advanceAsync(0);
   p.sidecar.confirmPause(p.sidecar.status().pause.id);
-  await handoff;
+  // E1: the handoff ends once its release's Event is sent (the successor seen, or RELEASE_EVENT_WAIT_MS).
+  let done = false;
+  void handoff.then(() => (done = true));
+  await flush();
+  await clock.until(() => done, RELEASE_EVENT_WAIT_MS + 1_000);
 }
 
 describe('Sidecar at the edges', () => {
@@ -134,6 +138,42 @@ describe('Sidecar at the edges', () => {
     await clock.advanceAsync(20_000);
     expect(bDone).toBe(true);
     expect(b.starts()).toEqual([]);
+  });
+
+  it("E1: the release's Event waits for the successor's acquire to show (sent with the release, it met that acquire at the API server), then the handoff ends", async () => {
+    const { clock, store, a, b } = await leaderAndStandby(600);
+    let letGo: () => void = () => undefined;
+    const held = new Promise<void>((r) => (letGo = r));
+    store.hook = (who, op) => (who === 'b' && op === 'update' ? held : undefined);
+    let done = false;
+    void a.sidecar.handOver('SIGTERM').then(() => (done = true));
+    await clock.advanceAsync(0);
+    a.sidecar.confirmPause(a.sidecar.status().pause.id);
+    await flush();
+    // Released, and b's acquire is on its way: the log line and the metric are out, the Event is not.
+    expect(store.record?.holderIdentity).toBe('');
+    expect(await a.leaderGauge()).toBe(0);
+    expect(a.events).toEqual(['LeaderElected']);
+    expect(done).toBe(false);
+    letGo();
+    await flush();
+    expect(store.record?.holderIdentity).toBe('b');
+    expect(a.events).toEqual(['LeaderElected', 'LeaderReleased']);
+    expect(done).toBe(true);
+  });
+
+  it("E1: with no successor, the release's Event goes out after RELEASE_EVENT_WAIT_MS", async () => {
+    const { clock, a } = await leader();
+    let done = false;
+    void a.sidecar.handOver('SIGTERM').then(() => (done = true));
+    await clock.advanceAsync(0);
+    a.sidecar.confirmPause(a.sidecar.status().pause.id);
+    await flush();
+    const releasedAt = clock.now();
+    expect(a.events).toEqual(['LeaderElected']);
+    await clock.until(() => done, RELEASE_EVENT_WAIT_MS + 100);
+    expect(a.events).toEqual(['LeaderElected', 'LeaderReleased']);
+    expect(clock.now() - releasedAt).toBeGreaterThanOrEqual(RELEASE_EVENT_WAIT_MS);
   });
 
   it('item 8 (C2): a handoff whose release cannot be written still reports the end of leadership as an Event', async () => {
