@@ -141,7 +141,7 @@ describe('Sidecar at the edges', () => {
   });
 
   it("E1: the release's Event waits for the successor's acquire to show (sent with the release, it met that acquire at the API server), then the handoff ends", async () => {
-    const { clock, store, a, b } = await leaderAndStandby(600);
+    const { clock, store, a } = await leaderAndStandby(600);
     let letGo: () => void = () => undefined;
     const held = new Promise<void>((r) => (letGo = r));
     store.hook = (who, op) => (who === 'b' && op === 'update' ? held : undefined);
