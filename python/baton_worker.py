@@ -65,6 +65,11 @@ def _http_json(url: str, body: Optional[dict] = None, timeout: float = 2.0) -> A
         return json.loads(err.read() or b"{}")
 
 
+# The watch stream (GET /leader?watch=1) carries a keep-alive comment every 15 s: a stream silent for this long is
+# half-open, and is opened again.
+WATCH_IDLE_S = 60.0
+
+
 def _parse_time(value: Any) -> Optional[float]:
     """An RFC 3339 time of the sidecar's answers, in seconds since the epoch; None when absent or malformed."""
     if not value:
@@ -132,6 +137,8 @@ class Leadership:
         self._apply_lock: Optional[asyncio.Lock] = None
         self._dead_man_task: Optional[asyncio.Task] = None
         self._fence_task: Optional[asyncio.Task] = None
+        # Starts waiting for this pod's fresh renewal (F1), resolved by a status pushed on the watch stream.
+        self._lease_waiters: list = []
         # Handlers first, from the main thread, before any await: see the module docstring.
         signal.signal(start_signal, lambda *_: self._on_signal("running"))
         signal.signal(pause_signal, lambda *_: self._on_signal("paused"))
@@ -219,6 +226,67 @@ class Leadership:
         if arm:
             self._arm_dead_man()
         return status
+
+    def _follow(self) -> None:
+        """Runs in a daemon thread: follows GET /leader?watch=1 (Server-Sent Events) and hands each status the sidecar
+        pushes to the loop as it comes. A sidecar that acquires pushes the Lease it got back before it signals, so a
+        start seldom has to read /leader first (`_fresh_lease`). A stream that ends or fails (a restarted sidecar, one
+        without the stream) is opened again a check later; the periodic reads go on all the same."""
+        parts = urllib.parse.urlsplit(self.url)
+        path = parts.path.rstrip("/") + "/leader?watch=1"
+        while not self._closed and self._loop is not None and not self._loop.is_closed():
+            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=WATCH_IDLE_S)
+            try:
+                conn.request("GET", path, headers={CONFIRMS_HEADER: "1", "accept": "text/event-stream"})
+                res = conn.getresponse()
+                if res.status == 200 and (res.getheader("content-type") or "").startswith("text/event-stream"):
+                    data: list = []
+                    while not self._closed:
+                        line = res.readline()
+                        if not line:
+                            break  # the stream ended
+                        text = line.decode("utf-8").rstrip("\r\n")
+                        if text.startswith("data:"):
+                            data.append(text[5:].lstrip(" "))
+                        elif text == "" and data:
+                            status = json.loads("\n".join(data))
+                            data = []
+                            if self._loop is not None and not self._closed:
+                                self._loop.call_soon_threadsafe(self._pushed, status)
+            except Exception:
+                pass  # opened again a check later
+            finally:
+                conn.close()
+            time.sleep(self.check_every)
+
+    def _pushed(self, status: dict) -> None:
+        """A status the sidecar pushed, taken as an answer read now (it may have been written before a signal this
+        worker has handled already, which only makes the switch's quick read stricter). Nothing is started or paused
+        on it: signals and the periodic check do that."""
+        self._last_contact = time.monotonic()
+        self._seen(status)
+        self._status_seq = self._signal_seq
+        self._arm_dead_man()
+        if self._lease_held():
+            waiters, self._lease_waiters = self._lease_waiters, []
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
+
+    async def _fresh_lease(self) -> None:
+        """F1: before a start, this pod's own fresh renewal must be known: from a read of /leader, or from the watch
+        stream if that is sooner (the sidecar pushes it before signalling), whichever settles first."""
+        assert self._loop is not None
+        pushed = self._loop.create_future()
+        self._lease_waiters.append(pushed)
+        read = asyncio.ensure_future(self._leader())
+        try:
+            await asyncio.wait({read, pushed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if pushed in self._lease_waiters:
+                self._lease_waiters.remove(pushed)
+        # A read that failed or is still on its way: the fence and the switch judge by the last answer.
+        read.add_done_callback(lambda t: None if t.cancelled() else t.exception())
 
     def _lease_deadline(self) -> Optional[float]:
         """Wall-clock seconds at which the switch fires: the Lease's last renewal (written by this pod's
@@ -324,12 +392,10 @@ class Leadership:
         while self._wanted != ("running" if self.is_leader else "paused"):
             if self._wanted == "running":
                 # F1: a start signal comes right after the sidecar wrote a fresh renewal, but the last answer may
-                # carry an older one or another holder's (a standby's): read it first, so the first poll is not fenced.
+                # carry an older one or another holder's (a standby's): know the one the signal came from first
+                # (pushed on the watch stream, or one read), so the first poll is not fenced.
                 if not self._lease_held():
-                    try:
-                        await self._leader()
-                    except Exception:
-                        pass  # the fence and the switch judge by the last answer
+                    await self._fresh_lease()
                     if self._wanted != "running":
                         continue
                 self._acting = True
@@ -369,6 +435,8 @@ class Leadership:
                 break
             except Exception:
                 await asyncio.sleep(0.2)
+        # Followed once the sidecar has answered: a stream refused before it listens would wait a check.
+        threading.Thread(target=self._follow, name="baton-watch", daemon=True).start()
         await self._apply()
         if not self.is_leader:
             await self._confirm()  # starting paused is a pause too: it tells baton we confirm

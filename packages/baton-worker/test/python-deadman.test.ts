@@ -202,6 +202,26 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     expect(worker.events(startedAt), 'events from the start on').toEqual(['started']);
   }, 30_000);
 
+  it('a start whose Lease was pushed on the watch stream does not wait for a read of /leader', async () => {
+    // As the Node kit: the sidecar pushes the Lease it acquired on GET /leader?watch=1 before it signals. The
+    // helper read /leader on every start (its last answer was a standby's): a loopback round trip, through a
+    // thread, in every handoff's gap. Here every read is held: only the push can let the start through.
+    const { sidecar, worker, renewing } = await setup(false, 60);
+    await waitFor('the worker confirms its starting pause', () => sidecar.confirmations.length === 1, 10_000, OFTEN);
+    await waitFor('the worker follows the watch stream', () => sidecar.watchers() === 1, 5_000, OFTEN);
+    sidecar.hold = true;
+    sidecar.isLeader = true;
+    renewing(true);
+    sidecar.push();
+    worker.signal('SIGUSR1');
+    await waitFor('the start signal starts the worker, with every read held', () => worker.count('started') === 1, 1_000, OFTEN);
+    sidecar.hold = false;
+    sidecar.release();
+    const startedAt = worker.lines.findIndex((l) => l.event === 'started');
+    await sleep(TIMINGS.renewDeadlineMs + 300); // pushes and reads keep the lease time: no dead-man's switch
+    expect(worker.events(startedAt), 'events from the start on').toEqual(['started']);
+  }, 30_000);
+
   it('confirms with one request once paused: the pause id is read while the batch is finished', async () => {
     // As the Node kit (leadership.test.ts): the GET /leader for the pause id goes out as the pause begins, so once
     // paused only the POST is left. The pause takes 2 s here; the read must arrive well inside it.
