@@ -8,6 +8,8 @@ export interface ProcStat {
   comm: string;
   /** Field 3: `R`, `S`, `D`, `Z` (zombie), `X` (dead), … */
   state: string;
+  /** Field 9: the kernel's `PF_*` flags (`PF_EXITING`, 0x4: the process has begun to exit). */
+  flags: number;
   /** Field 4. */
   ppid: number;
   /** Field 22, in clock ticks since boot: with the pid, it identifies a process across PID reuse. */
@@ -102,9 +104,10 @@ export function parseStat(text: string): ProcStat | undefined {
     .split(/\s+/);
   const state = rest[0];
   const ppid = Number(rest[1]);
+  const flags = Number(rest[6]);
   const startTime = Number(rest[19]);
-  if (!state || !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTime)) return undefined;
-  return { comm: text.slice(open + 1, close), state, ppid, startTime };
+  if (!state || !Number.isSafeInteger(ppid) || !Number.isSafeInteger(flags) || !Number.isSafeInteger(startTime)) return undefined;
+  return { comm: text.slice(open + 1, close), state, flags, ppid, startTime };
 }
 
 /** Parses `/proc/PID/status`; a missing `SigCgt` line means no handlers. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ProcFs, signalNumber } from './procfs.ts';
+import { ProcFs, signalNumber, type ProcStat } from './procfs.ts';
 
 /** Which process is the worker: by container (recommended), by command line, or by a pid file. */
 export type TargetSelector = { kind: 'container'; name: string } | { kind: 'command'; pattern: RegExp } | { kind: 'pidFile'; path: string };
@@ -88,7 +88,7 @@ export class TargetFinder implements TargetSource {
 
   check(target: Pick<Target, 'pid' | 'startTime'>): TargetCheck {
     const stat = this.proc.stat(target.pid);
-    if (!stat || stat.startTime !== target.startTime || isDead(stat.state)) return 'gone';
+    if (!stat || stat.startTime !== target.startTime || isDead(stat)) return 'gone';
     const status = this.proc.status(target.pid);
     if (!status) return 'gone';
     return status.caught.has(this.startNo) && status.caught.has(this.pauseNo) ? 'ready' : 'no-handlers';
@@ -195,7 +195,7 @@ export class TargetFinder implements TargetSource {
 
   private candidate(pid: number, cmdline?: string[]): Candidate | undefined {
     const stat = this.proc.stat(pid);
-    if (!stat || isDead(stat.state)) return undefined;
+    if (!stat || isDead(stat)) return undefined;
     const status = this.proc.status(pid);
     const args = cmdline ?? this.proc.cmdline(pid);
     if (!status || !args) return undefined;
@@ -232,8 +232,15 @@ function toTarget(c: Candidate): Target {
 }
 
 /** Zombies have exited: they can't handle a signal, and a new worker will replace them. */
-function isDead(state: string): boolean {
-  return state === 'Z' || state === 'X' || state === 'x';
+/** The kernel's PF_EXITING: set as a process begins to exit, before its memory (and cmdline) go and it turns zombie. */
+const PF_EXITING = 0x4;
+
+/**
+ * A zombie, dead, or exiting process: it polls nothing more. Exiting counts (L1, and a handoff's drain ends on
+ * it): in between, its cmdline is already empty (so no scan matches it) while it still shows its handlers.
+ */
+function isDead(stat: ProcStat): boolean {
+  return stat.state === 'Z' || stat.state === 'X' || stat.state === 'x' || (stat.flags & PF_EXITING) !== 0;
 }
 
 function requireSignal(name: NodeJS.Signals): number {

@@ -14,6 +14,8 @@ interface FakeProcess {
   cmdline?: string[];
   comm?: string;
   state?: string;
+  /** Field 9 of stat: the kernel's PF_* flags (a user process: PF_RANDOMIZE, 0x400000). */
+  flags?: number;
   ppid?: number;
   startTime?: number;
   sigCgt?: string;
@@ -29,7 +31,7 @@ function addProcess(pid: number, p: FakeProcess = {}): void {
   const cmdline = p.cmdline ?? ['node', `app${pid}.js`];
   const ppid = p.ppid ?? 1;
   writeFileSync(join(dir, 'cmdline'), cmdline.map((a) => `${a}\0`).join(''));
-  const fields5to21 = Array.from({ length: 17 }, (_, i) => String(i));
+  const fields5to21 = Array.from({ length: 17 }, (_, i) => String(i === 4 ? (p.flags ?? 0x400000) : i));
   const stat = [`${pid}`, `(${p.comm ?? 'node'})`, p.state ?? 'S', String(ppid), ...fields5to21, String(p.startTime ?? 1000 + pid), '4096', '77'];
   writeFileSync(join(dir, 'stat'), `${stat.join(' ')}\n`);
   writeFileSync(
@@ -97,9 +99,9 @@ describe('procfs', () => {
 
   it('parses stat after the last parenthesis, whatever comm contains', () => {
     const line = '123 ((weird) name)) S 45 123 123 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1000 10 18446744073709551615\n';
-    expect(parseStat(line)).toEqual({ comm: '(weird) name)', state: 'S', ppid: 45, startTime: 987654 });
+    expect(parseStat(line)).toEqual({ comm: '(weird) name)', state: 'S', flags: 4194560, ppid: 45, startTime: 987654 });
     addProcess(8, { comm: 'a) (b c', state: 'R', ppid: 7, startTime: 42 });
-    expect(new ProcFs(root).stat(8)).toEqual({ comm: 'a) (b c', state: 'R', ppid: 7, startTime: 42 });
+    expect(new ProcFs(root).stat(8)).toEqual({ comm: 'a) (b c', state: 'R', flags: 0x400000, ppid: 7, startTime: 42 });
     expect(parseStat('garbage')).toBeUndefined();
   });
 
@@ -253,6 +255,17 @@ describe('TargetFinder.check', () => {
     expect(f.check({ pid: 100, startTime: 7 })).toBe('ready');
     expect(f.check({ pid: 100, startTime: 8 })).toBe('gone');
     expect(f.check({ pid: 999, startTime: 7 })).toBe('gone');
+  });
+
+  it('is gone once the process has begun to exit (PF_EXITING), before it is a zombie', () => {
+    // Seen in the handoff test under load: a worker exiting on SIGTERM had lost its cmdline (so the scan no longer
+    // matched it) but was not a zombie yet and still showed its handlers; judged alive, its handoff waited out the
+    // whole drain instead of releasing at once.
+    addProcess(100, { cmdline: [], state: 'R', flags: 0x400000 | 0x4, startTime: 7 });
+    const f = finder({ kind: 'command', pattern: /bot/ });
+    expect(f.check({ pid: 100, startTime: 7 })).toBe('gone');
+    addProcess(100, { cmdline: ['node', 'bot.js'], state: 'S', flags: 0x400000, startTime: 7 });
+    expect(f.check({ pid: 100, startTime: 7 })).toBe('ready');
   });
 
   it('uses the configured signals', () => {
