@@ -90,6 +90,15 @@ const creating = (more: Partial<ElectionState> = {}) => sent(standby(absent(10, 
 const releasing = (more: Partial<ElectionState> = {}) =>
   sent(leader({ phase: 'releasing', retired: true, releaseWanted: 'handoff', ...more }), 'release', 1_000, { record: RELEASE });
 
+/** L2: an acquire won while retiring, however its success is learned (answer or watch): released at once. */
+const releasedAtOnce: Row['then'] = {
+  phase: 'releasing',
+  events: [{ type: 'observed' }, { type: 'acquired', retiring: true }, { type: 'releasing', reason: 'handoff' }],
+  request: { kind: 'release', record: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 4 }, base: lease(7, TAKEN) },
+  wakeAt: 12_000,
+  state: { releaseWanted: 'handoff' },
+};
+
 // ---- inputs ----------------------------------------------------------------------------------------
 
 const tick: Input = { type: 'tick' };
@@ -420,13 +429,7 @@ const rows: Row[] = [
     given: acquiring({ retired: true }),
     input: seen(lease(7, TAKEN)),
     at: 2_030,
-    then: {
-      phase: 'releasing',
-      events: [{ type: 'observed' }, { type: 'acquired', retiring: true }, { type: 'releasing', reason: 'handoff' }],
-      request: { kind: 'release', record: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 4 }, base: lease(7, TAKEN) },
-      wakeAt: 12_000,
-      state: { releaseWanted: 'handoff' },
-    },
+    then: releasedAtOnce,
   },
   {
     rule: 'acquire',
@@ -455,13 +458,7 @@ const rows: Row[] = [
     given: acquiring({ retired: true }),
     input: ok(lease(7, TAKEN)),
     at: 2_050,
-    then: {
-      phase: 'releasing',
-      events: [{ type: 'observed' }, { type: 'acquired', retiring: true }, { type: 'releasing', reason: 'handoff' }],
-      request: { kind: 'release', record: { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 4 }, base: lease(7, TAKEN) },
-      wakeAt: 12_000,
-      state: { releaseWanted: 'handoff' },
-    },
+    then: releasedAtOnce,
   },
   {
     rule: 'L2',
