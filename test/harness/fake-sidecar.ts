@@ -44,7 +44,7 @@ export class FakeSidecar {
   readonly confirmsHeaders: Array<string | undefined> = [];
   /** When each answer from /leader was sent (Date.now()). */
   readonly answers: number[] = [];
-  /** Every request as it arrived: `GET /leader` or `POST /paused`, in order. */
+  /** Every request as it arrived: `GET /leader`, `GET /leader?watch=1` (a watch stream) or `POST /paused`, in order. */
   readonly requests: string[] = [];
   url = '';
   private readonly held: Array<() => void> = [];
@@ -55,7 +55,8 @@ export class FakeSidecar {
     Object.assign(this, options);
     this.server = createServer((req, res) => {
       if (this.frozen) return;
-      this.requests.push(`${req.method} ${req.url?.split('?')[0]}`);
+      const watch = req.url?.startsWith('/leader?watch=1') === true;
+      this.requests.push(watch ? 'GET /leader?watch=1' : `${req.method} ${req.url?.split('?')[0]}`);
       this.confirmsHeaders.push(req.headers['baton-worker-confirms'] as string | undefined);
       res.setHeader('content-type', 'application/json');
       if (req.url?.startsWith('/leader?watch=1')) {

@@ -228,6 +228,8 @@ describe('python/baton_worker.py: the dead-man switch and the backstop agree', (
     const { sidecar, worker, renewing } = await setup(true, 60, 2);
     renewing(true);
     await waitFor('the worker starts at boot', () => worker.count('started') === 1, 10_000, OFTEN);
+    // The watch stream is opened after the first read: open before the pause, so only the reads are counted.
+    await waitFor('the worker follows the watch stream', () => sidecar.watchers() === 1, 5_000, OFTEN);
     sidecar.pause();
     const pauseId = sidecar.pauseId;
     const from = sidecar.requests.length;

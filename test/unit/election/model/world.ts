@@ -6,7 +6,7 @@
 // ends the faults and reports whether exactly one worker runs.
 import { pino } from 'pino';
 import { assembleSidecar } from '../../../../src/assemble.ts';
-import { DEFAULT_DRAIN_MS, DEFAULT_PAUSE_ACK_TIMEOUT_MS, DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS } from '../../../../src/defaults.ts';
+import { DEFAULT_DRAIN_MS, DEFAULT_PAUSE_ACK_TIMEOUT_MS, DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS, RELEASE_EVENT_WAIT_MS } from '../../../../src/defaults.ts';
 import type { Clock, TimerHandle } from '../../../../src/election/clock.ts';
 import type { Elector } from '../../../../src/election/elector.ts';
 import { LockConflictError, type LeaseLock } from '../../../../src/election/lock.ts';
@@ -178,6 +178,8 @@ interface Incarnation {
   gauge: { v: number };
   acquired: number;
   ended: number;
+  /** When its last release was written (E1: that release's Event may wait for the successor, `RELEASE_EVENT_WAIT_MS` at most). */
+  releasedAt: number | undefined;
   lastEpoch: number;
   /** Set once the process is gone (exited after a handoff, or crashed). */
   dead: boolean;
@@ -297,10 +299,24 @@ export class World {
       api: { problem: () => undefined },
       reporters: { label: (r) => labels.push(r), event: (_t, reason) => reasons.push(reason) },
     });
-    const inc: Incarnation = { gen, elector, sidecar, controller, labels, reasons, gauge, acquired: 0, ended: 0, lastEpoch: -1, dead: false };
+    const inc: Incarnation = {
+      gen,
+      elector,
+      sidecar,
+      controller,
+      labels,
+      reasons,
+      gauge,
+      acquired: 0,
+      ended: 0,
+      releasedAt: undefined,
+      lastEpoch: -1,
+      dead: false,
+    };
     elector.on((e) => {
       if (e.type === 'acquired') inc.acquired++;
       if (e.type === 'lost' || e.type === 'released') inc.ended++;
+      if (e.type === 'released') inc.releasedAt = this.clock.t;
     });
     inc.sidecar.start();
     pod.silentSince = undefined;
@@ -613,7 +629,9 @@ export class World {
       }
       const elected = inc.reasons.filter((r) => r === 'LeaderElected').length;
       const ended = inc.reasons.filter((r) => r === 'LeaderLost' || r === 'LeaderReleased').length;
-      if (elected !== inc.acquired || ended !== inc.ended)
+      // E1: the last release's Event may still wait for the successor's acquire, for RELEASE_EVENT_WAIT_MS at most.
+      const held = inc.releasedAt !== undefined && this.clock.t - inc.releasedAt < RELEASE_EVENT_WAIT_MS && ended === inc.ended - 1 ? 1 : 0;
+      if (elected !== inc.acquired || ended + held !== inc.ended)
         this.violation(`C2: ${pod.id}'s Events (${inc.reasons.join(',')}) do not match ${inc.acquired} acquires and ${inc.ended} ends`);
       // The four reports agree with /leader.
       const label = inc.labels.at(-1) ?? 'standby';
