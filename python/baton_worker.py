@@ -220,12 +220,17 @@ class Leadership:
         # An answer is as old as its request: one on its way when a signal came was written before it.
         seq = self._signal_seq
         status = await asyncio.to_thread(_http_json, f"{self.url}/leader", None, timeout)
+        self._contact(status, seq, arm)
+        return status
+
+    def _contact(self, status: dict, seq: int, arm: bool = True) -> None:
+        """Keeps an answer of the sidecar (read, or pushed on the watch stream): the time of contact, the status and
+        this pod's renewal in it (F1), and `seq`, the signal it is as old as; `arm` re-arms the dead-man's switch."""
         self._last_contact = time.monotonic()
         self._seen(status)
         self._status_seq = seq
         if arm:
             self._arm_dead_man()
-        return status
 
     def _follow(self) -> None:
         """Runs in a daemon thread: follows GET /leader?watch=1 (Server-Sent Events) and hands each status the sidecar
@@ -263,10 +268,7 @@ class Leadership:
         """A status the sidecar pushed, taken as an answer read now (it may have been written before a signal this
         worker has handled already, which only makes the switch's quick read stricter). Nothing is started or paused
         on it: signals and the periodic check do that."""
-        self._last_contact = time.monotonic()
-        self._seen(status)
-        self._status_seq = self._signal_seq
-        self._arm_dead_man()
+        self._contact(status, self._signal_seq)
         if self._lease_held():
             waiters, self._lease_waiters = self._lease_waiters, []
             for w in waiters:

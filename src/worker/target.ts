@@ -231,13 +231,13 @@ function toTarget(c: Candidate): Target {
   return { pid: c.pid, startTime: c.startTime, cmdline: c.cmdline, catchesStart: c.catchesStart, catchesPause: c.catchesPause };
 }
 
-/** Zombies have exited: they can't handle a signal, and a new worker will replace them. */
 /** The kernel's PF_EXITING: set as a process begins to exit, before its memory (and cmdline) go and it turns zombie. */
 const PF_EXITING = 0x4;
 
 /**
- * A zombie, dead, or exiting process: it polls nothing more. Exiting counts (L1, and a handoff's drain ends on
- * it): in between, its cmdline is already empty (so no scan matches it) while it still shows its handlers.
+ * A zombie, dead, or exiting process: it can't handle a signal, polls nothing more, and a new worker will
+ * replace it. Exiting counts (L1, and a handoff's drain ends on it): in between, its cmdline is already empty
+ * (so no scan matches it) while it still shows its handlers.
  */
 function isDead(stat: ProcStat): boolean {
   return stat.state === 'Z' || stat.state === 'X' || stat.state === 'x' || (stat.flags & PF_EXITING) !== 0;

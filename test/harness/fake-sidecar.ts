@@ -59,7 +59,7 @@ export class FakeSidecar {
       this.requests.push(watch ? 'GET /leader?watch=1' : `${req.method} ${req.url?.split('?')[0]}`);
       this.confirmsHeaders.push(req.headers['baton-worker-confirms'] as string | undefined);
       res.setHeader('content-type', 'application/json');
-      if (req.url?.startsWith('/leader?watch=1')) {
+      if (watch) {
         // GET /leader?watch=1: the status now, then whatever `push()` sends (Server-Sent Events).
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         this.streams.add(res);

@@ -130,14 +130,27 @@ class SimClock {
  */
 export type NetMode = 'ok' | 'hold' | 'fail' | 'lose-answer' | 'slow-answer';
 
+type CallResult = { ok: true; v: ObservedLease | undefined } | { ok: false; e: unknown };
+
 interface Call {
   pod: string;
   gen: number;
   exec: () => ObservedLease | undefined;
   write: boolean;
-  settle: (r: { ok: true; v: ObservedLease | undefined } | { ok: false; e: unknown }) => void;
+  settle: (r: CallResult) => void;
   /** The client gave up; a write may still reach the server later (`ghost`). */
   abandoned: boolean;
+  /** Carried out already, its answer held (`slow-answer`): delivering it answers with this, and carries out nothing. */
+  done?: CallResult;
+}
+
+/** Carries a call out at the server: its answer, or what it threw. */
+function carryOut(exec: () => ObservedLease | undefined): CallResult {
+  try {
+    return { ok: true, v: exec() };
+  } catch (e) {
+    return { ok: false, e };
+  }
 }
 
 /** The one Lease, as the API server keeps it. */
@@ -354,17 +367,8 @@ export class World {
         return reject(new Error('connection reset after the request was sent'));
       }
       if (pod.net === 'slow-answer' && !this.clock.frozen.has(pod.id)) {
-        let r: { ok: true; v: ObservedLease | undefined } | { ok: false; e: unknown };
-        try {
-          r = { ok: true, v: exec() };
-        } catch (e) {
-          r = { ok: false, e };
-        }
         // Carried out now; only the answer waits (delivering it later must not carry it out again).
-        c.exec = () => {
-          if (r.ok) return r.v;
-          throw r.e;
-        };
+        c.done = carryOut(exec);
         c.write = false;
         return void this.calls.push(c);
       }
@@ -374,12 +378,7 @@ export class World {
   }
 
   private answer(c: Call): void {
-    let r: { ok: true; v: ObservedLease | undefined } | { ok: false; e: unknown };
-    try {
-      r = { ok: true, v: c.exec() };
-    } catch (e) {
-      r = { ok: false, e };
-    }
+    const r = c.done ?? carryOut(c.exec);
     if (!c.abandoned) c.settle(r);
   }
 
