@@ -65,6 +65,8 @@ export interface NodeScenarioOptions {
    * ReplicaSet removes the standbys and keeps the leader, so neither step hands over.
    */
   scaleDown?: boolean;
+  /** More chart values for the install, each `key=value` as helm's `--set` takes it (`--set` of e2e:node). */
+  chartValues?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -294,6 +296,7 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       `deployment.replicas=${replicas}`,
       '-f',
       values,
+      ...(o.chartValues ?? []).flatMap((v) => ['--set', v]),
       '--wait',
       '--timeout',
       '5m',

@@ -59,6 +59,7 @@ type PodSpec = {
 type Deployment = KubeObject & {
   spec: {
     strategy: { rollingUpdate: { maxSurge: number; maxUnavailable: number } };
+    minReadySeconds?: number;
     template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
   };
 };
@@ -86,6 +87,7 @@ function checkRendering(objects: KubeObject[], combo: ChartCombo, kubeVersion: s
   expect(deployment, 'a Deployment').toBeDefined();
   const spec = deployment!.spec;
   expect(spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
+  expect(spec.minReadySeconds, 'minReadySeconds: 0 is left to the default').toBeUndefined();
   const pod = spec.template.spec;
   expect(pod.shareProcessNamespace).toBe(true);
   expect(pod.terminationGracePeriodSeconds).toBe(60);
@@ -281,12 +283,14 @@ describe('offline rendering and the conventions of well-kept charts', () => {
     );
   });
 
-  it('commonLabels, sidecar.extraVolumeMounts, init and extra containers, topologySpreadConstraints pass through', async () => {
+  it('commonLabels, sidecar.extraVolumeMounts, init and extra containers, topologySpreadConstraints, minReadySeconds pass through', async () => {
     const objects = await template([
       '--kube-version',
       '1.37.2',
       '--set',
       'sidecar.native=true',
+      '--set',
+      'deployment.minReadySeconds=10',
       '--set',
       'commonLabels.team=bots',
       '--set-json',
@@ -303,6 +307,7 @@ describe('offline rendering and the conventions of well-kept charts', () => {
     for (const o of objects) expect(o.metadata.labels?.team, `${o.kind} ${o.metadata.name}`).toBe('bots');
     const deployment = deploymentOf(objects);
     expect(deployment.spec.template.metadata.labels.team).toBe('bots');
+    expect(deployment.spec.minReadySeconds).toBe(10);
     const pod = deployment.spec.template.spec as PodSpec & { topologySpreadConstraints: { topologyKey: string }[] };
     // The user's init containers run first, then the native sidecar; extra containers after bot and sidecar.
     expect(pod.initContainers!.map((c) => c.name)).toEqual(['migrate', 'baton']);
