@@ -4,10 +4,12 @@
 // each; writes e2e/results/node.json and prints the figures; takes the node down (always). Exits 1 when two
 // pollers overlapped, an update was handled twice or lost, or a step failed.
 //
-//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--replicas 2] [--only regular|native] [--rollouts-only] [--set key=value]... [--cpu] [--keep]
+//   npm run e2e:node -- [--rollouts 5] [--rate 20] [--handler-ms 20] [--crashes 3] [--replicas 2] [--only regular|native] [--rollouts-only] [--sidecar-restarts 0] [--set key=value]... [--cpu] [--keep]
 //
 // --rollouts-only: install and the rollouts alone (no upgrade steps, scaling, deleted leader, crash loop or
 // freeze): the quick run for the handoff timeline.
+// --sidecar-restarts N: after the rollouts, N times SIGTERM to the leader's sidecar container from the host (the
+// kubelet restarts it): graceful handoffs with no Pod deleted, on a node that is otherwise quiet.
 // --set: a chart value for the install (helm's --set, repeatable), to measure a setting against the defaults,
 // e.g. --set deployment.minReadySeconds=10.
 // --cpu: samples the host's processes' CPU time every 10 ms (e2e/node/cpu-sampler.ts) and prints who used the
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '2' },
     only: { type: 'string' },
     'rollouts-only': { type: 'boolean', default: false },
+    'sidecar-restarts': { type: 'string', default: '0' },
     set: { type: 'string', multiple: true, default: [] },
     cpu: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -80,6 +83,7 @@ try {
       scaleDown: !values['rollouts-only'],
       deleteLeader: !values['rollouts-only'],
       scale: !values['rollouts-only'],
+      sidecarRestarts: Number(values['sidecar-restarts']),
       chartValues: values.set,
       log,
     }).catch(async (err: unknown) => {

@@ -65,6 +65,12 @@ export interface NodeScenarioOptions {
    * ReplicaSet removes the standbys and keeps the leader, so neither step hands over.
    */
   scaleDown?: boolean;
+  /**
+   * Times the leader's sidecar container is sent SIGTERM from the host (`ctr tasks kill`), as the kubelet does
+   * when it restarts a container: a graceful handoff with no Pod deleted, so the node is not busy with a
+   * deletion while the gap is open. Each must hand over once, to another pod (default 0).
+   */
+  sidecarRestarts?: number;
   /** More chart values for the install, each `key=value` as helm's `--set` takes it (`--set` of e2e:node). */
   chartValues?: readonly string[];
   log?: (line: string) => void;
@@ -190,6 +196,8 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
   /** Pods frozen whole from the host: the bot container then, and the freeze (`from`, once the kernel said frozen) to the thaw (`to`, before it). */
   const freezes: Array<{ pod: string; id: string; from: number; to: number; cgroup: string }> = [];
   const rolloutMs: number[] = [];
+  /** The pod whose sidecar each sidecar-restart step restarted. */
+  const restartedSidecars = new Map<string, string>();
   /** L1 on real pods: the pod whose bot crash-loops, and who held the Lease once the loop was over. */
   let crashLoop: { pod: string; holderAfter: string } | undefined;
   let stepStart = now();
@@ -380,6 +388,28 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
       await waitFor('a bot polls after delete pod', someonePolls, 90_000, EVERY_250_MS);
       await calm();
       await endStep('delete leader pod');
+    }
+
+    for (let k = 1; k <= (o.sidecarRestarts ?? 0); k++) {
+      load = double.startLoad({ ratePerSecond: o.rate, token });
+      const leader = await holder();
+      const id = await runningContainer(core, namespace, leader, 'baton', 120_000);
+      const r = await runTool('ctr', ['-a', o.node.containerdSock, '-n', 'k8s.io', 'tasks', 'kill', '-s', 'SIGTERM', id]);
+      if (r.code !== 0) throw new Error(`ctr tasks kill ${id} failed: ${r.stderr}`);
+      log(`sidecar restart ${k}/${o.sidecarRestarts}: SIGTERM to the sidecar container of ${leader} (${id.slice(0, 12)}) from the host`);
+      await waitFor(`the Lease leaves ${leader}`, async () => ![leader, ''].includes(await holder()), 60_000, EVERY_250_MS);
+      await waitFor(
+        `the sidecar of ${leader} runs again`,
+        async () => (await runningContainer(core, namespace, leader, 'baton', 0).catch(() => id)) !== id,
+        180_000,
+        EVERY_250_MS,
+      );
+      await waitFor(`settled after sidecar restart ${k}`, () => settled(), 120_000, EVERY_250_MS);
+      await waitFor(`a bot polls after sidecar restart ${k}`, someonePolls, 90_000, EVERY_250_MS);
+      await calm();
+      const step = `leader's sidecar restarted ${k}`;
+      restartedSidecars.set(step, leader);
+      await endStep(step);
     }
 
     if (o.crashes > 0) {
@@ -573,6 +603,12 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     for (const s of steps.filter((x) => x.step.startsWith('scale ') && x.step !== 'scale to 0 and back')) {
       if (s.pollersStarted.length > 0) failures.push(`${s.step}: ${s.pollersStarted.length} handoffs (${s.pollersStarted.join(' → ')}), expected none (C5)`);
     }
+    // A restarted sidecar hands over once, to another pod, and comes back as a standby.
+    for (const s of steps.filter((x) => restartedSidecars.has(x.step))) {
+      const from = restartedSidecars.get(s.step)!;
+      if (s.pollersStarted.length !== 1 || s.pollersStarted[0] === from)
+        failures.push(`${s.step}: ${s.pollersStarted.length} handoffs (${s.pollersStarted.join(' → ')}), expected exactly one, away from ${from}`);
+    }
     const crashStep = steps.find((x) => x.step.startsWith('bot container killed'));
     if (crashStep && crashLoop) {
       // L1: the sidecar notices the bot gone at its next scan of /proc (every 0.5 s) and steps aside after the
@@ -636,6 +672,22 @@ export function readTimelines(sidecar: Array<Record<string, unknown>>, bots: Bot
 }
 
 /** The bot container of `pod` once it runs, its logs are followed, and it has booted; returns its id. */
+/** The id of a pod's running container `name` (a native sidecar's too); waits up to `timeoutMs` for it (0: one look). */
+async function runningContainer(core: k8s.CoreV1Api, namespace: string, pod: string, name: string, timeoutMs: number): Promise<string> {
+  let id = '';
+  const look = async () => {
+    const p = (await core.listNamespacedPod({ namespace })).items.find((x) => x.metadata!.name === pod);
+    const s = [...(p?.status?.containerStatuses ?? []), ...(p?.status?.initContainerStatuses ?? [])].find((c) => c.name === name);
+    if (!s?.state?.running || !s.containerID) return false;
+    id = s.containerID.replace(/^\w+:\/\//, '');
+    return true;
+  };
+  if (timeoutMs === 0) {
+    if (!(await look())) throw new Error(`${pod}: container ${name} is not running`);
+  } else await waitFor(`container ${name} of ${pod} runs`, look, timeoutMs, EVERY_250_MS);
+  return id;
+}
+
 async function waitForRunningBot(core: k8s.CoreV1Api, namespace: string, pod: string, collector: LogCollector, timeoutMs: number): Promise<string> {
   let id = '';
   await waitFor(

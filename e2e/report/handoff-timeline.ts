@@ -106,9 +106,12 @@ export function handoffTimelines(sidecar: readonly SidecarLogLine[], bots: reado
   for (const pause of sc.filter((l) => l.event === 'handoff' && l.phase === 'pause')) {
     const old = pause.identity;
     const mine = sc.filter((l) => l.identity === old);
-    // The trigger: SIGTERM's `shutdown` line or the Pod watch's deletion line, whichever came first.
+    // The trigger: SIGTERM's `shutdown` line or the Pod watch's deletion line, whichever came first since the
+    // pod's previous handoff (a pod whose sidecar restarted may lead and hand over again).
+    const previous = mine.filter((l) => l.at < pause.at && l.event === 'handoff' && l.phase === 'pause').at(-1)?.at ?? -Infinity;
     const trigger = mine.find(
       (l) =>
+        l.at > previous &&
         l.at <= pause.at &&
         ((l.event === 'shutdown' && l.signal === 'SIGTERM') || (l.event === 'handoff' && l.trigger === 'deletion' && l.phase === undefined)),
     );

@@ -126,4 +126,21 @@ describe('handoff timeline', () => {
     expect(released).toMatchObject({ n: 3, atP50: 40, deltaP50: 8, deltaMax: 28 });
     expect(mediansTable(stepMedians(hs), hs.length)).toContain('| released | old sidecar | release written | 40.0 | 8.0 | 28.0 | 3 |');
   });
+
+  it('a pod that hands over again (its sidecar restarted, then leader once more) counts from its latest SIGTERM', () => {
+    const one = handoff('pod-a', 'pod-b', 1000);
+    const two = handoff('pod-b', 'pod-a', 30_000);
+    const three = handoff('pod-a', 'pod-b', 60_000);
+    const hs = handoffTimelines(
+      [...one.sidecar, ...two.sidecar, ...three.sidecar],
+      [...one.bots, ...two.bots, ...three.bots],
+      [...one.ledger, ...two.ledger, ...three.ledger],
+    );
+    expect(hs.map((h) => [h.from, h.to, h.at - T])).toEqual([
+      ['pod-a', 'pod-b', 1000],
+      ['pod-b', 'pod-a', 30_000],
+      ['pod-a', 'pod-b', 60_000],
+    ]);
+    expect(hs.map((h) => h.gapMs)).toEqual([45, 45, 45]);
+  });
 });
