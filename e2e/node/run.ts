@@ -22,7 +22,7 @@ import { down, upWithImages, type UpTimings } from '../../test/node/node.ts';
 import { runNodeScenario, type NodeScenarioResult } from './scenario.ts';
 import { ms, nodeReport } from './report.ts';
 import { startCpuSampler } from './cpu-sampler.ts';
-import { cpuDuringGaps, cpuTable, type CpuDuringGaps } from '../report/cpu-during-gaps.ts';
+import { cpuDuringGaps, cpuTable, gapWindows, type CpuDuringGaps } from '../report/cpu-during-gaps.ts';
 import { availableParallelism } from 'node:os';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -93,14 +93,9 @@ try {
     results.push(result);
     if (sampler) {
       const { samples, kinds } = await sampler.stop();
-      const windows = result.handoffs.flatMap((h) =>
-        h.steps['bot-paused'] !== undefined && h.steps['polling-start'] !== undefined
-          ? [{ from: h.at + h.steps['bot-paused'], to: h.at + h.steps['polling-start'] }]
-          : [],
-      );
       cpu.set(
         result,
-        cpuDuringGaps(samples, windows, (pid) => kinds.get(pid) ?? 'unknown', availableParallelism()),
+        cpuDuringGaps(samples, gapWindows(result.handoffs), (pid) => kinds.get(pid) ?? 'unknown', availableParallelism()),
       );
     }
   }

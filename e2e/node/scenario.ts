@@ -393,17 +393,22 @@ export async function runNodeScenario(o: NodeScenarioOptions): Promise<NodeScena
     for (let k = 1; k <= (o.sidecarRestarts ?? 0); k++) {
       load = double.startLoad({ ratePerSecond: o.rate, token });
       const leader = await holder();
-      const id = await runningContainer(core, namespace, leader, 'baton', 120_000);
+      let id = '';
+      const sidecar = async () => (await runningContainer(core, namespace, leader, 'baton'))?.id;
+      await waitFor(
+        `the sidecar container of ${leader} runs`,
+        async () => {
+          id = (await sidecar()) ?? '';
+          return id !== '';
+        },
+        120_000,
+        EVERY_250_MS,
+      );
       const r = await runTool('ctr', ['-a', o.node.containerdSock, '-n', 'k8s.io', 'tasks', 'kill', '-s', 'SIGTERM', id]);
       if (r.code !== 0) throw new Error(`ctr tasks kill ${id} failed: ${r.stderr}`);
       log(`sidecar restart ${k}/${o.sidecarRestarts}: SIGTERM to the sidecar container of ${leader} (${id.slice(0, 12)}) from the host`);
       await waitFor(`the Lease leaves ${leader}`, async () => ![leader, ''].includes(await holder()), 60_000, EVERY_250_MS);
-      await waitFor(
-        `the sidecar of ${leader} runs again`,
-        async () => (await runningContainer(core, namespace, leader, 'baton', 0).catch(() => id)) !== id,
-        180_000,
-        EVERY_250_MS,
-      );
+      await waitFor(`the sidecar of ${leader} runs again`, async () => ![undefined, id].includes(await sidecar()), 180_000, EVERY_250_MS);
       await waitFor(`settled after sidecar restart ${k}`, () => settled(), 120_000, EVERY_250_MS);
       await waitFor(`a bot polls after sidecar restart ${k}`, someonePolls, 90_000, EVERY_250_MS);
       await calm();
@@ -671,33 +676,27 @@ export function readTimelines(sidecar: Array<Record<string, unknown>>, bots: Bot
   return handoffTimelines(lines, bots, ledger);
 }
 
-/** The bot container of `pod` once it runs, its logs are followed, and it has booted; returns its id. */
-/** The id of a pod's running container `name` (a native sidecar's too); waits up to `timeoutMs` for it (0: one look). */
-async function runningContainer(core: k8s.CoreV1Api, namespace: string, pod: string, name: string, timeoutMs: number): Promise<string> {
-  let id = '';
-  const look = async () => {
-    const p = (await core.listNamespacedPod({ namespace })).items.find((x) => x.metadata!.name === pod);
-    const s = [...(p?.status?.containerStatuses ?? []), ...(p?.status?.initContainerStatuses ?? [])].find((c) => c.name === name);
-    if (!s?.state?.running || !s.containerID) return false;
-    id = s.containerID.replace(/^\w+:\/\//, '');
-    return true;
-  };
-  if (timeoutMs === 0) {
-    if (!(await look())) throw new Error(`${pod}: container ${name} is not running`);
-  } else await waitFor(`container ${name} of ${pod} runs`, look, timeoutMs, EVERY_250_MS);
-  return id;
+/**
+ * The running container `name` of `pod` (a native sidecar's too): its `containerID` as the status gives it
+ * (`containerd://…`) and the bare id `ctr` takes; undefined while it does not run.
+ */
+async function runningContainer(core: k8s.CoreV1Api, namespace: string, pod: string, name: string): Promise<{ containerID: string; id: string } | undefined> {
+  const p = (await core.listNamespacedPod({ namespace })).items.find((x) => x.metadata!.name === pod);
+  const s = [...(p?.status?.containerStatuses ?? []), ...(p?.status?.initContainerStatuses ?? [])].find((c) => c.name === name);
+  if (!s?.state?.running || !s.containerID) return undefined;
+  return { containerID: s.containerID, id: s.containerID.replace(/^\w+:\/\//, '') };
 }
 
+/** The bot container of `pod` once it runs, its logs are followed, and it has booted; returns its id. */
 async function waitForRunningBot(core: k8s.CoreV1Api, namespace: string, pod: string, collector: LogCollector, timeoutMs: number): Promise<string> {
   let id = '';
   await waitFor(
     `the bot container of ${pod} runs`,
     async () => {
-      const p = (await core.listNamespacedPod({ namespace })).items.find((x) => x.metadata!.name === pod);
-      const s = p?.status?.containerStatuses?.find((c) => c.name === 'bot');
-      if (!s?.state?.running || !s.containerID) return false;
-      id = s.containerID.replace(/^\w+:\/\//, '');
-      return collector.following(s.containerID) && collector.firstLine(pod, 'bot', s.containerID, 'boot') !== undefined;
+      const c = await runningContainer(core, namespace, pod, 'bot');
+      if (!c) return false;
+      id = c.id;
+      return collector.following(c.containerID) && collector.firstLine(pod, 'bot', c.containerID, 'boot') !== undefined;
     },
     timeoutMs,
     EVERY_250_MS,

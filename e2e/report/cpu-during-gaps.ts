@@ -2,6 +2,8 @@
 // the sampler (e2e/node/cpu-sampler.ts) reads each process's CPU time every few ms; this sums, per kind of
 // process, what it used between the samples that frame each gap (old bot paused → new bot polling).
 
+import type { HandoffTimeline } from './handoff-timeline.ts';
+
 /** One reading: ms since the epoch, and each process's CPU time so far (user + system, ms) by pid. */
 export interface CpuSample {
   t: number;
@@ -21,6 +23,14 @@ export interface CpuDuringGaps {
   capacityMs: number;
   /** CPU time used in the windows, per kind of process, most first. */
   rows: Array<{ process: string; cpuMs: number }>;
+}
+
+/** Each handoff's gap on the host's clock: its old bot paused → its new bot polling (handoffs missing either are left out). */
+export function gapWindows(handoffs: readonly HandoffTimeline[]): Window[] {
+  return handoffs.flatMap((h) => {
+    const { 'bot-paused': paused, 'polling-start': polling } = h.steps;
+    return paused !== undefined && polling !== undefined ? [{ from: h.at + paused, to: h.at + polling }] : [];
+  });
 }
 
 /** The index of the first sample at or after `t` (samples.length: none). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuDuringGaps, cpuTable, type CpuSample } from '../../../../e2e/report/cpu-during-gaps.ts';
+import { cpuDuringGaps, cpuTable, gapWindows, type CpuSample } from '../../../../e2e/report/cpu-during-gaps.ts';
 import { processKind } from '../../../../e2e/node/cpu-sampler.ts';
 
 const kinds: Record<string, string> = { '1': 'kube-apiserver', '2': 'baton sidecars (pods)', '3': 'baton sidecars (pods)', '4': 'etcd' };
@@ -51,6 +51,15 @@ describe('cpuDuringGaps', () => {
     expect(table).toContain('1 gaps, 100 ms in all, 200 ms of CPU');
     expect(table).toContain('| kube-apiserver | 50 | 25 % |');
     expect(table).toContain('| all sampled | 70 | 35 % |');
+  });
+});
+
+describe('gapWindows', () => {
+  it("each handoff's old bot paused → new bot polling, on the host's clock; a handoff missing either is left out", () => {
+    const h = (at: number, steps: Record<string, number>) => ({ from: 'a', to: 'b', at, trigger: 'SIGTERM', steps, gapMs: undefined });
+    expect(gapWindows([h(1000, { 'bot-paused': 40, 'polling-start': 95 }), h(5000, { 'bot-paused': 30 }), h(9000, { 'polling-start': 80 })])).toEqual([
+      { from: 1040, to: 1095 },
+    ]);
   });
 });
 
