@@ -17,11 +17,13 @@ import { KubeLeaseLock } from './kube/lease-lock.ts';
 import { LeaseWatcher } from './kube/lease-watch.ts';
 import { DELETION_COST_ANNOTATION, PodLabeler, ROLE_LABEL } from './kube/pod-label.ts';
 import { PodLabelRefused, provePodLabelRight } from './kube/pod-label-right.ts';
+import { PeerWatcher } from './kube/peer-watch.ts';
 import { PodWatcher, type ObservedPod } from './kube/pod-watch.ts';
 import { KubeClient } from './kube/rest.ts';
 import { watchReport } from './kube/watch-report.ts';
 import type { KubeConnection } from './kube/connection.ts';
 import { BatonMetrics } from './metrics.ts';
+import { newerPeer } from './rollout/newer-revision.ts';
 import type { HandoffTrigger, Sidecar } from './sidecar.ts';
 import { VERSION } from './version.ts';
 import { TargetFinder } from './worker/target.ts';
@@ -37,7 +39,10 @@ export interface RunningBaton {
 
 export async function startBaton(config: BatonConfig, connection: KubeConnection, logger: Logger): Promise<RunningBaton> {
   const clock = systemClock;
-  const metrics = new BatonMetrics({ signals: [config.startSignal, config.pauseSignal], watches: config.podName ? ['lease', 'pod'] : ['lease'] });
+  const metrics = new BatonMetrics({
+    signals: [config.startSignal, config.pauseSignal],
+    watches: ['lease', ...(config.podName ? ['pod'] : []), ...(config.podName && config.yieldDelayMs !== undefined ? ['peers'] : [])],
+  });
   metrics.info(config.identity, config.leaseName, config.namespace, VERSION);
   // C4: the label's patch is not part of the job; refusing it must never fail /readyz.
   const api = new ApiHealthTally(clock, connection.server, config.namespace, { optional: ['patch pods'] });
@@ -84,6 +89,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     workerGraceMs: config.workerGraceMs,
     scanIntervalMs: SCAN_INTERVAL_MS,
     evaluateEveryMs: EVALUATE_EVERY_MS,
+    yieldDelayMs: config.yieldDelayMs,
     lock,
     finder,
     clock,
@@ -153,6 +159,46 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
       })
     : undefined;
 
+  // Y1: the pods of the same Lease, for a Ready one of a newer revision to hand over to before this one is deleted.
+  // Its own client: a Role that may not list pods by label (one that names the own Pod only) turns Y1 off with
+  // one warning, and never counts against /readyz — the job does not depend on it, as for the label (C4).
+  const podName = config.podName;
+  let peersRefused = false;
+  const peersClient =
+    podName && config.yieldDelayMs !== undefined
+      ? new KubeClient(connection, {
+          userAgent: `baton/${VERSION}`,
+          onRequest: (verb, resource, code) => {
+            metrics.kubeRequest(verb, resource, code);
+            if (code !== '403' || peersRefused) return;
+            peersRefused = true;
+            logger.warn(
+              { event: 'yield', phase: 'off', reason: 'forbidden' },
+              `the Role may not ${verb} pods by label in namespace ${config.namespace}: this pod hands over only when it ends ` +
+                `(rule Y1 is off). Grant list and watch on pods, or set BATON_YIELD_TO_NEWER=off`,
+            );
+            void peerWatcher?.stop();
+            sidecar.setNewerPeer(undefined);
+          },
+        })
+      : undefined;
+  const peerWatcher =
+    podName && peersClient
+      ? new PeerWatcher({
+          client: peersClient,
+          namespace: config.namespace,
+          leaseName: config.leaseName,
+          requestTimeoutMs: timeoutMs,
+          ...watchReport({ watch: 'peers', label: `pods of Lease "${config.leaseName}"`, logger, count: (w, r) => metrics.watchStart(w, r) }),
+          onChange: (pods) => {
+            if (peersRefused) return;
+            const self = pods.get(podName);
+            sidecar.setNewerPeer(self ? newerPeer(self, pods.values())?.name : undefined);
+          },
+          onError: (err) => logger.debug({ event: 'watch-error', resource: 'peers', err }, `peer Pod watch: ${err.message}; reconnecting`),
+        })
+      : undefined;
+
   const localApi = createLocalApi(
     {
       status: () => sidecar.status(),
@@ -185,6 +231,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     }
     leaseWatcher.start();
     podWatcher?.start();
+    peerWatcher?.start();
     sidecar.start();
     logger.info(
       { event: 'started', version: VERSION, kube: connection.source, local: local.url, probe: probe.url, target: describeTarget(config) },
@@ -201,9 +248,10 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
         labeler?.stop();
         // E1: the handoff's Events (LeaderReleased) are still in flight when it returns, and the CLI exits
         // right after close(): wait for them, bounded like every other stop (L3).
-        await Promise.allSettled([bounded(leaseWatcher.stop()), bounded(podWatcher?.stop()), recorder.flush(timeoutMs)]);
+        await Promise.allSettled([bounded(leaseWatcher.stop()), bounded(podWatcher?.stop()), bounded(peerWatcher?.stop()), recorder.flush(timeoutMs)]);
         await Promise.allSettled(servers.map((s) => bounded(s.close())));
         servers = [];
+        peersClient?.close();
       },
     };
   } catch (err) {

@@ -29,6 +29,8 @@ export interface SidecarParts {
   /** How often the worker is looked for in /proc, and how often the sidecar re-evaluates eligibility and readiness. */
   scanIntervalMs: number;
   evaluateEveryMs: number;
+  /** BATON_YIELD_TO_NEWER (rule Y1); undefined: off. */
+  yieldDelayMs?: number | undefined;
   lock: LeaseLock;
   /** The worker process, and how it is signalled (`process.kill` when absent). */
   finder: TargetSource;
@@ -64,6 +66,7 @@ export function assembleSidecar(p: SidecarParts): AssembledSidecar {
     requestTimeoutMs: requestTimeoutMs(p.timings),
     workerGraceMs: p.workerGraceMs,
     evaluateEveryMs: p.evaluateEveryMs,
+    yieldDelayMs: p.yieldDelayMs,
     clock,
     logger: p.logger,
     metrics: p.metrics,

@@ -10,6 +10,7 @@ import {
   DEFAULT_PAUSE_ACK_TIMEOUT_MS,
   DEFAULT_PAUSE_SIGNAL,
   DEFAULT_POD_LABEL,
+  DEFAULT_YIELD_DELAY_MS,
   DEFAULT_PROBE_LISTEN,
   DEFAULT_START_SIGNAL,
   DEFAULT_TIMINGS,
@@ -44,6 +45,11 @@ export interface BatonConfig {
   logLevel: string;
   /** Keep the label `baton/role` on the own Pod (BATON_POD_LABEL); false: never patch a pod. */
   podLabel: boolean;
+  /**
+   * Rule Y1 (BATON_YIELD_TO_NEWER): how long after a Ready pod of a newer revision appears the leader hands
+   * over to it; undefined: off (`off`, or no POD_NAME to find the own Pod among its peers).
+   */
+  yieldDelayMs: number | undefined;
 }
 
 interface Option {
@@ -123,6 +129,14 @@ export const OPTIONS: readonly Option[] = [
     default: String(DEFAULT_POD_LABEL),
     help: 'keep the label baton/role (leader/standby) on the own Pod; false: never patch a pod (no `patch pods` needed)',
   },
+  {
+    env: 'BATON_YIELD_TO_NEWER',
+    flag: 'yield-to-newer',
+    default: durationText(DEFAULT_YIELD_DELAY_MS),
+    help:
+      'the leader hands over this long after a pod of a newer revision (pod-template-hash) of the same Lease (label baton/lease) ' +
+      'turns Ready, before its own Pod is deleted; off: only on SIGTERM or deletion (needs POD_NAME and list/watch pods)',
+  },
 ];
 
 /** A bad setting. The CLI prints `message` and exits 2. */
@@ -163,7 +177,7 @@ export function helpText(): string {
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses `15s`, `500ms`, `1m30s`. A bare number is refused: its unit would be a guess. */
-export function parseDuration(value: string, name: string): number {
+export function parseDuration(value: string, name: string, orElse = ''): number {
   const text = value.trim();
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
@@ -173,7 +187,7 @@ export function parseDuration(value: string, name: string): number {
     matched = re.lastIndex;
   }
   if (text === '' || matched !== text.length) {
-    throw new ConfigError(`${name}=${JSON.stringify(value)} is not a duration: write it with a unit, like 15s, 500ms or 1m30s`);
+    throw new ConfigError(`${name}=${JSON.stringify(value)} is not a duration: write it with a unit, like 15s, 500ms or 1m30s${orElse ? `, ${orElse}` : ''}`);
   }
   return total;
 }
@@ -353,6 +367,11 @@ export function loadConfig(src: LoadSources): BatonConfig {
   }
   const podLabel = podLabelText === 'true';
 
+  const yieldText = get('BATON_YIELD_TO_NEWER')!;
+  // Y1 finds the own Pod among its peers by name: without POD_NAME (a local run) there is nothing to yield.
+  const yieldDelayMs = yieldText === 'off' ? undefined : parseDuration(yieldText, 'BATON_YIELD_TO_NEWER', 'or off to hand over only when the Pod ends');
+  const yieldDelay = podName === undefined ? undefined : yieldDelayMs;
+
   // Last, so that every other setting is judged before the CLI loads the connection for its namespace.
   if (!namespace) {
     const message =
@@ -381,6 +400,7 @@ export function loadConfig(src: LoadSources): BatonConfig {
     kubeconfig,
     logLevel,
     podLabel,
+    yieldDelayMs: yieldDelay,
   };
 }
 

@@ -25,6 +25,13 @@ export const DEFAULT_PROBE_LISTEN = '0.0.0.0:4041';
 /** BATON_LOG_LEVEL. */
 export const DEFAULT_LOG_LEVEL = 'info';
 
+/**
+ * BATON_YIELD_TO_NEWER (rule Y1): how long after a pod of a newer revision turns Ready the leader hands over
+ * to it. The new pod has just started (its bot, its sidecar, the kubelet's status writes): a second lets that
+ * settle. The chart's `deployment.minReadySeconds` must be longer, so that the old Pod is deleted after.
+ */
+export const DEFAULT_YIELD_DELAY_MS = 1_000;
+
 /** BATON_POD_LABEL: keep the label `baton/role` (and the deletion cost, rule C5) on the own Pod. */
 export const DEFAULT_POD_LABEL = true;
 

@@ -50,7 +50,7 @@ export interface BatonMetricsOptions {
    * created at 0 up front, so a dashboard sees them before the first signal.
    */
   signals?: readonly string[];
-  /** The watches this sidecar runs (`lease`, `pod`): their `baton_watch_starts_total` series start at 0. */
+  /** The watches this sidecar runs (`lease`, `pod`, `peers`): their `baton_watch_starts_total` series start at 0. */
   watches?: readonly string[];
   /** Collect prom-client's process and Node.js metrics too (default true). */
   defaultMetrics?: boolean;
@@ -153,7 +153,7 @@ export class BatonMetrics {
     this.#watchStarts = new Counter({
       name: 'baton_watch_starts_total',
       help:
-        'List-and-watch (re)starts of the Lease and own-Pod watches (every retry too), by why: initial, closed (the server ended the watch, ' +
+        'List-and-watch (re)starts of the Lease, own-Pod and peer-Pod (Y1) watches (every retry too), by why: initial, closed (the server ended the watch, ' +
         'normally once a minute), expired (410 Gone, relisted), timeout (no answer, or a silent watch) or error (refused, reset, an error status).',
       labelNames: ['watch', 'reason'],
       registers: [registry],

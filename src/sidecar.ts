@@ -13,8 +13,8 @@ import type { PauseTracker } from './pause-tracker.ts';
 import type { Health, LeaderStatus, LeaseTimings, PauseConfirmation, Readiness } from './status.ts';
 import type { WorkerController } from './worker/controller.ts';
 
-/** How the sidecar learned it must hand over. */
-export type HandoffTrigger = 'SIGTERM' | 'deletion';
+/** How the sidecar learned it must hand over: its pod ends (`SIGTERM`, `deletion`), or a newer revision is ready (Y1). */
+export type HandoffTrigger = 'SIGTERM' | 'deletion' | 'newer-revision';
 
 /** Everything the sidecar is given; `src/assemble.ts` builds it for the real pod and for the tests alike. */
 export interface SidecarOptions {
@@ -32,6 +32,11 @@ export interface SidecarOptions {
   workerGraceMs: number;
   /** How often eligibility and readiness are re-evaluated (the worker scan publishes changes too). */
   evaluateEveryMs: number;
+  /**
+   * Y1: how long after a pod of a newer revision is seen Ready the leader hands over to it
+   * (BATON_YIELD_TO_NEWER); undefined: never (the pod's end is then the only handoff).
+   */
+  yieldDelayMs?: number | undefined;
   clock: Clock;
   logger: Logger;
   metrics: BatonMetrics;
@@ -54,6 +59,15 @@ export class Sidecar {
   private lastPublished = '';
   private stopped = false;
   private evaluateTimer: { cancel(): void } | undefined;
+  /** E1: a handoff's `standby` label waits with the release's Event (`holdLabel`). */
+  private labelHeld = false;
+  /** Y1: the Ready pod of a newer revision this pod yields to, as the peer watch last said. */
+  private newer: string | undefined;
+  private yieldTimer: { cancel(): void } | undefined;
+  /** Y1: a yield's handoff has ended; the elector is asked to rejoin until it can (nothing in flight). */
+  private rejoinPending = false;
+  /** The pod is ending (SIGTERM or its deletion): a retirement is for good, a yield never rejoins. */
+  private leaving = false;
   /** E1: the release's Event, held until the successor's acquire shows (`holdUntilSuccessor`). */
   private held: { send: () => void; timer: { cancel(): void }; sent: Promise<void>; resolve: () => void } | undefined;
 
@@ -112,6 +126,14 @@ export class Sidecar {
     this.evaluateTimer?.cancel();
     const w = this.o.worker.status();
     this.o.elector.setEligible(w.found && w.handlersInstalled);
+    // Y1: while a Ready pod of a newer revision is there, this pod takes no Lease (it leaves it to that pod).
+    // Not through eligibility: L1 releases an ineligible leader without waiting for its worker's pause.
+    this.o.elector.setDeferring(this.newer !== undefined);
+    if (this.rejoinPending && !this.leaving && this.o.elector.rejoin()) {
+      this.rejoinPending = false;
+      this.o.logger.info({ event: 'yield', phase: 'rejoined', newer: this.newer ?? null }, 'yield ended: this pod is a standby again');
+    }
+    this.considerYield();
     this.o.metrics.setReady(this.readiness().ready);
     this.publish();
     this.evaluateTimer = this.o.clock.setTimer(() => this.evaluate(), this.o.evaluateEveryMs);
@@ -175,11 +197,14 @@ export class Sidecar {
         if (e.reason === 'worker-gone') this.stepDown();
         break;
       case 'released': {
-        this.stepDown();
+        this.stepDown(e.reason === 'handoff');
         metrics.transition('released');
         const why = e.reason === 'worker-gone' ? `its worker has been gone for ${this.o.workerGraceMs} ms` : 'for the next pod';
         const note = `${this.o.identity} released the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) ${why}`;
-        this.holdUntilSuccessor(() => reporters.event?.(e.reason === 'worker-gone' ? 'Warning' : 'Normal', 'LeaderReleased', 'Release', note));
+        this.holdUntilSuccessor(() => {
+          this.sendHeldLabel();
+          reporters.event?.(e.reason === 'worker-gone' ? 'Warning' : 'Normal', 'LeaderReleased', 'Release', note);
+        });
         logger.info({ event: 'leadership', change: 'released', reason: e.reason, epoch: e.record.leaseTransitions }, note);
         break;
       }
@@ -201,7 +226,50 @@ export class Sidecar {
         logger.warn({ event: 'api-error', op: e.op, err: e.error }, `${e.op} failed: ${errorText(e.error)}; retrying`);
         break;
     }
+    // Y1: a pod that came to lead while a newer pod is Ready (an acquire in flight, a claim) hands over too.
+    if (this.newer !== undefined && e.type === 'acquired') this.considerYield();
     this.publish();
+  }
+
+  // ---- Y1: yielding to a pod of a newer revision -----------------------------------------------
+
+  /**
+   * Y1: the peer watch's word on the newest Ready pod of a newer revision (undefined: none). A leader hands
+   * over to it `yieldDelayMs` later, as it would on SIGTERM, and stays as a standby; a standby does not
+   * contend for the Lease while it is there. Ignored when yielding is off.
+   */
+  setNewerPeer(name: string | undefined): void {
+    if (this.o.yieldDelayMs === undefined || name === this.newer) return;
+    this.newer = name;
+    if (name !== undefined)
+      this.o.logger.info({ event: 'yield', phase: 'newer-ready', newer: name }, `pod ${name} of a newer revision is ready: this pod yields the Lease to it`);
+    else this.o.logger.info({ event: 'yield', phase: 'newer-gone', newer: null }, 'no pod of a newer revision is ready any more: this pod may lead again');
+    this.evaluate();
+  }
+
+  /** Starts the yield timer while this pod leads and a newer pod is ready; cancels it once either ends. */
+  private considerYield(): void {
+    const wanted = this.newer !== undefined && !this.leaving && !this.handoff && this.o.elector.isLeader();
+    if (!wanted) {
+      this.yieldTimer?.cancel();
+      this.yieldTimer = undefined;
+      return;
+    }
+    this.yieldTimer ??= this.o.clock.setTimer(() => {
+      this.yieldTimer = undefined;
+      if (this.newer === undefined || this.leaving || this.handoff || !this.o.elector.isLeader()) return;
+      void this.o.elector.retire();
+      this.handoff = this.runHandoff('newer-revision').then(() => this.yieldEnded());
+      this.publish();
+    }, this.o.yieldDelayMs ?? 0);
+  }
+
+  /** A yield's handoff is over: unless the pod is ending meanwhile, it becomes a standby that may lead again. */
+  private yieldEnded(): void {
+    if (this.leaving || this.stopped) return;
+    this.handoff = undefined;
+    this.rejoinPending = true;
+    this.evaluate();
   }
 
   /**
@@ -234,10 +302,37 @@ export class Sidecar {
     held.resolve();
   }
 
-  /** The leader gauge and the pod label, which always say the same (C2). */
+  /**
+   * The leader gauge and the pod label, which always say the same (C2) — but for a handoff's label, held
+   * (`holdLabel`) from its pause until the successor's acquire shows, as E1 holds the release's Event.
+   */
   private report(role: 'leader' | 'standby'): void {
+    this.labelHeld = false;
     this.o.metrics.setLeader(role === 'leader');
     this.o.reporters.label?.(role);
+  }
+
+  /**
+   * E1, for the label: a handoff's `standby` label (and deletion cost, C5) is a Pod patch that, sent with the
+   * pause, reached the API server beside the release in all 8 real-node handoffs looked at (18–45 ms after the
+   * pause, 9–38 ms before the release's answer), with the admission policy, the kubelet and the ReplicaSet
+   * controller all woken by it. The gauge changes at once; the label goes with the release's Event (`released`
+   * holds both until the successor shows, `RELEASE_EVENT_WAIT_MS` at most), or at once on any other change.
+   */
+  private holdLabel(): void {
+    if (!this.o.reporters.label) return this.report('standby');
+    this.o.metrics.setLeader(false);
+    this.labelHeld = true;
+  }
+
+  /** Sends a held label, if any. */
+  private sendHeldLabel(): void {
+    if (this.labelHeld) this.report('standby');
+  }
+
+  /** True while a handoff holds the `standby` label back (`holdLabel`); the model's C2 check reads it. */
+  get labelIsHeld(): boolean {
+    return this.labelHeld;
   }
 
   /** Whether the worker is told to run: this pod leads and has started it. */
@@ -245,10 +340,14 @@ export class Sidecar {
     return this.o.worker.status().desired === 'running';
   }
 
-  /** Stops leading: pauses the worker if it was told to run, reports standby, and returns the pause's id. Idempotent. */
-  private stepDown(): number {
+  /**
+   * Stops leading: pauses the worker if it was told to run, reports standby, and returns the pause's id.
+   * Idempotent. A handoff holds the label until its release's Event goes (`holdLabel`).
+   */
+  private stepDown(handoff = false): number {
     const id = this.pauseWorker();
-    this.report('standby');
+    if (handoff && !this.labelHeld) this.holdLabel();
+    else if (!handoff) this.report('standby');
     return id;
   }
 
@@ -270,6 +369,11 @@ export class Sidecar {
    * releases the Lease so a watching standby takes it within a round trip.
    */
   handOver(trigger: HandoffTrigger): Promise<void> {
+    // The pod ends: a yield under way finishes as this handoff (it never rejoins), a pending rejoin is dropped.
+    this.leaving = true;
+    this.rejoinPending = false;
+    this.yieldTimer?.cancel();
+    this.yieldTimer = undefined;
     if (this.handoff) return this.handoff;
     void this.o.elector.retire(); // at once: no acquire may start from now on (runHandoff waits for one in flight)
     this.handoff = this.runHandoff(trigger);
@@ -292,7 +396,7 @@ export class Sidecar {
       logger.info({ event: 'handoff', trigger, leader: false }, `handoff (${trigger}): not the leader, nothing to hand over`);
       return;
     }
-    const pauseId = this.stepDown();
+    const pauseId = this.stepDown(true);
     const confirms = pauses.workerConfirms();
     logger.info(
       { event: 'handoff', phase: 'pause', trigger, pause: pauseId, waitsFor: confirms ? 'confirmation' : 'drain' },
@@ -312,8 +416,10 @@ export class Sidecar {
   /** Stops everything. A leader that never released lets its Lease expire. */
   stop(): void {
     this.sendHeld();
+    this.sendHeldLabel();
     this.stopped = true;
     this.evaluateTimer?.cancel();
+    this.yieldTimer?.cancel();
     this.o.elector.stop();
     this.o.worker.stop();
     for (const s of this.subscribers) this.subscribers.delete(s);

@@ -82,6 +82,16 @@ export type Input =
   | { type: 'retire' }
   /** Release the Lease (after the worker paused). */
   | { type: 'release' }
+  /**
+   * Y1: a handoff to a pod of a newer revision has ended and this pod stays: it may acquire again, as any
+   * standby (ignored unless it is a standby with nothing in flight).
+   */
+  | { type: 'rejoin' }
+  /**
+   * Y1: a Ready pod of a newer revision is there (or no longer): while it is, this pod takes no Lease (no
+   * create, no acquire) and leaves a release to that pod. What it holds it keeps: the sidecar hands it over.
+   */
+  | { type: 'defer'; defer: boolean }
   | { type: 'result'; id: number; outcome: Outcome };
 
 export interface DecideConfig extends ElectionTimings {
@@ -104,6 +114,8 @@ export interface ElectionState {
   phase: Exclude<Phase, 'acquiring'>;
   /** Never acquire again (handoff begun). */
   retired: boolean;
+  /** Y1: take no Lease while a newer pod is Ready (unlike `retired`, it ends with that pod). */
+  deferring: boolean;
   /** Local time this pod's worker was last found gone (for L1's grace); undefined while it is eligible (`isEligible`). */
   ineligibleSince: number | undefined;
   /** What is known of the Lease, as one fact (`LeaseView`; `currentLease` for the Lease as last seen). */
@@ -177,6 +189,7 @@ export function initialState(): ElectionState {
   return {
     phase: 'stopped',
     retired: false,
+    deferring: false,
     ineligibleSince: undefined,
     lease: { is: 'unknown' },
     stale: false,
@@ -235,6 +248,7 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
   const s = d.state;
   if (s.phase === 'stopped' && input.type !== 'start' && input.type !== 'result' && input.type !== 'observed') {
     if (input.type === 'retire') s.retired = true;
+    if (input.type === 'defer') s.deferring = input.defer;
     if (input.type === 'eligible') setEligible(s, input.eligible, now);
     if (input.type === 'release') d.releaseSettled = false;
     return d;
@@ -275,6 +289,15 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       if (holds(s)) s.releaseWanted ??= 'handoff';
       else if (!acquiring(s)) d.releaseSettled = false;
       // An acquire in flight finishes first; if it wins, the Lease is released at once (L2).
+      break;
+    case 'defer':
+      s.deferring = input.defer;
+      if (!input.defer) s.notBefore = undefined;
+      break;
+    case 'rejoin':
+      // Y1: only a standby with no acquire or release in flight: its worker is paused and it holds nothing,
+      // so from here the standby rules (S1) decide alone whether it may take the Lease again.
+      if (s.phase === 'standby' && !s.inflight && s.releaseWanted === undefined) s.retired = false;
       break;
     case 'result':
       // An answer to a request abandoned long ago, or to an acquire the watch answered first: judged as a tick
@@ -566,7 +589,8 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
   }
   // Standby.
   s.phase = 'standby';
-  if (s.retired || !isEligible(s)) return; // woken by `eligible`; a retired pod never acquires (L2)
+  // Woken by `eligible` (or `defer`); a retired pod never acquires (L2), a deferring one not while it defers (Y1).
+  if (s.retired || s.deferring || !isEligible(s)) return;
   if (s.lease.is === 'unknown' || s.stale) return read(d, 'read', now);
   if (s.lease.is === 'absent') {
     // A Lease that vanished while someone may still hold it in memory: wait one lease duration (S1), so a

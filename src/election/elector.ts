@@ -150,6 +150,21 @@ export class Elector {
     });
   }
 
+  /** Y1: while true this pod takes no Lease (a Ready pod of a newer revision is there); what it holds it keeps. */
+  setDeferring(defer: boolean): void {
+    if (this.state.deferring !== defer) this.dispatch({ type: 'defer', defer });
+  }
+
+  /**
+   * Y1: ends a retirement that was not for good (a handoff to a pod of a newer revision, with this pod
+   * staying): a standby with nothing in flight may acquire again. Returns whether it may; false while a
+   * request is still in flight (ask again later) or while it holds the Lease.
+   */
+  rejoin(): boolean {
+    this.dispatch({ type: 'rejoin' });
+    return !this.state.retired;
+  }
+
   /**
    * Releases the Lease (after the worker has paused): writes no holder and a 1 s duration, so a watching
    * standby can take it at once. Resolves true when the release was written, false when this pod was not

@@ -1,20 +1,24 @@
-// Keeps an up-to-date view of ONE named object: list, then watch from the list's resourceVersion,
-// reconnecting from the last version seen (bookmarks advance it) and relisting only when the server
-// says that version is too old (410 Gone). This is client-go's reflector, narrowed to one object.
+// Keeps an up-to-date view of ONE named object (or of the objects a label selector picks): list, then
+// watch from the list's resourceVersion, reconnecting from the last version seen (bookmarks advance it)
+// and relisting only when the server says that version is too old (410 Gone). This is client-go's
+// reflector, narrowed to what baton watches.
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.ts';
 import { KubeApiError, KubeTransportError } from './errors.ts';
 import { watchIdleTimeoutMs, type KubeClient } from './rest.ts';
 
 /**
- * `SYNCED`: a (re)list found the object (`object` is its current state); `ABSENT`: a (re)list found nothing.
- * `ADDED`/`MODIFIED`/`DELETED` come from the watch. After a relist the consumer should replace its view.
+ * `SYNCED`: a (re)list found the object (`object` is its current state); `ABSENT`: a (re)list found nothing;
+ * `LISTED`: a (re)list by label selector (`objects`, every one it found). `ADDED`/`MODIFIED`/`DELETED` come
+ * from the watch. After a relist the consumer should replace its view.
  */
-export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABSENT' | 'SYNCED';
+export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ABSENT' | 'SYNCED' | 'LISTED';
 
 /** One observation of the watched object. */
 export interface ObjectEvent<T> {
   type: ObjectEventType;
   object?: T;
+  /** LISTED: everything the list found. */
+  objects?: T[];
   /** ABSENT: the list's resourceVersion, so a consumer can tell an old absence from news. */
   resourceVersion?: string;
 }
@@ -50,7 +54,8 @@ export interface ObjectWatcherOptions<T> {
   resource: string;
   /** The namespaced collection, e.g. `/apis/coordination.k8s.io/v1/namespaces/NS/leases`. */
   collectionPath: string;
-  name: string;
+  /** One object by `fieldSelector=metadata.name=NAME`: what `name` names (a `string` is this). */
+  name: string | { labelSelector: string };
   onEvent: (event: ObjectEvent<T>) => void;
   /** Errors the watcher recovers from (for logs); also exceptions thrown by `onEvent`. */
   onError?: (err: Error) => void;
@@ -73,7 +78,10 @@ export class WatchExpiredError extends Error {
   override name = 'WatchExpiredError';
 }
 
-/** Watches one object by `fieldSelector=metadata.name=NAME` (authorised per resourceName for list and watch). */
+/**
+ * Watches one object by `fieldSelector=metadata.name=NAME` (authorised per resourceName for list and watch),
+ * or every object a label selector picks.
+ */
 export class ObjectWatcher<T extends KubeObject> {
   /** `performance.now()` of the last successful response or stream byte; undefined before the first. */
   lastContact: number | undefined;
@@ -132,7 +140,7 @@ export class ObjectWatcher<T extends KubeObject> {
           resource: o.resource,
           path: o.collectionPath,
           query: {
-            fieldSelector: `metadata.name=${o.name}`,
+            ...this.selector(),
             resourceVersion: this.resourceVersion,
             allowWatchBookmarks: true,
             timeoutSeconds,
@@ -182,13 +190,14 @@ export class ObjectWatcher<T extends KubeObject> {
       resource: o.resource,
       method: 'GET',
       path: o.collectionPath,
-      query: { fieldSelector: `metadata.name=${o.name}` },
+      query: this.selector(),
       timeoutMs,
       signal: this.stopper.signal,
     });
     this.contact();
     this.resourceVersion = list.metadata?.resourceVersion;
     this.synced = true;
+    if (typeof o.name !== 'string') return this.emit({ type: 'LISTED', objects: list.items ?? [] });
     const object = list.items?.find((item) => item.metadata?.name === o.name);
     const rv = list.metadata?.resourceVersion;
     this.emit(object ? { type: 'SYNCED', object } : rv === undefined ? { type: 'ABSENT' } : { type: 'ABSENT', resourceVersion: rv });
@@ -202,21 +211,32 @@ export class ObjectWatcher<T extends KubeObject> {
         return;
       case 'ERROR': {
         const status = object as { code?: number; message?: string; reason?: string };
-        if (status.code === 410) throw new WatchExpiredError(`watch of ${this.options.resource} "${this.options.name}" expired: ${status.message ?? 'Gone'}`);
+        if (status.code === 410) throw new WatchExpiredError(`watch of ${this.options.resource} ${this.describe()} expired: ${status.message ?? 'Gone'}`);
         throw new Error(
-          `watch of ${this.options.resource} "${this.options.name}" failed: ${status.code ?? '?'} ${status.reason ?? ''} ${status.message ?? ''}`.trim(),
+          `watch of ${this.options.resource} ${this.describe()} failed: ${status.code ?? '?'} ${status.reason ?? ''} ${status.message ?? ''}`.trim(),
         );
       }
       case 'ADDED':
       case 'MODIFIED':
       case 'DELETED':
         if (rv) this.resourceVersion = rv;
-        if (object?.metadata?.name !== this.options.name) return; // a proxy ignoring the fieldSelector
+        // a proxy ignoring the fieldSelector
+        if (typeof this.options.name === 'string' && object?.metadata?.name !== this.options.name) return;
         this.emit({ type, object });
         return;
       default:
         return; // unknown event types are skipped, as client-go does
     }
+  }
+
+  private selector(): { fieldSelector: string } | { labelSelector: string } {
+    const n = this.options.name;
+    return typeof n === 'string' ? { fieldSelector: `metadata.name=${n}` } : { labelSelector: n.labelSelector };
+  }
+
+  private describe(): string {
+    const n = this.options.name;
+    return typeof n === 'string' ? `"${n}"` : `(${n.labelSelector})`;
   }
 
   private emit(event: ObjectEvent<T>): void {

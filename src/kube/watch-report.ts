@@ -12,7 +12,7 @@ export interface WatchReportLogger {
 
 /** Options of {@link watchReport}. */
 export interface WatchReportOptions {
-  /** Which watch, as the metric label and the log field `watch` name it: `lease` or `pod`. */
+  /** Which watch, as the metric label and the log field `watch` name it: `lease`, `pod` or `peers` (rule Y1). */
   watch: string;
   /** How log lines name it, e.g. `Lease "my-bot"`. */
   label: string;

@@ -61,6 +61,8 @@ The output is YAML without leading indentation; pipe it through nindent.
       value: {{ $s.drain | quote }}
     - name: BATON_WORKER_GRACE
       value: {{ $s.workerGrace | quote }}
+    - name: BATON_YIELD_TO_NEWER
+      value: {{ default "1s" $s.yieldToNewer | quote }}
     - name: BATON_START_SIGNAL
       value: {{ $s.startSignal | quote }}
     - name: BATON_PAUSE_SIGNAL
@@ -206,7 +208,8 @@ baton/lease: {{ include "baton.leaseName" . }}
   resources: [events]
   verbs: [create]
 # Its own Pod (its name is not known in advance, so RBAC cannot name it): list, watch with
-# fieldSelector=metadata.name for the deletionTimestamp and the containers' IDs
+# fieldSelector=metadata.name for the deletionTimestamp and the containers' IDs, and with
+# labelSelector=baton/lease=<lease> for its peers' revision and readiness (rule Y1)
 {{- if $label }}; patch for the label
 # baton/role (the admission policy refuses every other pod write of this ServiceAccount).
 {{- else }} (rbac.podLabel is

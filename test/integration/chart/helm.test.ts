@@ -87,7 +87,8 @@ function checkRendering(objects: KubeObject[], combo: ChartCombo, kubeVersion: s
   expect(deployment, 'a Deployment').toBeDefined();
   const spec = deployment!.spec;
   expect(spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
-  expect(spec.minReadySeconds, 'minReadySeconds: 0 is left to the default').toBeUndefined();
+  // Y1: the old pods are deleted 5 s after a new one is Ready, so the leader hands over (1 s after) first.
+  expect(spec.minReadySeconds).toBe(5);
   const pod = spec.template.spec;
   expect(pod.shareProcessNamespace).toBe(true);
   expect(pod.terminationGracePeriodSeconds).toBe(60);
@@ -106,6 +107,7 @@ function checkRendering(objects: KubeObject[], combo: ChartCombo, kubeVersion: s
   expect(batonVars.filter((n) => !optionEnvs.has(n))).toEqual([]);
   expect(envValue(sidecar, 'BATON_LEASE_NAME')).toBe(lease);
   expect(envValue(sidecar, 'BATON_TARGET_CONTAINER')).toBe(bot.name);
+  expect(envValue(sidecar, 'BATON_YIELD_TO_NEWER')).toBe('1s');
   expect(bot.env!.filter((e) => e.name.startsWith('BATON_')).map((e) => e.name)).toEqual(['BATON_URL']);
 
   // Probes on the probe port.

@@ -65,15 +65,15 @@ async function starts(): Promise<Map<string, number>> {
 /** The API server and the sidecar answer in milliseconds, each question is a request: ask every 100 ms. */
 const EVERY_100_MS: WaitOptions = { everyMs: 100 };
 
+/** Sorted as the checks below sort the log's lines. */
+const WATCHES = ['lease', 'peers', 'pod'];
 const watchLines = (event: string) => lines.filter((l) => l.event === event).map((l) => `${l.level} ${l.watch}`);
 
 describe('watch reconnects are visible', () => {
   it('counts each (re)start by reason, warns once per watch for the outage, says once when each watch is back', async () => {
-    const initial = await waitForValue('both watches started', starts, (m) => m.get('lease/initial') === 1 && m.get('pod/initial') === 1, 10_000, EVERY_100_MS);
-    for (const reason of ['closed', 'expired', 'timeout', 'error']) {
-      expect(initial.get(`lease/${reason}`)).toBe(0);
-      expect(initial.get(`pod/${reason}`)).toBe(0);
-    }
+    // Three watches: the Lease, the own Pod, and the Lease's pods (rule Y1).
+    const initial = await waitForValue('the watches started', starts, (m) => WATCHES.every((w) => m.get(`${w}/initial`) === 1), 10_000, EVERY_100_MS);
+    for (const reason of ['closed', 'expired', 'timeout', 'error']) for (const w of WATCHES) expect(initial.get(`${w}/${reason}`)).toBe(0);
     const quietFrom = lines.length;
 
     // The API server vanishes: first half-open (connections accepted, never answered), then refused.
@@ -81,7 +81,7 @@ describe('watch reconnects are visible', () => {
     await waitForValue(
       'a stalled request timing out on each watch',
       starts,
-      (m) => (m.get('lease/timeout') ?? 0) >= 1 && (m.get('pod/timeout') ?? 0) >= 1,
+      (m) => WATCHES.every((w) => (m.get(`${w}/timeout`) ?? 0) >= 1),
       15_000,
       EVERY_100_MS,
     );
@@ -89,30 +89,30 @@ describe('watch reconnects are visible', () => {
     await waitForValue(
       'refused attempts on each watch, and the loop warnings',
       () => watchLines('watch-loop'),
-      (w) => w.includes(`${WARN} lease`) && w.includes(`${WARN} pod`),
+      (w) => WATCHES.every((x) => w.includes(`${WARN} ${x}`)),
       15_000,
       EVERY_100_MS,
     );
     await sleep(1000);
     proxy.resume();
     await waitForValue(
-      'both watches back',
+      'the watches back',
       () => watchLines('watch-recovered'),
-      (w) => w.includes(`${INFO} lease`) && w.includes(`${INFO} pod`),
+      (w) => WATCHES.every((x) => w.includes(`${INFO} ${x}`)),
       15_000,
       EVERY_100_MS,
     );
 
     const after = await starts();
-    for (const watch of ['lease', 'pod']) {
+    for (const watch of WATCHES) {
       expect(after.get(`${watch}/initial`)).toBe(1);
       // The cut connection and the refused attempts are errors, the stalled attempts timeouts.
       expect(after.get(`${watch}/error`)).toBeGreaterThanOrEqual(2);
       expect(after.get(`${watch}/timeout`)).toBeGreaterThanOrEqual(1);
     }
     // One warning per watch for the whole loop, not one per attempt; one info line per watch when it is back.
-    expect(watchLines('watch-loop').sort()).toEqual([`${WARN} lease`, `${WARN} pod`]);
-    expect(watchLines('watch-recovered').sort()).toEqual([`${INFO} lease`, `${INFO} pod`]);
+    expect(watchLines('watch-loop').sort()).toEqual(WATCHES.map((w) => `${WARN} ${w}`));
+    expect(watchLines('watch-recovered').sort()).toEqual(WATCHES.map((w) => `${INFO} ${w}`));
     // Each attempt is a debug line.
     const restarts = lines.slice(quietFrom).filter((l) => l.event === 'watch-restart');
     expect(restarts.length).toBe([...after].filter(([k]) => !k.endsWith('/initial')).reduce((n, [, v]) => n + v, 0));

@@ -91,6 +91,14 @@ describe("the chart speaks the sidecar's contract", () => {
     expect(s.listen).toBe(optionDefault('BATON_LISTEN'));
     expect(`0.0.0.0:${String(s.probePort)}`).toBe(optionDefault('BATON_PROBE_LISTEN'));
     expect(s.logLevel).toBe(optionDefault('BATON_LOG_LEVEL'));
+    expect(s.yieldToNewer).toBe(optionDefault('BATON_YIELD_TO_NEWER'));
+  });
+
+  it('Y1: the old pods are deleted after the yield (minReadySeconds is longer than the yield delay)', () => {
+    const s = chartValues.sidecar as Record<string, string>;
+    expect((chartValues as unknown as { deployment: { minReadySeconds: number } }).deployment.minReadySeconds * 1000).toBeGreaterThan(
+      parseDuration(s.yieldToNewer!, 'x'),
+    );
   });
 
   it('the default preStop sleep covers the longest handoff, and the grace period covers the sleep', () => {

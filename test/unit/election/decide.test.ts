@@ -884,6 +884,56 @@ const rows: Row[] = [
     at: 1_000,
     then: { phase: 'leader', wakeAt: 5_000, state: leader() },
   },
+
+  // Y1: deferring to a Ready pod of a newer revision, and rejoining after a yield
+  {
+    rule: 'Y1 defer',
+    name: 'a deferring standby leaves a released Lease to the newer pod',
+    given: standby(present(lease(6, RELEASED), 1_000), { deferring: true }),
+    input: tick,
+    at: 2_000,
+    then: { phase: 'standby' },
+  },
+  {
+    rule: 'Y1 defer',
+    name: 'once the newer pod is gone it takes the released Lease at once',
+    given: standby(present(lease(6, RELEASED), 1_000), { deferring: true }),
+    input: { type: 'defer', defer: false },
+    at: 2_000,
+    then: { phase: 'acquiring', request: { kind: 'acquire', op: 'update', base: lease(6, RELEASED) }, state: { deferring: false } },
+  },
+  {
+    rule: 'Y1 defer',
+    name: 'a deferring leader keeps what it holds: it renews (the sidecar hands it over)',
+    given: leader({ deferring: true }),
+    input: tick,
+    at: 5_000,
+    then: { phase: 'leader', request: { kind: 'renew', op: 'update' }, wakeAt: 10_000 },
+  },
+  {
+    rule: 'Y1 rejoin',
+    name: 'a retired standby with nothing in flight may acquire again',
+    given: standby(present(lease(6, RELEASED), 1_000), { retired: true }),
+    input: { type: 'rejoin' },
+    at: 2_000,
+    then: { phase: 'acquiring', request: { kind: 'acquire', op: 'update' }, state: { retired: false } },
+  },
+  {
+    rule: 'Y1 rejoin',
+    name: 'not while it holds the Lease',
+    given: leader({ retired: true }),
+    input: { type: 'rejoin' },
+    at: 100,
+    then: { phase: 'leader', wakeAt: 5_000, state: { retired: true } },
+  },
+  {
+    rule: 'Y1 rejoin',
+    name: 'not while an acquire is in flight (L2 decides what it won)',
+    given: acquiring({ retired: true }),
+    input: { type: 'rejoin' },
+    at: 2_100,
+    then: { phase: 'acquiring', state: { retired: true } },
+  },
 ];
 
 describe('decide(): one row per branch of each rule', () => {

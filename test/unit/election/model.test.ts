@@ -32,7 +32,8 @@ type Action =
   | { t: 'terminate'; pod: number; trigger: 'SIGTERM' | 'deletion' }
   | { t: 'kill-worker'; pod: number }
   | { t: 'restart-worker'; pod: number }
-  | { t: 'crash-sidecar'; pod: number };
+  | { t: 'crash-sidecar'; pod: number }
+  | { t: 'newer'; pod: number; newer: number | undefined };
 
 const pod = fc.integer({ min: 0, max: 2 });
 const action: fc.Arbitrary<Action> = fc.oneof(
@@ -75,6 +76,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('kill-worker' as const), pod }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('restart-worker' as const), pod }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('crash-sidecar' as const), pod }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('newer' as const), pod, newer: fc.option(pod, { nil: undefined }) }) },
 );
 
 /**
@@ -132,6 +134,9 @@ async function run(actions: Action[], worldSeed: number, renewIntervalsMs: reado
         break;
       case 'crash-sidecar':
         await world.crashSidecar(a.pod);
+        break;
+      case 'newer':
+        world.newer(a.pod, a.newer);
         break;
     }
     world.checkReports();
@@ -318,6 +323,22 @@ test.each(KEPT_INTERVALS)(
         { t: 'advance', ms: 1476 },
         { t: 'watch-flush', pod: 0, how: 'in-order' },
         { t: 'terminate', pod: 1, trigger: 'SIGTERM' },
+      ],
+      1,
+      [ri, ri, ri],
+    );
+    expect(world.violations).toEqual([]);
+  },
+);
+
+test.each(KEPT_INTERVALS)(
+  'found by the model: a claimant told of a newer pod must not turn ineligible — L1 then released it at the claim’s end without waiting for its worker’s pause (Y1, fixed seed) — renew interval %i ms',
+  async (ri) => {
+    const world = await run(
+      [
+        { t: 'newer', pod: 0, newer: 0 },
+        { t: 'advance', ms: 6657 },
+        { t: 'advance', ms: 6843 },
       ],
       1,
       [ri, ri, ri],

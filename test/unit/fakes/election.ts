@@ -189,6 +189,8 @@ export interface SidecarFakesOptions {
   logSink?: (line: string) => void;
   /** Called after each signal sent to the worker is recorded (a worker that confirms its pauses, say). */
   onSignal?: (signal: string, sidecar: Sidecar) => void;
+  /** Rule Y1's BATON_YIELD_TO_NEWER (default: off). */
+  yieldDelayMs?: number;
 }
 
 export type SignalSent = { pid: number; signal: string; at: number };
@@ -218,6 +220,7 @@ export function sidecarWithFakes(o: SidecarFakesOptions) {
     workerGraceMs: DEFAULT_WORKER_GRACE_MS,
     scanIntervalMs: SCAN_INTERVAL_MS,
     evaluateEveryMs: EVALUATE_EVERY_MS,
+    yieldDelayMs: o.yieldDelayMs,
     lock: store.lockFor(identity),
     finder: source,
     // Called only once started, after `sidecar` is assigned.

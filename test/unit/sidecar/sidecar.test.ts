@@ -6,10 +6,10 @@ import { FakeClock } from '../../harness/fake-clock.ts';
 
 function pod(store: MemoryLease, identity: string, pid: number, handlers = true) {
   const p = sidecarWithFakes({ store, identity, pid, handlers });
-  /** Invariant 6 at this instant. */
+  /** Invariant 6 at this instant (a handoff's label is held until its release's Event goes: E1). */
   const agree = async () => {
     const s = p.sidecar.status();
-    expect(p.labels.at(-1)).toBe(s.isLeader ? 'leader' : 'standby');
+    expect(p.labels.at(-1)).toBe(s.isLeader || p.sidecar.labelIsHeld ? 'leader' : 'standby');
     expect(await p.leaderGauge()).toBe(s.isLeader ? 1 : 0);
     expect(p.worker.status().desired).toBe(s.isLeader ? 'running' : 'paused');
   };
@@ -60,6 +60,8 @@ describe('Sidecar', () => {
     await clock.advanceAsync(0);
     expect(a.sidecar.status()).toMatchObject({ isLeader: false, handingOver: true, pause: { id: 1 } });
     await a.agree();
+    // E1: the label (a Pod patch) waits for the successor, not to meet the release at the API server.
+    expect(a.labels.at(-1)).toBe('leader');
     // Not yet released: b must not start while a's worker may still be finishing its batch.
     await clock.advanceAsync(3_000);
     expect(b.sidecar.status().isLeader).toBe(false);
@@ -72,6 +74,8 @@ describe('Sidecar', () => {
     expect(b.sidecar.status()).toMatchObject({ isLeader: true, epoch: 2 });
     await b.agree();
     await a.agree();
+    expect(a.labels.at(-1)).toBe('standby'); // sent with the release's Event, once b's acquire showed
+    expect(a.sidecar.labelIsHeld).toBe(false);
     expect(a.events).toEqual(['LeaderElected', 'LeaderReleased']);
     const aPause = a.kills.find((k) => k.signal === 'SIGUSR2' && k.at >= handoffAt)!.at;
     const bStart = b.kills.find((k) => k.signal === 'SIGUSR1')!.at;

@@ -20,6 +20,8 @@ import { StubSource } from '../../fakes/worker.ts';
 export const TIMINGS = DEFAULT_TIMINGS;
 /** The model's pods scan /proc and re-evaluate every 2 s (the real sidecar: 0.5 s and 1 s), for speed. */
 const SCAN_AND_EVALUATE_MS = 2_000;
+/** Y1's delay in the model: shorter than the default, so that a yield often meets the other faults. */
+const YIELD_DELAY_MS = 300;
 /**
  * The worker kit's dead-man's switch, polled every second: a running worker pauses itself when its sidecar
  * has been silent this long, or when the last `renewedAt` it read from GET /leader is older than the renew
@@ -193,6 +195,8 @@ interface Incarnation {
   ended: number;
   /** When its last release was written (E1: that release's Event may wait for the successor, `RELEASE_EVENT_WAIT_MS` at most). */
   releasedAt: number | undefined;
+  /** The release of the current leadership, if any (cleared by an acquire): a held label counts from it (E1). */
+  labelReleasedAt: number | undefined;
   lastEpoch: number;
   /** Set once the process is gone (exited after a handoff, or crashed). */
   dead: boolean;
@@ -302,6 +306,7 @@ export class World {
       workerGraceMs: DEFAULT_WORKER_GRACE_MS,
       scanIntervalMs: SCAN_AND_EVALUATE_MS,
       evaluateEveryMs: SCAN_AND_EVALUATE_MS,
+      yieldDelayMs: YIELD_DELAY_MS,
       lock,
       finder: pod.source,
       kill: (pid, signal) => this.signal(pod, gen, pid, signal),
@@ -323,13 +328,15 @@ export class World {
       acquired: 0,
       ended: 0,
       releasedAt: undefined,
+      labelReleasedAt: undefined,
       lastEpoch: -1,
       dead: false,
     };
     elector.on((e) => {
       if (e.type === 'acquired') inc.acquired++;
       if (e.type === 'lost' || e.type === 'released') inc.ended++;
-      if (e.type === 'released') inc.releasedAt = this.clock.t;
+      if (e.type === 'released') inc.releasedAt = inc.labelReleasedAt = this.clock.t;
+      if (e.type === 'acquired') inc.labelReleasedAt = undefined;
     });
     inc.sidecar.start();
     pod.silentSince = undefined;
@@ -632,8 +639,12 @@ export class World {
       const held = inc.releasedAt !== undefined && this.clock.t - inc.releasedAt < RELEASE_EVENT_WAIT_MS && ended === inc.ended - 1 ? 1 : 0;
       if (elected !== inc.acquired || ended + held !== inc.ended)
         this.violation(`C2: ${pod.id}'s Events (${inc.reasons.join(',')}) do not match ${inc.acquired} acquires and ${inc.ended} ends`);
-      // The four reports agree with /leader.
-      const label = inc.labels.at(-1) ?? 'standby';
+      // The four reports agree with /leader — but a handoff's label, held from its pause until its release's
+      // Event goes (E1): then it must still say leader, and never for longer than the Event may wait.
+      const labelHeld = inc.sidecar.labelIsHeld;
+      if (labelHeld && inc.labelReleasedAt !== undefined && this.clock.t - inc.labelReleasedAt > RELEASE_EVENT_WAIT_MS)
+        this.violation(`C2: ${pod.id}'s label still held ${this.clock.t - inc.labelReleasedAt} ms after its release`);
+      const label = labelHeld && inc.labels.at(-1) === 'leader' && !s.isLeader ? 'standby' : (inc.labels.at(-1) ?? 'standby');
       if ((label === 'leader') !== s.isLeader || (inc.gauge.v === 1) !== s.isLeader || (inc.controller.status().desired === 'running') !== s.isLeader) {
         this.violation(`C2: ${pod.id} /leader isLeader=${s.isLeader} but label=${label} gauge=${inc.gauge.v} desired=${inc.controller.status().desired}`);
       }
@@ -643,9 +654,22 @@ export class World {
     }
   }
 
+  /**
+   * Y1: the peer watch of `podIndex` says `newer` (another pod's id, or none) is a Ready pod of a newer
+   * revision. Any word, true or not, consistent across pods or not: S1 must hold whatever it says.
+   */
+  newer(podIndex: number, newer: number | undefined): void {
+    const pod = this.pods[podIndex % this.pods.length]!;
+    if (pod.exited) return;
+    this.log.push(`t=${this.clock.t} ${pod.id} sees newer ${newer === undefined ? 'none' : this.pods[newer % this.pods.length]!.id}`);
+    pod.inc.sidecar.setNewerPeer(newer === undefined ? undefined : this.pods[newer % this.pods.length]!.id);
+  }
+
   /** The faults stop: everything thaws, the network heals, workers come back. Then one worker must run. */
   async converge(): Promise<void> {
     for (let i = 0; i < this.pods.length; i++) {
+      // Y1: the rollout is over (or abandoned): no pod knows of a newer one.
+      this.newer(i, undefined);
       this.setNet(i, 'ok');
       this.holdWatch(i, false);
       await this.thaw(i);
