@@ -41,7 +41,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const clock = systemClock;
   const metrics = new BatonMetrics({
     signals: [config.startSignal, config.pauseSignal],
-    watches: ['lease', ...(config.podName ? ['pod'] : []), ...(config.podName && config.yieldDelayMs !== undefined ? ['peers'] : [])],
+    watches: ['lease', ...(config.podName ? ['pod'] : []), ...(config.yieldDelayMs !== undefined ? ['peers'] : [])],
   });
   metrics.info(config.identity, config.leaseName, config.namespace, VERSION);
   // C4: the label's patch is not part of the job; refusing it must never fail /readyz.
@@ -162,26 +162,26 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   // Y1: the pods of the same Lease, for a Ready one of a newer revision to hand over to before this one is deleted.
   // Its own client: a Role that may not list pods by label (one that names the own Pod only) turns Y1 off with
   // one warning, and never counts against /readyz — the job does not depend on it, as for the label (C4).
-  const podName = config.podName;
+  // (config.yieldDelayMs is set only with POD_NAME: the own Pod is found among its peers by name.)
+  const podName = config.yieldDelayMs !== undefined ? config.podName : undefined;
   let peersRefused = false;
-  const peersClient =
-    podName && config.yieldDelayMs !== undefined
-      ? new KubeClient(connection, {
-          userAgent: `baton/${VERSION}`,
-          onRequest: (verb, resource, code) => {
-            metrics.kubeRequest(verb, resource, code);
-            if (code !== '403' || peersRefused) return;
-            peersRefused = true;
-            logger.warn(
-              { event: 'yield', phase: 'off', reason: 'forbidden' },
-              `the Role may not ${verb} pods by label in namespace ${config.namespace}: this pod hands over only when it ends ` +
-                `(rule Y1 is off). Grant list and watch on pods, or set BATON_YIELD_TO_NEWER=off`,
-            );
-            void peerWatcher?.stop();
-            sidecar.setNewerPeer(undefined);
-          },
-        })
-      : undefined;
+  const peersClient = podName
+    ? new KubeClient(connection, {
+        userAgent: `baton/${VERSION}`,
+        onRequest: (verb, resource, code) => {
+          metrics.kubeRequest(verb, resource, code);
+          if (code !== '403' || peersRefused) return;
+          peersRefused = true;
+          logger.warn(
+            { event: 'yield', phase: 'off', reason: 'forbidden' },
+            `the Role may not ${verb} pods by label in namespace ${config.namespace}: this pod hands over only when it ends ` +
+              `(rule Y1 is off). Grant list and watch on pods, or set BATON_YIELD_TO_NEWER=off`,
+          );
+          void peerWatcher?.stop();
+          sidecar.setNewerPeer(undefined);
+        },
+      })
+    : undefined;
   const peerWatcher =
     podName && peersClient
       ? new PeerWatcher({

@@ -368,9 +368,10 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const podLabel = podLabelText === 'true';
 
   const yieldText = get('BATON_YIELD_TO_NEWER')!;
-  // Y1 finds the own Pod among its peers by name: without POD_NAME (a local run) there is nothing to yield.
-  const yieldDelayMs = yieldText === 'off' ? undefined : parseDuration(yieldText, 'BATON_YIELD_TO_NEWER', 'or off to hand over only when the Pod ends');
-  const yieldDelay = podName === undefined ? undefined : yieldDelayMs;
+  // Judged even without POD_NAME; but Y1 finds the own Pod among its peers by name, so without it (a local
+  // run) there is nothing to yield.
+  const yieldParsed = yieldText === 'off' ? undefined : parseDuration(yieldText, 'BATON_YIELD_TO_NEWER', 'or off to hand over only when the Pod ends');
+  const yieldDelayMs = podName === undefined ? undefined : yieldParsed;
 
   // Last, so that every other setting is judged before the CLI loads the connection for its namespace.
   if (!namespace) {
@@ -400,7 +401,7 @@ export function loadConfig(src: LoadSources): BatonConfig {
     kubeconfig,
     logLevel,
     podLabel,
-    yieldDelayMs: yieldDelay,
+    yieldDelayMs,
   };
 }
 

@@ -95,6 +95,7 @@ describe('config', () => {
     [{ BATON_PROBE_LISTEN: '127.0.0.1:4040' }, /both use port 4040/],
     [{ BATON_LOG_LEVEL: 'loud' }, /BATON_LOG_LEVEL="loud" is not a level/],
     [{ BATON_POD_LABEL: 'no' }, /BATON_POD_LABEL="no" is not true or false/],
+    [{ BATON_YIELD_TO_NEWER: 'soon' }, /BATON_YIELD_TO_NEWER="soon" is not a duration: .*, or off to hand over only when the Pod ends/],
     // Issue 9, item 10 (rule C3): settings that would silently turn the start-only-on-proof-of-pause rule off.
     [{ BATON_PAUSE_ACK_TIMEOUT: '0s', BATON_DRAIN: '0s' }, /BATON_PAUSE_ACK_TIMEOUT=0s .* at least 100ms/],
     [{ BATON_DRAIN: '0s' }, /BATON_DRAIN=0s .* at least 100ms/],
@@ -155,6 +156,15 @@ describe('config', () => {
     expect(load({ ...base, BATON_POD_LABEL: 'false' }).podLabel).toBe(false);
     expect(load(base, ['--pod-label', 'false']).podLabel).toBe(false);
     expect(load({ ...base, BATON_POD_LABEL: 'true' }).podLabel).toBe(true);
+  });
+
+  it('Y1: BATON_YIELD_TO_NEWER is 1s by default, a duration, or off; without POD_NAME it is off (but still judged)', () => {
+    expect(load(base).yieldDelayMs).toBe(1_000);
+    expect(load({ ...base, BATON_YIELD_TO_NEWER: '250ms' }).yieldDelayMs).toBe(250);
+    expect(load(base, ['--yield-to-newer', 'off']).yieldDelayMs).toBeUndefined();
+    const { POD_NAME: _, ...local } = base;
+    expect(load(local).yieldDelayMs).toBeUndefined();
+    expect(problem({ ...local, BATON_YIELD_TO_NEWER: 'soon' })).toMatch(/BATON_YIELD_TO_NEWER="soon" is not a duration/);
   });
 
   it('accepts the catchable, harmless signals and a worker grace', () => {
