@@ -1,5 +1,6 @@
 // Assembles a running baton from a validated config: Kubernetes connection, Lease lock and watch, own
 // Pod watch, label and Events, worker controller, election, local API and probe server.
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiHealthTally } from './api-health.ts';
@@ -12,6 +13,7 @@ import { requestTimeoutMs } from './election/rules.ts';
 import { listen } from './http/listen.ts';
 import { createLocalApi } from './http/local-api.ts';
 import { createProbeServer } from './http/probe-server.ts';
+import { nobodyTakes, registerTakeoverRoute, sendWord, warmWordPath, type WordTarget } from './http/takeover.ts';
 import { EventRecorder, type EventObjectRef } from './kube/events.ts';
 import { KubeLeaseLock } from './kube/lease-lock.ts';
 import { LeaseWatcher } from './kube/lease-watch.ts';
@@ -24,7 +26,8 @@ import { watchReport } from './kube/watch-report.ts';
 import type { KubeConnection } from './kube/connection.ts';
 import { BatonMetrics } from './metrics.ts';
 import { newerPeer } from './rollout/newer-revision.ts';
-import type { HandoffTrigger, Sidecar } from './sidecar.ts';
+import { wordTargets } from './rollout/word-targets.ts';
+import type { HandoffTrigger, Sidecar, WordChannel } from './sidecar.ts';
 import { VERSION } from './version.ts';
 import { TargetFinder } from './worker/target.ts';
 
@@ -41,7 +44,7 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const clock = systemClock;
   const metrics = new BatonMetrics({
     signals: [config.startSignal, config.pauseSignal],
-    watches: ['lease', ...(config.podName ? ['pod'] : []), ...(config.yieldDelayMs !== undefined ? ['peers'] : [])],
+    watches: ['lease', ...(config.podName ? ['pod'] : []), ...(peersWanted(config) ? ['peers'] : [])],
   });
   metrics.info(config.identity, config.leaseName, config.namespace, VERSION);
   // C4: the label's patch is not part of the job; refusing it must never fail /readyz.
@@ -74,6 +77,23 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   const recorder = new EventRecorder({ client, identity: config.identity, logger: kubeLogger, namespace: config.namespace, requestTimeoutMs: timeoutMs });
   const leaseRef: EventObjectRef = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', name: config.leaseName, namespace: config.namespace };
 
+  // W1: the peers a leader tells its word to (kept by the peer watch below), on their probe port — the same
+  // Deployment, the same port. The key is this process's own: a restarted sidecar seals its terms anew.
+  let targets: WordTarget[] = [];
+  const leaseId = `${config.namespace}/${config.leaseName}`;
+  const takeover = config.takeoverOfferMs === undefined ? undefined : { key: randomBytes(32).toString('hex'), offerMs: config.takeoverOfferMs };
+  const wordChannel: WordChannel | undefined = takeover && {
+    offer: async (word) => {
+      const told = targets;
+      const deliveries = told.length === 0 ? [] : await sendWord(told, config.probeListen.port, { ...word, lease: leaseId }, takeover.offerMs);
+      return {
+        told: told.map((t) => t.name),
+        taking: deliveries.flatMap((d) => ('answer' in d && d.answer.taking ? [d.name] : [])),
+        declined: nobodyTakes(deliveries),
+      };
+    },
+  };
+
   const { sidecar, elector, pauses } = assembleSidecar({
     identity: config.identity,
     leaseName: config.leaseName,
@@ -90,6 +110,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     scanIntervalMs: SCAN_INTERVAL_MS,
     evaluateEveryMs: EVALUATE_EVERY_MS,
     yieldDelayMs: config.yieldDelayMs,
+    takeover,
+    wordChannel,
     lock,
     finder,
     clock,
@@ -162,8 +184,9 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   // Y1: the pods of the same Lease, for a Ready one of a newer revision to hand over to before this one is deleted.
   // Its own client: a Role that may not list pods by label (one that names the own Pod only) turns Y1 off with
   // one warning, and never counts against /readyz — the job does not depend on it, as for the label (C4).
-  // (config.yieldDelayMs is set only with POD_NAME: the own Pod is found among its peers by name.)
-  const podName = config.yieldDelayMs !== undefined ? config.podName : undefined;
+  // (config.yieldDelayMs is set only with POD_NAME: the own Pod is found among its peers by name.) W1's word goes
+  // to the peers it lists, so it runs for either rule.
+  const podName = peersWanted(config) ? config.podName : undefined;
   let peersRefused = false;
   const peersClient = podName
     ? new KubeClient(connection, {
@@ -174,10 +197,11 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
           peersRefused = true;
           logger.warn(
             { event: 'yield', phase: 'off', reason: 'forbidden' },
-            `the Role may not ${verb} pods by label in namespace ${config.namespace}: this pod hands over only when it ends ` +
-              `(rule Y1 is off). Grant list and watch on pods, or set BATON_YIELD_TO_NEWER=off`,
+            `the Role may not ${verb} pods by label in namespace ${config.namespace}: this pod hands over only when it ends, ` +
+              `and by a release (rules Y1 and W1 are off). Grant list and watch on pods, or set BATON_YIELD_TO_NEWER=off and BATON_TAKEOVER=off`,
           );
           void peerWatcher?.stop();
+          targets = [];
           sidecar.setNewerPeer(undefined);
         },
       })
@@ -193,7 +217,9 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
           onChange: (pods) => {
             if (peersRefused) return;
             const self = pods.get(podName);
-            sidecar.setNewerPeer(self ? newerPeer(self, pods.values())?.name : undefined);
+            const newer = self && config.yieldDelayMs !== undefined ? newerPeer(self, pods.values())?.name : undefined;
+            targets = wordTargets(podName, pods.values(), newer);
+            sidecar.setNewerPeer(newer);
           },
           onError: (err) => logger.debug({ event: 'watch-error', resource: 'peers', err }, `peer Pod watch: ${err.message}; reconnecting`),
         })
@@ -217,6 +243,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     return r;
   };
   const probes = createProbeServer({ readiness, health: () => sidecar.health(), metrics }, { logger });
+  // W1: the word of this Lease's leader, from the pod network; only with W1 on (BATON_TAKEOVER).
+  if (takeover) registerTakeoverRoute(probes, (m) => (m.lease === leaseId ? sidecar.hearWord(m) : { taking: false, reason: 'other-lease' }));
 
   let servers: FastifyInstance[] = [];
   try {
@@ -224,6 +252,8 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     servers.push(localApi);
     const probe = await listen(probes, `${hostPart(config.probeListen.host)}:${config.probeListen.port}`, { setting: 'BATON_PROBE_LISTEN' });
     servers.push(probes);
+    // W1: run the word's path once end to end before any handoff needs it (`warmWordPath` says why).
+    if (takeover) void warmWordPath(loopbackOf(probe.host), probe.port, leaseId);
     // C4: BATON_POD_LABEL=true is proven before the Lease or the worker is touched; a refusal exits 2. It
     // waits out an API server that does not answer (the probes are up, /readyz says why it is not ready).
     if (labeler && config.podName) {
@@ -262,6 +292,13 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
   }
 }
 
+/** Where this process reaches its own server: a wildcard address is reached on loopback. */
+function loopbackOf(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
 function hostPart(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
@@ -271,4 +308,9 @@ function describeTarget(config: BatonConfig): string {
   if (t.kind === 'container') return `container ${t.name}`;
   if (t.kind === 'command') return `command /${t.pattern.source}/`;
   return `pid file ${t.path}`;
+}
+
+/** The peer watch runs for Y1 (the newer pod) and W1 (the word's targets); both need POD_NAME (config sets neither without). */
+function peersWanted(config: BatonConfig): boolean {
+  return config.podName !== undefined && (config.yieldDelayMs !== undefined || config.takeoverOfferMs !== undefined);
 }

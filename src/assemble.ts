@@ -10,7 +10,7 @@ import type { LeaseLock } from './election/lock.ts';
 import { requestTimeoutMs, type ElectionTimings } from './election/rules.ts';
 import type { BatonMetrics } from './metrics.ts';
 import { PauseTracker } from './pause-tracker.ts';
-import { Sidecar } from './sidecar.ts';
+import { Sidecar, type WordChannel } from './sidecar.ts';
 import { WorkerController } from './worker/controller.ts';
 import type { TargetSource } from './worker/target.ts';
 
@@ -31,6 +31,10 @@ export interface SidecarParts {
   evaluateEveryMs: number;
   /** BATON_YIELD_TO_NEWER (rule Y1); undefined: off. */
   yieldDelayMs?: number | undefined;
+  /** Rule W1: the key that seals this process's records and how long its word waits (BATON_TAKEOVER); undefined: off. */
+  takeover?: { key: string; offerMs: number } | undefined;
+  /** W1: how the word reaches the standbys; with `takeover` only. */
+  wordChannel?: WordChannel | undefined;
   lock: LeaseLock;
   /** The worker process, and how it is signalled (`process.kill` when absent). */
   finder: TargetSource;
@@ -54,7 +58,15 @@ export interface AssembledSidecar {
 
 export function assembleSidecar(p: SidecarParts): AssembledSidecar {
   const { clock } = p;
-  const elector = new Elector({ ...p.timings, identity: p.identity, lock: p.lock, clock, workerGraceMs: p.workerGraceMs, random: p.random });
+  const elector = new Elector({
+    ...p.timings,
+    identity: p.identity,
+    lock: p.lock,
+    clock,
+    workerGraceMs: p.workerGraceMs,
+    random: p.random,
+    ...(p.takeover ? { takeover: p.takeover } : {}),
+  });
   const worker = new WorkerController({ finder: p.finder, clock, scanIntervalMs: p.scanIntervalMs, ...(p.kill ? { kill: p.kill } : {}) });
   const pauses = new PauseTracker({ clock, ackTimeoutMs: p.pauseAckTimeoutMs, drainMs: p.drainMs, workerPaused: () => worker.status().desired === 'paused' });
   const { leaseDurationMs, renewDeadlineMs, retryPeriodMs } = p.timings;
@@ -67,6 +79,7 @@ export function assembleSidecar(p: SidecarParts): AssembledSidecar {
     workerGraceMs: p.workerGraceMs,
     evaluateEveryMs: p.evaluateEveryMs,
     yieldDelayMs: p.yieldDelayMs,
+    wordChannel: p.takeover ? p.wordChannel : undefined,
     clock,
     logger: p.logger,
     metrics: p.metrics,

@@ -11,6 +11,8 @@ import {
   DEFAULT_PAUSE_SIGNAL,
   DEFAULT_POD_LABEL,
   DEFAULT_YIELD_DELAY_MS,
+  DEFAULT_TAKEOVER_OFFER_MS,
+  MAX_TAKEOVER_OFFER_MS,
   DEFAULT_PROBE_LISTEN,
   DEFAULT_START_SIGNAL,
   DEFAULT_TIMINGS,
@@ -50,6 +52,11 @@ export interface BatonConfig {
    * over to it; undefined: off (`off`, or no POD_NAME to find the own Pod among its peers).
    */
   yieldDelayMs: number | undefined;
+  /**
+   * Rule W1 (BATON_TAKEOVER): how long a leader's word waits for a standby to take over before it releases;
+   * undefined: off (`off`, or no POD_NAME to find the peers by).
+   */
+  takeoverOfferMs: number | undefined;
 }
 
 interface Option {
@@ -136,6 +143,15 @@ export const OPTIONS: readonly Option[] = [
     help:
       'the leader hands over this long after a pod of a newer revision (pod-template-hash) of the same Lease (label baton/lease) ' +
       'turns Ready, before its own Pod is deleted; off: only on SIGTERM or deletion (needs POD_NAME and list/watch pods)',
+  },
+  {
+    env: 'BATON_TAKEOVER',
+    flag: 'takeover',
+    default: durationText(DEFAULT_TAKEOVER_OFFER_MS),
+    help:
+      'a leader handing over first tells the Ready pods of its Lease (POST /takeover on BATON_PROBE_LISTEN) that its worker paused, ' +
+      'so one takes the Lease in one write; it releases as before if none did within this; off: release only ' +
+      `(at most ${durationText(MAX_TAKEOVER_OFFER_MS)}; needs POD_NAME and list/watch pods)`,
   },
 ];
 
@@ -373,6 +389,17 @@ export function loadConfig(src: LoadSources): BatonConfig {
   const yieldParsed = yieldText === 'off' ? undefined : parseDuration(yieldText, 'BATON_YIELD_TO_NEWER', 'or off to hand over only when the Pod ends');
   const yieldDelayMs = podName === undefined ? undefined : yieldParsed;
 
+  // W1: judged even without POD_NAME, as Y1; the word's targets are the peers, found with the own Pod's name.
+  const takeoverText = get('BATON_TAKEOVER')!;
+  const takeoverParsed = takeoverText === 'off' ? undefined : parseDuration(takeoverText, 'BATON_TAKEOVER', 'or off to release only');
+  if (takeoverParsed !== undefined && (takeoverParsed <= 0 || takeoverParsed > MAX_TAKEOVER_OFFER_MS)) {
+    throw new ConfigError(
+      `BATON_TAKEOVER=${takeoverText} is outside (0, ${durationText(MAX_TAKEOVER_OFFER_MS)}]: the leader does not renew while its word waits; ` +
+        `use e.g. ${durationText(DEFAULT_TAKEOVER_OFFER_MS)}, or off`,
+    );
+  }
+  const takeoverOfferMs = podName === undefined ? undefined : takeoverParsed;
+
   // Last, so that every other setting is judged before the CLI loads the connection for its namespace.
   if (!namespace) {
     const message =
@@ -402,6 +429,7 @@ export function loadConfig(src: LoadSources): BatonConfig {
     logLevel,
     podLabel,
     yieldDelayMs,
+    takeoverOfferMs,
   };
 }
 

@@ -32,6 +32,15 @@ export const DEFAULT_LOG_LEVEL = 'info';
  */
 export const DEFAULT_YIELD_DELAY_MS = 1_000;
 
+/**
+ * BATON_TAKEOVER (rule W1): how long a leader's word waits for a standby to take over before the leader releases
+ * as before. A takeover lands within a write's round trip (10–20 ms on a busy node); the bound only matters when
+ * a standby that said it takes over never does, or an answer is lost. Refused above `MAX_TAKEOVER_OFFER_MS`.
+ */
+export const DEFAULT_TAKEOVER_OFFER_MS = 300;
+/** The leader does not renew while its word waits: a second leaves the renew deadline far away. */
+export const MAX_TAKEOVER_OFFER_MS = 1_000;
+
 /** BATON_POD_LABEL: keep the label `baton/role` (and the deletion cost, rule C5) on the own Pod. */
 export const DEFAULT_POD_LABEL = true;
 

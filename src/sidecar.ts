@@ -7,7 +7,8 @@ import type { ChangeReporters } from './change-reporters.ts';
 import { errorText } from './error-text.ts';
 import type { Clock } from './election/clock.ts';
 import { RELEASE_EVENT_WAIT_MS } from './defaults.ts';
-import type { Elector, ElectorEvent } from './election/elector.ts';
+import type { Elector, ElectorEvent, WordAnswer } from './election/elector.ts';
+import type { TakeoverWord } from './election/takeover.ts';
 import type { BatonMetrics } from './metrics.ts';
 import type { PauseTracker } from './pause-tracker.ts';
 import type { Health, LeaderStatus, LeaseTimings, PauseConfirmation, Readiness } from './status.ts';
@@ -15,6 +16,12 @@ import type { WorkerController } from './worker/controller.ts';
 
 /** How the sidecar learned it must hand over: its pod ends (`SIGTERM`, `deletion`), or a newer revision is ready (Y1). */
 export type HandoffTrigger = 'SIGTERM' | 'deletion' | 'newer-revision';
+
+/** W1: tells the standbys a leader's word and says who will take over on it. */
+export interface WordChannel {
+  /** Resolves with the standbys told and those taking over; `declined`: nobody will (release at once). */
+  offer(word: TakeoverWord): Promise<{ told: string[]; taking: string[]; declined: boolean }>;
+}
 
 /** Everything the sidecar is given; `src/assemble.ts` builds it for the real pod and for the tests alike. */
 export interface SidecarOptions {
@@ -37,6 +44,8 @@ export interface SidecarOptions {
    * (BATON_YIELD_TO_NEWER); undefined: never (the pod's end is then the only handoff).
    */
   yieldDelayMs?: number | undefined;
+  /** Rule W1: how a leader's word reaches the standbys; undefined: off (every handoff releases). */
+  wordChannel?: WordChannel | undefined;
   clock: Clock;
   logger: Logger;
   metrics: BatonMetrics;
@@ -196,16 +205,31 @@ export class Sidecar {
         // L1: stepping aside because the worker is gone: make sure a worker that comes back is not started.
         if (e.reason === 'worker-gone') this.stepDown();
         break;
+      case 'offer':
+        this.offerWord(e.word);
+        break;
       case 'released': {
         this.stepDown(e.reason === 'handoff');
         metrics.transition('released');
         const why = e.reason === 'worker-gone' ? `its worker has been gone for ${this.o.workerGraceMs} ms` : 'for the next pod';
-        const note = `${this.o.identity} released the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) ${why}`;
+        const successor = this.o.elector.snapshot().observed?.record.holderIdentity;
+        const note = e.takenOver
+          ? `${this.o.identity} handed the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) over to ${successor} on its word, ${why}`
+          : `${this.o.identity} released the Lease ${this.o.leaseName} (epoch ${e.record.leaseTransitions}) ${why}`;
         this.holdUntilSuccessor(() => {
           this.sendHeldLabel();
           reporters.event?.(e.reason === 'worker-gone' ? 'Warning' : 'Normal', 'LeaderReleased', 'Release', note);
         });
-        logger.info({ event: 'leadership', change: 'released', reason: e.reason, epoch: e.record.leaseTransitions }, note);
+        logger.info(
+          {
+            event: 'leadership',
+            change: 'released',
+            reason: e.reason,
+            epoch: e.record.leaseTransitions,
+            ...(e.takenOver ? { takenOver: true, successor } : {}),
+          },
+          note,
+        );
         break;
       }
       case 'renewed':
@@ -229,6 +253,42 @@ export class Sidecar {
     // Y1: a pod that came to lead while a newer pod is Ready (an acquire in flight, a claim) hands over too.
     if (this.newer !== undefined && e.type === 'acquired') this.considerYield();
     this.publish();
+  }
+
+  // ---- W1: the takeover on the leader's word -----------------------------------------------------
+
+  /** W1: the worker has paused: tell the standbys; when none will take over, the elector releases at once. */
+  private offerWord(word: TakeoverWord): void {
+    const { elector, logger, wordChannel } = this.o;
+    const declined = () => elector.offerDeclined(word.resourceVersion);
+    if (!wordChannel) return declined();
+    wordChannel.offer(word).then(
+      (r) => {
+        logger.info(
+          { event: 'handoff', phase: 'offer', told: r.told, taking: r.taking },
+          r.taking.length > 0
+            ? `handoff: told ${r.told.length} pod(s) the worker paused; ${r.taking.join(', ')} take(s) over`
+            : r.declined
+              ? `handoff: told ${r.told.length} pod(s) the worker paused; none takes over: releasing`
+              : `handoff: told ${r.told.length} pod(s) the worker paused; none has taken over yet: releasing at the offer's end unless one does`,
+        );
+        if (r.declined) declined();
+      },
+      (err: unknown) => {
+        logger.warn({ event: 'handoff', phase: 'offer', err }, `handoff: could not tell the standbys: ${errorText(err)}; releasing`);
+        declined();
+      },
+    );
+  }
+
+  /**
+   * W1: a word heard from the leader of this Lease (POST /takeover). The elector judges it: proven, this pod
+   * takes the Lease as it would a release of that version.
+   */
+  hearWord(word: TakeoverWord): WordAnswer {
+    const answer = this.o.elector.word(word);
+    this.o.logger.debug({ event: 'takeover-word', holder: word.holder, resourceVersion: word.resourceVersion, ...answer }, `word of ${word.holder} heard`);
+    return answer;
   }
 
   // ---- Y1: yielding to a pod of a newer revision -----------------------------------------------

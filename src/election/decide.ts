@@ -16,9 +16,13 @@
 //   C1  a write changes only the election's spec fields of the object it is based on (the lock's job).
 //   C2  every acquire and every end of leadership is an event; none ends silently.
 //   C3  config that breaks S1 is refused (src/config.ts, rules.ts timingProblems).
+//   W1  a standby may take a held Lease at once on its holder's word (`takeover.ts`): the holder, paused and
+//       done writing, reveals the secret whose hash its record carries, and the takeover is written over that
+//       very record, so it lands only if nothing was written since; else the holder releases as before.
 //   R1  a leader renews a renew interval after its last successful renew began, retries a failed one every
 //       retry period; the renew deadline counts from the last success, so neither S1 nor F1 depends on it.
 import { sameRecord, type LeaderRecord, type ObservedLease } from './record.ts';
+import { withTakeoverHash, wordOf, wordProves, type TakeoverWord } from './takeover.ts';
 import { acquiredRecord, expiresAt, isReleased, jittered, releasedRecord, renewedRecord, renewIntervalOf, type ElectionTimings } from './rules.ts';
 
 /**
@@ -47,8 +51,10 @@ export type ElectorEvent =
   | { type: 'claimed'; record: LeaderRecord; startsAt: number }
   /** A claim ended before it became leadership (its worker never started). */
   | { type: 'claim-lost'; reason: LossReason }
-  /** This pod released the Lease. */
-  | { type: 'released'; record: LeaderRecord; reason: ReleaseReason }
+  /** This pod released the Lease — or, `takenOver`, a standby took it on this pod's word (W1) before any release. */
+  | { type: 'released'; record: LeaderRecord; reason: ReleaseReason; takenOver?: boolean }
+  /** W1: before releasing, tell the standbys this word (its worker has paused); a release follows unless one takes over by `until` (local time). */
+  | { type: 'offer'; word: TakeoverWord; until: number }
   | { type: 'renewed'; record: LeaderRecord; durationMs: number }
   | { type: 'renew-failed'; result: 'conflict' | 'error'; durationMs: number; error: unknown }
   /** The observed record changed (holder, epoch or renew time), or the Lease disappeared (`lease` undefined). */
@@ -92,12 +98,22 @@ export type Input =
    * create, no acquire) and leaves a release to that pod. What it holds it keeps: the sidecar hands it over.
    */
   | { type: 'defer'; defer: boolean }
+  /** W1: a word heard from the holder (unchecked: the decider checks it against the Lease as last seen). */
+  | { type: 'word'; word: TakeoverWord }
+  /** W1: nobody will take over on the word about `resourceVersion` (every standby refused, or none is there): release now. */
+  | { type: 'offer-declined'; resourceVersion: string }
   | { type: 'result'; id: number; outcome: Outcome };
 
 export interface DecideConfig extends ElectionTimings {
   identity: string;
   /** Rule L1: how long a leader's worker may be gone before the leader steps aside. */
   workerGraceMs: number;
+  /**
+   * W1: `key` (random per process) seals every record this pod writes as holder with its term's hash; with
+   * `offerMs` > 0 a leader that releases first offers its word, and releases `offerMs` later if nobody took
+   * over (or at once when declined). Absent: no hash, no offer. Words heard are judged either way.
+   */
+  takeover?: { key: string; offerMs: number };
 }
 
 /**
@@ -143,6 +159,10 @@ export interface ElectionState {
   claimFrom: number | undefined;
   /** The resourceVersion a `verify` read found; the acquire that follows uses it (S1). */
   verifiedVersion: string | undefined;
+  /** W1: the resourceVersion a holder's word proved paused; an acquire over it may go at once. */
+  takeoverVersion: string | undefined;
+  /** W1: the word this leader revealed before its release — the version it is about, until when it waits, whether it was declined. */
+  offer: { version: string; until: number; declined: boolean } | undefined;
   /** Monotonic start of the last successful acquire or renew. */
   lastRenewAt: number | undefined;
   /** A renew conflicted but the Lease is still ours: renew again at once. */
@@ -171,6 +191,8 @@ export interface InFlight {
   freeSince?: number;
   /** An acquire's of this process's own record: the claim it continues (S1). */
   claimFrom?: number;
+  /** An update's: the resourceVersion it is based on (W1: an acquire over the version a word proved). */
+  base?: string;
 }
 
 export interface Decision {
@@ -199,6 +221,8 @@ export function initialState(): ElectionState {
     unanswered: [],
     claimFrom: undefined,
     verifiedVersion: undefined,
+    takeoverVersion: undefined,
+    offer: undefined,
     lastRenewAt: undefined,
     renewNow: false,
     releaseWanted: undefined,
@@ -294,6 +318,18 @@ export function decide(prev: ElectionState, input: Input, cfg: DecideConfig, now
       s.deferring = input.defer;
       if (!input.defer) s.notBefore = undefined;
       break;
+    case 'word':
+      // W1: only a proven word about the Lease as last seen counts (a forged, stale or early one is ignored);
+      // the standby rules below then take it as they take a release: at once, over that version.
+      if (s.phase === 'standby' && wordProves(currentLease(s), input.word, cfg.identity)) {
+        s.takeoverVersion = input.word.resourceVersion;
+        s.freeSince ??= now;
+        s.notBefore = undefined;
+      }
+      break;
+    case 'offer-declined':
+      if (s.offer && s.offer.version === input.resourceVersion) s.offer = { ...s.offer, declined: true };
+      break;
     case 'rejoin':
       // Y1: only a standby with no acquire or release in flight: its worker is paused and it holds nothing,
       // so from here the standby rules (S1) decide alone whether it may take the Lease again.
@@ -349,7 +385,10 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // price: a metadata-only write (a label, an annotation) also delays a takeover by up to a lease duration.
   const newVersion = before === undefined || before.resourceVersion !== lease.resourceVersion;
   s.lease = { is: 'present', observed: lease, observedAt: s.lease.is === 'present' && !newVersion ? s.lease.observedAt : now };
-  if (newVersion) s.verifiedVersion = undefined;
+  if (newVersion) {
+    s.verifiedVersion = undefined;
+    s.takeoverVersion = undefined;
+  }
   // S1: a write of ours that was never answered has landed after all: the record is ours, not someone else's.
   const landed = s.unanswered.find((u) => sameRecord(u.record, lease.record));
   if (landed) {
@@ -368,7 +407,12 @@ function observe(d: Decision, lease: ObservedLease | undefined, cfg: DecideConfi
   // seen before the release's answer. The worker is paused already, so the answer may decide: written,
   // it is a release; a conflict means someone else wrote first, and the read that follows reports the loss.
   const releaseInFlight = s.phase === 'releasing' && s.inflight?.kind === 'release' && !s.inflight.aborted;
-  if (keeps(s) && !mine && !releaseInFlight) lose(d, 'taken');
+  // W1: after this leader offered its word, another holder is a standby that took over on it: the handoff
+  // is done, as a release would have done it (the worker paused before the word went out).
+  if (keeps(s) && !mine && !releaseInFlight) {
+    if (s.offer && holds(s)) handedOver(d);
+    else lose(d, 'taken');
+  }
   // S1: a claim lives only on this pod's own records; someone else's record ends it.
   if (!mine) s.claimFrom = undefined;
   return newVersion;
@@ -380,6 +424,19 @@ function answeredByWatch(s: ElectionState, lease: ObservedLease | undefined): le
   return op !== undefined && !op.aborted && op.kind === 'acquire' && op.record !== undefined && lease !== undefined && sameRecord(op.record, lease.record);
 }
 
+/** W1: a standby took over on this leader's word: reported as the release it replaces (C2). */
+function handedOver(d: Decision): void {
+  const s = d.state;
+  const reason = s.releaseWanted ?? 'handoff';
+  s.phase = 'standby';
+  s.renewNow = false;
+  s.releaseWanted = undefined;
+  s.offer = undefined;
+  if (s.inflight && !s.inflight.aborted) abort(d);
+  d.events.push({ type: 'released', record: s.written ?? currentLease(s)!.record, reason, takenOver: true });
+  if (reason === 'handoff' || s.retired) d.releaseSettled = true;
+}
+
 /** Ends leadership (or a claim) without a release: the `lost` event goes out first, so the sidecar pauses the worker first. */
 function lose(d: Decision, reason: LossReason, error?: unknown): void {
   const s = d.state;
@@ -389,6 +446,7 @@ function lose(d: Decision, reason: LossReason, error?: unknown): void {
   s.renewNow = false;
   if (s.releaseWanted) d.releaseSettled = false;
   s.releaseWanted = undefined;
+  s.offer = undefined;
   if (s.inflight && !s.inflight.aborted) abort(d);
   // A claim was never leadership: its worker never started, and no LeaderLost is due (C2 pairs acquires and ends).
   if (claiming) d.events.push({ type: 'claim-lost', reason });
@@ -481,6 +539,7 @@ function onResult(d: Decision, outcome: Outcome, cfg: DecideConfig, now: number,
     const reason = s.releaseWanted ?? 'handoff';
     s.phase = 'standby';
     s.releaseWanted = undefined;
+    s.offer = undefined;
     observe(d, lease, cfg, now);
     d.events.push({ type: 'released', record: lease!.record, reason });
     // L3: a handoff's wait ends with any release written — also one begun for L1 and asked for meanwhile
@@ -565,18 +624,32 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
         lose(d, 'taken');
         return;
       }
-      d.events.push({ type: 'releasing', reason: s.releaseWanted });
+      const offer = s.offer;
+      if (offer === undefined) d.events.push({ type: 'releasing', reason: s.releaseWanted });
       s.phase = 'releasing';
+      // W1: first the word — only about a record sealed with this process's key — then, unless a standby takes
+      // over meanwhile (seen in `observe`), the release: at the offer's end, or at once when it is declined or the
+      // Lease moved on (a takeover over an older version can no longer land).
+      const t = cfg.takeover;
+      if (offer === undefined && t !== undefined && t.offerMs > 0 && current.record.takeoverHash === sealed(current.record, cfg).takeoverHash) {
+        s.offer = { version: current.resourceVersion, until: now + t.offerMs, declined: false };
+        d.events.push({ type: 'offer', word: wordOf(current, t.key), until: s.offer.until });
+        return void wake(s.offer.until);
+      }
+      if (offer && offer.version === current.resourceVersion && !offer.declined && now < offer.until) return void wake(offer.until);
       return request(d, { kind: 'release', op: 'update', record: releasedRecord(current.record, wallNow), base: current }, now);
     }
     const current = currentLease(s);
     if (current === undefined) {
       // The Lease was deleted while we hold it: recreate it as ours at once, at the highest epoch seen (S2).
-      const record = {
-        ...acquiredRecord(undefined, cfg.identity, cfg, wallNow),
-        acquireTime: s.written?.acquireTime ?? wallNow,
-        leaseTransitions: Math.max(0, s.maxEpoch),
-      };
+      const record = sealed(
+        {
+          ...acquiredRecord(undefined, cfg.identity, cfg, wallNow),
+          acquireTime: s.written?.acquireTime ?? wallNow,
+          leaseTransitions: Math.max(0, s.maxEpoch),
+        },
+        cfg,
+      );
       return request(d, { kind: 'recreate', op: 'create', record }, now);
     }
     // R1: the renew interval (client-go: the retry period), measured from the start of the previous successful
@@ -585,7 +658,7 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     const due = s.renewNow ? now : (s.lastRenewAt ?? now) + renewIntervalOf(cfg);
     if (now < due) return void wake(due);
     s.renewNow = false;
-    return request(d, { kind: 'renew', op: 'update', record: renewedRecord(current.record, cfg, wallNow), base: current }, now);
+    return request(d, { kind: 'renew', op: 'update', record: sealed(renewedRecord(current.record, cfg, wallNow), cfg), base: current }, now);
   }
   // Standby.
   s.phase = 'standby';
@@ -598,13 +671,14 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     const createAt = s.lease.since + cfg.leaseDurationMs;
     if (s.lease.deleted && now < createAt) return void wake(createAt);
     // S2: a new Lease after a deletion carries an epoch above every one seen.
-    const record = { ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), leaseTransitions: s.maxEpoch + 1 };
+    const record = sealed({ ...acquiredRecord(undefined, cfg.identity, cfg, wallNow), leaseTransitions: s.maxEpoch + 1 }, cfg);
     return request(d, { kind: 'create', op: 'create', record }, now);
   }
   const current = s.lease.observed;
   const r = current.record;
   const ownRecord = isOwnRecord(s, r, cfg);
-  if (!provesPause(r, ownRecord)) {
+  // W1: a proven word about this very version is as good as a release written over it.
+  if (!provesPause(r, ownRecord) && s.takeoverVersion !== current.resourceVersion) {
     // S1: otherwise only the expiry proves it, a lease duration after this pod saw the current version.
     const expiry = expiresAt(r, s.lease.observedAt, cfg);
     if (now < expiry) return void wake(expiry);
@@ -613,8 +687,9 @@ function judge(d: Decision, cfg: DecideConfig, now: number, wallNow: Date): void
     if (s.verifiedVersion !== current.resourceVersion) return read(d, 'verify', now);
   }
   // S2: every change of holder writes an epoch above every epoch seen.
-  const record = { ...acquiredRecord(r, cfg.identity, cfg, wallNow), leaseTransitions: Math.max(s.maxEpoch, r.leaseTransitions) + 1 };
-  if (ownRecord) record.acquireTime = wallNow;
+  const taken = { ...acquiredRecord(r, cfg.identity, cfg, wallNow), leaseTransitions: Math.max(s.maxEpoch, r.leaseTransitions) + 1 };
+  if (ownRecord) taken.acquireTime = wallNow;
+  const record = sealed(taken, cfg);
   // S1: taking back our own record continues our claim, if its lease duration has not passed yet.
   const claimFrom = ownRecord ? s.claimFrom : undefined;
   request(d, { kind: 'acquire', op: 'update', record, base: current }, now, { freeSince: s.freeSince, claimFrom });
@@ -651,6 +726,13 @@ function provesPause(r: LeaderRecord, ownRecord: boolean): boolean {
  */
 const MAX_UNANSWERED = 8;
 
+/** W1: a record this pod writes as holder carries its term's hash when it has a key, and no other's hash ever. */
+function sealed(record: LeaderRecord, cfg: DecideConfig): LeaderRecord {
+  if (cfg.takeover) return withTakeoverHash(record, cfg.takeover.key);
+  const { takeoverHash: _none, ...plain } = record;
+  return plain;
+}
+
 function read(d: Decision, kind: 'read' | 'verify', now: number): void {
   request(d, { kind, op: 'get' }, now);
 }
@@ -660,7 +742,15 @@ type Unsent<R> = R extends Request ? Omit<R, 'id'> : never;
 function request(d: Decision, r: Unsent<Request>, now: number, carried: Pick<InFlight, 'freeSince' | 'claimFrom'> = {}): void {
   const s = d.state;
   const id = s.nextId++;
-  s.inflight = { id, kind: r.kind, startedAt: now, aborted: false, record: 'record' in r ? r.record : undefined, ...carried };
+  s.inflight = {
+    id,
+    kind: r.kind,
+    startedAt: now,
+    aborted: false,
+    record: 'record' in r ? r.record : undefined,
+    ...('base' in r ? { base: r.base.resourceVersion } : {}),
+    ...carried,
+  };
   d.request = { ...r, id };
 }
 

@@ -20,6 +20,7 @@ import {
 } from './decide.ts';
 import { LockConflictError, LockNotFoundError, type LeaseLock } from './lock.ts';
 import type { ObservedLease } from './record.ts';
+import type { TakeoverWord } from './takeover.ts';
 import { requestTimeoutMs, type ElectionTimings } from './rules.ts';
 
 export type { ElectorEvent, LossReason, Phase, ReleaseReason } from './decide.ts';
@@ -32,7 +33,12 @@ export interface ElectorOptions extends ElectionTimings {
   workerGraceMs?: number;
   /** Random source for jitter; injectable for deterministic tests. */
   random?: () => number;
+  /** W1: the key that seals this process's records, and how long a leader's word waits for a takeover before it releases. */
+  takeover?: { key: string; offerMs: number };
 }
+
+/** W1: what a standby made of a word: `taking`, its acquire over the word's version is on its way; otherwise why not. */
+export type WordAnswer = { taking: true } | { taking: false; reason: 'not-proven' | 'not-standby' | 'retired' | 'deferring' | 'ineligible' | 'busy' };
 
 type Listener = (e: ElectorEvent) => void;
 
@@ -80,6 +86,7 @@ export class Elector {
       retryPeriodMs: opts.retryPeriodMs,
       ...(opts.renewIntervalMs === undefined ? {} : { renewIntervalMs: opts.renewIntervalMs }),
       workerGraceMs: opts.workerGraceMs ?? DEFAULT_WORKER_GRACE_MS,
+      ...(opts.takeover === undefined ? {} : { takeover: opts.takeover }),
     };
     this.lock = opts.lock;
     this.clock = opts.clock;
@@ -175,6 +182,28 @@ export class Elector {
       this.releaseWaiters.push(resolve);
       this.dispatch({ type: 'release' });
     });
+  }
+
+  /**
+   * W1: a word heard from the holder. Judged against the Lease as last seen; a proven one is taken as a
+   * release of that version would be. The answer says whether this pod's acquire over it is on its way.
+   */
+  word(word: TakeoverWord): WordAnswer {
+    this.dispatch({ type: 'word', word });
+    const s = this.state;
+    const op = s.inflight;
+    if (op && !op.aborted && op.kind === 'acquire' && op.base === word.resourceVersion) return { taking: true };
+    if (s.takeoverVersion !== word.resourceVersion) return { taking: false, reason: 'not-proven' };
+    if (s.phase !== 'standby') return { taking: false, reason: 'not-standby' };
+    if (s.retired) return { taking: false, reason: 'retired' };
+    if (s.deferring) return { taking: false, reason: 'deferring' };
+    if (!isEligible(s)) return { taking: false, reason: 'ineligible' };
+    return { taking: false, reason: 'busy' };
+  }
+
+  /** W1: nobody takes over on the word about `resourceVersion`: the leader releases now instead of at the offer's end. */
+  offerDeclined(resourceVersion: string): void {
+    this.dispatch({ type: 'offer-declined', resourceVersion });
   }
 
   /**

@@ -11,6 +11,12 @@ export interface LeaderRecord {
   renewTime: Date | undefined;
   /** Incremented every time the holder changes: baton's epoch and fencing token. */
   leaseTransitions: number;
+  /**
+   * Rule W1: the hash of the holder's term secret (the Lease's `baton/takeover-hash` annotation), which lets a
+   * standby check the holder's word (`takeover.ts`). Absent on records of other writers and on releases.
+   * Not part of the claim (`sameRecord`).
+   */
+  takeoverHash?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 // The probe server, for the kubelet and Prometheus: read-only, so it may listen on every interface.
-// Anything that reads or changes leadership state lives on the loopback-only local API instead.
+// Anything that reads or changes leadership state lives on the loopback-only local API instead — but for
+// rule W1's `POST /takeover` (src/http/takeover.ts), which the app adds: a word that proves itself, or nothing.
 import type { FastifyInstance } from 'fastify';
 import type { BatonMetrics } from '../metrics.ts';
 import { registerProbeRoutes, type ProbeDeps } from './probes.ts';

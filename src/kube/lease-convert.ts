@@ -31,6 +31,20 @@ export function leaseSpecOf(record: LeaderRecord): LeaseSpecWire {
 /** The spec fields the election owns (rule C1): a write replaces these and keeps every other field. */
 export const ELECTION_SPEC_FIELDS = ['holderIdentity', 'leaseDurationSeconds', 'acquireTime', 'renewTime', 'leaseTransitions'] as const;
 
+/** Rule W1: the annotation that carries the holder's takeover hash (`LeaderRecord.takeoverHash`). */
+export const TAKEOVER_HASH_ANNOTATION = 'baton/takeover-hash';
+
+/**
+ * The Lease's annotations with the record's takeover hash set, or removed when the record has none (a release,
+ * a writer without W1): a hash left from an earlier term would not prove anything (it is bound to holder and
+ * epoch), but it is noise. Undefined when there are none.
+ */
+export function annotationsOf(record: LeaderRecord, current: Record<string, string> | undefined): Record<string, string> | undefined {
+  const { [TAKEOVER_HASH_ANNOTATION]: _old, ...rest } = current ?? {};
+  const next = record.takeoverHash === undefined ? rest : { ...rest, [TAKEOVER_HASH_ANNOTATION]: record.takeoverHash };
+  return Object.keys(next).length === 0 ? undefined : next;
+}
+
 /** Reads the record out of a Lease as the API returned it; absent fields read as client-go reads them ("" and 0). */
 export function observedLeaseOf(lease: V1Lease): ObservedLease {
   const spec = lease.spec ?? {};
@@ -41,8 +55,14 @@ export function observedLeaseOf(lease: V1Lease): ObservedLease {
       acquireTime: parseMicroTime(spec.acquireTime),
       renewTime: parseMicroTime(spec.renewTime),
       leaseTransitions: spec.leaseTransitions ?? 0,
+      ...takeoverHashIn(lease),
     },
     resourceVersion: lease.metadata?.resourceVersion ?? '',
     object: lease,
   };
+}
+
+function takeoverHashIn(lease: V1Lease): { takeoverHash?: string } {
+  const hash = lease.metadata?.annotations?.[TAKEOVER_HASH_ANNOTATION];
+  return hash === undefined ? {} : { takeoverHash: hash };
 }

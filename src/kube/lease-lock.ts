@@ -4,7 +4,7 @@ import type { V1Lease, V1ObjectMeta } from '@kubernetes/client-node';
 import { LockConflictError, LockForbiddenError, LockNotFoundError, type LeaseLock } from '../election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../election/record.ts';
 import { KubeApiError } from './errors.ts';
-import { ELECTION_SPEC_FIELDS, LEASE_RESOURCE, leasePath, leaseSpecOf, observedLeaseOf } from './lease-convert.ts';
+import { annotationsOf, ELECTION_SPEC_FIELDS, LEASE_RESOURCE, leasePath, leaseSpecOf, observedLeaseOf } from './lease-convert.ts';
 import type { KubeClient } from './rest.ts';
 
 /** Options of `KubeLeaseLock`. */
@@ -40,7 +40,9 @@ export class KubeLeaseLock implements LeaseLock {
   }
 
   async create(record: LeaderRecord, signal: AbortSignal): Promise<ObservedLease> {
-    const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.name, namespace: this.namespace }, spec: leaseSpecOf(record) };
+    const annotations = annotationsOf(record, undefined);
+    const metadata = { name: this.name, namespace: this.namespace, ...(annotations ? { annotations } : {}) };
+    const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata, spec: leaseSpecOf(record) };
     return observedLeaseOf(await this.call('create', 'POST', leasePath(this.namespace), body, signal));
   }
 
@@ -63,14 +65,16 @@ export class KubeLeaseLock implements LeaseLock {
       object = current.object as V1Lease;
     }
     // managedFields are left out: the server keeps the existing ones when an update carries none.
-    const { managedFields: _managed, ...kept }: V1ObjectMeta = object.metadata ?? {};
+    const { managedFields: _managed, annotations: current, ...kept }: V1ObjectMeta = object.metadata ?? {};
+    // W1: the takeover hash is the election's one annotation (C1): set with the record, or removed.
+    const annotations = annotationsOf(record, current);
     const spec: Record<string, unknown> = { ...(object.spec as Record<string, unknown> | undefined) };
     for (const field of ELECTION_SPEC_FIELDS) delete spec[field];
     const body = {
       ...object,
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
-      metadata: { ...kept, name: this.name, namespace: this.namespace, resourceVersion: base.resourceVersion },
+      metadata: { ...kept, ...(annotations ? { annotations } : {}), name: this.name, namespace: this.namespace, resourceVersion: base.resourceVersion },
       spec: { ...spec, ...leaseSpecOf(record) },
     };
     return observedLeaseOf(await this.call('update', 'PUT', leasePath(this.namespace, this.name), body, signal));

@@ -20,6 +20,7 @@ export function peerPodOf(pod: V1Pod): PeerPod {
     createdAt: created === undefined ? undefined : created instanceof Date ? created : new Date(created),
     ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     deleting: parseMicroTime(pod.metadata?.deletionTimestamp) !== undefined,
+    ip: pod.status?.podIP,
   };
 }
 

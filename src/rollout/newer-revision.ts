@@ -17,6 +17,8 @@ export interface PeerPod {
   ready: boolean;
   /** `metadata.deletionTimestamp` is set. */
   deleting: boolean;
+  /** `status.podIP`, where its sidecar hears a leader's word (W1); undefined until the pod has one. */
+  ip?: string | undefined;
 }
 
 /**

@@ -63,6 +63,8 @@ The output is YAML without leading indentation; pipe it through nindent.
       value: {{ $s.workerGrace | quote }}
     - name: BATON_YIELD_TO_NEWER
       value: {{ default "1s" $s.yieldToNewer | quote }}
+    - name: BATON_TAKEOVER
+      value: {{ default "300ms" $s.takeover | quote }}
     - name: BATON_START_SIGNAL
       value: {{ $s.startSignal | quote }}
     - name: BATON_PAUSE_SIGNAL

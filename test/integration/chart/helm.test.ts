@@ -108,6 +108,7 @@ function checkRendering(objects: KubeObject[], combo: ChartCombo, kubeVersion: s
   expect(envValue(sidecar, 'BATON_LEASE_NAME')).toBe(lease);
   expect(envValue(sidecar, 'BATON_TARGET_CONTAINER')).toBe(bot.name);
   expect(envValue(sidecar, 'BATON_YIELD_TO_NEWER')).toBe('1s');
+  expect(envValue(sidecar, 'BATON_TAKEOVER')).toBe('300ms');
   expect(bot.env!.filter((e) => e.name.startsWith('BATON_')).map((e) => e.name)).toEqual(['BATON_URL']);
 
   // Probes on the probe port.

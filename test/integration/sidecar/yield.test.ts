@@ -1,8 +1,11 @@
 // Rule Y1 end to end on the real API server, with the chart's Role: two real sidecars (startBaton), each over
 // a worker process of its own; the old pod leads; a pod of a newer revision turns Ready (the test plays the
 // kubelet: no kubelet runs here) and the old leader hands over to it, pausing its worker first, and stays as a
-// standby. And with a Role that may list only the own Pod by name, Y1 turns itself off with one warning while
-// /readyz stays true.
+// standby. The handoff is a takeover on the leader's word (W1): the pods' addresses are loopback addresses of
+// their own (127.0.0.2, 127.0.0.3: the whole 127/8 is this host), so both probe servers share one port, as pods
+// of one Deployment do, and the Lease goes from the old holder to the new one in one write, no release between.
+// With BATON_TAKEOVER=off the same handoff is a release and an acquire. And with a Role that may list only the
+// own Pod by name, Y1 and W1 turn themselves off with one warning while /readyz stays true.
 //   npx vitest run --project integration test/integration/sidecar/yield.test.ts
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { startBaton, type RunningBaton } from '../../../src/app.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { loadConnection } from '../../../src/kube/connection.ts';
 import { adminKubeConfig, freshNamespace, serviceAccountKubeconfig, sidecarRules } from '../../kube/cluster.ts';
+import { freePort } from '../../kube/ports.ts';
 import { sleep, waitForValue, type WaitOptions } from '../../harness/wait.ts';
 
 const kube = inject('kube');
@@ -22,7 +26,17 @@ let core: k8s.CoreV1Api;
 const workers: ChildProcess[] = [];
 const EVERY_50_MS: WaitOptions = { everyMs: 50 };
 
-type Line = { level: number; event?: string; phase?: string; change?: string; signal?: string; state?: string; msg: string };
+type Line = {
+  level: number;
+  event?: string;
+  phase?: string;
+  change?: string;
+  signal?: string;
+  state?: string;
+  takenOver?: boolean;
+  taking?: string[];
+  msg: string;
+};
 
 /** A worker with both signal handlers that logs each signal to the test; returns its pid file. */
 function worker(name: string, signals: string[]): string {
@@ -38,15 +52,16 @@ function worker(name: string, signals: string[]): string {
   return file;
 }
 
-function env(lease: string, pod: string, pidFile: string): Record<string, string> {
+function env(lease: string, pod: string, pidFile: string, probe = '127.0.0.1:0', takeover = '300ms'): Record<string, string> {
   return {
+    BATON_TAKEOVER: takeover,
     BATON_LEASE_NAME: lease,
     BATON_NAMESPACE: namespace,
     POD_NAME: pod,
     BATON_POD_LABEL: 'false',
     BATON_TARGET_PID_FILE: pidFile,
     BATON_LISTEN: '127.0.0.1:0',
-    BATON_PROBE_LISTEN: '127.0.0.1:0',
+    BATON_PROBE_LISTEN: probe,
     BATON_LEASE_DURATION: '3s',
     BATON_RENEW_DEADLINE: '2s',
     BATON_RETRY_PERIOD: '500ms',
@@ -64,11 +79,23 @@ async function createPod(name: string, lease: string, revision: string): Promise
   });
 }
 
-async function setReady(name: string): Promise<void> {
+async function setReady(name: string, podIP?: string): Promise<void> {
   await core.patchNamespacedPodStatus(
-    { name, namespace, body: { status: { conditions: [{ type: 'Ready', status: 'True' }] } } },
+    { name, namespace, body: { status: { conditions: [{ type: 'Ready', status: 'True' }], ...(podIP ? { podIP } : {}) } } },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
   );
+}
+
+/** Every holder the Lease `name` shows, in order, from now until `stop()` (a release shows as ""). */
+async function holdersOf(name: string): Promise<{ seen: string[]; stop: () => void }> {
+  const seen: string[] = [];
+  const req = await new k8s.Watch(adminKubeConfig(kube)).watch(
+    `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
+    { fieldSelector: `metadata.name=${name}` },
+    (_type: string, lease: k8s.V1Lease) => void (seen.at(-1) !== (lease.spec?.holderIdentity ?? '') && seen.push(lease.spec?.holderIdentity ?? '')),
+    () => {},
+  );
+  return { seen, stop: () => req.abort() };
 }
 
 async function holder(lease: string): Promise<string | undefined> {
@@ -90,8 +117,13 @@ afterAll(() => {
 });
 
 describe('Y1 with real sidecars', () => {
-  it('the old leader hands over to a Ready pod of a newer revision, pausing its worker first, and stays a standby', async () => {
-    const kubeconfig = await serviceAccountKubeconfig(kube, namespace, 'bot', sidecarRules('bot'));
+  it.each([
+    ['on the leader’s word, in one write (W1)', '300ms'],
+    ['by a release and an acquire (BATON_TAKEOVER=off)', 'off'],
+  ])('the old leader hands over to a Ready pod of a newer revision, pausing its worker first, and stays a standby: %s', async (_how, takeover) => {
+    const lease = takeover === 'off' ? 'bot-off' : 'bot';
+    const kubeconfig = await serviceAccountKubeconfig(kube, namespace, lease, sidecarRules(lease));
+    const port = await freePort();
     const connection = await loadConnection({ env: { KUBECONFIG: kubeconfig } });
     const oldSignals: string[] = [];
     const newSignals: string[] = [];
@@ -100,9 +132,13 @@ describe('Y1 with real sidecars', () => {
     let old: RunningBaton | undefined;
     let next: RunningBaton | undefined;
     try {
-      await createPod('bot-old', 'bot', 'rev1');
-      await setReady('bot-old');
-      old = await startBaton(loadConfig({ argv: [], env: env('bot', 'bot-old', worker('old', oldSignals)) }), connection, logger(oldLines));
+      await createPod(`${lease}-old`, lease, 'rev1');
+      await setReady(`${lease}-old`, '127.0.0.2');
+      old = await startBaton(
+        loadConfig({ argv: [], env: env(lease, `${lease}-old`, worker(`${lease}-old`, oldSignals), `127.0.0.2:${port}`, takeover) }),
+        connection,
+        logger(oldLines),
+      );
       // A first install claims the Lease: its worker starts a lease duration (3 s) after the create.
       await waitForValue(
         'the old pod leads',
@@ -113,15 +149,20 @@ describe('Y1 with real sidecars', () => {
       );
       // creationTimestamp has whole seconds: the new pod is created in a later second.
       await sleep(1_100);
-      await createPod('bot-new', 'bot', 'rev2');
-      next = await startBaton(loadConfig({ argv: [], env: env('bot', 'bot-new', worker('new', newSignals)) }), connection, logger(newLines));
+      await createPod(`${lease}-new`, lease, 'rev2');
+      next = await startBaton(
+        loadConfig({ argv: [], env: env(lease, `${lease}-new`, worker(`${lease}-new`, newSignals), `127.0.0.3:${port}`, takeover) }),
+        connection,
+        logger(newLines),
+      );
       await sleep(1_000);
-      expect(await holder('bot')).toBe('bot-old'); // not Ready yet: nothing moves
-      await setReady('bot-new');
+      expect(await holder(lease)).toBe(`${lease}-old`); // not Ready yet: nothing moves
+      const holders = await holdersOf(lease);
+      await setReady(`${lease}-new`, '127.0.0.3');
       await waitForValue(
         'the new pod leads',
-        () => holder('bot'),
-        (h) => h === 'bot-new',
+        () => holder(lease),
+        (h) => h === `${lease}-new`,
         10_000,
         EVERY_50_MS,
       );
@@ -142,9 +183,21 @@ describe('Y1 with real sidecars', () => {
       expect(released).toBeGreaterThan(paused);
       // It stays, as a standby that does not contend while the newer pod is Ready.
       await waitForValue('rejoined', () => Promise.resolve(oldLines.some((l) => l.event === 'yield' && l.phase === 'rejoined')), Boolean, 5_000, EVERY_50_MS);
-      expect(old.sidecar.status()).toMatchObject({ isLeader: false, handingOver: false, holder: 'bot-new' });
+      expect(old.sidecar.status()).toMatchObject({ isLeader: false, handingOver: false, holder: `${lease}-new` });
       await sleep(2_000);
-      expect(await holder('bot')).toBe('bot-new');
+      expect(await holder(lease)).toBe(`${lease}-new`);
+      holders.stop();
+      const handedOver = oldLines.find((l) => l.event === 'leadership' && l.change === 'released');
+      if (takeover === 'off') {
+        // A release ("" holds the Lease between the two pods), then the acquire.
+        expect(holders.seen).toEqual([`${lease}-old`, '', `${lease}-new`]);
+        expect(handedOver?.takenOver).toBeUndefined();
+      } else {
+        // W1: one write from the old holder to the new, no release between; the old pod heard who took over.
+        expect(holders.seen).toEqual([`${lease}-old`, `${lease}-new`]);
+        expect(handedOver?.takenOver).toBe(true);
+        expect(oldLines.find((l) => l.event === 'handoff' && l.phase === 'offer')?.taking).toEqual([`${lease}-new`]);
+      }
       expect(oldSignals.filter((s) => s === 'SIGUSR1').length).toBeGreaterThan(0);
       expect(oldSignals.at(-1)).toBe('SIGUSR2');
     } finally {

@@ -92,6 +92,7 @@ describe("the chart speaks the sidecar's contract", () => {
     expect(`0.0.0.0:${String(s.probePort)}`).toBe(optionDefault('BATON_PROBE_LISTEN'));
     expect(s.logLevel).toBe(optionDefault('BATON_LOG_LEVEL'));
     expect(s.yieldToNewer).toBe(optionDefault('BATON_YIELD_TO_NEWER'));
+    expect(s.takeover).toBe(optionDefault('BATON_TAKEOVER'));
   });
 
   it('Y1: the old pods are deleted after the yield (minReadySeconds is longer than the yield delay)', () => {

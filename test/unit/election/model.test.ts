@@ -33,7 +33,8 @@ type Action =
   | { t: 'kill-worker'; pod: number }
   | { t: 'restart-worker'; pod: number }
   | { t: 'crash-sidecar'; pod: number }
-  | { t: 'newer'; pod: number; newer: number | undefined };
+  | { t: 'newer'; pod: number; newer: number | undefined }
+  | { t: 'word'; pod: number; how: 'hold' | 'release' | 'deliver' | 'drop' | 'replay' | 'forge'; pick: number };
 
 const pod = fc.integer({ min: 0, max: 2 });
 const action: fc.Arbitrary<Action> = fc.oneof(
@@ -77,6 +78,15 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('restart-worker' as const), pod }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('crash-sidecar' as const), pod }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('newer' as const), pod, newer: fc.option(pod, { nil: undefined }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('word' as const),
+      pod,
+      how: fc.constantFrom('hold' as const, 'release' as const, 'deliver' as const, 'drop' as const, 'replay' as const, 'forge' as const),
+      pick: fc.nat(),
+    }),
+  },
 );
 
 /**
@@ -135,6 +145,9 @@ async function run(actions: Action[], worldSeed: number, renewIntervalsMs: reado
       case 'crash-sidecar':
         await world.crashSidecar(a.pod);
         break;
+      case 'word':
+        await world.word(a.pod, a.how, a.pick);
+        break;
       case 'newer':
         world.newer(a.pod, a.newer);
         break;
@@ -176,6 +189,47 @@ test.prop([fc.array(action, { minLength: 12, maxLength: 40 }), fc.integer({ min:
   },
   120_000,
 );
+
+test('the fault sequences reach W1: takeovers on a word, releases after one, forged and replayed words heard', async () => {
+  // The property above is only as good as what it reaches: over the first sequences of the fixed seed, each
+  // part of W1 must have happened (a replayed word about the current version is a leader's own: it may be taken).
+  const sequences = fc.sample(fc.tuple(fc.array(action, { minLength: 12, maxLength: 40 }), fc.integer({ min: 1, max: 2 ** 31 - 1 })), {
+    numRuns: 150,
+    seed: FIXED_SEED,
+  });
+  const total = { takeovers: 0, releases: 0, forgedOrReplayedHeard: 0, forgedOrReplayedTaken: 0 };
+  for (const [actions, worldSeed] of sequences) {
+    const world = await run(actions, worldSeed);
+    expect(world.violations).toEqual([]);
+    for (const k of Object.keys(total) as Array<keyof typeof total>) total[k] += world.tally[k];
+  }
+  expect(total.takeovers).toBeGreaterThan(0);
+  expect(total.releases).toBeGreaterThan(0);
+  expect(total.forgedOrReplayedHeard).toBeGreaterThan(0);
+  console.log(`W1 in 150 model sequences: ${JSON.stringify(total)}`);
+}, 120_000);
+
+test("W1: a handoff on the leader's word is one write, and a forged word about the Lease as it is moves nothing", async () => {
+  const world = await run([{ t: 'advance', ms: 3_000 }], 2);
+  const leader = world.pods.findIndex((p) => p.inc.sidecar.status().isLeader);
+  expect(leader).toBeGreaterThanOrEqual(0);
+  const other = (leader + 1) % 3;
+  const writes = world.store.writes.length;
+  // Forged: the holder and version as they are, a made-up secret. Nothing is written.
+  await world.word(other, 'forge', 1);
+  await world.clock.advance(100);
+  expect(world.store.writes.length).toBe(writes);
+  expect(world.tally.forgedOrReplayedTaken).toBe(0);
+  world.terminate(leader, 'SIGTERM');
+  await world.clock.advance(2_000);
+  const after = world.store.writes.slice(writes);
+  // One write by a standby over the leader's own record; no release record in between.
+  expect(after.filter((w) => w.after?.holderIdentity === '')).toEqual([]);
+  expect(after.length).toBe(1);
+  expect(after[0]!.before?.holderIdentity).toBe(world.pods[leader]!.id);
+  expect(world.tally).toMatchObject({ takeovers: 1, releases: 0 });
+  expect(world.violations).toEqual([]);
+});
 
 // Counterexamples the model found, kept as fixed regression tests: each at the renew interval it was found with
 // (the retry period, before issue 20) and at the default.

@@ -16,7 +16,7 @@ import {
 import { LockConflictError, type LeaseLock } from '../../../src/election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../../../src/election/record.ts';
 import { BatonMetrics } from '../../../src/metrics.ts';
-import type { Sidecar } from '../../../src/sidecar.ts';
+import type { Sidecar, WordChannel } from '../../../src/sidecar.ts';
 
 export type LockCall = { who: string; op: 'get' | 'create' | 'update'; at: number };
 
@@ -105,8 +105,12 @@ export class MemoryLease {
     this.notify(true);
   }
 
+  /** Every record the candidates wrote, in order (a hand edit or deletion is not a write of theirs). */
+  readonly writes: LeaderRecord[] = [];
+
   write(record: LeaderRecord): ObservedLease {
     this.record = { ...record };
+    this.writes.push({ ...record });
     this.rv++;
     this.notify(false);
     return this.current()!;
@@ -191,6 +195,8 @@ export interface SidecarFakesOptions {
   onSignal?: (signal: string, sidecar: Sidecar) => void;
   /** Rule Y1's BATON_YIELD_TO_NEWER (default: off). */
   yieldDelayMs?: number;
+  /** Rule W1's BATON_TAKEOVER and how the word reaches the other pods (default: off). */
+  takeover?: { offerMs: number; channel: WordChannel };
 }
 
 export type SignalSent = { pid: number; signal: string; at: number };
@@ -221,6 +227,7 @@ export function sidecarWithFakes(o: SidecarFakesOptions) {
     scanIntervalMs: SCAN_INTERVAL_MS,
     evaluateEveryMs: EVALUATE_EVERY_MS,
     yieldDelayMs: o.yieldDelayMs,
+    ...(o.takeover ? { takeover: { key: `key-${identity}`, offerMs: o.takeover.offerMs }, wordChannel: o.takeover.channel } : {}),
     lock: store.lockFor(identity),
     finder: source,
     // Called only once started, after `sidecar` is assigned.

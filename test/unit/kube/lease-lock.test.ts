@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Lease } from '@kubernetes/client-node';
 import { KubeLeaseLock } from '../../../src/kube/lease-lock.ts';
-import { observedLeaseOf } from '../../../src/kube/lease-convert.ts';
+import { annotationsOf, observedLeaseOf, TAKEOVER_HASH_ANNOTATION } from '../../../src/kube/lease-convert.ts';
 import type { KubeClient, KubeRequest } from '../../../src/kube/rest.ts';
 
 function fakeClient(answers: V1Lease[]) {
@@ -59,5 +59,20 @@ describe('KubeLeaseLock update', () => {
     });
     // Spec fields the election does not own are kept; its own are replaced.
     expect(put.spec).toMatchObject({ holderIdentity: 'pod-a', leaseTransitions: 3, strategy: 'Custom', renewTime: '2026-11-30T00:00:02.000000Z' });
+  });
+
+  it("W1: writes the holder record's takeover hash as the election's one annotation, keeps the others, and removes it with a release", async () => {
+    const { client, sent } = fakeClient([]);
+    const lock = new KubeLeaseLock({ client, namespace: 'ns', name: 'bot' });
+    const base = observedLeaseOf(lease('7', {}));
+    const sealed = { ...base.record, renewTime: new Date('2026-11-30T00:00:02Z'), takeoverHash: 'ab'.repeat(32) };
+    const written = await lock.update(sealed, base, AbortSignal.timeout(1000));
+    expect((sent.at(-1)!.body as V1Lease).metadata?.annotations).toEqual({ a: '1', [TAKEOVER_HASH_ANNOTATION]: 'ab'.repeat(32) });
+    // Read back, the record carries it.
+    expect(written.record.takeoverHash).toBe('ab'.repeat(32));
+    const released = { ...base.record, holderIdentity: '' };
+    await lock.update(released, observedLeaseOf(sent.at(-1)!.body as V1Lease), AbortSignal.timeout(1000));
+    expect((sent.at(-1)!.body as V1Lease).metadata?.annotations).toEqual({ a: '1' });
+    expect(annotationsOf(released, { [TAKEOVER_HASH_ANNOTATION]: 'x' })).toBeUndefined();
   });
 });

@@ -96,6 +96,9 @@ describe('config', () => {
     [{ BATON_LOG_LEVEL: 'loud' }, /BATON_LOG_LEVEL="loud" is not a level/],
     [{ BATON_POD_LABEL: 'no' }, /BATON_POD_LABEL="no" is not true or false/],
     [{ BATON_YIELD_TO_NEWER: 'soon' }, /BATON_YIELD_TO_NEWER="soon" is not a duration: .*, or off to hand over only when the Pod ends/],
+    [{ BATON_TAKEOVER: 'fast' }, /BATON_TAKEOVER="fast" is not a duration: .*, or off to release only/],
+    [{ BATON_TAKEOVER: '2s' }, /BATON_TAKEOVER=2s is outside \(0, 1s\]: the leader does not renew while its word waits; use e\.g\. 300ms, or off/],
+    [{ BATON_TAKEOVER: '0s' }, /BATON_TAKEOVER=0s is outside \(0, 1s\]/],
     // Issue 9, item 10 (rule C3): settings that would silently turn the start-only-on-proof-of-pause rule off.
     [{ BATON_PAUSE_ACK_TIMEOUT: '0s', BATON_DRAIN: '0s' }, /BATON_PAUSE_ACK_TIMEOUT=0s .* at least 100ms/],
     [{ BATON_DRAIN: '0s' }, /BATON_DRAIN=0s .* at least 100ms/],
@@ -165,6 +168,15 @@ describe('config', () => {
     const { POD_NAME: _, ...local } = base;
     expect(load(local).yieldDelayMs).toBeUndefined();
     expect(problem({ ...local, BATON_YIELD_TO_NEWER: 'soon' })).toMatch(/BATON_YIELD_TO_NEWER="soon" is not a duration/);
+  });
+
+  it('W1: BATON_TAKEOVER is 300ms by default, a duration up to 1s, or off; without POD_NAME it is off (but still judged)', () => {
+    expect(load(base).takeoverOfferMs).toBe(300);
+    expect(load({ ...base, BATON_TAKEOVER: '1s' }).takeoverOfferMs).toBe(1_000);
+    expect(load(base, ['--takeover', 'off']).takeoverOfferMs).toBeUndefined();
+    const { POD_NAME: _, ...local } = base;
+    expect(load(local).takeoverOfferMs).toBeUndefined();
+    expect(problem({ ...local, BATON_TAKEOVER: '5s' })).toMatch(/BATON_TAKEOVER=5s is outside/);
   });
 
   it('accepts the catchable, harmless signals and a worker grace', () => {

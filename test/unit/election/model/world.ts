@@ -6,13 +6,22 @@
 // ends the faults and reports whether exactly one worker runs.
 import { pino } from 'pino';
 import { assembleSidecar } from '../../../../src/assemble.ts';
-import { DEFAULT_DRAIN_MS, DEFAULT_PAUSE_ACK_TIMEOUT_MS, DEFAULT_TIMINGS, DEFAULT_WORKER_GRACE_MS, RELEASE_EVENT_WAIT_MS } from '../../../../src/defaults.ts';
+import {
+  DEFAULT_DRAIN_MS,
+  DEFAULT_PAUSE_ACK_TIMEOUT_MS,
+  DEFAULT_TAKEOVER_OFFER_MS,
+  DEFAULT_TIMINGS,
+  DEFAULT_WORKER_GRACE_MS,
+  RELEASE_EVENT_WAIT_MS,
+} from '../../../../src/defaults.ts';
 import type { Clock, TimerHandle } from '../../../../src/election/clock.ts';
 import type { Elector } from '../../../../src/election/elector.ts';
 import { LockConflictError, type LeaseLock } from '../../../../src/election/lock.ts';
 import type { LeaderRecord, ObservedLease } from '../../../../src/election/record.ts';
 import { BatonMetrics } from '../../../../src/metrics.ts';
-import type { Sidecar } from '../../../../src/sidecar.ts';
+import type { TakeoverWord } from '../../../../src/election/takeover.ts';
+import { nobodyTakes, type WordDelivery } from '../../../../src/http/takeover.ts';
+import type { Sidecar, WordChannel } from '../../../../src/sidecar.ts';
 import type { WorkerController } from '../../../../src/worker/controller.ts';
 import { StubSource } from '../../fakes/worker.ts';
 
@@ -20,6 +29,8 @@ import { StubSource } from '../../fakes/worker.ts';
 export const TIMINGS = DEFAULT_TIMINGS;
 /** The model's pods scan /proc and re-evaluate every 2 s (the real sidecar: 0.5 s and 1 s), for speed. */
 const SCAN_AND_EVALUATE_MS = 2_000;
+/** W1's offer in the model: the default, so that a held word and the release after it meet the other faults. */
+const TAKEOVER_OFFER_MS = DEFAULT_TAKEOVER_OFFER_MS;
 /** Y1's delay in the model: shorter than the default, so that a yield often meets the other faults. */
 const YIELD_DELAY_MS = 300;
 /**
@@ -218,6 +229,15 @@ interface PodState {
   silentSince: number | undefined;
   /** The Lease's renewTime (as local time) in the last GET /leader that said "leader". */
   renewSeen: number | undefined;
+  /** W1: words on their way to this pod, held while `wordsHeld` or while it is frozen. */
+  words: WordMessage[];
+  wordsHeld: boolean;
+}
+
+/** W1: a leader's word on its way to one pod; `settle` gives the leader this pod's answer (or the loss). */
+interface WordMessage {
+  word: TakeoverWord;
+  settle: (d: WordDelivery) => void;
 }
 
 export class World {
@@ -227,6 +247,10 @@ export class World {
   readonly calls: Call[] = [];
   readonly violations: string[] = [];
   readonly log: string[] = [];
+  /** W1: every word any leader has revealed, for replays and forgeries. */
+  readonly revealed: TakeoverWord[] = [];
+  /** W1, for the test that the faults reach it: handoffs done by a takeover, and words heard that were not a leader's. */
+  readonly tally = { takeovers: 0, releases: 0, forgedOrReplayedHeard: 0, forgedOrReplayedTaken: 0 };
   private nextPid = 100;
   private rand: () => number;
 
@@ -276,6 +300,8 @@ export class World {
       terminating: false,
       exited: false,
       silentSince: undefined,
+      words: [],
+      wordsHeld: false,
     } as unknown as PodState;
     this.pods.push(pod);
     pod.inc = this.incarnate(pod);
@@ -307,6 +333,9 @@ export class World {
       scanIntervalMs: SCAN_AND_EVALUATE_MS,
       evaluateEveryMs: SCAN_AND_EVALUATE_MS,
       yieldDelayMs: YIELD_DELAY_MS,
+      // W1: a key per process, as the real sidecar draws one at start.
+      takeover: { key: `key-${owner}`, offerMs: TAKEOVER_OFFER_MS },
+      wordChannel: this.wordChannel(pod),
       lock,
       finder: pod.source,
       kill: (pid, signal) => this.signal(pod, gen, pid, signal),
@@ -336,6 +365,7 @@ export class World {
       if (e.type === 'acquired') inc.acquired++;
       if (e.type === 'lost' || e.type === 'released') inc.ended++;
       if (e.type === 'released') inc.releasedAt = inc.labelReleasedAt = this.clock.t;
+      if (e.type === 'released') this.tally[e.takenOver ? 'takeovers' : 'releases']++;
       if (e.type === 'acquired') inc.labelReleasedAt = undefined;
     });
     inc.sidecar.start();
@@ -604,7 +634,7 @@ export class World {
     const pod = this.pods[podIndex % this.pods.length]!;
     if (!this.clock.frozen.delete(pod.id)) return;
     await this.clock.runOverdue(pod.id);
-    // What happened meanwhile reaches it now: held answers and watch events.
+    // What happened meanwhile reaches it now: held answers and watch events (held words come with `word`).
     await this.deliverCalls(podIndex, 'all');
     await this.flushWatch(podIndex, 'in-order');
   }
@@ -654,6 +684,75 @@ export class World {
     }
   }
 
+  // ---- W1: the leader's word --------------------------------------------------------------------
+
+  /** The pod network as a leader's sidecar sees it: the word goes to every other live pod, held or heard at once. */
+  private wordChannel(from: PodState): WordChannel {
+    return {
+      offer: async (word) => {
+        this.revealed.push(word);
+        this.log.push(`t=${this.clock.t} ${from.id} tells its word at rv ${word.resourceVersion}`);
+        const targets = this.pods.filter((p) => p !== from && !p.exited);
+        const deliveries = await Promise.all(
+          targets.map(
+            (p) =>
+              new Promise<WordDelivery>((settle) => {
+                const message = { word, settle };
+                if (p.wordsHeld || this.clock.frozen.has(p.id)) p.words.push(message);
+                else this.hearWord(p, message);
+              }),
+          ),
+        );
+        return {
+          told: targets.map((p) => p.id),
+          taking: deliveries.flatMap((d) => ('answer' in d && d.answer.taking ? [d.name] : [])),
+          declined: nobodyTakes(deliveries),
+        };
+      },
+    };
+  }
+
+  private hearWord(pod: PodState, message: WordMessage): void {
+    if (pod.exited) return message.settle({ name: pod.id, error: 'connection refused' });
+    const answer = pod.inc.sidecar.hearWord(message.word);
+    this.log.push(`t=${this.clock.t} ${pod.id} hears ${message.word.holder}'s word at rv ${message.word.resourceVersion}: ${JSON.stringify(answer)}`);
+    message.settle({ name: pod.id, answer });
+  }
+
+  /**
+   * W1's faults: words to `podIndex` held or let through, the first one held delivered or lost, and words
+   * nobody sent now — a word revealed earlier replayed as it was, or a forgery about the Lease as it is now:
+   * its holder and version, with a secret revealed earlier (by anyone) or made up. S1 must hold whatever arrives.
+   */
+  async word(podIndex: number, how: 'hold' | 'release' | 'deliver' | 'drop' | 'replay' | 'forge', pick: number): Promise<void> {
+    const pod = this.pods[podIndex % this.pods.length]!;
+    if (how === 'hold' || how === 'release') {
+      pod.wordsHeld = how === 'hold';
+      if (how === 'release' && !this.clock.frozen.has(pod.id)) for (const m of pod.words.splice(0)) this.hearWord(pod, m);
+    } else if (how === 'deliver' || how === 'drop') {
+      if (this.clock.frozen.has(pod.id)) return;
+      const m = pod.words.shift();
+      if (m && how === 'deliver') this.hearWord(pod, m);
+      else m?.settle({ name: pod.id, error: 'connection reset' });
+    } else if (!pod.exited && !this.clock.frozen.has(pod.id)) {
+      const old = this.revealed.length > 0 ? this.revealed[pick % this.revealed.length] : undefined;
+      const current = this.store.current();
+      const word =
+        how === 'replay'
+          ? old
+          : current && {
+              holder: current.record.holderIdentity,
+              resourceVersion: current.resourceVersion,
+              secret: old && pick % 2 === 0 ? old.secret : pick.toString(16).padStart(64, 'f'),
+            };
+      if (word) {
+        this.tally.forgedOrReplayedHeard++;
+        this.hearWord(pod, { word, settle: (d) => void ('answer' in d && d.answer.taking && this.tally.forgedOrReplayedTaken++) });
+      }
+    }
+    await drain();
+  }
+
   /**
    * Y1: the peer watch of `podIndex` says `newer` (another pod's id, or none) is a Ready pod of a newer
    * revision. Any word, true or not, consistent across pods or not: S1 must hold whatever it says.
@@ -673,6 +772,7 @@ export class World {
       this.setNet(i, 'ok');
       this.holdWatch(i, false);
       await this.thaw(i);
+      await this.word(i, 'release', 0);
       await this.deliverCalls(i, 'all');
       await this.flushWatch(i, 'in-order');
       this.restartWorker(i);
