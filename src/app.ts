@@ -13,7 +13,7 @@ import { requestTimeoutMs } from './election/rules.ts';
 import { listen } from './http/listen.ts';
 import { createLocalApi } from './http/local-api.ts';
 import { createProbeServer } from './http/probe-server.ts';
-import { nobodyTakes, registerTakeoverRoute, sendWord, warmWordPath, type WordTarget } from './http/takeover.ts';
+import { offerOutcome, registerTakeoverRoute, sendWord, warmWordPath, type WordTarget } from './http/takeover.ts';
 import { EventRecorder, type EventObjectRef } from './kube/events.ts';
 import { KubeLeaseLock } from './kube/lease-lock.ts';
 import { LeaseWatcher } from './kube/lease-watch.ts';
@@ -86,11 +86,10 @@ export async function startBaton(config: BatonConfig, connection: KubeConnection
     offer: async (word) => {
       const told = targets;
       const deliveries = told.length === 0 ? [] : await sendWord(told, config.probeListen.port, { ...word, lease: leaseId }, takeover.offerMs);
-      return {
-        told: told.map((t) => t.name),
-        taking: deliveries.flatMap((d) => ('answer' in d && d.answer.taking ? [d.name] : [])),
-        declined: nobodyTakes(deliveries),
-      };
+      return offerOutcome(
+        told.map((t) => t.name),
+        deliveries,
+      );
     },
   };
 

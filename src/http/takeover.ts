@@ -103,6 +103,15 @@ export async function warmWordPath(ip: string, port: number, lease: string): Pro
   for (let i = 0; i < WARM_UP_ROUNDS; i++) await sendWord([{ name: 'self', ip }], port, word, 1_000);
 }
 
+/** What a word's deliveries come to, for the leader (`WordChannel.offer`): who was told, who takes over, whether nobody will. */
+export function offerOutcome(told: readonly string[], deliveries: readonly WordDelivery[]): { told: string[]; taking: string[]; declined: boolean } {
+  return {
+    told: [...told],
+    taking: deliveries.flatMap((d) => ('answer' in d && d.answer.taking ? [d.name] : [])),
+    declined: nobodyTakes(deliveries),
+  };
+}
+
 /** Answers that leave the leader nothing to wait for: every standby refused outright, or could not be reached. */
 export function nobodyTakes(deliveries: readonly WordDelivery[]): boolean {
   // `busy`: a standby whose read is in flight takes the word once it has answered: worth waiting for.

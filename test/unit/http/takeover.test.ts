@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { WordAnswer } from '../../../src/election/elector.ts';
 import { createProbeServer } from '../../../src/http/probe-server.ts';
-import { nobodyTakes, registerTakeoverRoute, sendWord, type WordMessage } from '../../../src/http/takeover.ts';
+import { nobodyTakes, offerOutcome, registerTakeoverRoute, sendWord, type WordMessage } from '../../../src/http/takeover.ts';
 import { BatonMetrics } from '../../../src/metrics.ts';
 
 const logger = pino({ level: 'silent' });
@@ -92,5 +92,7 @@ describe('sendWord', () => {
     expect(nobodyTakes([refused, { name: 'b', error: 'ECONNREFUSED' }])).toBe(true);
     expect(nobodyTakes([refused, { name: 'b', answer: { taking: false, reason: 'busy' } }])).toBe(false);
     expect(nobodyTakes([refused, { name: 'b', answer: { taking: true } }])).toBe(false);
+    expect(offerOutcome(['a', 'b'], [refused, { name: 'b', answer: { taking: true } }])).toEqual({ told: ['a', 'b'], taking: ['b'], declined: false });
+    expect(offerOutcome([], [])).toEqual({ told: [], taking: [], declined: true });
   });
 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryLease, sidecarWithFakes } from '../fakes/election.ts';
 import { FakeClock } from '../../harness/fake-clock.ts';
 import type { TakeoverWord } from '../../../src/election/takeover.ts';
+import { offerOutcome } from '../../../src/http/takeover.ts';
 import type { Sidecar, WordChannel } from '../../../src/sidecar.ts';
 
 const OFFER_MS = 300;
@@ -22,12 +23,11 @@ function network(how: 'deliver' | 'silent') {
     offer: async (word) => {
       told.push({ word, at: workerRuns() ? 'running' : 'paused' });
       if (how === 'silent') return new Promise(() => {});
-      const answers = [...pods].filter(([name]) => name !== from).map(([name, s]) => ({ name, answer: s.hearWord(word) }));
-      return {
-        told: answers.map((a) => a.name),
-        taking: answers.filter((a) => a.answer.taking).map((a) => a.name),
-        declined: answers.every((a) => !a.answer.taking && (a.answer as { reason: string }).reason !== 'busy'),
-      };
+      const deliveries = [...pods].filter(([name]) => name !== from).map(([name, s]) => ({ name, answer: s.hearWord(word) }));
+      return offerOutcome(
+        deliveries.map((d) => d.name),
+        deliveries,
+      );
     },
   });
   return { pods, told, channelOf };

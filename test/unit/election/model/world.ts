@@ -20,7 +20,7 @@ import { LockConflictError, type LeaseLock } from '../../../../src/election/lock
 import type { LeaderRecord, ObservedLease } from '../../../../src/election/record.ts';
 import { BatonMetrics } from '../../../../src/metrics.ts';
 import type { TakeoverWord } from '../../../../src/election/takeover.ts';
-import { nobodyTakes, type WordDelivery } from '../../../../src/http/takeover.ts';
+import { offerOutcome, type WordDelivery } from '../../../../src/http/takeover.ts';
 import type { Sidecar, WordChannel } from '../../../../src/sidecar.ts';
 import type { WorkerController } from '../../../../src/worker/controller.ts';
 import { StubSource } from '../../fakes/worker.ts';
@@ -703,11 +703,10 @@ export class World {
               }),
           ),
         );
-        return {
-          told: targets.map((p) => p.id),
-          taking: deliveries.flatMap((d) => ('answer' in d && d.answer.taking ? [d.name] : [])),
-          declined: nobodyTakes(deliveries),
-        };
+        return offerOutcome(
+          targets.map((p) => p.id),
+          deliveries,
+        );
       },
     };
   }
